@@ -1,0 +1,1 @@
+//! Text → typed values (money in cents, timestamps, ids, quantities), with precise errors.

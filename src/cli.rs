@@ -1,9 +1,41 @@
-//! Command-line definitions (clap) and dispatch to the subcommands.
+//! Command-line definitions (clap): every flag with its default, and help that ends in examples.
+//! Dispatch to the commands lives in [`crate::cmd`]; nothing here does work.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::mapping::Override;
+
+const AFTER_HELP: &str = "\
+Examples:
+  # Try a file end to end on the built-in VTEX simulator (nothing is sent to VTEX):
+  invoice-import submit --sandbox samples/invoices-en.csv
+
+  # Check a Brazilian ERP export without sending anything:
+  invoice-import check samples/notas-fiscais-br.csv
+
+  # Submit to a real account (credentials from the environment):
+  export VTEX_APP_KEY=vtexappkey-mystore-ABCDEF VTEX_APP_TOKEN=...
+  invoice-import submit --account mystore --rate 20 invoices.xlsx
+
+Exit codes:
+  0    every invoice valid (check) / accepted or already accepted (submit, track)
+  1    some invoice invalid or failed; see the report, the results file and the failed-rows file
+  2    usage, configuration or I/O error (unreadable file, missing column, refused target, ...)
+  130  interrupted (Ctrl-C); results so far are written";
 
 #[derive(Debug, Parser)]
-#[command(name = "invoice-import", version, about = "Get invoice spreadsheets into VTEX OMS, exactly once.")]
+#[command(
+    name = "invoice-import",
+    version,
+    about = "Get invoice spreadsheets into VTEX OMS, exactly once.",
+    long_about = "Reads invoice spreadsheets (CSV, XLSX, XLSM, XLS, ODS), groups rows into one invoice per \
+(order id, invoice number), validates them (money in integer cents), and submits them to VTEX's Order \
+Management System under a rate limit, exactly once, with a results file and a failed-rows file you can \
+fix and feed back in.",
+    after_long_help = AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -11,21 +43,202 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Read, group and validate invoice files; send nothing.
+    #[command(after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Submit invoices to VTEX OMS (POST .../invoice), exactly once.
+    #[command(after_long_help = SUBMIT_EXAMPLES)]
+    Submit(SubmitArgs),
+    /// Send tracking numbers for invoiced orders (PATCH .../invoice/{invoiceNumber}).
+    #[command(after_long_help = TRACK_EXAMPLES)]
+    Track(SubmitArgs),
     /// Run a local VTEX OMS simulator until Ctrl-C.
     Sandbox(crate::sandbox::SandboxArgs),
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  invoice-import check invoices.csv
+  invoice-import check --sheet 'Notas' --timezone America/Sao_Paulo fechamento.xlsx
+  invoice-import check --map order_id=Ref --map invoice_number=Ref export.csv
+  cat invoices.csv | invoice-import check --format json -
+
+Exit codes: 0 all valid, 1 some invalid, 2 usage or unreadable input.";
+
+const SUBMIT_EXAMPLES: &str = "\
+Examples:
+  # On the built-in simulator, seeded with the file's orders (nothing reaches VTEX):
+  invoice-import submit --sandbox samples/invoices-en.csv
+
+  # Production: credentials come from VTEX_APP_KEY / VTEX_APP_TOKEN, never from flags.
+  invoice-import submit --account mystore --rate 20 --concurrency 8 invoices.xlsx
+
+  # A backfill where another system may already have invoiced some orders:
+  invoice-import submit --account mystore --check-remote history-2023.csv
+
+  # Fix the failed rows and submit them again (accepted invoices are never resent):
+  invoice-import submit --account mystore invoices.failed.csv
+
+Exit codes: 0 all accepted or already accepted, 1 some invalid or failed, 2 usage, configuration or
+I/O error, 130 interrupted.";
+
+const TRACK_EXAMPLES: &str = "\
+Examples:
+  invoice-import track --sandbox samples/tracking-en.csv
+  invoice-import track --account mystore rastreio.xlsx
+
+Columns: order_id, invoice_number, tracking_number (required); tracking_url, courier, dispatched_date.
+Exit codes: as for submit.";
+
+/// How to read the input files: shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Input files: .csv .tsv .txt .xlsx .xlsm .xls .ods; `-` reads CSV from stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Workbook sheet to read [default: the first sheet with data].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// CSV delimiter: , ; tab | [default: detected].
+    #[arg(long, value_name = "CHAR", value_parser = crate::source::parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// CSV encoding: utf-8, windows-1252, latin1 [default: detected].
+    #[arg(long, value_name = "NAME", value_parser = crate::source::parse_encoding)]
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+
+    /// Map a field to a column header, e.g. --map invoice_value="Valor Total" (repeatable). One
+    /// column may feed two fields.
+    #[arg(long = "map", value_name = "FIELD=HEADER")]
+    pub map: Vec<Override>,
+
+    /// Money uses a decimal comma (1.234,56) [default: inferred per column].
+    #[arg(long, conflicts_with = "decimal_point")]
+    pub decimal_comma: bool,
+
+    /// Money uses a decimal point (1,234.56) [default: inferred per column].
+    #[arg(long)]
+    pub decimal_point: bool,
+
+    /// Date format: dd/mm/yyyy, mm/dd/yyyy, or a strftime pattern like %d.%m.%Y %H:%M
+    /// [default: inferred per column].
+    #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
+    pub date_format: Option<crate::values::date::DateFormat>,
+
+    /// Time zone for dates without an offset (IANA name) [default: this machine's zone].
+    #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
+    pub timezone: Option<chrono_tz::Tz>,
+
+    /// Allow one invoice number on several orders of a batch (normally an error: VTEX would book two
+    /// invoices).
+    #[arg(long)]
+    pub allow_shared_invoice_numbers: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Verbosity {
+    /// Print less: only problems and the final summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more: detected formats, column mapping, ignored columns, each request's outcome.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// VTEX account name: sends to https://{account}.{environment}.com.br.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["base_url", "sandbox"])]
+    pub account: Option<String>,
+
+    /// VTEX environment, with --account.
+    #[arg(long, value_name = "NAME", default_value = "vtexcommercestable")]
+    pub environment: String,
+
+    /// Send to this base URL instead (https://…; plain http only to loopback).
+    #[arg(long, value_name = "URL", conflicts_with = "sandbox")]
+    pub base_url: Option<String>,
+
+    /// Start the built-in VTEX simulator on a loopback port, seeded with the file's orders, and send
+    /// there. Nothing reaches VTEX.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// Requests per second, shared by every request (retries and order look-ups included). VTEX does
+    /// not publish this endpoint's limit, so the default is conservative.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Seconds to wait for each response.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Attempts per request before giving up (429, 408, 5xx, connection errors and timeouts are
+    /// retried with backoff; other 4xx are final).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// Ledger database that makes runs exactly-once [default: one per target in the user's data
+    /// directory].
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+
+    /// Look at each order on VTEX before its first POST, and skip invoices already there (for
+    /// backfills where another system may have invoiced some orders).
+    #[arg(long)]
+    pub check_remote: bool,
+
+    /// Results CSV [default: <first input>.results.csv beside it].
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<PathBuf>,
+
+    /// Failed-rows file [default: <first input>.failed.csv beside it].
+    #[arg(long, value_name = "PATH")]
+    pub failed: Option<PathBuf>,
+
+    /// Send nothing if any invoice is invalid.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Only check the files (the same as `invoice-import check`).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 /// Parses arguments, runs the command, returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| 0),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            2
-        }
-    }
+    crate::cmd::run(cli)
 }

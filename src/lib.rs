@@ -20,3 +20,8 @@ pub mod sandbox;
 pub mod source;
 pub mod values;
 pub mod cli;
+pub mod cmd;
+pub mod report;
+pub mod group;
+pub mod mapping;
+pub mod validate;

@@ -1,0 +1,448 @@
+//! Header names → canonical fields: built-in English and Brazilian-Portuguese aliases, matched
+//! ignoring case, accents, spaces and punctuation, with `--map field=Header` overrides.
+
+use std::fmt;
+use std::str::FromStr;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// A canonical field of an invoice row. The order here is the order of `Field::ALL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    OrderId,
+    InvoiceNumber,
+    Type,
+    IssuanceDate,
+    InvoiceValue,
+    InvoiceKey,
+    InvoiceUrl,
+    ItemId,
+    ItemQuantity,
+    ItemPrice,
+    ItemDescription,
+    Freight,
+    Courier,
+    TrackingNumber,
+    TrackingUrl,
+    DispatchedDate,
+}
+
+/// How many fields there are; `Mapping` is an array indexed by field.
+pub const FIELD_COUNT: usize = 16;
+
+impl Field {
+    pub const ALL: [Field; FIELD_COUNT] = [
+        Field::OrderId,
+        Field::InvoiceNumber,
+        Field::Type,
+        Field::IssuanceDate,
+        Field::InvoiceValue,
+        Field::InvoiceKey,
+        Field::InvoiceUrl,
+        Field::ItemId,
+        Field::ItemQuantity,
+        Field::ItemPrice,
+        Field::ItemDescription,
+        Field::Freight,
+        Field::Courier,
+        Field::TrackingNumber,
+        Field::TrackingUrl,
+        Field::DispatchedDate,
+    ];
+
+    /// The field's canonical name, as used by `--map` and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::OrderId => "order_id",
+            Field::InvoiceNumber => "invoice_number",
+            Field::Type => "type",
+            Field::IssuanceDate => "issuance_date",
+            Field::InvoiceValue => "invoice_value",
+            Field::InvoiceKey => "invoice_key",
+            Field::InvoiceUrl => "invoice_url",
+            Field::ItemId => "item_id",
+            Field::ItemQuantity => "item_quantity",
+            Field::ItemPrice => "item_price",
+            Field::ItemDescription => "item_description",
+            Field::Freight => "freight",
+            Field::Courier => "courier",
+            Field::TrackingNumber => "tracking_number",
+            Field::TrackingUrl => "tracking_url",
+            Field::DispatchedDate => "dispatched_date",
+        }
+    }
+
+    /// Header spellings recognised for this field, English first, then Portuguese as Brazilian ERPs
+    /// write them. They are compared after [`normalize_header`], so case, accents, spaces and
+    /// punctuation don't matter here.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::OrderId => &[
+                "order id", "order", "order number", "order no", "orderid", "vtex order id",
+                "pedido", "nº do pedido", "n do pedido", "numero do pedido", "número do pedido",
+                "numero pedido", "id do pedido", "id pedido", "codigo do pedido", "código do pedido",
+                "pedido vtex",
+            ],
+            Field::InvoiceNumber => &[
+                "invoice number", "invoice no", "invoice", "invoice num", "invoice #",
+                "nota fiscal", "nf", "nfe", "nf-e", "número da nf", "numero da nf", "número nf",
+                "nº da nf", "nº nf", "número da nota", "numero da nota", "número da nota fiscal",
+                "numero da nota fiscal", "nota",
+            ],
+            Field::Type => &["type", "invoice type", "tipo", "tipo da nota", "tipo de nota", "tipo nf"],
+            Field::IssuanceDate => &[
+                "issuance date", "issue date", "invoice date", "issued at", "date",
+                "data de emissão", "data emissão", "emissão", "data da nota", "data da nf",
+                "data nf", "data",
+            ],
+            Field::InvoiceValue => &[
+                "invoice value", "invoice total", "invoice amount", "total", "total value",
+                "valor da nota", "valor nota", "valor total", "valor da nf", "valor nf",
+                "valor total da nota", "total da nota", "valor",
+            ],
+            Field::InvoiceKey => &[
+                "invoice key", "access key", "chave de acesso", "chave", "chave da nf",
+                "chave nfe", "chave da nota", "chave de acesso da nfe",
+            ],
+            Field::InvoiceUrl => &[
+                "invoice url", "invoice link", "url da nota", "url nota", "url da nf", "link da nota",
+                "link nf",
+            ],
+            Field::ItemId => &[
+                "item id", "sku", "sku id", "item", "stock code", "product id", "id sku", "id do sku",
+                "código do sku", "codigo sku", "código do produto", "codigo produto", "id do item",
+                "código do item",
+            ],
+            Field::ItemQuantity => &[
+                "quantity", "qty", "item quantity", "quantidade", "qtd", "qtde", "quant",
+            ],
+            Field::ItemPrice => &[
+                "unit price", "item price", "price", "preço unitário", "preco unitario", "preço",
+                "valor unitário", "valor unitario", "vl unitário", "vlr unitário", "preço unit",
+            ],
+            Field::ItemDescription => &[
+                "description", "item description", "product name", "descrição", "descrição do item",
+                "descrição do produto", "produto", "nome do produto",
+            ],
+            Field::Freight => &[
+                "freight", "shipping", "freight value", "shipping cost", "frete", "valor do frete",
+                "valor frete",
+            ],
+            Field::Courier => &["courier", "carrier", "shipping company", "transportadora"],
+            Field::TrackingNumber => &[
+                "tracking number", "tracking", "tracking code", "código de rastreio",
+                "codigo de rastreio", "rastreio", "código de rastreamento", "rastreamento",
+            ],
+            Field::TrackingUrl => &[
+                "tracking url", "tracking link", "url de rastreio", "url rastreio",
+                "link de rastreio", "link rastreio", "url de rastreamento",
+            ],
+            Field::DispatchedDate => &[
+                "dispatched date", "dispatch date", "shipped date", "ship date", "shipping date",
+                "data de envio", "data envio", "data de despacho", "data de expedição",
+                "data expedição",
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Field {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = normalize_header(s);
+        Field::ALL
+            .into_iter()
+            .find(|field| normalize_header(field.name()) == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown field '{s}'; fields are: {}", names.join(", "))
+            })
+    }
+}
+
+/// A `--map field=Header` override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub field: Field,
+    pub header: String,
+}
+
+impl FromStr for Override {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (field, header) = s
+            .split_once('=')
+            .ok_or_else(|| format!("'{s}' is not of the form field=Header"))?;
+        let header = header.trim();
+        if header.is_empty() {
+            return Err(format!("'{s}' names no header after '='"));
+        }
+        Ok(Override { field: field.trim().parse()?, header: header.to_string() })
+    }
+}
+
+/// Lower-cases, strips accents (NFKD, so `º` becomes `o`), and keeps only letters and digits:
+/// "Nº do Pedido" and "n_do_pedido" both become "nodopedido".
+pub fn normalize_header(header: &str) -> String {
+    header
+        .nfkd()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Which column feeds each field. One column may feed several fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapping {
+    columns: [Option<usize>; FIELD_COUNT],
+    /// Headers that feed no field, for `-v`.
+    pub ignored: Vec<String>,
+}
+
+impl Mapping {
+    pub fn column(&self, field: Field) -> Option<usize> {
+        self.columns[field as usize]
+    }
+
+    pub fn has(&self, field: Field) -> bool {
+        self.column(field).is_some()
+    }
+
+    /// Mapped fields with their column index, in field order.
+    pub fn fields(&self) -> impl Iterator<Item = (Field, usize)> + '_ {
+        Field::ALL.into_iter().filter_map(|f| self.column(f).map(|c| (f, c)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    #[error("{}", missing_message(.missing, .headers))]
+    Missing { missing: Vec<Field>, headers: Vec<String> },
+    #[error(
+        "--map {field}={header}: there is no column '{header}'; headers found: {}",
+        quoted(.headers)
+    )]
+    NoSuchHeader { field: Field, header: String, headers: Vec<String> },
+    #[error(
+        "columns '{first}' and '{second}' both look like {field}; say which with --map {field}=HEADER"
+    )]
+    Ambiguous { field: Field, first: String, second: String },
+}
+
+fn quoted(headers: &[String]) -> String {
+    headers.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ")
+}
+
+fn missing_message(missing: &[Field], headers: &[String]) -> String {
+    let mut parts = Vec::new();
+    for field in missing {
+        let mut part = format!("no column for required field {field}");
+        let close = closest_headers(*field, headers);
+        if !close.is_empty() {
+            part.push_str(&format!(" (closest headers: {})", quoted(&close)));
+        }
+        part.push_str(&format!(
+            "; use --map {field}=HEADER, or name the column like '{}'",
+            field.aliases()[0]
+        ));
+        parts.push(part);
+    }
+    format!("{}. Headers found: {}", parts.join("; "), quoted(headers))
+}
+
+/// Up to three headers nearest to any alias of `field`, nearest first, within a useful distance.
+fn closest_headers(field: Field, headers: &[String]) -> Vec<String> {
+    let mut scored: Vec<(f64, &String)> = headers
+        .iter()
+        .filter_map(|h| {
+            let norm = normalize_header(h);
+            let best = field
+                .aliases()
+                .iter()
+                .map(|a| strsim::normalized_levenshtein(&norm, &normalize_header(a)))
+                .fold(0.0_f64, f64::max);
+            (best >= 0.5).then_some((best, h))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, h)| h.clone()).collect()
+}
+
+/// Maps `headers` to fields. Overrides win; then each header is matched against the aliases. A
+/// field two headers claim is an error (unless overridden), as is a required field no header
+/// claims.
+pub fn map_headers(
+    headers: &[String],
+    overrides: &[Override],
+    required: &[Field],
+) -> Result<Mapping, MappingError> {
+    let normalized: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+    let mut mapping = Mapping::default();
+    let mut used = vec![false; headers.len()];
+
+    for o in overrides {
+        let wanted = normalize_header(&o.header);
+        // An exact (trimmed) match first, so two headers that normalise alike can still be told apart.
+        let col = headers
+            .iter()
+            .position(|h| h.trim() == o.header)
+            .or_else(|| normalized.iter().position(|n| *n == wanted))
+            .ok_or_else(|| MappingError::NoSuchHeader {
+                field: o.field,
+                header: o.header.clone(),
+                headers: headers.to_vec(),
+            })?;
+        mapping.columns[o.field as usize] = Some(col);
+        used[col] = true;
+    }
+
+    for field in Field::ALL {
+        if mapping.has(field) {
+            continue;
+        }
+        let aliases: Vec<String> = field.aliases().iter().map(|a| normalize_header(a)).collect();
+        let mut found: Option<usize> = None;
+        for (col, norm) in normalized.iter().enumerate() {
+            if norm.is_empty() || !aliases.iter().any(|a| a == norm) {
+                continue;
+            }
+            match found {
+                None => found = Some(col),
+                Some(first) => {
+                    return Err(MappingError::Ambiguous {
+                        field,
+                        first: headers[first].clone(),
+                        second: headers[col].clone(),
+                    });
+                }
+            }
+        }
+        if let Some(col) = found {
+            mapping.columns[field as usize] = Some(col);
+            used[col] = true;
+        }
+    }
+
+    let missing: Vec<Field> = required.iter().copied().filter(|f| !mapping.has(*f)).collect();
+    if !missing.is_empty() {
+        return Err(MappingError::Missing { missing, headers: headers.to_vec() });
+    }
+    mapping.ignored = headers
+        .iter()
+        .zip(&used)
+        .filter(|(_, used)| !**used)
+        .map(|(h, _)| h.clone())
+        .collect();
+    Ok(mapping)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn normalizes_case_accents_and_punctuation() {
+        assert_eq!(normalize_header("Nº do Pedido"), "nodopedido");
+        assert_eq!(normalize_header("  Preço  Unitário "), "precounitario");
+        assert_eq!(normalize_header("invoice_number"), "invoicenumber");
+        assert_eq!(normalize_header("DATA DE EMISSÃO"), "datadeemissao");
+    }
+
+    #[test]
+    fn maps_english_and_portuguese_headers() {
+        let h = headers(&["Pedido", "Número da NF", "Data de Emissão", "SKU", "Quantidade",
+            "Preço Unitário", "Valor da Nota", "Frete", "Chave de Acesso", "Observação"]);
+        let m = map_headers(&h, &[], &[Field::OrderId, Field::InvoiceNumber]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(0));
+        assert_eq!(m.column(Field::InvoiceNumber), Some(1));
+        assert_eq!(m.column(Field::IssuanceDate), Some(2));
+        assert_eq!(m.column(Field::ItemId), Some(3));
+        assert_eq!(m.column(Field::ItemQuantity), Some(4));
+        assert_eq!(m.column(Field::ItemPrice), Some(5));
+        assert_eq!(m.column(Field::InvoiceValue), Some(6));
+        assert_eq!(m.column(Field::Freight), Some(7));
+        assert_eq!(m.column(Field::InvoiceKey), Some(8));
+        assert_eq!(m.ignored, vec!["Observação".to_string()]);
+
+        let h = headers(&["Order ID", "Invoice Number", "Issuance Date", "Item ID", "Quantity",
+            "Unit Price", "Invoice Value"]);
+        let m = map_headers(&h, &[], &[Field::OrderId]).unwrap();
+        assert_eq!(m.column(Field::ItemPrice), Some(5));
+        assert!(m.ignored.is_empty());
+    }
+
+    #[test]
+    fn every_alias_maps_back_to_its_field() {
+        for field in Field::ALL {
+            for alias in field.aliases() {
+                let m = map_headers(&headers(&[alias]), &[], &[]).unwrap();
+                assert_eq!(m.column(field), Some(0), "alias '{alias}' of {field}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_alias_is_claimed_by_two_fields() {
+        let mut seen = std::collections::HashMap::new();
+        for field in Field::ALL {
+            for alias in field.aliases() {
+                if let Some(other) = seen.insert(normalize_header(alias), field) {
+                    assert_eq!(other, field, "alias '{alias}' claimed twice");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn override_wins_and_one_column_may_feed_two_fields() {
+        let h = headers(&["Ref", "SKU", "Qty", "Price"]);
+        let overrides = vec![
+            "order_id=Ref".parse::<Override>().unwrap(),
+            "invoice_number=Ref".parse().unwrap(),
+        ];
+        let m = map_headers(&h, &overrides, &[Field::OrderId, Field::InvoiceNumber]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(0));
+        assert_eq!(m.column(Field::InvoiceNumber), Some(0));
+    }
+
+    #[test]
+    fn missing_required_column_lists_headers_and_closest() {
+        let h = headers(&["Pedidos", "Invoice Nmber", "SKU"]);
+        let err = map_headers(&h, &[], &[Field::OrderId, Field::InvoiceNumber]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("no column for required field order_id"), "{msg}");
+        assert!(msg.contains("'Pedidos'"), "{msg}");
+        assert!(msg.contains("closest headers: 'Invoice Nmber'"), "{msg}");
+        assert!(msg.contains("Headers found: 'Pedidos', 'Invoice Nmber', 'SKU'"), "{msg}");
+    }
+
+    #[test]
+    fn two_headers_for_one_field_is_an_error_unless_overridden() {
+        let h = headers(&["Pedido", "Order ID", "NF"]);
+        let err = map_headers(&h, &[], &[]).unwrap_err();
+        assert!(matches!(err, MappingError::Ambiguous { field: Field::OrderId, .. }), "{err}");
+        let o = vec!["order_id=Order ID".parse::<Override>().unwrap()];
+        let m = map_headers(&h, &o, &[]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(1));
+    }
+
+    #[test]
+    fn bad_overrides_are_explained() {
+        assert!("order_id".parse::<Override>().unwrap_err().contains("field=Header"));
+        assert!("nope=X".parse::<Override>().unwrap_err().contains("unknown field 'nope'"));
+        let err = map_headers(&headers(&["A"]), &["order_id=B".parse().unwrap()], &[]).unwrap_err();
+        assert!(err.to_string().contains("there is no column 'B'"));
+    }
+}

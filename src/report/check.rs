@@ -1,0 +1,156 @@
+//! The `check` report: totals, then every problem with file, sheet, row, column, order and invoice,
+//! as text for people or one JSON object for machines.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::cli::Verbosity;
+use crate::group::{Batch, Location, Problem};
+use crate::report::money;
+use crate::validate::Checked;
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub files: Vec<FileSummary>,
+    pub rows: u64,
+    pub invoices: usize,
+    pub valid_invoices: usize,
+    pub invalid_invoices: usize,
+    /// Σ invoice value of the valid invoices, in cents.
+    pub total_cents: i64,
+    pub invalid: Vec<InvalidInvoice>,
+    /// Rows that can't be grouped into an invoice.
+    pub row_errors: Vec<ErrorAt>,
+    /// Inputs that could not be read at all.
+    pub file_errors: Vec<FileErrorOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    pub sheet: Option<String>,
+    pub format: String,
+    pub rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvalidInvoice {
+    pub order_id: String,
+    pub invoice_number: String,
+    pub errors: Vec<ErrorAt>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorAt {
+    #[serde(flatten)]
+    pub location: Location,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileErrorOut {
+    pub file: String,
+    pub message: String,
+}
+
+impl CheckReport {
+    pub fn new(batch: &Batch, checked: &[Checked]) -> CheckReport {
+        let error_at = |p: &Problem| ErrorAt { location: batch.locate(p), message: p.message.clone() };
+        let mut invalid = Vec::new();
+        let mut total_cents: i64 = 0;
+        let mut valid_invoices = 0;
+        for c in checked {
+            match c {
+                Checked::Valid(v) => {
+                    valid_invoices += 1;
+                    total_cents = total_cents.saturating_add(v.invoice_value());
+                }
+                Checked::Invalid(i) => invalid.push(InvalidInvoice {
+                    order_id: i.order_id.clone(),
+                    invoice_number: i.invoice_number.clone(),
+                    errors: i.problems.iter().map(error_at).collect(),
+                }),
+            }
+        }
+        CheckReport {
+            files: batch
+                .sources
+                .iter()
+                .map(|s| FileSummary {
+                    file: s.source.file.to_string(),
+                    sheet: s.source.sheet.as_deref().map(str::to_string),
+                    format: s.describe.clone(),
+                    rows: s.rows,
+                })
+                .collect(),
+            rows: batch.rows,
+            invoices: checked.len(),
+            valid_invoices,
+            invalid_invoices: invalid.len(),
+            total_cents,
+            invalid,
+            row_errors: batch.row_errors.iter().map(error_at).collect(),
+            file_errors: batch
+                .file_errors
+                .iter()
+                .map(|e| FileErrorOut { file: e.path.clone(), message: e.message.clone() })
+                .collect(),
+        }
+    }
+
+    /// The report as text for people.
+    pub fn human(&self, batch: &Batch, verbosity: Verbosity) -> String {
+        let mut out = String::new();
+        if !verbosity.quiet {
+            for (f, s) in self.files.iter().zip(&batch.sources) {
+                let _ = writeln!(out, "{}: {} rows ({})", s.source, f.rows, f.format);
+                if verbosity.verbose {
+                    for (field, col) in s.mapping.fields() {
+                        let header = s.headers.get(col).map(String::as_str).unwrap_or("?");
+                        let _ = writeln!(out, "  {field:<16} ← '{header}'");
+                    }
+                    if !s.mapping.ignored.is_empty() {
+                        let ignored: Vec<String> =
+                            s.mapping.ignored.iter().map(|h| format!("'{h}'")).collect();
+                        let _ = writeln!(out, "  ignored columns: {}", ignored.join(", "));
+                    }
+                }
+            }
+        }
+        for e in &self.file_errors {
+            let _ = writeln!(out, "error: {}", e.message);
+        }
+        if !self.invalid.is_empty() || !self.row_errors.is_empty() {
+            let _ = writeln!(out, "\nProblems:");
+        }
+        for inv in &self.invalid {
+            let _ = writeln!(out, "  order {}, invoice {}:", inv.order_id, inv.invoice_number);
+            for e in &inv.errors {
+                let _ = writeln!(out, "    {}: {}", e.location, e.message);
+            }
+        }
+        if !self.row_errors.is_empty() {
+            let _ = writeln!(out, "  rows that belong to no invoice:");
+            for e in &self.row_errors {
+                let _ = writeln!(out, "    {}: {}", e.location, e.message);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n{} file(s), {} rows → {} invoices: {} valid (total {}), {} invalid{}.",
+            self.files.len(),
+            self.rows,
+            self.invoices,
+            self.valid_invoices,
+            money(self.total_cents),
+            self.invalid_invoices,
+            if self.row_errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} rows in no invoice", self.row_errors.len())
+            }
+        );
+        out
+    }
+}

@@ -1,0 +1,307 @@
+//! Invoice rules. Only this module can build a [`ValidatedInvoice`], so whatever is submitted
+//! has passed every rule: keys, date, items, a positive value that equals its items plus freight.
+
+use std::collections::HashMap;
+
+use crate::group::{Invoice, Problem, RowRef, Timestamp};
+use crate::mapping::Field;
+use crate::values::id::InvoiceType;
+use crate::values::money::{DecimalSeparator, format_cents};
+
+/// What a user can relax.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions {
+    /// Allow one invoice number on several orders of a batch.
+    pub allow_shared_invoice_numbers: bool,
+}
+
+/// An item that passed: every field present, quantity > 0, unit price ≥ 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidItem {
+    pub id: String,
+    pub quantity: i64,
+    /// Unit price in cents.
+    pub price: i64,
+    pub description: Option<String>,
+}
+
+/// An invoice that passed every rule. Fields are private to this module's constructor; read them
+/// through the accessors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedInvoice {
+    order_id: String,
+    invoice_number: String,
+    kind: InvoiceType,
+    issuance_date: Timestamp,
+    invoice_value: i64,
+    invoice_key: Option<String>,
+    invoice_url: Option<String>,
+    courier: Option<String>,
+    tracking_number: Option<String>,
+    tracking_url: Option<String>,
+    dispatched_date: Option<Timestamp>,
+    items: Vec<ValidItem>,
+    rows: Vec<RowRef>,
+}
+
+impl ValidatedInvoice {
+    pub fn order_id(&self) -> &str {
+        &self.order_id
+    }
+    pub fn invoice_number(&self) -> &str {
+        &self.invoice_number
+    }
+    pub fn kind(&self) -> InvoiceType {
+        self.kind
+    }
+    pub fn issuance_date(&self) -> &Timestamp {
+        &self.issuance_date
+    }
+    /// The total in cents: Σ quantity × unit price + freight.
+    pub fn invoice_value(&self) -> i64 {
+        self.invoice_value
+    }
+    pub fn invoice_key(&self) -> Option<&str> {
+        self.invoice_key.as_deref()
+    }
+    pub fn invoice_url(&self) -> Option<&str> {
+        self.invoice_url.as_deref()
+    }
+    pub fn courier(&self) -> Option<&str> {
+        self.courier.as_deref()
+    }
+    pub fn tracking_number(&self) -> Option<&str> {
+        self.tracking_number.as_deref()
+    }
+    pub fn tracking_url(&self) -> Option<&str> {
+        self.tracking_url.as_deref()
+    }
+    pub fn dispatched_date(&self) -> Option<&Timestamp> {
+        self.dispatched_date.as_ref()
+    }
+    pub fn items(&self) -> &[ValidItem] {
+        &self.items
+    }
+    pub fn rows(&self) -> &[RowRef] {
+        &self.rows
+    }
+}
+
+/// The verdict on one invoice.
+#[derive(Debug, Clone)]
+pub enum Checked {
+    Valid(ValidatedInvoice),
+    /// The invoice as grouped, with every problem found (never empty).
+    Invalid(Invoice),
+}
+
+impl Checked {
+    pub fn order_id(&self) -> &str {
+        match self {
+            Checked::Valid(v) => v.order_id(),
+            Checked::Invalid(i) => &i.order_id,
+        }
+    }
+    pub fn invoice_number(&self) -> &str {
+        match self {
+            Checked::Valid(v) => v.invoice_number(),
+            Checked::Invalid(i) => &i.invoice_number,
+        }
+    }
+    pub fn rows(&self) -> &[RowRef] {
+        match self {
+            Checked::Valid(v) => v.rows(),
+            Checked::Invalid(i) => &i.rows,
+        }
+    }
+}
+
+/// Applies every rule to every invoice, in order. An invoice with any problem, from reading or
+/// from a rule here, is invalid as a whole: part of an invoice is never sent.
+pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
+    let shared = if opts.allow_shared_invoice_numbers {
+        HashMap::new()
+    } else {
+        shared_invoice_numbers(&invoices)
+    };
+    invoices
+        .into_iter()
+        .map(|mut invoice| {
+            if let Some(orders) = shared.get(invoice.invoice_number.as_str()) {
+                let others: Vec<&str> =
+                    orders.iter().filter(|o| **o != invoice.order_id).map(String::as_str).collect();
+                let at = invoice.rows.first().copied();
+                invoice.problems.push(problem_at(
+                    at,
+                    Some(Field::InvoiceNumber),
+                    format!(
+                        "invoice number {} is also used by order {} in this batch; VTEX would book \
+                         two invoices (use --allow-shared-invoice-numbers if that is intended)",
+                        invoice.invoice_number,
+                        others.join(", ")
+                    ),
+                ));
+            }
+            check(invoice)
+        })
+        .collect()
+}
+
+fn shared_invoice_numbers(invoices: &[Invoice]) -> HashMap<String, Vec<String>> {
+    let mut orders: HashMap<String, Vec<String>> = HashMap::new();
+    for inv in invoices {
+        orders.entry(inv.invoice_number.clone()).or_default().push(inv.order_id.clone());
+    }
+    orders.retain(|_, o| o.len() > 1);
+    orders
+}
+
+fn problem_at(at: Option<RowRef>, field: Option<Field>, message: String) -> Problem {
+    Problem {
+        source: at.map(|r| r.source).unwrap_or(0),
+        row: at.map(|r| r.row),
+        field,
+        message,
+    }
+}
+
+fn money(cents: i64) -> String {
+    format_cents(cents, DecimalSeparator::Point)
+}
+
+fn check(mut invoice: Invoice) -> Checked {
+    let first_row = invoice.rows.first().copied();
+    let mut problems = std::mem::take(&mut invoice.problems);
+
+    let issuance_date = invoice.issuance_date.as_ref().map(|s| s.value);
+    if issuance_date.is_none() && !problems.iter().any(|p| p.field == Some(Field::IssuanceDate)) {
+        problems.push(problem_at(first_row, Some(Field::IssuanceDate), "the issuance date is missing".into()));
+    }
+
+    let mut items = Vec::with_capacity(invoice.items.len());
+    let mut total: Option<i64> = Some(0);
+    for item in &invoice.items {
+        let at = Some(item.at);
+        let mut ok = true;
+        if item.id.is_none() {
+            problems.push(problem_at(at, Some(Field::ItemId), "the item id (SKU) is missing".into()));
+            ok = false;
+        }
+        match item.quantity {
+            None => {
+                problems.push(problem_at(at, Some(Field::ItemQuantity), "the quantity is missing".into()));
+                ok = false;
+            }
+            Some(q) if q <= 0 => {
+                problems.push(problem_at(
+                    at,
+                    Some(Field::ItemQuantity),
+                    format!("the quantity is {q}; it must be a whole number above zero"),
+                ));
+                ok = false;
+            }
+            Some(_) => {}
+        }
+        match item.price {
+            None => {
+                problems.push(problem_at(at, Some(Field::ItemPrice), "the unit price is missing".into()));
+                ok = false;
+            }
+            Some(p) if p < 0 => {
+                problems.push(problem_at(
+                    at,
+                    Some(Field::ItemPrice),
+                    format!("the unit price is {}; it can't be negative", money(p)),
+                ));
+                ok = false;
+            }
+            Some(_) => {}
+        }
+        if let (true, Some(id), Some(quantity), Some(price)) = (ok, &item.id, item.quantity, item.price) {
+            total = total
+                .and_then(|t| quantity.checked_mul(price).and_then(|line| t.checked_add(line)));
+            items.push(ValidItem { id: id.clone(), quantity, price, description: item.description.clone() });
+        } else {
+            total = None;
+        }
+    }
+    if invoice.items.is_empty() {
+        problems.push(problem_at(
+            first_row,
+            Some(Field::ItemId),
+            "the invoice has no items (each row needs an item id, quantity and unit price)".into(),
+        ));
+        total = None;
+    }
+
+    let freight = invoice.freight.as_ref().map(|s| s.value).unwrap_or(0);
+    if freight < 0 {
+        let at = invoice.freight.as_ref().map(|s| s.at);
+        problems.push(problem_at(at, Some(Field::Freight), format!("the freight is {}; it can't be negative", money(freight))));
+    }
+    let expected = total.and_then(|t| t.checked_add(freight));
+    if total.is_some() && expected.is_none() {
+        problems.push(problem_at(first_row, Some(Field::InvoiceValue), "the invoice total is too large".into()));
+    }
+    let value = match (&invoice.invoice_value, expected) {
+        (Some(given), Some(expected)) if given.value != expected => {
+            let freight_note = if invoice.freight.is_some() {
+                format!(" + freight {}", money(freight))
+            } else {
+                String::new()
+            };
+            problems.push(problem_at(
+                Some(given.at),
+                Some(Field::InvoiceValue),
+                format!(
+                    "the invoice value is {} but its items add up to {} (Σ quantity × unit price{}); \
+                     difference {}",
+                    money(given.value),
+                    money(expected),
+                    freight_note,
+                    money(given.value - expected),
+                ),
+            ));
+            None
+        }
+        (Some(given), _) => Some(given.value),
+        (None, expected) => expected,
+    };
+    if let Some(v) = value {
+        if v <= 0 {
+            let at = invoice.invoice_value.as_ref().map(|s| s.at).or(first_row);
+            problems.push(problem_at(
+                at,
+                Some(Field::InvoiceValue),
+                format!("the invoice value is {}; it must be greater than zero", money(v)),
+            ));
+        }
+    }
+
+    match (problems.is_empty(), issuance_date, value) {
+        (true, Some(issuance_date), Some(invoice_value)) => Checked::Valid(ValidatedInvoice {
+            kind: invoice.kind.as_ref().map(|s| s.value).unwrap_or(InvoiceType::Output),
+            order_id: invoice.order_id,
+            invoice_number: invoice.invoice_number,
+            issuance_date,
+            invoice_value,
+            invoice_key: invoice.invoice_key.map(|s| s.value),
+            invoice_url: invoice.invoice_url.map(|s| s.value),
+            courier: invoice.courier.map(|s| s.value),
+            tracking_number: invoice.tracking_number.map(|s| s.value),
+            tracking_url: invoice.tracking_url.map(|s| s.value),
+            dispatched_date: invoice.dispatched_date.map(|s| s.value),
+            items,
+            rows: invoice.rows,
+        }),
+        _ => {
+            if problems.is_empty() {
+                // Unreachable by the rules above, but an invalid invoice must always say why.
+                problems.push(problem_at(first_row, None, "the invoice is incomplete".into()));
+            }
+            invoice.problems = problems;
+            Checked::Invalid(invoice)
+        }
+    }
+}
+

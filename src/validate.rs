@@ -45,12 +45,6 @@ pub struct ValidatedInvoice {
 }
 
 impl ValidatedInvoice {
-    pub fn order_id(&self) -> &str {
-        &self.order_id
-    }
-    pub fn invoice_number(&self) -> &str {
-        &self.invoice_number
-    }
     pub fn kind(&self) -> InvoiceType {
         self.kind
     }
@@ -82,20 +76,41 @@ impl ValidatedInvoice {
     pub fn items(&self) -> &[ValidItem] {
         &self.items
     }
-    pub fn rows(&self) -> &[RowRef] {
+}
+
+/// What every validated kind of request can tell about itself.
+pub trait Validated {
+    fn order_id(&self) -> &str;
+    fn invoice_number(&self) -> &str;
+    fn rows(&self) -> &[RowRef];
+    /// Money this request moves, in cents (0 for a tracking update).
+    fn value_cents(&self) -> i64;
+}
+
+impl Validated for ValidatedInvoice {
+    fn order_id(&self) -> &str {
+        &self.order_id
+    }
+    fn invoice_number(&self) -> &str {
+        &self.invoice_number
+    }
+    fn rows(&self) -> &[RowRef] {
         &self.rows
+    }
+    fn value_cents(&self) -> i64 {
+        self.invoice_value
     }
 }
 
-/// The verdict on one invoice.
+/// The verdict on one invoice (or tracking update).
 #[derive(Debug, Clone)]
-pub enum Checked {
-    Valid(ValidatedInvoice),
+pub enum Checked<T = ValidatedInvoice> {
+    Valid(T),
     /// The invoice as grouped, with every problem found (never empty).
     Invalid(Invoice),
 }
 
-impl Checked {
+impl<T: Validated> Checked<T> {
     pub fn order_id(&self) -> &str {
         match self {
             Checked::Valid(v) => v.order_id(),
@@ -114,6 +129,88 @@ impl Checked {
             Checked::Invalid(i) => &i.rows,
         }
     }
+}
+
+/// A tracking update that passed: the invoice's keys and a tracking number, optional URL,
+/// courier and dispatch date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedTracking {
+    order_id: String,
+    invoice_number: String,
+    tracking_number: String,
+    tracking_url: Option<String>,
+    courier: Option<String>,
+    dispatched_date: Option<Timestamp>,
+    rows: Vec<RowRef>,
+}
+
+impl ValidatedTracking {
+    pub fn tracking_number(&self) -> &str {
+        &self.tracking_number
+    }
+    pub fn tracking_url(&self) -> Option<&str> {
+        self.tracking_url.as_deref()
+    }
+    pub fn courier(&self) -> Option<&str> {
+        self.courier.as_deref()
+    }
+    pub fn dispatched_date(&self) -> Option<&Timestamp> {
+        self.dispatched_date.as_ref()
+    }
+}
+
+impl Validated for ValidatedTracking {
+    fn order_id(&self) -> &str {
+        &self.order_id
+    }
+    fn invoice_number(&self) -> &str {
+        &self.invoice_number
+    }
+    fn rows(&self) -> &[RowRef] {
+        &self.rows
+    }
+    fn value_cents(&self) -> i64 {
+        0
+    }
+}
+
+/// Tracking rules: a tracking number is required; the rows of one invoice must agree (grouping
+/// already reported any disagreement, on the invoice as a whole). Item columns are ignored.
+pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTracking>> {
+    invoices
+        .into_iter()
+        .map(|mut invoice| {
+            let first_row = invoice.rows.first().copied();
+            if invoice.tracking_number.is_none()
+                && !invoice.problems.iter().any(|p| p.field == Some(Field::TrackingNumber))
+            {
+                invoice.problems.push(problem_at(
+                    first_row,
+                    Some(Field::TrackingNumber),
+                    "the tracking number is missing".into(),
+                ));
+            }
+            // Item problems don't concern a tracking update.
+            invoice.problems.retain(|p| {
+                !matches!(p.field, Some(Field::ItemId | Field::ItemQuantity | Field::ItemPrice | Field::ItemDescription))
+            });
+            match (invoice.problems.is_empty(), invoice.tracking_number.take()) {
+                (true, Some(tracking)) => Checked::Valid(ValidatedTracking {
+                    tracking_number: tracking.value,
+                    tracking_url: invoice.tracking_url.map(|s| s.value),
+                    courier: invoice.courier.map(|s| s.value),
+                    dispatched_date: invoice.dispatched_date.map(|s| s.value),
+                    order_id: invoice.order_id,
+                    invoice_number: invoice.invoice_number,
+                    rows: invoice.rows,
+                }),
+                (_, tracking) => {
+                    invoice.tracking_number = tracking;
+                    Checked::Invalid(invoice)
+                }
+            }
+        })
+        .collect()
 }
 
 /// Applies every rule to every invoice, in order. An invoice with any problem, from reading or

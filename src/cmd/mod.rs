@@ -1,6 +1,7 @@
 //! The commands: each turns parsed arguments into a run of the pipeline and an exit code.
 
 pub mod check;
+pub mod submit;
 
 use crate::cli::{Cli, Command, InputArgs};
 use crate::group::LoadOptions;
@@ -18,7 +19,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
-        Command::Submit(_) | Command::Track(_) => Err(anyhow::anyhow!("not built yet")),
+        Command::Submit(args) => submit::run(&args, submit::Mode::Invoices),
+        Command::Track(args) => submit::run(&args, submit::Mode::Tracking),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
     };
     match result {

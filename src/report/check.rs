@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::Verbosity;
 use crate::group::{Batch, Location, Problem};
 use crate::report::money;
-use crate::validate::Checked;
+use crate::validate::{Checked, Validated};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
@@ -55,7 +55,7 @@ pub struct FileErrorOut {
 }
 
 impl CheckReport {
-    pub fn new(batch: &Batch, checked: &[Checked]) -> CheckReport {
+    pub fn new<T: Validated>(batch: &Batch, checked: &[Checked<T>]) -> CheckReport {
         let error_at = |p: &Problem| ErrorAt { location: batch.locate(p), message: p.message.clone() };
         let mut invalid = Vec::new();
         let mut total_cents: i64 = 0;
@@ -64,7 +64,7 @@ impl CheckReport {
             match c {
                 Checked::Valid(v) => {
                     valid_invoices += 1;
-                    total_cents = total_cents.saturating_add(v.invoice_value());
+                    total_cents = total_cents.saturating_add(v.value_cents());
                 }
                 Checked::Invalid(i) => invalid.push(InvalidInvoice {
                     order_id: i.order_id.clone(),

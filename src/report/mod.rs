@@ -1,9 +1,29 @@
 //! What the user reads: the check report, the results CSV, the failed-rows file, the summary.
 
 pub mod check;
+pub mod progress;
+pub mod results;
 
 /// Formats cents for people: `1,234.56`. Currency is not known (VTEX amounts are in the store's
 /// currency), so none is shown.
 pub fn money(cents: i64) -> String {
     crate::values::money::format_cents(cents, crate::values::money::DecimalSeparator::Point)
+}
+
+/// Formats cents for machines and spreadsheets: `1234.56`, `-0.05`; no thousands separator.
+pub fn money_plain(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_money() {
+        assert_eq!(super::money_plain(123456), "1234.56");
+        assert_eq!(super::money_plain(-5), "-0.05");
+        assert_eq!(super::money_plain(0), "0.00");
+        assert_eq!(super::money_plain(i64::MIN), "-92233720368547758.08");
+    }
 }

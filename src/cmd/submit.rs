@@ -1,0 +1,521 @@
+//! `invoice-import submit` and `track`: check the files, then send every valid invoice (or
+//! tracking update) exactly once, and write the results and failed-rows files.
+//!
+//! Order of business, so that nothing is sent when something is wrong with the set-up: target and
+//! credentials, then the results file (an unwritable path fails here), then the inputs, then the
+//! ledger lock, and only then requests.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::sync::mpsc;
+
+use crate::cli::SubmitArgs;
+use crate::cmd::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_REQUIRED, load_options};
+use crate::group::{self, Batch, RowRef};
+use crate::ledger::{self, Ledger};
+use crate::mapping::Field;
+use crate::report::check::CheckReport;
+use crate::report::progress::Progress;
+use crate::report::results::{self, ResultRow, ResultsWriter, Status};
+use crate::report::{money, money_plain};
+use crate::sandbox;
+use crate::submit::engine::{Engine, EngineConfig, Job, Op, Outcome, Stats, StopReason, Stopper};
+use crate::submit::rate::AdaptiveRate;
+use crate::submit::request::{fingerprint, invoice_request};
+use crate::submit::retry::RetryPolicy;
+use crate::validate::{self, Checked, Validated, ValidateOptions};
+use crate::vtex::api::TrackingRequest;
+use crate::vtex::client::{Client, ClientOptions, Credentials, Target};
+
+/// Which request the command sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Invoices,
+    Tracking,
+}
+
+impl Mode {
+    pub(crate) fn required(self) -> Vec<Field> {
+        match self {
+            Mode::Invoices => INVOICE_REQUIRED.to_vec(),
+            Mode::Tracking => vec![Field::OrderId, Field::InvoiceNumber, Field::TrackingNumber],
+        }
+    }
+
+    fn ledger_kind(self) -> ledger::Kind {
+        match self {
+            Mode::Invoices => ledger::Kind::Invoice,
+            Mode::Tracking => ledger::Kind::Tracking,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Mode::Invoices => "invoices",
+            Mode::Tracking => "tracking updates",
+        }
+    }
+}
+
+/// Where requests go, decided before anything is read.
+enum Destination {
+    Remote { target: Target, credentials: Credentials },
+    Sandbox,
+}
+
+pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
+    if args.dry_run {
+        let check = crate::cli::CheckArgs {
+            input: args.input.clone(),
+            format: crate::cli::Format::Human,
+            verbosity: args.verbosity,
+        };
+        return super::check::run_mode(&check, mode);
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        bail!("--rate must be a number above 0 (requests per second)");
+    }
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        bail!("--timeout must be a number of seconds above 0");
+    }
+    if args.max_attempts == 0 {
+        bail!("--max-attempts must be at least 1");
+    }
+
+    let destination = if args.sandbox {
+        Destination::Sandbox
+    } else {
+        let target = match (&args.account, &args.base_url) {
+            (Some(account), None) => Target::account(account, &args.environment)?,
+            (None, Some(url)) => Target::base_url(url)?,
+            _ => bail!(
+                "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the built-in \
+                 simulator)"
+            ),
+        };
+        let credentials = Credentials::from_env()?;
+        Destination::Remote { target, credentials }
+    };
+
+    let first = args.input.files.first().map(String::as_str).unwrap_or("-");
+    let suffix = match mode {
+        Mode::Invoices => "results",
+        Mode::Tracking => "tracking-results",
+    };
+    let results_path = args.results.clone().unwrap_or_else(|| results::beside(first, suffix));
+    let results_writer = ResultsWriter::create(&results_path)
+        .with_context(|| format!("can't write the results file {}", results_path.display()))?;
+
+    let opts = load_options(&args.input, &mode.required());
+    let mut batch = group::load(&args.input.files, &opts);
+    for e in &batch.file_errors {
+        eprintln!("error: {}", e.message);
+    }
+    if !batch.file_errors.is_empty() && batch.sources.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    let invoices = std::mem::take(&mut batch.invoices);
+    let validate_opts =
+        ValidateOptions { allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers };
+    let run = Run { args, mode, batch: &batch, read: &opts.read };
+    let code = match mode {
+        Mode::Invoices => {
+            let checked = validate::validate(invoices, validate_opts);
+            run.send(checked, destination, results_writer, |v, index, kind| {
+                let body = invoice_request(v);
+                Job {
+                    index,
+                    key: key(kind, v),
+                    fingerprint: fingerprint(&body),
+                    value_cents: v.invoice_value(),
+                    op: Op::Invoice(body),
+                    unresolved_intent: false,
+                }
+            })?
+        }
+        Mode::Tracking => {
+            let checked = validate::validate_tracking(invoices);
+            run.send(checked, destination, results_writer, |v, index, kind| {
+                let body = TrackingRequest {
+                    tracking_number: v.tracking_number().to_string(),
+                    tracking_url: v.tracking_url().map(str::to_string),
+                    courier: v.courier().map(str::to_string),
+                    dispatched_date: v.dispatched_date().map(crate::values::date::to_api),
+                };
+                Job {
+                    index,
+                    key: key(kind, v),
+                    fingerprint: fingerprint(&body),
+                    value_cents: 0,
+                    op: Op::Tracking(body),
+                    unresolved_intent: false,
+                }
+            })?
+        }
+    };
+    Ok(if !batch.file_errors.is_empty() && code == EXIT_OK { EXIT_ERROR } else { code })
+}
+
+fn key<T: Validated>(kind: ledger::Kind, v: &T) -> ledger::Key {
+    ledger::Key { kind, order_id: v.order_id().to_string(), invoice_number: v.invoice_number().to_string() }
+}
+
+struct Run<'a> {
+    args: &'a SubmitArgs,
+    mode: Mode,
+    batch: &'a Batch,
+    read: &'a crate::source::ReadOptions,
+}
+
+impl Run<'_> {
+    fn send<T: Validated>(
+        self,
+        checked: Vec<Checked<T>>,
+        destination: Destination,
+        mut writer: ResultsWriter,
+        make_job: impl Fn(&T, usize, ledger::Kind) -> Job,
+    ) -> anyhow::Result<i32> {
+        let args = self.args;
+        let quiet = args.verbosity.quiet;
+        let invalid = checked.iter().filter(|c| matches!(c, Checked::Invalid(_))).count();
+        if invalid > 0 && !quiet {
+            eprint!("{}", CheckReport::new(self.batch, &checked).human(self.batch, args.verbosity));
+        }
+
+        // Invalid invoices are outcomes already; valid ones become jobs.
+        let mut rows: Vec<ResultRow> = Vec::with_capacity(checked.len());
+        let mut jobs = Vec::new();
+        for (index, c) in checked.iter().enumerate() {
+            rows.push(ResultRow {
+                index,
+                order_id: c.order_id().to_string(),
+                invoice_number: c.invoice_number().to_string(),
+                status: Status::Invalid,
+                http_status: None,
+                receipt: None,
+                attempts: 0,
+                error: None,
+                value_cents: None,
+                source: self.batch.describe_rows(c.rows()),
+                rows: c.rows().to_vec(),
+            });
+            match c {
+                Checked::Valid(v) => {
+                    rows[index].value_cents = Some(v.value_cents()).filter(|_| self.mode == Mode::Invoices);
+                    jobs.push(make_job(v, index, self.mode.ledger_kind()));
+                }
+                Checked::Invalid(inv) => {
+                    let messages: Vec<String> = inv
+                        .problems
+                        .iter()
+                        .map(|p| format!("{}: {}", self.batch.locate(p), p.message))
+                        .collect();
+                    rows[index].error = Some(messages.join("; "));
+                }
+            }
+        }
+        let strict_block = args.strict && invalid > 0;
+        if strict_block {
+            for job in &jobs {
+                rows[job.index].status = Status::Failed;
+                rows[job.index].error =
+                    Some(String::from("not sent: --strict and other invoices are invalid"));
+            }
+            jobs.clear();
+        }
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("can't start the async runtime")?;
+        let started = Instant::now();
+        let (stats, stop_reason, throttled) =
+            runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer))?;
+        let elapsed = started.elapsed();
+
+        // Results, complete and in input order; then the rows to fix.
+        let results_path = writer.path().to_path_buf();
+        writer
+            .finish(rows.clone())
+            .with_context(|| format!("can't write the results file {}", results_path.display()))?;
+        let failed_files = self.write_failed(&rows)?;
+        print_summary(self.mode, &rows, elapsed, &stats, throttled, &results_path, &failed_files, quiet);
+
+        if let Some(StopReason::Auth(msg)) = &stop_reason {
+            eprintln!("error: stopped: {msg}");
+            return Ok(EXIT_ERROR);
+        }
+        if stop_reason == Some(StopReason::Interrupted) {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        let all_good = rows
+            .iter()
+            .all(|r| matches!(r.status, Status::Accepted | Status::AlreadyAccepted))
+            && self.batch.row_errors.is_empty();
+        Ok(if all_good { EXIT_OK } else { EXIT_PROBLEMS })
+    }
+
+    /// Starts what sending needs (sandbox, ledger, client), runs the engine, and fills `rows`.
+    async fn submit(
+        &self,
+        mut jobs: Vec<Job>,
+        rows: &mut [ResultRow],
+        destination: Destination,
+        writer: &mut ResultsWriter,
+    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, u64)> {
+        let args = self.args;
+        let quiet = args.verbosity.quiet;
+        let (target, credentials, sandbox_handle) = match destination {
+            Destination::Remote { target, credentials } => (target, credentials, None),
+            Destination::Sandbox => {
+                let (config, credentials) = sandbox_config(rows);
+                let handle = sandbox::start(config, ([127, 0, 0, 1], 0).into())
+                    .await
+                    .context("can't start the built-in sandbox")?;
+                let target = Target::base_url(&handle.url())?;
+                if !quiet {
+                    eprintln!(
+                        "sandbox: sending to the built-in VTEX simulator at {}; nothing is sent to VTEX",
+                        handle.url()
+                    );
+                }
+                (target, credentials, Some(handle))
+            }
+        };
+
+        let (ledger_path, temporary_ledger) = match (&args.ledger, &sandbox_handle) {
+            (Some(path), _) => (path.clone(), false),
+            (None, Some(_)) => (temporary_ledger_path(), true),
+            (None, None) => (Ledger::default_path(target.as_str())?, false),
+        };
+        let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), std::process::id());
+        let ledger = Ledger::open(&ledger_path, &run_id)?;
+        if args.verbosity.verbose {
+            eprintln!("ledger: {}", ledger_path.display());
+        }
+
+        // What the ledger already knows decides each job's start.
+        let keys: Vec<ledger::Key> = jobs.iter().map(|j| j.key.clone()).collect();
+        let known = ledger.get_many(&keys)?;
+        let mut to_send = Vec::with_capacity(jobs.len());
+        for mut job in jobs.drain(..) {
+            let row = &mut rows[job.index];
+            match known.get(&job.key) {
+                Some(entry) if entry.state == ledger::State::Accepted => {
+                    let same = entry.fingerprint == job.fingerprint;
+                    if self.mode == Mode::Tracking && !same {
+                        to_send.push(job); // a changed tracking number is sent
+                        continue;
+                    }
+                    if same || entry.value_cents == job.value_cents {
+                        row.status = Status::AlreadyAccepted;
+                        row.receipt = entry.receipt.clone().filter(|r| !r.is_empty());
+                        row.error = (!same).then(|| {
+                            String::from(
+                                "accepted earlier with other details; VTEX keeps the first version, \
+                                 so nothing was sent",
+                            )
+                        });
+                    } else {
+                        row.status = Status::Failed;
+                        row.error = Some(format!(
+                            "accepted earlier ({}) with value {}, now {}: VTEX does not change an \
+                             accepted invoice's value; not sent",
+                            entry.updated_at,
+                            money_plain(entry.value_cents),
+                            money_plain(job.value_cents)
+                        ));
+                    }
+                }
+                Some(entry) if entry.state == ledger::State::Intent => {
+                    job.unresolved_intent = true;
+                    to_send.push(job);
+                }
+                _ => to_send.push(job),
+            }
+        }
+
+        let client = Client::new(
+            &target,
+            &credentials,
+            &ClientOptions {
+                timeout: Duration::from_secs_f64(args.timeout),
+                ..ClientOptions::default()
+            },
+        )?;
+        let rate = Arc::new(AdaptiveRate::new(args.rate, burst_for(args.rate)));
+        let stopper = Arc::new(Stopper::default());
+        let stats = Arc::new(Stats::default());
+        let engine = Arc::new(Engine {
+            client,
+            ledger: ledger.clone(),
+            rate: Arc::clone(&rate),
+            config: EngineConfig {
+                concurrency: args.concurrency,
+                policy: RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::default() },
+                check_remote: args.check_remote && self.mode == Mode::Invoices,
+                ..EngineConfig::default()
+            },
+            stopper: Arc::clone(&stopper),
+            stats: Arc::clone(&stats),
+        });
+
+        // Ctrl-C: take no new work and let in-flight requests settle; a second one aborts (the
+        // ledger is consistent at every commit, so nothing is lost but the results file).
+        let interrupt = {
+            let stopper = Arc::clone(&stopper);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\ninterrupted: finishing requests in flight (Ctrl-C again to abort)");
+                    stopper.stop(StopReason::Interrupted);
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(EXIT_INTERRUPTED);
+                    }
+                }
+            })
+        };
+
+        let mut progress = Progress::new(to_send.len() as u64, quiet);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Outcome>();
+        let engine_task = tokio::spawn(Arc::clone(&engine).run(to_send, tx));
+        let mut live_error_shown = false;
+        while let Some(outcome) = rx.recv().await {
+            let row = &mut rows[outcome.index];
+            row.status = outcome.status;
+            row.http_status = outcome.http_status;
+            row.receipt = outcome.receipt;
+            row.attempts = outcome.attempts;
+            row.error = outcome.error;
+            progress.record(row.status);
+            if args.verbosity.verbose {
+                progress.println(&format!(
+                    "{} {} {}{}",
+                    row.order_id,
+                    row.invoice_number,
+                    row.status.as_str(),
+                    row.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                ));
+            }
+            // The live file is a safety net for crashes; the final rewrite is what counts, so a
+            // failed append is reported once and the run goes on.
+            if let Err(e) = writer.append(row) {
+                if !live_error_shown {
+                    live_error_shown = true;
+                    progress.println(&format!("warning: can't append to the results file: {e}"));
+                }
+            }
+        }
+        let _ = engine_task.await;
+        progress.finish();
+        interrupt.abort();
+        if let Some(handle) = sandbox_handle {
+            handle.shutdown().await;
+        }
+        drop(engine);
+        drop(ledger);
+        if temporary_ledger {
+            for suffix in ["", "-wal", "-shm", ".lock"] {
+                let mut p = ledger_path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        }
+        Ok((stats, stopper.reason(), rate.throttled()))
+    }
+
+    fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
+        let mut errors: HashMap<RowRef, String> = HashMap::new();
+        for r in rows.iter().filter(|r| r.status.needs_fixing()) {
+            let message = r.error.clone().unwrap_or_else(|| r.status.as_str().to_string());
+            for at in &r.rows {
+                errors.insert(*at, message.clone());
+            }
+        }
+        for p in &self.batch.row_errors {
+            if let Some(row) = p.row {
+                errors
+                    .entry(RowRef { source: p.source, row })
+                    .or_insert_with(|| format!("{}: {}", self.batch.locate(p), p.message));
+            }
+        }
+        if errors.is_empty() {
+            return Ok(Vec::new());
+        }
+        results::write_failed_rows(self.batch, self.read, &errors, self.args.failed.as_deref())
+            .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))
+    }
+}
+
+/// A small burst lets a few requests start together without ever exceeding the rate over a second.
+fn burst_for(rate: f64) -> u32 {
+    (rate / 10.0).clamp(1.0, 10.0) as u32
+}
+
+/// The embedded sandbox: the batch's orders exist, fresh random credentials, VTEX's usual delay.
+fn sandbox_config(rows: &[ResultRow]) -> (sandbox::SandboxConfig, Credentials) {
+    let orders = rows.iter().map(|r| (r.order_id.clone(), None)).collect();
+    let token: String = hex::encode(rand::random::<[u8; 16]>());
+    let config = sandbox::SandboxConfig {
+        app_key: String::from("vtexappkey-sandbox"),
+        app_token: token.clone(),
+        orders: sandbox::Orders::Known(orders),
+        ..sandbox::SandboxConfig::default()
+    };
+    (config, Credentials::new("vtexappkey-sandbox", token))
+}
+
+/// A ledger for one sandbox run: the simulator forgets everything when it stops, so must the ledger.
+fn temporary_ledger_path() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    std::env::temp_dir().join(format!("invoice-import-sandbox-{}-{nanos}.sqlite", std::process::id()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_summary(
+    mode: Mode,
+    rows: &[ResultRow],
+    elapsed: Duration,
+    stats: &Stats,
+    throttled: u64,
+    results_path: &Path,
+    failed_files: &[PathBuf],
+    quiet: bool,
+) {
+    use std::sync::atomic::Ordering;
+    let requests = stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+    let secs = elapsed.as_secs_f64();
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "{} {} in {:.1} s: {} requests ({:.1}/s), {} throttled (429)",
+        rows.len(),
+        mode.noun(),
+        secs,
+        requests,
+        if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+        throttled
+    ));
+    for status in [Status::Accepted, Status::AlreadyAccepted, Status::Invalid, Status::Failed] {
+        let of: Vec<&ResultRow> = rows.iter().filter(|r| r.status == status).collect();
+        if of.is_empty() && quiet {
+            continue;
+        }
+        let cents: i64 = of.iter().filter_map(|r| r.value_cents).fold(0i64, |a, b| a.saturating_add(b));
+        let value = if mode == Mode::Invoices { format!("  {:>14}", money(cents)) } else { String::new() };
+        lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
+    }
+    lines.push(format!("results: {}", results_path.display()));
+    for f in failed_files {
+        lines.push(format!("rows to fix and submit again: {}", f.display()));
+    }
+    eprintln!("{}", lines.join("\n"));
+}

@@ -1,0 +1,286 @@
+//! The results CSV (one row per invoice, written as outcomes arrive and rewritten complete, in input
+//! order, at the end) and the failed-rows file (the original input rows of every invalid or failed
+//! invoice, plus an error column, ready to be fixed and submitted again).
+//!
+//! Every cell either file writes goes through [`escape_formula`], so a spreadsheet never runs a
+//! formula that came from an input file or a server message.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::group::{Batch, RowRef};
+use crate::source::ReadOptions;
+
+/// What happened to one invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Accepted,
+    AlreadyAccepted,
+    Invalid,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::AlreadyAccepted => "already_accepted",
+            Status::Invalid => "invalid",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Whether the invoice's rows belong in the failed-rows file.
+    pub fn needs_fixing(self) -> bool {
+        matches!(self, Status::Invalid | Status::Failed)
+    }
+}
+
+/// One row of the results file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    /// Position of the invoice in the input, for the final ordering.
+    pub index: usize,
+    pub order_id: String,
+    pub invoice_number: String,
+    pub status: Status,
+    pub http_status: Option<u16>,
+    pub receipt: Option<String>,
+    pub attempts: u32,
+    pub error: Option<String>,
+    /// Invoice value in cents, when known.
+    pub value_cents: Option<i64>,
+    /// "file:rows" of the input rows of this invoice.
+    pub source: String,
+    pub rows: Vec<RowRef>,
+}
+
+pub const RESULT_HEADERS: [&str; 9] = [
+    "order_id",
+    "invoice_number",
+    "status",
+    "http_status",
+    "receipt",
+    "attempts",
+    "error",
+    "invoice_value",
+    "source",
+];
+
+impl ResultRow {
+    fn cells(&self) -> [String; 9] {
+        [
+            self.order_id.clone(),
+            self.invoice_number.clone(),
+            self.status.as_str().to_string(),
+            self.http_status.map(|s| s.to_string()).unwrap_or_default(),
+            self.receipt.clone().unwrap_or_default(),
+            self.attempts.to_string(),
+            self.error.clone().unwrap_or_default(),
+            self.value_cents.map(crate::report::money_plain).unwrap_or_default(),
+            self.source.clone(),
+        ]
+    }
+}
+
+/// Makes a cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return would be run as a formula, so it gets a leading `'` (OWASP's advice).
+pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// UTF-8 byte-order mark, so Excel opens the file with accents intact.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn csv_writer(file: File) -> csv::Writer<BufWriter<File>> {
+    csv::WriterBuilder::new().from_writer(BufWriter::new(file))
+}
+
+fn write_escaped<W: Write, I, S>(w: &mut csv::Writer<W>, cells: I) -> io::Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let escaped: Vec<String> =
+        cells.into_iter().map(|c| escape_formula(c.as_ref()).into_owned()).collect();
+    w.write_record(&escaped).map_err(io::Error::other)
+}
+
+/// Writes results as they arrive, so a crash leaves a usable file, then rewrites it whole.
+pub struct ResultsWriter {
+    path: PathBuf,
+    live: csv::Writer<BufWriter<File>>,
+}
+
+impl ResultsWriter {
+    /// Creates (truncates) the file and writes the header; fails before anything is sent when the
+    /// path is not writable.
+    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
+        let mut file = File::create(path)?;
+        file.write_all(BOM)?;
+        let mut live = csv_writer(file);
+        write_escaped(&mut live, RESULT_HEADERS)?;
+        live.flush()?;
+        Ok(ResultsWriter { path: path.to_path_buf(), live })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one outcome and flushes it to the OS.
+    pub fn append(&mut self, row: &ResultRow) -> io::Result<()> {
+        write_escaped(&mut self.live, row.cells())?;
+        self.live.flush()
+    }
+
+    /// Replaces the live file with every row in input order, atomically (write, sync, rename).
+    pub fn finish(self, mut rows: Vec<ResultRow>) -> io::Result<PathBuf> {
+        drop(self.live);
+        rows.sort_by_key(|r| r.index);
+        let tmp = self.path.with_extension("csv.tmp");
+        {
+            let mut file = File::create(&tmp)?;
+            file.write_all(BOM)?;
+            let mut w = csv_writer(file);
+            write_escaped(&mut w, RESULT_HEADERS)?;
+            for row in &rows {
+                write_escaped(&mut w, row.cells())?;
+            }
+            let file = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        fs::rename(&tmp, &self.path)?;
+        Ok(self.path)
+    }
+}
+
+/// `<dir>/<stem>.<suffix>.csv` beside `input` (for stdin, in the current directory).
+pub fn beside(input: &str, suffix: &str) -> PathBuf {
+    if input == "-" {
+        return PathBuf::from(format!("stdin.{suffix}.csv"));
+    }
+    let path = Path::new(input);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    // A resubmitted failed-rows file should not yield "x.failed.failed.csv".
+    let stem = stem.strip_suffix(".failed").unwrap_or(stem);
+    path.with_file_name(format!("{stem}.{suffix}.csv"))
+}
+
+/// Writes, for each input that has rows to fix, a CSV with that input's original header row and
+/// the original cell text of those rows, plus an `error` column. Returns the files written.
+///
+/// `errors` maps each row to fix to its message. The inputs are read a second time, so memory
+/// never holds the whole input.
+pub fn write_failed_rows(
+    batch: &Batch,
+    read: &ReadOptions,
+    errors: &HashMap<RowRef, String>,
+    single_path: Option<&Path>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    let sources_with_rows: HashSet<u32> = errors.keys().map(|r| r.source).collect();
+    for (index, info) in batch.sources.iter().enumerate() {
+        let index = index as u32;
+        if !sources_with_rows.contains(&index) {
+            continue;
+        }
+        let path = match single_path {
+            Some(p) if batch.sources.len() == 1 => p.to_path_buf(),
+            _ => beside(&info.path, "failed"),
+        };
+        let mut table = info.reopen(read).map_err(|e| e.to_string())?;
+        let io_err = |e: io::Error| format!("{}: {e}", path.display());
+        let mut file = File::create(&path).map_err(io_err)?;
+        file.write_all(BOM).map_err(io_err)?;
+        let mut w = csv_writer(file);
+        let mut header: Vec<String> = table.headers().to_vec();
+        header.push(String::from("error"));
+        write_escaped(&mut w, &header).map_err(io_err)?;
+        let width = table.headers().len();
+        loop {
+            let row = match table.next_row() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                // Rows that can't be read were reported the first time; they have no text to copy.
+                Err(_) => continue,
+            };
+            let Some(message) = errors.get(&RowRef { source: index, row: row.number() }) else {
+                continue;
+            };
+            let mut cells: Vec<String> =
+                (0..width.max(row.len())).map(|c| row.text(c).into_owned()).collect();
+            cells.truncate(width.max(1));
+            cells.resize(width, String::new());
+            cells.push(message.clone());
+            write_escaped(&mut w, &cells).map_err(io_err)?;
+        }
+        w.flush().map_err(io_err)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_escaped() {
+        assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_formula("+1"), "'+1");
+        assert_eq!(escape_formula("-24.50"), "'-24.50");
+        assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(escape_formula("\tx"), "'\tx");
+        assert_eq!(escape_formula("12-3"), "12-3");
+        assert_eq!(escape_formula(""), "");
+    }
+
+    #[test]
+    fn paths_beside_the_input() {
+        assert_eq!(beside("data/inv.csv", "results"), PathBuf::from("data/inv.results.csv"));
+        assert_eq!(beside("inv.xlsx", "failed"), PathBuf::from("inv.failed.csv"));
+        assert_eq!(beside("inv.failed.csv", "failed"), PathBuf::from("inv.failed.csv"));
+        assert_eq!(beside("-", "results"), PathBuf::from("stdin.results.csv"));
+    }
+
+    #[test]
+    fn results_file_is_complete_and_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut w = ResultsWriter::create(&path).unwrap();
+        let row = |index: usize, status| ResultRow {
+            index,
+            order_id: format!("o{index}"),
+            invoice_number: format!("=n{index}"),
+            status,
+            http_status: Some(200),
+            receipt: None,
+            attempts: 1,
+            error: None,
+            value_cents: Some(1234),
+            source: String::from("f.csv:2"),
+            rows: vec![],
+        };
+        let rows = vec![row(1, Status::Accepted), row(0, Status::Failed)];
+        for r in &rows {
+            w.append(r).unwrap();
+        }
+        w.finish(rows).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let text = text.trim_start_matches('\u{feff}');
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], RESULT_HEADERS.join(","));
+        assert!(lines[1].starts_with("o0,'=n0,failed,200,,1,,12.34,f.csv:2"), "{}", lines[1]);
+        assert!(lines[2].starts_with("o1,'=n1,accepted"), "{}", lines[2]);
+        assert_eq!(lines.len(), 3);
+    }
+}

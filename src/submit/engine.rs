@@ -1,0 +1,412 @@
+//! The scheduler: many workers, one queue of jobs, one channel of outcomes. Each job is one
+//! invoice (POST) or one tracking update (PATCH), carried from intent to a final outcome:
+//!
+//! ```text
+//! [look at the order?] → record intent → permit → send ─ok→ record accepted
+//!                                                     └err→ retry policy:
+//!                              StopRun (401/403) → stop everything
+//!                              GiveUp            → failed (left as an intent when it may have applied)
+//!                              Retry             → wait; look at the order first when it may have applied
+//! ```
+//!
+//! Posting an invoice twice is not harmless at VTEX (a re-post replaces the receipt; the same
+//! invoice under another number moves money), so a POST is never repeated blindly: after any
+//! outcome where it may have been applied, the order is looked at first, a few times, spaced, to
+//! allow for VTEX's propagation delay. A PATCH of tracking sets the same values again, so it is
+//! simply retried.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::ledger::{self, Ledger};
+use crate::report::results::Status;
+use crate::submit::rate::AdaptiveRate;
+use crate::submit::retry::{RetryAction, RetryPolicy};
+use crate::vtex::api::{InvoiceRequest, TrackingRequest};
+use crate::vtex::client::{CallError, Client};
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Invoice(InvoiceRequest),
+    Tracking(TrackingRequest),
+}
+
+/// One unit of work: an invoice or a tracking update, with what the ledger knew of it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Position in the input, carried to the outcome.
+    pub index: usize,
+    pub key: ledger::Key,
+    pub fingerprint: String,
+    pub value_cents: i64,
+    pub op: Op,
+    /// The ledger shows an intent without an outcome: a run was killed mid-request.
+    pub unresolved_intent: bool,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub index: usize,
+    pub status: Status,
+    pub http_status: Option<u16>,
+    pub receipt: Option<String>,
+    /// Requests sent for this job (POST or PATCH; order look-ups not counted).
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// The engine's knobs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub concurrency: usize,
+    pub policy: RetryPolicy,
+    /// Look at each order before the first POST of its invoice.
+    pub check_remote: bool,
+    /// Pauses before each look at an order after an uncertain outcome; their sum should exceed
+    /// VTEX's propagation delay (a newly accepted invoice can take seconds to show).
+    pub looks: Vec<Duration>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            concurrency: 8,
+            policy: RetryPolicy::default(),
+            check_remote: false,
+            looks: vec![
+                Duration::ZERO,
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(3),
+            ],
+        }
+    }
+}
+
+/// Counters the summary reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub lookups: AtomicU64,
+}
+
+/// Why the run stopped taking work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Interrupted,
+    Auth(String),
+}
+
+/// Shared by the workers and whoever may stop them (Ctrl-C, an auth failure).
+#[derive(Debug, Default)]
+pub struct Stopper {
+    stopped: AtomicBool,
+    reason: Mutex<Option<StopReason>>,
+}
+
+impl Stopper {
+    pub fn stop(&self, reason: StopReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+pub struct Engine {
+    pub client: Client,
+    pub ledger: Ledger,
+    pub rate: Arc<AdaptiveRate>,
+    pub config: EngineConfig,
+    pub stopper: Arc<Stopper>,
+    pub stats: Arc<Stats>,
+}
+
+/// What a look at the order found.
+enum Look {
+    Found { value: i64 },
+    Absent,
+    OrderNotFound,
+}
+
+impl Engine {
+    /// Runs every job, sending each outcome down `outcomes` as it happens. Jobs not started when
+    /// the run stops come back as `failed`, "not sent".
+    pub async fn run(self: Arc<Self>, jobs: Vec<Job>, outcomes: mpsc::UnboundedSender<Outcome>) {
+        let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+        let workers = self.config.concurrency.max(1);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let engine = Arc::clone(&self);
+            let queue = Arc::clone(&queue);
+            let outcomes = outcomes.clone();
+            handles.push(tokio::spawn(async move {
+                loop {
+                    if engine.stopper.is_stopped() {
+                        break;
+                    }
+                    let job = match queue.lock() {
+                        Ok(mut q) => q.pop_front(),
+                        Err(_) => None,
+                    };
+                    let Some(job) = job else { break };
+                    let outcome = engine.process(&job).await;
+                    if outcomes.send(outcome).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        for handle in handles {
+            // A worker that panicked has lost only its current job, which then shows as not sent.
+            let _ = handle.await;
+        }
+        let reason = match self.stopper.reason() {
+            Some(StopReason::Auth(msg)) => format!("not sent: the run stopped because {msg}"),
+            _ => String::from("not sent: the run was interrupted; submit the file again"),
+        };
+        let rest: Vec<Job> = match queue.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for job in rest {
+            let _ = outcomes.send(Outcome {
+                index: job.index,
+                status: Status::Failed,
+                http_status: None,
+                receipt: None,
+                attempts: 0,
+                error: Some(reason.clone()),
+            });
+        }
+    }
+
+    async fn process(&self, job: &Job) -> Outcome {
+        let mut outcome = Outcome {
+            index: job.index,
+            status: Status::Failed,
+            http_status: None,
+            receipt: None,
+            attempts: 0,
+            error: None,
+        };
+        match self.try_process(job, &mut outcome).await {
+            Ok(()) => {}
+            Err(ledger_error) => {
+                // The ledger could not record: stop sending, since exactly-once can't be kept.
+                outcome.status = Status::Failed;
+                outcome.error = Some(format!("ledger error, run stopped: {ledger_error}"));
+                self.stopper.stop(StopReason::Interrupted);
+            }
+        }
+        outcome
+    }
+
+    async fn try_process(&self, job: &Job, out: &mut Outcome) -> Result<(), ledger::LedgerError> {
+        let is_invoice = matches!(job.op, Op::Invoice(_));
+        // Before the first POST: a killed run may have sent it, or (with --check-remote) another
+        // system may have. A tracking PATCH is idempotent and needs no look.
+        let mut look_first = is_invoice && (job.unresolved_intent || self.config.check_remote);
+        let mut uncertain = job.unresolved_intent;
+        let mut streak_429 = 0u32;
+        loop {
+            if look_first {
+                let looks: Vec<Duration> = if uncertain {
+                    self.config.looks.clone()
+                } else {
+                    vec![Duration::ZERO]
+                };
+                match self.look(job, &looks).await {
+                    Ok(Look::Found { value }) if value == job.value_cents => {
+                        self.ledger.record_accepted(&job.key, "").await?;
+                        out.status = if uncertain { Status::Accepted } else { Status::AlreadyAccepted };
+                        out.error = Some(String::from(if uncertain {
+                            "the order already shows this invoice (an earlier attempt was applied); not sent again"
+                        } else {
+                            "the order already has this invoice on VTEX; not sent"
+                        }));
+                        return Ok(());
+                    }
+                    Ok(Look::Found { value }) => {
+                        let msg = format!(
+                            "the order already has invoice {} with value {} on VTEX, not {}; not sent \
+                             (sending it would replace the receipt but not the value)",
+                            job.key.invoice_number,
+                            crate::report::money_plain(value),
+                            crate::report::money_plain(job.value_cents)
+                        );
+                        self.ledger.record_failed(&job.key, &msg).await?;
+                        out.error = Some(msg);
+                        return Ok(());
+                    }
+                    Ok(Look::OrderNotFound) => {
+                        let msg = format!("order {} not found on VTEX (404)", job.key.order_id);
+                        if !uncertain {
+                            self.ledger.record_failed(&job.key, &msg).await?;
+                        }
+                        out.http_status = Some(404);
+                        out.error = Some(msg);
+                        return Ok(());
+                    }
+                    Ok(Look::Absent) => {}
+                    Err(err) => {
+                        out.http_status = err.status();
+                        out.error = Some(format!(
+                            "could not look at the order to rule out a duplicate ({err}); not sent{}",
+                            if uncertain { "; the next run will look again" } else { "" }
+                        ));
+                        if err.is_auth() {
+                            self.stop_auth(&err);
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+
+            if self.stopper.is_stopped() {
+                out.error = Some(String::from("not sent: the run stopped"));
+                return Ok(());
+            }
+            self.ledger.record_intent(&job.key, &job.fingerprint, job.value_cents).await?;
+            self.rate.acquire().await;
+            out.attempts += 1;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let result = match &job.op {
+                Op::Invoice(body) => self.client.post_invoice(&job.key.order_id, body).await,
+                Op::Tracking(body) => {
+                    self.client.patch_tracking(&job.key.order_id, &job.key.invoice_number, body).await
+                }
+            };
+            let err = match result {
+                Ok(receipt) => {
+                    self.rate.on_success();
+                    self.ledger.record_accepted(&job.key, &receipt.receipt).await?;
+                    out.status = Status::Accepted;
+                    out.http_status = Some(200);
+                    out.receipt = Some(receipt.receipt);
+                    out.error = None;
+                    return Ok(());
+                }
+                Err(err) => err,
+            };
+            out.http_status = err.status();
+            if err.status() == Some(429) {
+                self.rate.on_throttled(err.retry_after());
+                if err.retry_after().is_none() {
+                    streak_429 += 1;
+                }
+            } else {
+                streak_429 = 0;
+            }
+            let may_have_applied = is_invoice && err.may_have_applied();
+            uncertain |= may_have_applied;
+            match self.config.policy.decide(&err, out.attempts, streak_429, rand::random::<f64>()) {
+                RetryAction::StopRun => {
+                    self.stop_auth(&err);
+                    self.ledger.record_failed(&job.key, &err.to_string()).await?;
+                    out.error = Some(err.to_string());
+                    return Ok(());
+                }
+                RetryAction::GiveUp => {
+                    if uncertain {
+                        // Left as an intent in the ledger: the next run looks before sending.
+                        out.error = Some(format!(
+                            "{err}; gave up after {} attempts and VTEX may have applied it: the next \
+                             run will look at the order before sending again",
+                            out.attempts
+                        ));
+                    } else {
+                        let msg = self.describe_final(job, &err);
+                        self.ledger.record_failed(&job.key, &msg).await?;
+                        out.error = Some(msg);
+                    }
+                    return Ok(());
+                }
+                RetryAction::Retry { after, reconcile_first } => {
+                    out.error = Some(err.to_string());
+                    tokio::time::sleep(after).await;
+                    look_first = is_invoice && (reconcile_first || uncertain);
+                }
+            }
+        }
+    }
+
+    fn describe_final(&self, job: &Job, err: &CallError) -> String {
+        match (&job.op, err.status()) {
+            (Op::Tracking(_), Some(404)) => format!(
+                "{err}: invoice {} is not on order {} (or the order does not exist); submit the \
+                 invoice first",
+                job.key.invoice_number, job.key.order_id
+            ),
+            _ => err.to_string(),
+        }
+    }
+
+    fn stop_auth(&self, err: &CallError) {
+        let what = if err.status() == Some(403) {
+            "VTEX answered 403: the app key lacks permission (OMS 'Notify invoice')"
+        } else {
+            "VTEX answered 401: the app key or token is wrong (check VTEX_APP_KEY and VTEX_APP_TOKEN)"
+        };
+        self.stopper.stop(StopReason::Auth(what.to_string()));
+    }
+
+    /// Looks at the order up to `looks.len()` times (after each pause) for the job's invoice.
+    async fn look(&self, job: &Job, looks: &[Duration]) -> Result<Look, CallError> {
+        for pause in looks {
+            tokio::time::sleep(*pause).await;
+            let order = match self.get_order(&job.key.order_id).await {
+                Ok(order) => order,
+                Err(err) if err.status() == Some(404) => return Ok(Look::OrderNotFound),
+                Err(err) => return Err(err),
+            };
+            if let Some(p) = order.invoice(&job.key.invoice_number) {
+                return Ok(Look::Found { value: p.invoice_value });
+            }
+        }
+        Ok(Look::Absent)
+    }
+
+    /// GET order, retried under the same policy and rate as every request.
+    async fn get_order(&self, order_id: &str) -> Result<crate::vtex::api::Order, CallError> {
+        let mut attempt = 0;
+        let mut streak_429 = 0;
+        loop {
+            self.rate.acquire().await;
+            attempt += 1;
+            self.stats.lookups.fetch_add(1, Ordering::Relaxed);
+            match self.client.get_order(order_id).await {
+                Ok(order) => {
+                    self.rate.on_success();
+                    return Ok(order);
+                }
+                Err(err) => {
+                    if err.status() == Some(429) {
+                        self.rate.on_throttled(err.retry_after());
+                        if err.retry_after().is_none() {
+                            streak_429 += 1;
+                        }
+                    }
+                    match self.config.policy.decide(&err, attempt, streak_429, rand::random::<f64>()) {
+                        RetryAction::Retry { after, .. } => tokio::time::sleep(after).await,
+                        RetryAction::GiveUp | RetryAction::StopRun => return Err(err),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Test harness: a fresh folder per test, the real binary, and output that explains a failure.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_invoice-import")
+}
+
+/// The repository root (for samples/ and tests/data/).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/data/<rel>` if it exists (CI has shared/ beside the clone).
+pub fn shared_data(rel: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared/data").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} is absent", p.display());
+        None
+    }
+}
+
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, contents).expect("write input");
+        p
+    }
+
+    pub fn copy(&self, from: &Path, name: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::copy(from, &p).expect("copy input");
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.path(name))
+            .unwrap_or_else(|e| panic!("read {name}: {e}"));
+        text.trim_start_matches('\u{feff}').to_string()
+    }
+
+    /// A command for the binary, run in this folder, with no VTEX credentials inherited.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(self.dir.path())
+            .args(args)
+            .env_remove("VTEX_APP_KEY")
+            .env_remove("VTEX_APP_TOKEN")
+            .env("TZ", "UTC")
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut c = self.cmd(args);
+        Run::of(&mut c, args)
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub args: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn of(c: &mut Command, args: &[&str]) -> Run {
+        let output = c.output().expect("run the binary");
+        Run { args: args.join(" "), output }
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    /// Asserts the exit code, showing everything the run printed when it differs.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "invoice-import {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}):\n{}\n--- stderr ---\n{}", self.stdout(), self.stderr())
+        })
+    }
+}
+
+/// Reads a CSV the tool wrote (BOM stripped) into header + rows.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = r.headers().expect("headers").iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.expect("record").iter().map(str::to_string).collect())
+        .collect();
+    (headers, rows)
+}

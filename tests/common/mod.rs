@@ -131,3 +131,4 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (headers, rows)
 }
+pub mod sim;

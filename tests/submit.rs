@@ -1,0 +1,348 @@
+//! `invoice-import submit` end to end: the real binary against the real sandbox over HTTP. The
+//! sandbox's own record (`/_sandbox/state`) is the judge of exactly-once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::sim::{self, KEY, Sim, TOKEN, invoices_csv};
+use common::{Workdir, read_csv, repo};
+use invoice_import::sandbox::{FaultKind, FaultRates, Orders, Route};
+
+fn results(w: &Workdir, name: &str) -> Vec<Vec<String>> {
+    let (headers, rows) = read_csv(&w.path(name));
+    assert_eq!(&headers[..3], ["order_id", "invoice_number", "status"]);
+    for h in ["http_status", "receipt", "attempts", "error", "source"] {
+        assert!(headers.iter().any(|x| x == h), "results lack column {h}: {headers:?}");
+    }
+    rows
+}
+
+fn statuses(rows: &[Vec<String>]) -> Vec<&str> {
+    rows.iter().map(|r| r[2].as_str()).collect()
+}
+
+#[test]
+fn submits_every_invoice_once_and_writes_results_in_input_order() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 25);
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 25);
+    let state = sim.state();
+    for (row, (order, number)) in rows.iter().zip(&keys) {
+        assert_eq!((&row[0], &row[1]), (order, number), "input order");
+        assert_eq!(row[2], "accepted");
+        assert_eq!(row[3], "200");
+        let receipt = &state.invoice(order, number).unwrap().receipt;
+        assert_eq!(&row[4], receipt, "the results carry the receipt VTEX gave");
+        assert_eq!(row[5], "1");
+    }
+    // Bodies as the spec wants them: unit price in cents, value as the total.
+    let first = state.invoice(&keys[0].0, &keys[0].1).unwrap();
+    assert_eq!(first.value, 2000);
+    assert_eq!(first.items[0].price, 1000);
+    assert_eq!(first.items[0].quantity, 2);
+}
+
+#[test]
+fn rerun_sends_nothing_again() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 10);
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    let posts = sim.state().requests("POST post_invoice 200");
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    assert_eq!(sim.state().requests("POST post_invoice 200"), posts, "nothing resent");
+    assert!(statuses(&results(&w, "in.results.csv")).iter().all(|s| *s == "already_accepted"));
+    sim.assert_exactly_once(&keys);
+}
+
+/// Each fault kind, scripted on the first POST of one order: exactly once, and no re-post.
+fn fault_on_first_post(kind: FaultKind) {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 6);
+    sim.script(Route::PostInvoice, &keys[2].0, vec![kind]);
+    sim.script(Route::PostInvoice, &keys[4].0, vec![kind, kind]);
+    sim.run(&w, &["submit", "--rate", "200", "--timeout", "1", "--ledger", "l.db", "in.csv"])
+        .expect_code(0);
+    sim.assert_exactly_once(&keys);
+    assert!(sim.state().faults(kind) >= 2, "the fault was served");
+    assert!(statuses(&results(&w, "in.results.csv")).iter().all(|s| *s == "accepted"));
+}
+
+#[test]
+fn fault_503_before_apply() {
+    fault_on_first_post(FaultKind::Unavailable503);
+}
+
+#[test]
+fn fault_drop_before_apply() {
+    fault_on_first_post(FaultKind::DropBeforeApply);
+}
+
+#[test]
+fn fault_drop_after_apply_is_found_on_the_order_not_resent() {
+    fault_on_first_post(FaultKind::DropAfterApply);
+}
+
+#[test]
+fn fault_500_after_apply_is_found_on_the_order_not_resent() {
+    fault_on_first_post(FaultKind::ErrorAfterApply500);
+}
+
+#[test]
+fn fault_stall_after_apply_times_out_and_is_found() {
+    fault_on_first_post(FaultKind::StallAfterApply);
+}
+
+#[test]
+fn fault_on_a_retry_and_on_the_look_up() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 3);
+    // 503 first (not applied), then the retry is applied but its answer is lost...
+    sim.script(Route::PostInvoice, &keys[0].0, vec![FaultKind::Unavailable503, FaultKind::DropAfterApply]);
+    // ...and here the look at the order fails too, before it succeeds.
+    sim.script(Route::PostInvoice, &keys[1].0, vec![FaultKind::ErrorAfterApply500]);
+    sim.script(Route::GetOrder, &keys[1].0, vec![FaultKind::Unavailable503, FaultKind::DropBeforeApply]);
+    sim.run(&w, &["submit", "--rate", "200", "--timeout", "2", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.assert_exactly_once(&keys);
+}
+
+#[test]
+fn random_faults_of_every_kind_still_exactly_once() {
+    let mut faults = FaultRates::none();
+    for kind in [
+        FaultKind::Unavailable503,
+        FaultKind::DropBeforeApply,
+        FaultKind::DropAfterApply,
+        FaultKind::ErrorAfterApply500,
+    ] {
+        faults.set(kind, 0.08);
+    }
+    let sim = Sim::start(sim::SandboxConfig { faults, seed: 42, latency_ms: (0, 5), ..sim::config() });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 60);
+    let run = sim.run(&w, &["submit", "--rate", "300", "--concurrency", "8", "--max-attempts", "10", "--ledger", "l.db", "in.csv"]);
+    run.expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 60);
+    assert!(statuses(&rows).iter().all(|s| *s == "accepted"), "{rows:?}");
+}
+
+#[test]
+fn server_limit_below_rate_adapts_with_few_429s() {
+    let sim = Sim::start(sim::SandboxConfig { rate: Some(20.0), burst: 5, ..sim::config() });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 60);
+    sim.run(&w, &["submit", "--rate", "60", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let s = sim.state();
+    // It honours Retry-After and slows down instead of hammering: far fewer 429s than invoices.
+    assert!(s.counters.rate_limited < 20, "429s: {}", s.counters.rate_limited);
+}
+
+#[test]
+fn unknown_order_fails_with_404_and_is_not_retried() {
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 4);
+    let known = keys.iter().skip(1).map(|(o, _)| (o.clone(), None)).collect();
+    let sim = Sim::start(sim::SandboxConfig { orders: Orders::Known(known), ..sim::config() });
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    sim.assert_exactly_once(&keys[1..]);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows[0][2], "failed");
+    assert_eq!(rows[0][3], "404");
+    assert_eq!(rows[0][5], "1", "a 404 is final");
+    assert!(rows[0][6].contains("Order Not Found") || rows[0][6].contains("OMS007"), "{:?}", rows[0]);
+    assert_eq!(sim.state().requests("POST post_invoice 404"), 1);
+}
+
+#[test]
+fn wrong_token_stops_at_once() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 40);
+    let mut c = sim.cmd(&w, &["submit", "--rate", "200", "--concurrency", "2", "--ledger", "l.db", "in.csv"]);
+    c.env("VTEX_APP_TOKEN", "wrong-token");
+    let run = common::Run::of(&mut c, &["submit"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("401"), "{}", run.stderr());
+    assert!(sim.state().requests("POST post_invoice 401") <= 2, "stopped at once");
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 40, "every invoice still has a row");
+    assert!(rows.iter().all(|r| r[2] == "failed"));
+}
+
+#[test]
+fn forbidden_key_stops_with_403() {
+    let sim = Sim::start(sim::SandboxConfig { forbidden: true, ..sim::config() });
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 5);
+    let run = sim.run(&w, &["submit", "--rate", "200", "--concurrency", "1", "--ledger", "l.db", "in.csv"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("403"), "{}", run.stderr());
+}
+
+#[test]
+fn token_appears_in_no_output_or_file() {
+    let sim = Sim::start(sim::SandboxConfig {
+        faults: {
+            let mut f = FaultRates::none();
+            f.set(FaultKind::ErrorAfterApply500, 0.3);
+            f
+        },
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let mut keys = invoices_csv(&w, "in.csv", 10);
+    keys.truncate(10);
+    let run = sim.run(&w, &["submit", "-v", "--rate", "200", "--ledger", "l.db", "in.csv"]);
+    let mut everything = run.stdout() + &run.stderr();
+    for entry in std::fs::read_dir(w.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            everything.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    assert!(!everything.contains(TOKEN), "the token leaked");
+    assert!(everything.contains("accepted"));
+    let _ = KEY;
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_before_any_request() {
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 1);
+    let mut c = w.cmd(&["submit", "--base-url", "http://vtex.example.com", "in.csv"]);
+    c.env("VTEX_APP_KEY", KEY).env("VTEX_APP_TOKEN", TOKEN);
+    let run = common::Run::of(&mut c, &["submit http"]);
+    run.expect_code(2);
+    assert!(run.stderr().to_lowercase().contains("https"), "{}", run.stderr());
+}
+
+#[test]
+fn missing_credentials_is_a_usage_error() {
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 1);
+    let run = w.run(&["submit", "--base-url", "http://127.0.0.1:9", "in.csv"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("VTEX_APP_KEY"), "{}", run.stderr());
+}
+
+#[test]
+fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Invoice Value\n\
+         A-1,N-1,2026-11-20,S1,1,10.00,10.00\n\
+         A-2,N-2,2026-11-20,S1,1,10.00,12.00\n\
+         A-2,N-2,2026-11-20,S2,1,1.00,12.00\n",
+    );
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    let (headers, rows) = read_csv(&w.path("in.failed.csv"));
+    assert_eq!(headers.last().map(String::as_str), Some("error"));
+    assert_eq!(&headers[..headers.len() - 1], ["Order ID", "Invoice Number", "Issuance Date", "SKU", "Quantity", "Unit Price", "Invoice Value"]);
+    assert_eq!(rows.len(), 2, "both rows of the invalid invoice");
+    assert!(rows[0].last().unwrap().contains("12.00"));
+    // The user fixes the value in place and feeds the file back, error column and all.
+    let text = w.read("in.failed.csv").replace(",12.00,", ",11.00,");
+    w.write("in.failed.csv", text);
+    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.failed.csv"]).expect_code(0);
+    sim.assert_exactly_once(&[("A-1".into(), "N-1".into()), ("A-2".into(), "N-2".into())]);
+    assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1100);
+}
+
+#[test]
+fn strict_sends_nothing_when_any_invoice_is_invalid() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,N-1,2026-11-20,S1,1,10.00\n\
+         A-2,N-2,2026-11-20,S1,-1,10.00\n",
+    );
+    sim.run(&w, &["submit", "--strict", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    assert!(sim.state().invoices.is_empty());
+    assert_eq!(statuses(&results(&w, "in.results.csv")), ["failed", "invalid"]);
+}
+
+#[test]
+fn kill_9_mid_run_then_rerun_is_exactly_once() {
+    let sim = Sim::start(sim::SandboxConfig { latency_ms: (150, 250), ..sim::config() });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 80);
+    let mut c = sim.cmd(&w, &["submit", "--rate", "40", "--concurrency", "6", "--ledger", "l.db", "in.csv"]);
+    let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let applied_before = sim.state().invoices.len();
+    assert!(applied_before > 0 && applied_before < 80, "killed mid-run ({applied_before} applied)");
+    // The live results file is usable after the crash.
+    let partial = results(&w, "in.results.csv");
+    assert!(partial.len() <= 80);
+    sim.run(&w, &["submit", "--rate", "200", "--concurrency", "6", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 80, "results complete");
+    assert!(statuses(&rows).iter().all(|s| *s == "accepted" || *s == "already_accepted"));
+}
+
+#[test]
+fn second_run_on_the_same_ledger_is_refused() {
+    let sim = Sim::start(sim::SandboxConfig { latency_ms: (300, 300), ..sim::config() });
+    let w = Workdir::new();
+    invoices_csv(&w, "a.csv", 30);
+    invoices_csv(&w, "b.csv", 3);
+    let mut first = sim
+        .cmd(&w, &["submit", "--rate", "5", "--concurrency", "1", "--ledger", "l.db", "a.csv"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let second = sim.run(&w, &["submit", "--ledger", "l.db", "b.csv"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    second.expect_code(2);
+    assert!(second.stderr().contains("another"), "{}", second.stderr());
+}
+
+#[test]
+fn check_remote_skips_invoices_already_on_vtex() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 5);
+    // Another system invoiced two of them (a separate ledger stands for it).
+    invoices_csv(&w, "other.csv", 2);
+    sim.run(&w, &["submit", "--ledger", "other.db", "other.csv"]).expect_code(0);
+    std::thread::sleep(Duration::from_millis(400)); // VTEX's propagation delay
+    sim.run(&w, &["submit", "--check-remote", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["already_accepted", "already_accepted", "accepted", "accepted", "accepted"]);
+}
+
+#[test]
+fn embedded_sandbox_runs_the_readme_command() {
+    let w = Workdir::new();
+    let samples = repo().join("samples");
+    for f in ["invoices-en.csv", "notas-fiscais-br.csv", "invoices.xlsx"] {
+        w.copy(&samples.join(f), f);
+    }
+    let run = w.run(&["submit", "--sandbox", "invoices-en.csv", "notas-fiscais-br.csv", "invoices.xlsx"]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("nothing is sent to VTEX"), "{}", run.stderr());
+    let rows = results(&w, "invoices-en.results.csv");
+    assert_eq!(rows.len(), 12 + 15 + 6);
+    assert!(statuses(&rows).iter().all(|s| *s == "accepted"));
+}

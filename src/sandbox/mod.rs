@@ -482,6 +482,26 @@ fn config_from_args(args: &SandboxArgs, creds: &Credentials) -> anyhow::Result<S
     Ok(config)
 }
 
+/// The URL on its own first line (scripts parse it), then how to use the credentials.
+fn print_banner(url: &str, creds: &Credentials) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "sandbox listening on {url}")?;
+    writeln!(out, "app key:   {}", creds.key)?;
+    if creds.from_env {
+        writeln!(out, "app token: {}", mask(&creds.token))?;
+        writeln!(out, "credentials come from VTEX_APP_KEY / VTEX_APP_TOKEN")?;
+    } else {
+        writeln!(out, "app token: {}", creds.token)?;
+        writeln!(
+            out,
+            "export VTEX_APP_KEY={} VTEX_APP_TOKEN={}",
+            creds.key, creds.token
+        )?;
+    }
+    writeln!(out, "press Ctrl-C to stop")?;
+    out.flush()
+}
+
 /// Waits for Ctrl-C, or SIGTERM where there is one.
 async fn interrupted() {
     #[cfg(unix)]
@@ -522,23 +542,8 @@ pub fn run_cli(args: SandboxArgs) -> anyhow::Result<()> {
         .context("could not start the async runtime")?;
     runtime.block_on(async {
         let sandbox = start(config, SocketAddr::new(args.host, args.port)).await?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "sandbox listening on {}", sandbox.url())?;
-        writeln!(out, "app key:   {}", creds.key)?;
-        if creds.from_env {
-            writeln!(out, "app token: {}", mask(&creds.token))?;
-            writeln!(out, "credentials come from VTEX_APP_KEY / VTEX_APP_TOKEN")?;
-        } else {
-            writeln!(out, "app token: {}", creds.token)?;
-            writeln!(
-                out,
-                "export VTEX_APP_KEY={} VTEX_APP_TOKEN={}",
-                creds.key, creds.token
-            )?;
-        }
-        writeln!(out, "press Ctrl-C to stop")?;
-        out.flush()?;
-        drop(out);
+        // A closed stdout (a script that read the URL and went away) must not stop the server.
+        let _ = print_banner(&sandbox.url(), &creds);
 
         interrupted().await;
         let state = sandbox.shutdown().await;

@@ -323,12 +323,12 @@ async fn finish(
     }
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).map(|v| v.to_str().unwrap_or(""))
 }
 
 /// `Accept` (and, with a body, `Content-Type`) are required parameters in the spec.
-fn check_headers(headers: &HeaderMap, with_body: bool) -> Result<(), Response> {
+fn check_headers(headers: &HeaderMap, with_body: bool) -> Result<(), Box<Response>> {
     let missing = |name: &str| {
         vtex_error(
             StatusCode::BAD_REQUEST,
@@ -337,32 +337,32 @@ fn check_headers(headers: &HeaderMap, with_body: bool) -> Result<(), Response> {
         )
     };
     match header_text(headers, header::ACCEPT) {
-        None => return Err(missing("Accept")),
+        None => return Err(Box::new(missing("Accept"))),
         Some(accept) => {
             let accept = accept.to_ascii_lowercase();
             let ok = accept.contains("application/json")
                 || accept.contains("*/*")
                 || accept.contains("application/*");
             if !ok {
-                return Err(vtex_error(
+                return Err(Box::new(vtex_error(
                     StatusCode::BAD_REQUEST,
                     CODE_BAD_REQUEST,
                     format!("Header 'Accept' must allow application/json, got {accept:?}"),
-                ));
+                )));
             }
         }
     }
     if with_body {
         match header_text(headers, header::CONTENT_TYPE) {
-            None => return Err(missing("Content-Type")),
+            None => return Err(Box::new(missing("Content-Type"))),
             Some(ct) => {
                 let media = ct.split(';').next().unwrap_or("").trim();
                 if !media.eq_ignore_ascii_case("application/json") {
-                    return Err(vtex_error(
+                    return Err(Box::new(vtex_error(
                         StatusCode::BAD_REQUEST,
                         CODE_BAD_REQUEST,
                         format!("Header 'Content-Type' must be application/json, got {ct:?}"),
-                    ));
+                    )));
                 }
             }
         }
@@ -413,7 +413,7 @@ async fn post_invoice(
 
 fn apply_post(sh: &Shared, order_id: &str, headers: &HeaderMap, body: &[u8]) -> Response {
     if let Err(response) = check_headers(headers, true) {
-        return response;
+        return *response;
     }
     if !sh.store().order_exists(order_id) {
         return store_error(&StoreError::OrderNotFound);
@@ -462,7 +462,7 @@ fn apply_patch(
     body: &[u8],
 ) -> Response {
     if let Err(response) = check_headers(headers, true) {
-        return response;
+        return *response;
     }
     if !sh.store().order_exists(order_id) {
         return store_error(&StoreError::OrderNotFound);
@@ -494,7 +494,7 @@ async fn get_order(
         Err(response) => return response,
     };
     let response = match check_headers(&headers, false) {
-        Err(response) => response,
+        Err(response) => *response,
         Ok(()) => {
             let view = sh.store().order_view(&order_id, Instant::now());
             match view {

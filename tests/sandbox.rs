@@ -646,10 +646,13 @@ impl Drop for Child {
 }
 
 #[tokio::test]
-async fn the_binary_serves_until_killed() {
+async fn the_binary_serves_until_terminated_and_dumps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_out = dir.path().join("state.json");
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_invoice-import"))
-            .args(["sandbox", "--port", "0", "--propagation-ms", "0"])
+            .args(["sandbox", "--port", "0", "--propagation-ms", "0", "--state-out"])
+            .arg(&state_out)
             .env_remove("VTEX_APP_KEY")
             .env_remove("VTEX_APP_TOKEN")
             .stdout(Stdio::piped())
@@ -690,4 +693,25 @@ async fn the_binary_serves_until_killed() {
         .await
         .unwrap();
     assert_eq!(state.counters.applied, 1);
+
+    // SIGTERM stops it like Ctrl-C does, and the final state lands in --state-out.
+    #[cfg(unix)]
+    {
+        let pid = child.0.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::task::spawn_blocking(move || {
+            let status = child.0.wait();
+            (child, status)
+        })
+        .await
+        .unwrap()
+        .1
+        .unwrap();
+        assert!(status.success(), "{status:?}");
+        let dumped: StateSnapshot =
+            serde_json::from_slice(&std::fs::read(&state_out).unwrap()).unwrap();
+        assert_eq!(dumped.counters.applied, 1);
+        assert!(dumped.invoice("o", "1").is_some());
+    }
 }

@@ -16,12 +16,12 @@
 //! sandbox  a local VTEX OMS simulator for tests, benchmarks and trial runs
 //! ```
 
-pub mod sandbox;
-pub mod source;
-pub mod values;
 pub mod cli;
 pub mod cmd;
-pub mod report;
 pub mod group;
 pub mod mapping;
+pub mod report;
+pub mod sandbox;
+pub mod source;
 pub mod validate;
+pub mod values;

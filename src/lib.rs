@@ -16,7 +16,10 @@
 //! sandbox  a local VTEX OMS simulator for tests, benchmarks and trial runs
 //! ```
 
+pub mod cli;
+pub mod ledger;
 pub mod sandbox;
 pub mod source;
+pub mod submit;
 pub mod values;
-pub mod cli;
+pub mod vtex;

@@ -19,9 +19,12 @@
 pub mod cli;
 pub mod cmd;
 pub mod group;
+pub mod ledger;
 pub mod mapping;
 pub mod report;
 pub mod sandbox;
 pub mod source;
+pub mod submit;
 pub mod validate;
 pub mod values;
+pub mod vtex;

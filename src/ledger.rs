@@ -1,0 +1,805 @@
+//! The ledger: a durable journal, in an embedded SQLite file, of every request we mean to send
+//! (the intent, written before the POST) and what became of it (written after). It is what makes
+//! submission exactly-once across runs: an accepted invoice is never sent again, and an intent
+//! with no outcome (a killed run) is looked up on the server before anything is re-sent.
+//!
+//! Durability without a throughput cap: one writer thread owns the write connection. Every
+//! `record_*` call queues its write with a reply channel; the writer takes everything queued,
+//! commits it in ONE transaction (one fsync with `synchronous=FULL`), then answers every caller.
+//! Under load, thousands of writes share an fsync; alone, a write still waits for its own.
+//! Reads use a second connection, which WAL lets run beside the writer.
+//!
+//! One run per ledger: `open` takes an exclusive lock on `<path>.lock` for the ledger's life.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever the tables change; a newer file is refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+/// Most writes committed in one transaction; bounds the latency of the first in a batch.
+const MAX_BATCH: usize = 8192;
+
+const SCHEMA: &str = "
+CREATE TABLE entries (
+    kind           TEXT    NOT NULL,
+    order_id       TEXT    NOT NULL,
+    invoice_number TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    fingerprint    TEXT    NOT NULL,
+    value_cents    INTEGER NOT NULL,
+    receipt        TEXT,
+    attempts       INTEGER NOT NULL,
+    error          TEXT,
+    updated_at     TEXT    NOT NULL,
+    run_id         TEXT    NOT NULL,
+    PRIMARY KEY (kind, order_id, invoice_number)
+) WITHOUT ROWID;
+CREATE INDEX entries_state ON entries (state);
+CREATE TABLE files (
+    sha256  TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+const COLUMNS: &str = "kind, order_id, invoice_number, state, fingerprint, value_cents, receipt, \
+                       attempts, error, updated_at, run_id";
+
+/// What a journal entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// POST of an invoice.
+    Invoice,
+    /// PATCH of an invoice's tracking data.
+    Tracking,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invoice => "invoice",
+            Kind::Tracking => "tracking",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "invoice" => Some(Kind::Invoice),
+            "tracking" => Some(Kind::Tracking),
+            _ => None,
+        }
+    }
+}
+
+/// One thing sent to the OMS, identified as VTEX identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub kind: Kind,
+    pub order_id: String,
+    pub invoice_number: String,
+}
+
+impl Key {
+    pub fn invoice(order_id: impl Into<String>, invoice_number: impl Into<String>) -> Key {
+        Key {
+            kind: Kind::Invoice,
+            order_id: order_id.into(),
+            invoice_number: invoice_number.into(),
+        }
+    }
+
+    pub fn tracking(order_id: impl Into<String>, invoice_number: impl Into<String>) -> Key {
+        Key {
+            kind: Kind::Tracking,
+            ..Key::invoice(order_id, invoice_number)
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {:?} of order {:?}",
+            self.kind.as_str(),
+            self.invoice_number,
+            self.order_id
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// About to be (or being) sent; no outcome known. Left behind by a killed run.
+    Intent,
+    /// The OMS accepted it; never send it again.
+    Accepted,
+    /// Final error recorded; a later run may try again.
+    Failed,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Intent => "intent",
+            State::Accepted => "accepted",
+            State::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        match s {
+            "intent" => Some(State::Intent),
+            "accepted" => Some(State::Accepted),
+            "failed" => Some(State::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: Key,
+    pub state: State,
+    /// Hash of what was sent; a tracking update with a new fingerprint is a new request.
+    pub fingerprint: String,
+    pub value_cents: i64,
+    pub receipt: Option<String>,
+    /// Intents recorded for this fingerprint (sends attempted, across runs).
+    pub attempts: u32,
+    pub error: Option<String>,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+    /// The run that last touched the entry.
+    pub run_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "another invoice-import run is using the ledger {}; wait for it to finish",
+        path.display()
+    )]
+    Locked { path: PathBuf },
+    #[error("{} is not an invoice-import ledger: {message}", path.display())]
+    NotALedger { path: PathBuf, message: String },
+    #[error(
+        "the ledger {} was written by a newer invoice-import (schema {found}; this build reads {known})",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("no data directory for the ledger on this system; pass --ledger PATH")]
+    NoDataDir,
+    #[error("ledger {}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+    #[error("ledger {}: {message}", path.display())]
+    Sqlite { path: PathBuf, message: String },
+    #[error("the ledger has no intent for {key}; an outcome needs an intent first")]
+    NoIntent { key: Key },
+    #[error("the ledger shows {key} as already accepted; it must not be sent again")]
+    AlreadyAccepted { key: Key },
+    #[error("the ledger's writer has stopped; earlier errors say why")]
+    WriterGone,
+}
+
+/// The journal. Clones share one writer, one reader and the lock.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    run_id: String,
+    reader: Mutex<Connection>,
+    writer: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    /// Held (locked) for the ledger's life; unlocks when dropped, after the writer has finished.
+    _lock: File,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer commit what is queued and exit; joining makes sure
+        // it has before the lock is released.
+        drop(self.writer.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.inner.path)
+            .field("run_id", &self.inner.run_id)
+            .finish()
+    }
+}
+
+struct Job {
+    op: Op,
+    reply: Reply,
+}
+
+enum Op {
+    Intent {
+        key: Key,
+        fingerprint: String,
+        value_cents: i64,
+    },
+    Accepted {
+        key: Key,
+        receipt: String,
+    },
+    Failed {
+        key: Key,
+        error: String,
+    },
+    File {
+        sha256: String,
+        name: String,
+    },
+}
+
+enum Reply {
+    Async(tokio::sync::oneshot::Sender<Result<(), LedgerError>>),
+    Blocking(mpsc::SyncSender<Result<(), LedgerError>>),
+}
+
+impl Reply {
+    fn send(self, result: Result<(), LedgerError>) {
+        // A caller that stopped waiting (a cancelled task) no longer needs the answer; the
+        // write itself is committed either way.
+        match self {
+            Reply::Async(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Ledger {
+    /// `<data dir>/invoice-import/ledgers/<scope>.sqlite`, one file per target URL.
+    pub fn default_path(scope: &str) -> Result<PathBuf, LedgerError> {
+        let base = dirs::data_dir().ok_or(LedgerError::NoDataDir)?;
+        Ok(base
+            .join("invoice-import")
+            .join("ledgers")
+            .join(file_name_for(scope)))
+    }
+
+    /// Opens (creating if needed) the ledger at `path` for the run `run_id`, taking the
+    /// exclusive lock.
+    pub fn open(path: &Path, run_id: &str) -> Result<Ledger, LedgerError> {
+        let io = |e: std::io::Error| LedgerError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut lock_name = path.as_os_str().to_owned();
+        lock_name.push(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(lock_name))
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(LedgerError::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+
+        let writer = Connection::open(path).map_err(|e| sqlite_error(path, e))?;
+        prepare_writer(&writer, path)?;
+        let reader = Connection::open(path).map_err(|e| sqlite_error(path, e))?;
+        reader
+            .execute_batch("PRAGMA busy_timeout = 10000; PRAGMA query_only = 1;")
+            .map_err(|e| sqlite_error(path, e))?;
+
+        let (tx, rx) = mpsc::channel();
+        let writer_path = path.to_path_buf();
+        let writer_run = run_id.to_string();
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer_loop(writer, &writer_path, &writer_run, rx))
+            .map_err(io)?;
+
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                run_id: run_id.to_string(),
+                reader: Mutex::new(reader),
+                writer: Some(tx),
+                thread: Some(thread),
+                _lock: lock,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.inner.run_id
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        // The connection holds no half-done state between calls (each read is one statement or
+        // one read transaction), so a poisoned lock is safe to reuse.
+        self.inner
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn err(&self, e: rusqlite::Error) -> LedgerError {
+        sqlite_error(&self.inner.path, e)
+    }
+
+    pub fn get(&self, key: &Key) -> Result<Option<Entry>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3"
+            ))
+            .map_err(|e| self.err(e))?;
+        stmt.query_row(
+            params![key.kind.as_str(), key.order_id, key.invoice_number],
+            entry_from_row,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// The entries for `keys` that exist, read in one transaction (a consistent snapshot).
+    pub fn get_many(&self, keys: &[Key]) -> Result<HashMap<Key, Entry>, LedgerError> {
+        let mut conn = self.reader();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let mut found = HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3"
+                ))
+                .map_err(|e| self.err(e))?;
+            for key in keys {
+                let entry = stmt
+                    .query_row(
+                        params![key.kind.as_str(), key.order_id, key.invoice_number],
+                        entry_from_row,
+                    )
+                    .optional()
+                    .map_err(|e| self.err(e))?;
+                if let Some(entry) = entry {
+                    found.insert(key.clone(), entry);
+                }
+            }
+        }
+        tx.finish().map_err(|e| self.err(e))?;
+        Ok(found)
+    }
+
+    /// Intents with no outcome: requests a killed run may or may not have delivered.
+    pub fn pending_intents(&self) -> Result<Vec<Entry>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM entries WHERE state = 'intent' ORDER BY updated_at, order_id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], entry_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records, durably, that `key` is about to be sent with this `fingerprint`. Refused with
+    /// `AlreadyAccepted` when the ledger shows it accepted (for tracking: with the same
+    /// fingerprint), so a caller that forgot to look cannot send twice.
+    pub async fn record_intent(
+        &self,
+        key: &Key,
+        fingerprint: &str,
+        value_cents: i64,
+    ) -> Result<(), LedgerError> {
+        self.write(Op::Intent {
+            key: key.clone(),
+            fingerprint: fingerprint.to_string(),
+            value_cents,
+        })
+        .await
+    }
+
+    pub async fn record_accepted(&self, key: &Key, receipt: &str) -> Result<(), LedgerError> {
+        self.write(Op::Accepted {
+            key: key.clone(),
+            receipt: receipt.to_string(),
+        })
+        .await
+    }
+
+    pub async fn record_failed(&self, key: &Key, error: &str) -> Result<(), LedgerError> {
+        self.write(Op::Failed {
+            key: key.clone(),
+            error: error.to_string(),
+        })
+        .await
+    }
+
+    /// When an input file with this content hash was first recorded, if ever.
+    pub fn file_seen(&self, sha256_hex: &str) -> Result<Option<String>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT seen_at FROM files WHERE sha256 = ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_row([sha256_hex], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records an input file by content hash (first sighting kept). Blocking; durable on return.
+    pub fn record_file(&self, sha256_hex: &str, name: &str) -> Result<(), LedgerError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.enqueue(Job {
+            op: Op::File {
+                sha256: sha256_hex.to_string(),
+                name: name.to_string(),
+            },
+            reply: Reply::Blocking(tx),
+        })?;
+        rx.recv().map_err(|_| LedgerError::WriterGone)?
+    }
+
+    async fn write(&self, op: Op) -> Result<(), LedgerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(Job {
+            op,
+            reply: Reply::Async(tx),
+        })?;
+        rx.await.map_err(|_| LedgerError::WriterGone)?
+    }
+
+    fn enqueue(&self, job: Job) -> Result<(), LedgerError> {
+        self.inner
+            .writer
+            .as_ref()
+            .ok_or(LedgerError::WriterGone)?
+            .send(job)
+            .map_err(|_| LedgerError::WriterGone)
+    }
+}
+
+/// A readable, collision-free file name for a scope: the sanitised URL plus a short hash of it.
+fn file_name_for(scope: &str) -> String {
+    let trimmed = scope.trim().trim_end_matches('/');
+    let readable = trimmed.strip_prefix("https://").unwrap_or(trimmed);
+    let mut name: String = readable
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let name_trimmed = name.trim_matches(['.', '_']).to_string();
+    name = if name_trimmed.is_empty() {
+        "ledger".to_string()
+    } else {
+        name_trimmed
+    };
+    let digest = Sha256::digest(trimmed.as_bytes());
+    let short = hex::encode(digest.get(..4).unwrap_or_default());
+    format!("{name}-{short}.sqlite")
+}
+
+fn sqlite_error(path: &Path, e: rusqlite::Error) -> LedgerError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => LedgerError::NotALedger {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+        _ => LedgerError::Sqlite {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Durability settings, then the schema: created on a fresh file, checked on an existing one.
+fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let err = |e| sqlite_error(path, e);
+    // The first statement reads the header, so a non-SQLite file fails here.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(LedgerError::Sqlite {
+            path: path.to_path_buf(),
+            message: format!("cannot use write-ahead logging (journal mode {mode})"),
+        });
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")
+        .map_err(err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if tables > 0 {
+            return Err(LedgerError::NotALedger {
+                path: path.to_path_buf(),
+                message: "it is an SQLite database holding other tables".into(),
+            });
+        }
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    let bad = |i: usize, what: &str, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown {what} {v:?}").into(),
+        )
+    };
+    let kind: String = row.get(0)?;
+    let state: String = row.get(3)?;
+    let attempts: i64 = row.get(7)?;
+    Ok(Entry {
+        key: Key {
+            kind: Kind::parse(&kind).ok_or_else(|| bad(0, "kind", &kind))?,
+            order_id: row.get(1)?,
+            invoice_number: row.get(2)?,
+        },
+        state: State::parse(&state).ok_or_else(|| bad(3, "state", &state))?,
+        fingerprint: row.get(4)?,
+        value_cents: row.get(5)?,
+        receipt: row.get(6)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        error: row.get(8)?,
+        updated_at: row.get(9)?,
+        run_id: row.get(10)?,
+    })
+}
+
+fn writer_loop(mut conn: Connection, path: &Path, run_id: &str, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_batch(&mut conn, path, run_id, &batch);
+        for (job, result) in batch.into_iter().zip(results) {
+            job.reply.send(result);
+        }
+    }
+}
+
+/// Applies every op in one transaction. Each op gets its own answer (one refused intent does
+/// not fail its neighbours); if the commit itself fails, every op gets that error.
+fn commit_batch(
+    conn: &mut Connection,
+    path: &Path,
+    run_id: &str,
+    batch: &[Job],
+) -> Vec<Result<(), LedgerError>> {
+    let all_failed = |e: rusqlite::Error| {
+        let err = sqlite_error(path, e);
+        batch.iter().map(|_| Err(err.clone())).collect()
+    };
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(e),
+    };
+    let at = now_text();
+    let results: Vec<_> = batch
+        .iter()
+        .map(|job| {
+            apply(&tx, &job.op, run_id, &at).map_err(|e| match e {
+                Applied::Refused(err) => err,
+                Applied::Sql(e) => sqlite_error(path, e),
+            })
+        })
+        .collect();
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => all_failed(e),
+    }
+}
+
+enum Applied {
+    Refused(LedgerError),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Applied {
+    fn from(e: rusqlite::Error) -> Self {
+        Applied::Sql(e)
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Result<(), Applied> {
+    match op {
+        Op::Intent {
+            key,
+            fingerprint,
+            value_cents,
+        } => {
+            let existing: Option<(String, String)> = tx
+                .prepare_cached(
+                    "SELECT state, fingerprint FROM entries \
+                     WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3",
+                )?
+                .query_row(
+                    params![key.kind.as_str(), key.order_id, key.invoice_number],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((state, old)) = existing {
+                let accepted = state == State::Accepted.as_str();
+                // Re-posting an accepted invoice only changes its receipt at VTEX, so it is
+                // never repeated; a tracking update is, when its content changed.
+                let refuse = accepted && (key.kind == Kind::Invoice || old == *fingerprint);
+                if refuse {
+                    return Err(Applied::Refused(LedgerError::AlreadyAccepted {
+                        key: key.clone(),
+                    }));
+                }
+            }
+            tx.prepare_cached(
+                "INSERT INTO entries (kind, order_id, invoice_number, state, fingerprint, \
+                     value_cents, receipt, attempts, error, updated_at, run_id) \
+                 VALUES (?1, ?2, ?3, 'intent', ?4, ?5, NULL, 1, NULL, ?6, ?7) \
+                 ON CONFLICT (kind, order_id, invoice_number) DO UPDATE SET \
+                     state = 'intent', \
+                     attempts = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                                THEN entries.attempts + 1 ELSE 1 END, \
+                     receipt = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                               THEN entries.receipt ELSE NULL END, \
+                     fingerprint = excluded.fingerprint, \
+                     value_cents = excluded.value_cents, \
+                     error = NULL, \
+                     updated_at = excluded.updated_at, \
+                     run_id = excluded.run_id",
+            )?
+            .execute(params![
+                key.kind.as_str(),
+                key.order_id,
+                key.invoice_number,
+                fingerprint,
+                value_cents,
+                at,
+                run_id
+            ])?;
+            Ok(())
+        }
+        Op::Accepted { key, receipt } => {
+            outcome(tx, key, State::Accepted, Some(receipt), None, run_id, at)
+        }
+        Op::Failed { key, error } => outcome(tx, key, State::Failed, None, Some(error), run_id, at),
+        Op::File { sha256, name } => {
+            tx.prepare_cached(
+                "INSERT INTO files (sha256, name, seen_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (sha256) DO NOTHING",
+            )?
+            .execute(params![sha256, name, at])?;
+            Ok(())
+        }
+    }
+}
+
+fn outcome(
+    tx: &rusqlite::Transaction<'_>,
+    key: &Key,
+    state: State,
+    receipt: Option<&String>,
+    error: Option<&String>,
+    run_id: &str,
+    at: &str,
+) -> Result<(), Applied> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE entries SET state = ?4, receipt = coalesce(?5, receipt), error = ?6, \
+                 updated_at = ?7, run_id = ?8 \
+             WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3",
+        )?
+        .execute(params![
+            key.kind.as_str(),
+            key.order_id,
+            key.invoice_number,
+            state.as_str(),
+            receipt,
+            error,
+            at,
+            run_id
+        ])?;
+    if changed == 0 {
+        return Err(Applied::Refused(LedgerError::NoIntent { key: key.clone() }));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_readable_and_distinct() {
+        let a = file_name_for("https://acme.vtexcommercestable.com.br");
+        assert!(a.starts_with("acme.vtexcommercestable.com.br-"), "{a}");
+        assert!(a.ends_with(".sqlite"));
+        let b = file_name_for("http://127.0.0.1:8080");
+        assert!(b.starts_with("http___127.0.0.1_8080-"), "{b}");
+        assert_ne!(file_name_for("http://a/b"), file_name_for("http://a_b"));
+        assert_eq!(
+            file_name_for("https://x.com/"),
+            file_name_for("https://x.com")
+        );
+        assert!(file_name_for("").starts_with("ledger-"));
+        assert!(!file_name_for("../../etc").contains('/'));
+    }
+
+    #[test]
+    fn default_path_lives_in_the_data_dir() {
+        if let Ok(p) = Ledger::default_path("https://acme.vtexcommercestable.com.br") {
+            assert!(
+                p.ends_with(
+                    Path::new("invoice-import/ledgers")
+                        .join(file_name_for("https://acme.vtexcommercestable.com.br"))
+                )
+            );
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The one rate limiter every request goes through (posts, retries and order look-ups alike),
+//! so the account sees at most `--rate` requests per second whatever the concurrency.
+//!
+//! Two layers, taken in order by `acquire`:
+//! 1. a global pause, set by a 429: every worker waits out the server's Retry-After;
+//! 2. an adaptive pace below the ceiling (AIMD): a 429 halves the pace, each second of success
+//!    adds back a twentieth of `--rate`. Slots are spaced from the previous slot, not from
+//!    "now", so the pace adds no drift; at full rate this layer steps aside entirely;
+//! 3. a governor GCRA limiter at `--rate`, the hard ceiling that is never exceeded.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::time::Instant;
+
+/// Slowest pace the adaptive layer falls to (requests per second).
+const MIN_RATE: f64 = 0.5;
+/// Lowest `max_rate` accepted; anything lower (or not a number) is raised to it.
+const FLOOR_RATE: f64 = 0.01;
+/// Longest pause for 429s without Retry-After; VTEX suggests waiting a minute.
+const MAX_BLIND_PAUSE: Duration = Duration::from_secs(60);
+/// Many workers get a 429 at the same moment for the same overload; cut once for them all.
+const CUT_COOLDOWN: Duration = Duration::from_secs(1);
+/// The most success time credited at once, so one success after a long idle gap does not jump
+/// straight back to full rate.
+const MAX_CREDIT: Duration = Duration::from_secs(1);
+
+/// Shared adaptive limiter; clones share one state.
+#[derive(Clone)]
+pub struct AdaptiveRate {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    max_rate: f64,
+    min_rate: f64,
+    ceiling: DefaultDirectRateLimiter,
+    state: Mutex<State>,
+    throttled: AtomicU64,
+}
+
+struct State {
+    /// Current adaptive pace, `min_rate..=max_rate`.
+    current: f64,
+    /// When the next paced request may go (only used below `max_rate`).
+    next_slot: Instant,
+    /// No request starts before this (a 429's Retry-After, or our own escalation).
+    paused_until: Instant,
+    /// 429s in a row without a Retry-After header.
+    blind_streak: u32,
+    last_cut: Option<Instant>,
+    /// Last success credited for recovery; `None` right after a cut.
+    last_success: Option<Instant>,
+}
+
+impl std::fmt::Debug for AdaptiveRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdaptiveRate")
+            .field("max_rate", &self.inner.max_rate)
+            .field("current_rate", &self.current_rate())
+            .field("throttled", &self.throttled())
+            .finish()
+    }
+}
+
+/// Multiplicative decrease.
+pub fn cut(current: f64, min_rate: f64) -> f64 {
+    (current * 0.5).max(min_rate)
+}
+
+/// Additive increase: `max_rate / 20` per second of success, never above `max_rate`.
+pub fn recover(current: f64, max_rate: f64, success_time: Duration) -> f64 {
+    (current + max_rate / 20.0 * success_time.as_secs_f64()).min(max_rate)
+}
+
+/// Pause after the `streak`-th 429 in a row without Retry-After: 1 s, 2 s, 4 s, … up to 60 s.
+pub fn blind_pause(streak: u32) -> Duration {
+    let exp = streak.saturating_sub(1).min(6);
+    Duration::from_secs(1u64 << exp).min(MAX_BLIND_PAUSE)
+}
+
+enum Step {
+    Sleep(Instant),
+    Go,
+}
+
+impl AdaptiveRate {
+    /// A limiter that never exceeds `max_rate` requests per second, allowing bursts of `burst`
+    /// (at least 1). A `max_rate` that is not a positive number is raised to 0.01/s.
+    pub fn new(max_rate: f64, burst: u32) -> Self {
+        let max_rate = if max_rate.is_finite() {
+            max_rate.max(FLOOR_RATE)
+        } else if max_rate == f64::INFINITY {
+            1e9
+        } else {
+            FLOOR_RATE
+        };
+        let period = Duration::from_secs_f64(1.0 / max_rate).max(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        // `with_period` is None only for a zero period, excluded just above.
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+            .allow_burst(burst);
+        let now = Instant::now();
+        AdaptiveRate {
+            inner: Arc::new(Inner {
+                max_rate,
+                min_rate: MIN_RATE.min(max_rate),
+                ceiling: RateLimiter::direct(quota),
+                state: Mutex::new(State {
+                    current: max_rate,
+                    next_slot: now,
+                    paused_until: now,
+                    blind_streak: 0,
+                    last_cut: None,
+                    last_success: None,
+                }),
+                throttled: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the plain numbers inconsistent in a
+        // harmful way, so a poisoned lock is used as is.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until one more request may start.
+    pub async fn acquire(&self) {
+        let mut have_slot = false;
+        loop {
+            let step = {
+                let mut st = self.state();
+                let now = Instant::now();
+                if st.paused_until > now {
+                    Step::Sleep(st.paused_until)
+                } else if !have_slot && st.current < self.inner.max_rate {
+                    have_slot = true;
+                    let slot = st.next_slot.max(now);
+                    st.next_slot = slot + Duration::from_secs_f64(1.0 / st.current);
+                    if slot > now {
+                        Step::Sleep(slot)
+                    } else {
+                        Step::Go
+                    }
+                } else {
+                    Step::Go
+                }
+            };
+            match step {
+                // After a sleep, look again: a 429 may have paused everyone meanwhile.
+                Step::Sleep(until) => tokio::time::sleep_until(until).await,
+                Step::Go => break,
+            }
+        }
+        self.inner.ceiling.until_ready().await;
+    }
+
+    /// A 429 arrived: pause every worker for `retry_after` (or an escalating pause when the
+    /// server gave none) and halve the pace.
+    pub fn on_throttled(&self, retry_after: Option<Duration>) {
+        self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state();
+        let now = Instant::now();
+        let pause = match retry_after {
+            Some(d) => {
+                st.blind_streak = 0;
+                d
+            }
+            None => {
+                st.blind_streak = st.blind_streak.saturating_add(1);
+                blind_pause(st.blind_streak)
+            }
+        };
+        let until = now.checked_add(pause).unwrap_or(now + MAX_BLIND_PAUSE);
+        st.paused_until = st.paused_until.max(until);
+        st.next_slot = st.next_slot.max(st.paused_until);
+        if st
+            .last_cut
+            .is_none_or(|t| now.duration_since(t) >= CUT_COOLDOWN)
+        {
+            st.current = cut(st.current, self.inner.min_rate);
+            st.last_cut = Some(now);
+        }
+        st.last_success = None;
+    }
+
+    /// A request succeeded: recover the pace additively.
+    pub fn on_success(&self) {
+        let mut st = self.state();
+        let now = Instant::now();
+        st.blind_streak = 0;
+        if st.current < self.inner.max_rate {
+            let credit = st
+                .last_success
+                .map_or(Duration::ZERO, |t| now.duration_since(t).min(MAX_CREDIT));
+            st.current = recover(st.current, self.inner.max_rate, credit);
+        }
+        st.last_success = Some(now);
+    }
+
+    /// The adaptive pace now, requests per second.
+    pub fn current_rate(&self) -> f64 {
+        self.state().current
+    }
+
+    /// The ceiling, requests per second.
+    pub fn max_rate(&self) -> f64 {
+        self.inner.max_rate
+    }
+
+    /// 429s seen so far.
+    pub fn throttled(&self) -> u64 {
+        self.inner.throttled.load(Ordering::Relaxed)
+    }
+
+    /// 429s in a row without Retry-After, for `RetryPolicy::decide`.
+    pub fn blind_streak(&self) -> u32 {
+        self.state().blind_streak
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aimd_arithmetic() {
+        assert_eq!(cut(100.0, 0.5), 50.0);
+        assert_eq!(cut(0.6, 0.5), 0.5);
+        assert_eq!(recover(50.0, 100.0, Duration::from_secs(1)), 55.0);
+        assert_eq!(recover(99.0, 100.0, Duration::from_secs(1)), 100.0);
+        assert_eq!(recover(50.0, 100.0, Duration::ZERO), 50.0);
+        // From half to full in ten seconds of steady success.
+        let mut r = 50.0;
+        for _ in 0..10 {
+            r = recover(r, 100.0, Duration::from_secs(1));
+        }
+        assert_eq!(r, 100.0);
+    }
+
+    #[test]
+    fn blind_pauses_escalate_to_a_minute() {
+        let secs: Vec<u64> = (1..=9).map(|n| blind_pause(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(blind_pause(u32::MAX), MAX_BLIND_PAUSE);
+    }
+
+    #[test]
+    fn odd_rates_do_not_panic() {
+        for r in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-9, 1e12] {
+            let l = AdaptiveRate::new(r, 0);
+            assert!(l.max_rate() > 0.0);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_pauses_everyone() {
+        let l = AdaptiveRate::new(1000.0, 1000);
+        let start = Instant::now();
+        l.on_throttled(Some(Duration::from_secs(5)));
+        assert_eq!(l.throttled(), 1);
+        assert_eq!(l.current_rate(), 500.0);
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        for w in workers {
+            let at = w.await.unwrap();
+            assert!(at.duration_since(start) >= Duration::from_secs(5));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_cut_for_a_burst_of_429s() {
+        let l = AdaptiveRate::new(100.0, 100);
+        for _ in 0..20 {
+            l.on_throttled(Some(Duration::ZERO));
+        }
+        assert_eq!(l.current_rate(), 50.0);
+        assert_eq!(l.throttled(), 20);
+        tokio::time::advance(CUT_COOLDOWN).await;
+        l.on_throttled(Some(Duration::ZERO));
+        assert_eq!(l.current_rate(), 25.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn blind_429s_escalate_and_success_resets() {
+        let l = AdaptiveRate::new(100.0, 100);
+        let start = Instant::now();
+        l.on_throttled(None);
+        l.on_throttled(None);
+        assert_eq!(l.blind_streak(), 2);
+        l.acquire().await;
+        assert!(Instant::now().duration_since(start) >= Duration::from_secs(2));
+        l.on_success();
+        assert_eq!(l.blind_streak(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_slots_do_not_drift() {
+        // Cut to 500/s: the pace layer spaces requests 2 ms apart, counted from the previous
+        // slot, so 101 requests span exactly 200 ms of (virtual) time.
+        let l = AdaptiveRate::new(1000.0, 1000);
+        l.on_throttled(Some(Duration::ZERO));
+        assert_eq!(l.current_rate(), 500.0);
+        let start = Instant::now();
+        for _ in 0..101 {
+            l.acquire().await;
+        }
+        let took = Instant::now().duration_since(start);
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        assert!(took < Duration::from_millis(203), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_recovers_to_the_ceiling() {
+        let l = AdaptiveRate::new(100.0, 100);
+        l.on_throttled(Some(Duration::ZERO));
+        assert_eq!(l.current_rate(), 50.0);
+        for _ in 0..30 {
+            tokio::time::advance(Duration::from_millis(500)).await;
+            l.on_success();
+        }
+        assert_eq!(l.current_rate(), 100.0);
+    }
+
+    #[tokio::test]
+    async fn the_ceiling_holds_in_real_time() {
+        // Burst 1 at 50/s: after the first, each permit waits 20 ms. A lower bound only.
+        let l = AdaptiveRate::new(50.0, 1);
+        let start = std::time::Instant::now();
+        for _ in 0..11 {
+            l.acquire().await;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(180));
+    }
+}

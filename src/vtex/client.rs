@@ -1,0 +1,702 @@
+//! One HTTP request to the OMS at a time: where to send it (`Target`), with which keys
+//! (`Credentials`), and what came back, classified (`CallError`) so the scheduler can tell a
+//! final answer from a retriable one and a "may have been applied" one.
+//!
+//! Secrets: the app key and token live only in header values marked sensitive; no `Display` or
+//! `Debug` here prints them, and error messages are built from statuses, bodies and transport
+//! errors, never from the request headers.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::api::{InvoiceRequest, Order, Receipt, TrackingRequest};
+
+/// Everything outside RFC 3986's unreserved set is encoded, so an order id like `a/b` can never
+/// change which resource a request addresses.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Longest error body text kept in a message; VTEX error pages can be large HTML.
+const MAX_ERROR_TEXT: usize = 500;
+
+/// Where requests go: `https://{account}.{environment}.com.br` or an explicit base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Scheme, host, port and optional path prefix, without a trailing slash.
+    base: Url,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid account name {name:?}: VTEX account names use only letters, digits and '-'")]
+    InvalidAccount { name: String },
+    #[error(
+        "invalid environment {name:?}: expected something like vtexcommercestable (letters, digits, '-', '.')"
+    )]
+    InvalidEnvironment { name: String },
+    #[error("invalid base URL {url:?}: {message}")]
+    InvalidUrl { url: String, message: String },
+    #[error("base URL {url:?} must use https:// (or http:// on a loopback host)")]
+    UnsupportedScheme { url: String },
+    #[error(
+        "refusing plain http:// to {host}: credentials would travel unencrypted; use https:// (http:// is only allowed for loopback hosts)"
+    )]
+    PlainHttp { host: String },
+}
+
+impl Target {
+    /// `https://{account}.{environment}.com.br`.
+    pub fn account(name: &str, environment: &str) -> Result<Target, TargetError> {
+        let valid_label = |s: &str, extra: &[char]| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || extra.contains(&c))
+                && !s.starts_with(['-', '.'])
+                && !s.ends_with(['-', '.'])
+        };
+        if !valid_label(name, &[]) {
+            return Err(TargetError::InvalidAccount { name: name.into() });
+        }
+        if !valid_label(environment, &['.']) || environment.contains("..") {
+            return Err(TargetError::InvalidEnvironment {
+                name: environment.into(),
+            });
+        }
+        let url = format!(
+            "https://{}.{}.com.br",
+            name.to_ascii_lowercase(),
+            environment.to_ascii_lowercase()
+        );
+        Target::base_url(&url)
+    }
+
+    /// An explicit base URL (a proxy, the sandbox, another VTEX host). Plain `http://` is
+    /// refused unless the host is loopback, before any request is made.
+    pub fn base_url(url: &str) -> Result<Target, TargetError> {
+        let invalid = |message: &str| TargetError::InvalidUrl {
+            url: url.into(),
+            message: message.into(),
+        };
+        let mut base = Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !base.username().is_empty() || base.password().is_some() {
+            // A URL with user:pass would end up in messages and ledger names.
+            return Err(invalid("credentials in the URL are not supported"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(invalid("a base URL cannot have a query or fragment"));
+        }
+        let host = base
+            .host_str()
+            .ok_or_else(|| invalid("no host"))?
+            .to_string();
+        match base.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => return Err(TargetError::PlainHttp { host }),
+            _ => return Err(TargetError::UnsupportedScheme { url: url.into() }),
+        }
+        let path = base.path().trim_end_matches('/').to_string();
+        base.set_path(&path);
+        Ok(Target { base })
+    }
+
+    /// The base URL, e.g. `https://acme.vtexcommercestable.com.br`.
+    pub fn url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Base URL text without a trailing slash; also the ledger's scope.
+    pub fn as_str(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    fn endpoint(&self, segments: &[&str]) -> Result<Url, CallError> {
+        let mut text = self.as_str().to_string();
+        text.push_str("/api/oms/pvt/orders");
+        for seg in segments {
+            text.push('/');
+            text.push_str(seg);
+        }
+        Url::parse(&text).map_err(|e| CallError::Invalid {
+            message: format!("cannot build the request URL: {e}"),
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Encodes one path segment. Empty and dot segments are refused: a URL parser would drop or
+/// resolve them, silently addressing another resource.
+fn segment(what: &str, value: &str) -> Result<String, CallError> {
+    if value.is_empty() || value == "." || value == ".." {
+        return Err(CallError::Invalid {
+            message: format!("{what} {value:?} cannot be used in a URL path"),
+        });
+    }
+    Ok(utf8_percent_encode(value, PATH_SEGMENT).to_string())
+}
+
+/// The app key and token. Never printed: `Debug` redacts them and there is no `Display`.
+#[derive(Clone)]
+pub struct Credentials {
+    app_key: String,
+    app_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("{variable} is not set (VTEX needs both VTEX_APP_KEY and VTEX_APP_TOKEN)")]
+    Missing { variable: String },
+    #[error("{variable} contains characters that cannot go in an HTTP header")]
+    Invalid { variable: String },
+}
+
+impl Credentials {
+    pub fn new(app_key: impl Into<String>, app_token: impl Into<String>) -> Credentials {
+        Credentials {
+            app_key: app_key.into(),
+            app_token: app_token.into(),
+        }
+    }
+
+    /// From `VTEX_APP_KEY` and `VTEX_APP_TOKEN`.
+    pub fn from_env() -> Result<Credentials, CredentialsError> {
+        Credentials::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like `from_env` with any variable source (tests, a config file's table).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, CredentialsError> {
+        let get = |variable: &str| {
+            let value = lookup(variable).map(|v| v.trim().to_string());
+            match value {
+                Some(v) if !v.is_empty() => {
+                    if HeaderValue::from_str(&v).is_err() {
+                        Err(CredentialsError::Invalid {
+                            variable: variable.into(),
+                        })
+                    } else {
+                        Ok(v)
+                    }
+                }
+                _ => Err(CredentialsError::Missing {
+                    variable: variable.into(),
+                }),
+            }
+        };
+        Ok(Credentials::new(
+            get("VTEX_APP_KEY")?,
+            get("VTEX_APP_TOKEN")?,
+        ))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("app_key", &"<redacted>")
+            .field("app_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Whole-request timeout (connect, send, wait, read).
+    pub timeout: Duration,
+    /// Upper bound on idle keep-alive connections kept; should be ≥ the concurrency.
+    pub pool_max_idle_per_host: usize,
+    /// Idle connections are dropped after this; kept below the usual 60 s server keep-alive so
+    /// we do not reuse a connection the server is about to close.
+    pub pool_idle_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            pool_max_idle_per_host: 64,
+            pool_idle_timeout: Duration::from_secs(20),
+            user_agent: format!("invoice-import/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("credentials cannot be sent as HTTP headers: {0}")]
+    Credentials(#[from] CredentialsError),
+    #[error("cannot build the HTTP client: {message}")]
+    Build { message: String },
+}
+
+/// A failed call, classified by what it means for exactly-once delivery.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The server answered with a non-2xx status.
+    #[error("HTTP {status}{}: {message}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status {
+        status: u16,
+        code: Option<String>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The request never reached the server: certainly not applied.
+    #[error("cannot connect: {message}")]
+    Connect { message: String },
+    /// No answer in time: the request may have been applied.
+    #[error("timed out: {message}")]
+    Timeout { message: String },
+    /// The connection failed after the request was (possibly) written: may have been applied.
+    #[error("connection failed: {message}")]
+    Transport { message: String },
+    /// A 2xx whose body we cannot read: the request was most likely applied.
+    #[error("HTTP {status} with an unreadable body: {message}")]
+    Decode { status: u16, message: String },
+    /// We refused to build the request (e.g. an id that cannot be a path segment); nothing sent.
+    #[error("invalid request: {message}")]
+    Invalid { message: String },
+}
+
+impl CallError {
+    /// Whether the server may have applied the request, so it must be looked up (GET) before
+    /// sending it again.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            CallError::Timeout { .. } | CallError::Transport { .. } | CallError::Decode { .. } => {
+                true
+            }
+            CallError::Status { status, .. } => *status >= 500 || *status == 408,
+            CallError::Connect { .. } | CallError::Invalid { .. } => false,
+        }
+    }
+
+    /// Whether trying again can help. `Decode` counts: the retry path looks the order up first
+    /// (it may have been applied) instead of leaving a likely-accepted invoice marked failed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            CallError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            CallError::Connect { .. }
+            | CallError::Timeout { .. }
+            | CallError::Transport { .. }
+            | CallError::Decode { .. } => true,
+            CallError::Invalid { .. } => false,
+        }
+    }
+
+    /// 401/403: the keys are wrong or lack permission; the whole run must stop.
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CallError::Status { status, .. } | CallError::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// The OMS client. Cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    target: Target,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("target", &self.inner.target.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(
+        target: &Target,
+        creds: &Credentials,
+        opts: &ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let secret = |value: &str, variable: &str| {
+            let mut v = HeaderValue::from_str(value).map_err(|_| CredentialsError::Invalid {
+                variable: variable.into(),
+            })?;
+            // Keeps the value out of hyper's and reqwest's own debug output.
+            v.set_sensitive(true);
+            Ok::<_, CredentialsError>(v)
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("X-VTEX-API-AppKey", secret(&creds.app_key, "VTEX_APP_KEY")?);
+        headers.insert(
+            "X-VTEX-API-AppToken",
+            secret(&creds.app_token, "VTEX_APP_TOKEN")?,
+        );
+        let http = reqwest::Client::builder()
+            .http1_only()
+            .default_headers(headers)
+            .timeout(opts.timeout)
+            .connect_timeout(opts.timeout)
+            .pool_max_idle_per_host(opts.pool_max_idle_per_host)
+            .pool_idle_timeout(opts.pool_idle_timeout)
+            .user_agent(opts.user_agent.clone())
+            .tcp_nodelay(true)
+            // Redirects would re-send credentials to wherever the server points.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientError::Build {
+                message: error_chain(&e),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                target: target.clone(),
+            }),
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.inner.target
+    }
+
+    /// `POST /api/oms/pvt/orders/{orderId}/invoice`.
+    pub async fn post_invoice(
+        &self,
+        order_id: &str,
+        body: &InvoiceRequest,
+    ) -> Result<Receipt, CallError> {
+        let url = self
+            .inner
+            .target
+            .endpoint(&[&segment("order id", order_id)?, "invoice"])?;
+        self.send(self.inner.http.post(url).json(body)).await
+    }
+
+    /// `PATCH /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}`.
+    pub async fn patch_tracking(
+        &self,
+        order_id: &str,
+        invoice_number: &str,
+        body: &TrackingRequest,
+    ) -> Result<Receipt, CallError> {
+        let url = self.inner.target.endpoint(&[
+            &segment("order id", order_id)?,
+            "invoice",
+            &segment("invoice number", invoice_number)?,
+        ])?;
+        self.send(self.inner.http.patch(url).json(body)).await
+    }
+
+    /// `GET /api/oms/pvt/orders/{orderId}`.
+    pub async fn get_order(&self, order_id: &str) -> Result<Order, CallError> {
+        let url = self
+            .inner
+            .target
+            .endpoint(&[&segment("order id", order_id)?])?;
+        self.send(self.inner.http.get(url)).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, CallError> {
+        let response = request.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+        let body = response.bytes().await;
+        if (200..300).contains(&status) {
+            let body = body.map_err(|e| {
+                let err = classify(e);
+                // The status line arrived, so the request was received; only the body was lost.
+                match err {
+                    CallError::Connect { message } => CallError::Transport { message },
+                    other => other,
+                }
+            })?;
+            return serde_json::from_slice(&body).map_err(|e| CallError::Decode {
+                status,
+                message: format!("{e}; body: {}", snippet(&body)),
+            });
+        }
+        let body = body.unwrap_or_default();
+        let (code, message) = error_message(&body);
+        Err(CallError::Status {
+            status,
+            code,
+            message,
+            retry_after,
+        })
+    }
+}
+
+/// Maps a reqwest error onto what it means for delivery. Connect errors happen before any byte
+/// of the request is written; everything else may have reached the server.
+fn classify(err: reqwest::Error) -> CallError {
+    let message = error_chain(&err);
+    if err.is_connect() {
+        CallError::Connect { message }
+    } else if err.is_timeout() {
+        CallError::Timeout { message }
+    } else {
+        CallError::Transport { message }
+    }
+}
+
+/// "outer: inner: root cause", so "connection refused" is visible and not hidden in a source.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// VTEX's `{"error":{"code","message"}}`, or `{"message"}` / `{"Message"}`, or plain text.
+fn error_message(body: &[u8]) -> (Option<String>, String) {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let text = |v: Option<&serde_json::Value>| {
+            v.and_then(|x| x.as_str())
+                .map(str::to_string)
+                .or_else(|| v.filter(|x| x.is_number()).map(|x| x.to_string()))
+        };
+        if let Some(e) = v.get("error").filter(|e| e.is_object()) {
+            let code = text(e.get("code"));
+            if let Some(m) = text(e.get("message")) {
+                return (code, truncate(&m));
+            }
+        }
+        if let Some(m) = text(v.get("message")).or_else(|| text(v.get("Message"))) {
+            return (text(v.get("code")), truncate(&m));
+        }
+        if let Some(m) = v.get("error").and_then(|e| e.as_str()) {
+            return (None, truncate(m));
+        }
+    }
+    let plain = snippet(body);
+    if plain.is_empty() {
+        (None, "(no message)".into())
+    } else {
+        (None, plain)
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    truncate(String::from_utf8_lossy(body).trim())
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() <= MAX_ERROR_TEXT {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX_ERROR_TEXT).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `Retry-After` as delta-seconds (fractions tolerated) or an HTTP date; past dates mean zero.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::try_from_secs_f64(secs).ok())
+            .flatten();
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - now;
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_targets() {
+        let t = Target::account("acme", "vtexcommercestable").unwrap();
+        assert_eq!(t.to_string(), "https://acme.vtexcommercestable.com.br");
+        assert!(Target::account("ac me", "vtexcommercestable").is_err());
+        assert!(Target::account("acme.evil.com/x", "vtexcommercestable").is_err());
+        assert!(Target::account("", "vtexcommercestable").is_err());
+        assert!(Target::account("acme", "a/b").is_err());
+        assert!(Target::account("acme", "").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3/",
+            "http://localhost:1",
+            "http://[::1]:9000/prefix/",
+            "https://example.com",
+        ] {
+            assert!(Target::base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+            "ftp://127.0.0.1",
+            "https://user:pw@example.com",
+            "https://example.com/?q=1",
+            "not a url",
+        ] {
+            assert!(Target::base_url(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            Target::base_url("http://example.com"),
+            Err(TargetError::PlainHttp { .. })
+        ));
+        let t = Target::base_url("http://[::1]:9000/prefix/").unwrap();
+        assert_eq!(t.to_string(), "http://[::1]:9000/prefix");
+        let url = t.endpoint(&["a%2Fb", "invoice"]).unwrap();
+        assert_eq!(url.path(), "/prefix/api/oms/pvt/orders/a%2Fb/invoice");
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(
+            segment("id", "1172452900788-01").unwrap(),
+            "1172452900788-01"
+        );
+        assert_eq!(
+            segment("id", "a/b c?#%é").unwrap(),
+            "a%2Fb%20c%3F%23%25%C3%A9"
+        );
+        assert_eq!(segment("id", "A.z_~").unwrap(), "A.z_~");
+        assert!(segment("id", "..").is_err());
+        assert!(segment("id", "").is_err());
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn error_bodies() {
+        let (c, m) = error_message(
+            br#"{"error":{"code":"1","message":"Order not found","exception":null}}"#,
+        );
+        assert_eq!((c.as_deref(), m.as_str()), (Some("1"), "Order not found"));
+        let (c, m) = error_message(br#"{"message":"Too many"}"#);
+        assert_eq!((c, m.as_str()), (None, "Too many"));
+        let (_, m) = error_message(b"Bad Gateway");
+        assert_eq!(m, "Bad Gateway");
+        let (_, m) = error_message(b"");
+        assert_eq!(m, "(no message)");
+        let long = "x".repeat(5000);
+        assert!(error_message(long.as_bytes()).1.chars().count() <= MAX_ERROR_TEXT + 1);
+    }
+
+    #[test]
+    fn classification() {
+        let status = |s: u16| CallError::Status {
+            status: s,
+            code: None,
+            message: String::new(),
+            retry_after: None,
+        };
+        assert!(status(500).may_have_applied() && status(500).is_retriable());
+        assert!(status(408).may_have_applied() && status(408).is_retriable());
+        assert!(!status(429).may_have_applied() && status(429).is_retriable());
+        assert!(!status(400).is_retriable() && !status(404).is_retriable());
+        assert!(status(401).is_auth() && status(403).is_auth() && !status(404).is_auth());
+        let connect = CallError::Connect {
+            message: String::new(),
+        };
+        assert!(connect.is_retriable() && !connect.may_have_applied());
+        let timeout = CallError::Timeout {
+            message: String::new(),
+        };
+        assert!(timeout.is_retriable() && timeout.may_have_applied());
+    }
+
+    #[test]
+    fn credentials_from_lookup_and_redaction() {
+        let err = Credentials::from_lookup(|k| (k == "VTEX_APP_KEY").then(|| "k".to_string()))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CredentialsError::Missing {
+                variable: "VTEX_APP_TOKEN".into()
+            }
+        );
+        assert!(err.to_string().contains("VTEX_APP_TOKEN"));
+        let err = Credentials::from_lookup(|_| Some("  ".into())).unwrap_err();
+        assert!(err.to_string().contains("VTEX_APP_KEY"));
+        let c = Credentials::from_lookup(|k| Some(format!("secret-{k}"))).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret-"), "{shown}");
+        assert!(Credentials::from_lookup(|_| Some("a\nb".into())).is_err());
+    }
+}

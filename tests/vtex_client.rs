@@ -158,6 +158,8 @@ async fn post_sends_the_spec_headers_encoded_path_and_body() {
     };
     assert_eq!(h("accept"), "application/json");
     assert_eq!(h("content-type"), "application/json");
+    assert_eq!(seen.headers.get_all("content-type").iter().count(), 1);
+    assert_eq!(seen.headers.get_all("accept").iter().count(), 1);
     assert_eq!(h("x-vtex-api-appkey"), KEY);
     assert_eq!(h("x-vtex-api-apptoken"), TOKEN);
     assert!(h("user-agent").starts_with("invoice-import/"));

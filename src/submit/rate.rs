@@ -326,6 +326,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn at_full_rate_the_pace_layer_steps_aside() {
+        // Only the governor (burst 1000, not reached here) decides: no virtual time passes.
+        let l = AdaptiveRate::new(100.0, 1000);
+        let start = Instant::now();
+        for _ in 0..500 {
+            l.acquire().await;
+        }
+        assert_eq!(Instant::now(), start);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn success_recovers_to_the_ceiling() {
         let l = AdaptiveRate::new(100.0, 100);
         l.on_throttled(Some(Duration::ZERO));

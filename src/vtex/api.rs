@@ -250,10 +250,10 @@ mod tests {
             errors.push(format!("{at}: expected {ty:?}, got {value}"));
             return;
         }
-        if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
-            if !choices.contains(value) {
-                errors.push(format!("{at}: {value} not in {choices:?}"));
-            }
+        if let Some(choices) = schema.get("enum").and_then(Value::as_array)
+            && !choices.contains(value)
+        {
+            errors.push(format!("{at}: {value} not in {choices:?}"));
         }
         if let Some(obj) = value.as_object() {
             let props = schema.get("properties").and_then(Value::as_object);

@@ -681,6 +681,36 @@ mod tests {
         assert!(timeout.is_retriable() && timeout.may_have_applied());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn retry_after_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_retry_after(&s, chrono::Utc::now());
+        }
+
+        #[test]
+        fn retry_after_seconds_round_trip(n in 0u64..10_000_000) {
+            proptest::prop_assert_eq!(
+                parse_retry_after(&n.to_string(), chrono::Utc::now()),
+                Some(Duration::from_secs(n))
+            );
+        }
+
+        #[test]
+        fn error_messages_are_bounded(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let (_, m) = error_message(&body);
+            proptest::prop_assert!(m.chars().count() <= MAX_ERROR_TEXT + 1);
+        }
+
+        #[test]
+        fn encoded_segments_are_safe_and_reversible(s in "\\PC{1,30}") {
+            if let Ok(enc) = segment("id", &s) {
+                proptest::prop_assert!(enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+                let back = percent_encoding::percent_decode_str(&enc).decode_utf8().unwrap();
+                proptest::prop_assert_eq!(back, s.as_str());
+            }
+        }
+    }
+
     #[test]
     fn credentials_from_lookup_and_redaction() {
         let err = Credentials::from_lookup(|k| (k == "VTEX_APP_KEY").then(|| "k".to_string()))

@@ -222,6 +222,9 @@ impl Engine {
         // system may have. A tracking PATCH is idempotent and needs no look.
         let mut look_first = is_invoice && (job.unresolved_intent || self.config.check_remote);
         let mut uncertain = job.unresolved_intent;
+        // The ledger records an outcome only against an intent; a look can settle a job before
+        // any intent of this run, so one is written first then.
+        let mut has_intent = job.unresolved_intent;
         let mut streak_429 = 0u32;
         loop {
             if look_first {
@@ -232,6 +235,7 @@ impl Engine {
                 };
                 match self.look(job, &looks).await {
                     Ok(Look::Found { value }) if value == job.value_cents => {
+                        self.ensure_intent(job, &mut has_intent).await?;
                         self.ledger.record_accepted(&job.key, "").await?;
                         out.status = if uncertain { Status::Accepted } else { Status::AlreadyAccepted };
                         out.error = Some(String::from(if uncertain {
@@ -249,6 +253,7 @@ impl Engine {
                             crate::report::money_plain(value),
                             crate::report::money_plain(job.value_cents)
                         );
+                        self.ensure_intent(job, &mut has_intent).await?;
                         self.ledger.record_failed(&job.key, &msg).await?;
                         out.error = Some(msg);
                         return Ok(());
@@ -256,6 +261,7 @@ impl Engine {
                     Ok(Look::OrderNotFound) => {
                         let msg = format!("order {} not found on VTEX (404)", job.key.order_id);
                         if !uncertain {
+                            self.ensure_intent(job, &mut has_intent).await?;
                             self.ledger.record_failed(&job.key, &msg).await?;
                         }
                         out.http_status = Some(404);
@@ -282,6 +288,7 @@ impl Engine {
                 return Ok(());
             }
             self.ledger.record_intent(&job.key, &job.fingerprint, job.value_cents).await?;
+            has_intent = true;
             self.rate.acquire().await;
             out.attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -343,6 +350,14 @@ impl Engine {
                 }
             }
         }
+    }
+
+    async fn ensure_intent(&self, job: &Job, has_intent: &mut bool) -> Result<(), ledger::LedgerError> {
+        if !*has_intent {
+            self.ledger.record_intent(&job.key, &job.fingerprint, job.value_cents).await?;
+            *has_intent = true;
+        }
+        Ok(())
     }
 
     fn describe_final(&self, job: &Job, err: &CallError) -> String {

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::validate::ValidatedInvoice;
+use crate::validate::{Validated, ValidatedInvoice};
 use crate::values::date::to_api;
 use crate::values::id::InvoiceType;
 use crate::vtex::api::{InvoiceItem, InvoiceRequest};

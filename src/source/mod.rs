@@ -59,7 +59,7 @@ pub enum CellRef<'a> {
 }
 
 /// Why a spreadsheet number is not a whole number of cents.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrecisionError {
     #[error(
         "{0} has more than two decimal places; amounts must be whole cents and are never rounded"

@@ -19,7 +19,7 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
 pub(super) enum Opened {
-    Csv((SourceRef, Vec<String>, u64, super::Inner)),
+    Csv(Box<(SourceRef, Vec<String>, u64, super::Inner)>),
     /// The bytes are a workbook and the caller allowed that (unknown extension).
     Workbook,
 }
@@ -87,31 +87,25 @@ pub(super) fn open(
         .unwrap_or_else(|| sniff_delimiter(&text, complete));
 
     let mut rows = CsvRows::new(input, encoding, delimiter).map_err(io_err)?;
-    let mut headers = None;
-    while let Some(result) = rows.next_row(file).transpose() {
-        let row = result?;
-        let header_row = row.number();
-        headers = Some((
+    let (headers, header_row) = match rows.next_row(file)? {
+        Some(row) => (
             (0..row.len())
                 .map(|c| row.text(c).trim().to_string())
                 .collect::<Vec<_>>(),
-            header_row,
-        ));
-        break;
-    }
-    let Some((headers, header_row)) = headers else {
-        return Err(SourceError::NoData(file.to_string()));
+            row.number(),
+        ),
+        None => return Err(SourceError::NoData(file.to_string())),
     };
     let source = SourceRef {
         file: file.clone(),
         sheet: None,
     };
-    Ok(Opened::Csv((
+    Ok(Opened::Csv(Box::new((
         source,
         headers,
         header_row,
         super::Inner::Csv(rows),
-    )))
+    ))))
 }
 
 impl CsvRows {

@@ -255,7 +255,7 @@ fn open_input(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table,
     let (source, headers, header_row, inner) = match (format, &input) {
         (Format::Workbook, Input::Path(p)) => sheet::open(&file, p, opts)?,
         (_, _) => match csv::open(&file, &input, opts, format == Format::Sniff)? {
-            csv::Opened::Csv(parts) => parts,
+            csv::Opened::Csv(parts) => *parts,
             csv::Opened::Workbook => match &input {
                 Input::Path(p) => sheet::open(&file, p, opts)?,
                 // Bytes are always Format::Text, which reports workbooks as errors instead.
@@ -424,6 +424,8 @@ pub fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String>
 }
 
 #[cfg(test)]
+// Literals like 2.5499999999999998 are Excel's own <v> text, kept verbatim on purpose.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 

@@ -3,11 +3,19 @@
 //! This is the only place spreadsheet floats exist. A number cell leaves the reader as a
 //! [`SheetNumber`], whose only ways out are exact conversions (cents with a precision check,
 //! a whole number, its shortest text), so a float never travels further down the pipeline.
+//!
+//! Rows stream: a [`Table`] hands out one borrowed [`Row`] at a time and reuses its buffers,
+//! so a million-row CSV is checked without holding its rows.
 
+mod csv;
+mod sheet;
+
+use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 /// Where a row came from: the file as the user named it, and the sheet for workbooks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,4 +56,470 @@ pub enum CellRef<'a> {
     Bool(bool),
     /// A formula error such as `#N/A` or `#VALUE!`.
     Error(&'a str),
+}
+
+/// Why a spreadsheet number is not a whole number of cents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrecisionError {
+    #[error(
+        "{0} has more than two decimal places; amounts must be whole cents and are never rounded"
+    )]
+    TooManyDecimals(String),
+    #[error("{0} is too large to be an amount")]
+    TooLarge(String),
+    #[error("the cell holds no finite number ({0})")]
+    NotFinite(String),
+}
+
+/// Largest magnitude accepted as money (a trillion): there an f64 still resolves well under a
+/// hundredth of a cent, so the rounding check can tell float noise from a third decimal.
+const MAX_MONEY: f64 = 1e12;
+
+/// Excel's last serial day (9999-12-31) plus one.
+const EXCEL_SERIAL_END: f64 = 2_958_466.0;
+
+impl SheetNumber {
+    /// Cents of this number, rounding only the float noise of a decimal written with at most two
+    /// places (2.5499999999999998 is how Excel stores 2.55), never a real third decimal.
+    pub fn cents(self) -> Result<i64, PrecisionError> {
+        let x = self.0;
+        if !x.is_finite() {
+            return Err(PrecisionError::NotFinite(self.to_text()));
+        }
+        if x.abs() > MAX_MONEY {
+            return Err(PrecisionError::TooLarge(self.to_text()));
+        }
+        let scaled = x * 100.0;
+        let rounded = scaled.round();
+        // The nearest f64 to c/100, times 100, lands within about one ulp of c, and formula
+        // results (0.1+0.2) add a little more. A real third decimal is off by at least 0.1
+        // cent, far above this tolerance anywhere below MAX_MONEY.
+        let tolerance = (rounded.abs() * 4.0 * f64::EPSILON).max(1e-6);
+        if (scaled - rounded).abs() > tolerance {
+            return Err(PrecisionError::TooManyDecimals(self.to_text()));
+        }
+        // In range by the MAX_MONEY check, so the cast is exact.
+        Ok(rounded as i64)
+    }
+
+    /// The number as an integer, only when it is one exactly (2.0 → 2; 2.5 → None).
+    pub fn whole(self) -> Option<i64> {
+        let x = self.0;
+        // 2^53: beyond it, not every integer is representable, so "exact" means nothing.
+        if x.is_finite() && x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 {
+            Some(x as i64)
+        } else {
+            None
+        }
+    }
+
+    /// Shortest decimal text that reads back as the same float: never an exponent, no ".0".
+    pub fn to_text(self) -> String {
+        let x = self.0;
+        if x == 0.0 {
+            // Also folds -0.0, which a user never typed.
+            return "0".to_string();
+        }
+        // Rust's Display for f64 is the shortest round-trip form and never uses an exponent.
+        format!("{x}")
+    }
+
+    /// Excel serial date (1900 system) → date-time, rounded to the second. Serial 60 is
+    /// Excel's fictional 1900-02-29 and has no date; serials before it are one day off in
+    /// Excel's favour, which this corrects.
+    pub fn to_datetime(self) -> Option<NaiveDateTime> {
+        let x = self.0;
+        if !(x.is_finite() && (0.0..EXCEL_SERIAL_END).contains(&x)) {
+            return None;
+        }
+        // In range, so the product fits an i64 comfortably.
+        let total = (x * 86_400.0).round() as i64;
+        let (days, secs) = (total.div_euclid(86_400), total.rem_euclid(86_400));
+        let epoch = match days {
+            60 => return None,
+            0..60 => NaiveDate::from_ymd_opt(1899, 12, 31)?,
+            _ => NaiveDate::from_ymd_opt(1899, 12, 30)?,
+        };
+        let date = epoch.checked_add_days(chrono::Days::new(u64::try_from(days).ok()?))?;
+        let time =
+            chrono::NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(secs).ok()?, 0)?;
+        Some(date.and_time(time))
+    }
+}
+
+/// A reading failure. Every message names the file (and sheet/row where relevant) and stands
+/// alone in front of a user.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{file}: can't read it: {message}")]
+    Io { file: String, message: String },
+    #[error("{file}: not a readable workbook (truncated or corrupt file?): {message}")]
+    Workbook { file: String, message: String },
+    #[error(
+        "{file} is a {kind} workbook, not CSV text; rename it to .{ext} or export the sheet as CSV"
+    )]
+    WorkbookNamedAsText {
+        file: String,
+        kind: &'static str,
+        ext: &'static str,
+    },
+    #[error("sheet '{sheet}' not found in {file}; sheets: {sheets}")]
+    SheetNotFound {
+        file: String,
+        sheet: String,
+        sheets: String,
+    },
+    #[error("no data in {0}: every row is empty")]
+    NoData(String),
+    #[error("{file} row {row}: {message}")]
+    Record {
+        file: String,
+        row: u64,
+        message: String,
+    },
+}
+
+/// What a table reads from; kept so [`Table::reopen`] can start over.
+#[derive(Debug, Clone)]
+enum Input {
+    Path(Arc<Path>),
+    /// stdin, read fully: it can't be read twice.
+    Bytes(Arc<[u8]>),
+}
+
+/// An open input: header names plus a stream of rows.
+pub struct Table {
+    source: SourceRef,
+    headers: Vec<String>,
+    header_row: u64,
+    inner: Inner,
+    input: Input,
+    opts: ReadOptions,
+}
+
+enum Inner {
+    Csv(csv::CsvRows),
+    Sheet(sheet::SheetRows),
+}
+
+/// Opens `path` ("-" = CSV from stdin); the format comes from the extension, and unknown
+/// extensions are read as CSV text unless the bytes are a workbook.
+pub fn open(path: &str, opts: &ReadOptions) -> Result<Table, SourceError> {
+    if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(|e| {
+            SourceError::Io {
+                file: "<stdin>".into(),
+                message: e.to_string(),
+            }
+        })?;
+        return open_input(Arc::from("<stdin>"), Input::Bytes(bytes.into()), opts);
+    }
+    open_input(
+        Arc::from(path),
+        Input::Path(Arc::from(Path::new(path))),
+        opts,
+    )
+}
+
+/// Opens CSV text held in memory, as if read from stdin (for tests and callers with bytes).
+pub fn open_bytes(name: &str, bytes: Vec<u8>, opts: &ReadOptions) -> Result<Table, SourceError> {
+    open_input(Arc::from(name), Input::Bytes(bytes.into()), opts)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Workbook,
+    /// Unknown extension: look at the bytes.
+    Sniff,
+}
+
+fn format_of(path: &Path) -> Format {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv" | "tsv" | "txt" | "tab") => Format::Text,
+        Some("xlsx" | "xlsm" | "xls" | "xlsb" | "ods" | "xla" | "xlam") => Format::Workbook,
+        _ => Format::Sniff,
+    }
+}
+
+fn open_input(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table, SourceError> {
+    let format = match &input {
+        Input::Bytes(_) => Format::Text,
+        Input::Path(p) => format_of(p),
+    };
+    let (source, headers, header_row, inner) = match (format, &input) {
+        (Format::Workbook, Input::Path(p)) => sheet::open(&file, p, opts)?,
+        (_, _) => match csv::open(&file, &input, opts, format == Format::Sniff)? {
+            csv::Opened::Csv(parts) => *parts,
+            csv::Opened::Workbook => match &input {
+                Input::Path(p) => sheet::open(&file, p, opts)?,
+                // Bytes are always Format::Text, which reports workbooks as errors instead.
+                Input::Bytes(_) => return Err(SourceError::NoData(file.to_string())),
+            },
+        },
+    };
+    Ok(Table {
+        source,
+        headers,
+        header_row,
+        inner,
+        input,
+        opts: opts.clone(),
+    })
+}
+
+impl Table {
+    pub fn source(&self) -> &SourceRef {
+        &self.source
+    }
+
+    /// Header cell texts, trimmed, in column order.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// 1-based row number of the header as a spreadsheet app shows it.
+    pub fn header_row(&self) -> u64 {
+        self.header_row
+    }
+
+    /// What was detected, for `-v`: "CSV, ';'-separated, windows-1252" or "XLSX sheet 'Plan1'".
+    pub fn describe(&self) -> String {
+        match &self.inner {
+            Inner::Csv(rows) => rows.describe(),
+            Inner::Sheet(rows) => rows.describe(),
+        }
+    }
+
+    /// The next row with any content; rows that are entirely empty or whitespace are skipped.
+    /// After an `Err` (a malformed CSV record) the caller may keep calling: the next row follows.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, SourceError> {
+        match &mut self.inner {
+            Inner::Csv(rows) => rows.next_row(&self.source.file),
+            Inner::Sheet(rows) => Ok(rows.next_row()),
+        }
+    }
+
+    /// The same input from the start.
+    pub fn reopen(&self) -> Result<Table, SourceError> {
+        if let Inner::Sheet(rows) = &self.inner {
+            // The parsed sheet is shared: re-reading the workbook would cost as much again.
+            return Ok(Table {
+                source: self.source.clone(),
+                headers: self.headers.clone(),
+                header_row: self.header_row,
+                inner: Inner::Sheet(rows.restart()),
+                input: self.input.clone(),
+                opts: self.opts.clone(),
+            });
+        }
+        open_input(self.source.file.clone(), self.input.clone(), &self.opts)
+    }
+}
+
+/// One non-empty row, borrowed from its table until the next call to `next_row`.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    number: u64,
+    cells: Cells<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cells<'a> {
+    Csv(&'a ::csv::StringRecord),
+    Sheet(&'a [calamine::Data]),
+}
+
+impl<'a> Row<'a> {
+    /// 1-based row number as a spreadsheet app shows it.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    pub fn len(&self) -> usize {
+        match self.cells {
+            Cells::Csv(r) => r.len(),
+            Cells::Sheet(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell at `col`; [`CellRef::Empty`] past the end. CSV text is raw (untrimmed).
+    pub fn get(&self, col: usize) -> CellRef<'a> {
+        match self.cells {
+            Cells::Csv(r) => match r.get(col) {
+                Some(text) if !is_blank(text) => CellRef::Text(text),
+                _ => CellRef::Empty,
+            },
+            Cells::Sheet(r) => r.get(col).map_or(CellRef::Empty, sheet::cell_ref),
+        }
+    }
+
+    /// The cell as the user sees it, for the failed-rows file.
+    pub fn text(&self, col: usize) -> Cow<'a, str> {
+        match self.cells {
+            Cells::Csv(r) => Cow::Borrowed(r.get(col).unwrap_or("")),
+            Cells::Sheet(r) => match r.get(col).map_or(CellRef::Empty, sheet::cell_ref) {
+                CellRef::Empty => Cow::Borrowed(""),
+                CellRef::Text(t) | CellRef::Error(t) => Cow::Borrowed(t),
+                CellRef::Number(n) => Cow::Owned(n.to_text()),
+                CellRef::DateTime(dt) => Cow::Owned(datetime_text(dt)),
+                CellRef::Bool(true) => Cow::Borrowed("TRUE"),
+                CellRef::Bool(false) => Cow::Borrowed("FALSE"),
+            },
+        }
+    }
+}
+
+/// ISO text of a date cell: date only at midnight, else date and time.
+pub(crate) fn datetime_text(dt: NaiveDateTime) -> String {
+    if dt.num_seconds_from_midnight() == 0 {
+        format!("{:04}-{:02}-{:02}", dt.year(), dt.month(), dt.day())
+    } else {
+        dt.format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
+fn is_blank(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_whitespace()) || text.trim().is_empty()
+}
+
+/// Parses a `--delimiter` value: ",", ";", "tab" or "\t", "|" (or any single ASCII character).
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        "pipe" => Ok(b'|'),
+        _ => match s.as_bytes() {
+            [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && *b != b'"' && *b != b'\n' => {
+                Ok(*b)
+            }
+            _ => Err(format!(
+                "'{s}' is not a delimiter; use one character such as ',' ';' '|' or the word 'tab'"
+            )),
+        },
+    }
+}
+
+/// Parses an `--encoding` value: "utf-8", "windows-1252", "latin1", "iso-8859-1" or any
+/// WHATWG label (which maps Latin-1 to Windows-1252, as browsers and Excel exports do).
+pub fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    let label = s.trim();
+    let label = match label.to_ascii_lowercase().as_str() {
+        "utf8" => "utf-8".to_string(),
+        "cp1252" | "win1252" | "ansi" => "windows-1252".to_string(),
+        other => other.to_string(),
+    };
+    encoding_rs::Encoding::for_label(label.as_bytes())
+        .ok_or_else(|| format!("'{s}' is not a known encoding; use utf-8 or windows-1252 (latin1)"))
+}
+
+#[cfg(test)]
+// Literals like 2.5499999999999998 are Excel's own <v> text, kept verbatim on purpose.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cent_value_survives_the_float_a_spreadsheet_stores() {
+        for c in 0..=9_999_999_i64 {
+            // IEEE division is correctly rounded, so this is the f64 nearest to c/100: what
+            // parsing the decimal text "c/100" gives, and what a spreadsheet stores.
+            let x = c as f64 / 100.0;
+            assert_eq!(SheetNumber(x).cents(), Ok(c), "{x}");
+            assert_eq!(SheetNumber(-x).cents(), Ok(-c), "{x}");
+        }
+    }
+
+    #[test]
+    fn decimal_text_parse_agrees_on_a_sample() {
+        for c in (0..=9_999_999_i64).step_by(9_973) {
+            let text = format!("{}.{:02}", c / 100, c % 100);
+            let x: f64 = text.parse().unwrap();
+            assert_eq!(SheetNumber(x).cents(), Ok(c), "{text}");
+        }
+    }
+
+    #[test]
+    fn excel_noise_rounds_but_a_third_decimal_fails() {
+        assert_eq!(SheetNumber(2.5499999999999998).cents(), Ok(255));
+        assert_eq!(SheetNumber(0.1 + 0.2).cents(), Ok(30));
+        assert!(matches!(
+            SheetNumber(12.345).cents(),
+            Err(PrecisionError::TooManyDecimals(_))
+        ));
+        assert!(SheetNumber(12.001).cents().is_err());
+        assert!(SheetNumber(f64::NAN).cents().is_err());
+        assert!(SheetNumber(f64::INFINITY).cents().is_err());
+        assert!(SheetNumber(1e13).cents().is_err());
+        assert_eq!(SheetNumber(1e11 + 0.01).cents(), Ok(10_000_000_000_001));
+        assert!(SheetNumber(1e11 + 0.011).cents().is_err());
+    }
+
+    #[test]
+    fn whole_and_text() {
+        assert_eq!(SheetNumber(2.0).whole(), Some(2));
+        assert_eq!(SheetNumber(2.5).whole(), None);
+        assert_eq!(SheetNumber(f64::NAN).whole(), None);
+        assert_eq!(SheetNumber(1e300).whole(), None);
+        assert_eq!(SheetNumber(536365.0).to_text(), "536365");
+        assert_eq!(SheetNumber(1.17245e12).to_text(), "1172450000000");
+        assert_eq!(SheetNumber(2.5499999999999998).to_text(), "2.55");
+        assert_eq!(SheetNumber(-0.0).to_text(), "0");
+        assert_eq!(SheetNumber(1e-7).to_text(), "0.0000001");
+    }
+
+    #[test]
+    fn excel_serials() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            SheetNumber(1.0).to_datetime(),
+            Some(d(1900, 1, 1).and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            SheetNumber(59.0).to_datetime(),
+            Some(d(1900, 2, 28).and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert_eq!(SheetNumber(60.0).to_datetime(), None);
+        assert_eq!(
+            SheetNumber(61.0).to_datetime(),
+            Some(d(1900, 3, 1).and_hms_opt(0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            SheetNumber(45322.5).to_datetime(),
+            Some(d(2024, 1, 31).and_hms_opt(12, 0, 0).unwrap())
+        );
+        // 18:25:43 is not exact in binary; rounding to the second recovers it.
+        let serial = 45322.0 + (18.0 * 3600.0 + 25.0 * 60.0 + 43.0) / 86400.0;
+        assert_eq!(
+            SheetNumber(serial).to_datetime(),
+            Some(d(2024, 1, 31).and_hms_opt(18, 25, 43).unwrap())
+        );
+        assert_eq!(SheetNumber(-1.0).to_datetime(), None);
+        assert_eq!(SheetNumber(3e6).to_datetime(), None);
+        assert_eq!(SheetNumber(f64::NAN).to_datetime(), None);
+    }
+
+    #[test]
+    fn delimiter_and_encoding_flags() {
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("|"), Ok(b'|'));
+        assert!(parse_delimiter("ab").is_err());
+        assert!(parse_delimiter("a").is_err());
+        assert_eq!(parse_encoding("latin1"), Ok(encoding_rs::WINDOWS_1252));
+        assert_eq!(parse_encoding("ISO-8859-1"), Ok(encoding_rs::WINDOWS_1252));
+        assert_eq!(parse_encoding("utf8"), Ok(encoding_rs::UTF_8));
+        assert!(parse_encoding("klingon").is_err());
+    }
 }

@@ -1,1 +1,54 @@
 //! Text → typed values (money in cents, timestamps, ids, quantities), with precise errors.
+//!
+//! Every function here takes one cell and says exactly what is wrong with it; messages stand
+//! alone after the caller's "file, sheet, row, column: " prefix.
+
+pub mod date;
+pub mod id;
+mod kind;
+pub mod money;
+mod quantity;
+
+/// Why a free-text, URL, quantity, type or id cell is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0} is a formula error, not a value")]
+    FormulaError(String),
+    #[error("'{0}' is a {1} cell; expected {2}")]
+    WrongCellType(String, &'static str, &'static str),
+    #[error(
+        "'{0}' looks like Excel has mangled this id into scientific notation; format the column as \
+         Text and re-export"
+    )]
+    ScientificNotation(String),
+    #[error(
+        "{0} has more digits than a spreadsheet number keeps (15), so digits were probably lost; \
+         format the column as Text and re-export"
+    )]
+    TooManyDigits(String),
+    #[error("{0} is a number with decimals, not an id")]
+    FractionalId(String),
+    #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]
+    BadInvoiceChar { value: String, what: String },
+    #[error("'{0}' is not an absolute http(s) URL")]
+    NotAUrl(String),
+    #[error("quantity '{0}' is not a whole number")]
+    NotWhole(String),
+    #[error(
+        "quantity '{0}' is ambiguous: thousands separator or decimal point? write it without separators"
+    )]
+    AmbiguousQuantity(String),
+    #[error("quantity {0} must be at least 1")]
+    NotPositive(String),
+    #[error("quantity '{0}' is too large")]
+    QuantityTooLarge(String),
+    #[error("'{0}' is not an invoice type; use Output (Saída) or Input (Entrada)")]
+    NotAType(String),
+}
+
+/// Trims cell text, with the space characters spreadsheets insert.
+pub(crate) fn trim(text: &str) -> &str {
+    text.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{feff}')
+    })
+}

@@ -1,0 +1,196 @@
+//! Ids, invoice numbers, free text and URLs: text that must come through exactly as the user
+//! meant it (leading zeros kept, no ".0", no scientific notation).
+//!
+//! Quantities and invoice types live in their own files and are re-exported here, so callers
+//! find every "cell → small typed value" function under `values::id`.
+
+use super::{ValueError, trim};
+use crate::source::CellRef;
+
+pub use super::kind::{InvoiceType, invoice_type_from_cell};
+pub use super::quantity::quantity_from_cell;
+
+/// Id errors share [`ValueError`]: one vocabulary for every small-value cell.
+pub type IdError = ValueError;
+
+/// Spreadsheet numbers keep 15 significant digits; a numeric id at or past this was rounded.
+const MAX_EXACT_ID: f64 = 1e15;
+
+/// An id: trimmed text, or a whole number cell written without ".0". `Ok(None)` when blank.
+pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
+    match cell {
+        CellRef::Empty => Ok(None),
+        CellRef::Text(t) => {
+            let t = trim(t);
+            if t.is_empty() {
+                Ok(None)
+            } else if looks_scientific(t) {
+                Err(ValueError::ScientificNotation(t.to_string()))
+            } else {
+                Ok(Some(t.to_string()))
+            }
+        }
+        CellRef::Number(n) => match n.whole() {
+            Some(v) if (v as f64).abs() < MAX_EXACT_ID => Ok(Some(v.to_string())),
+            Some(_) => Err(ValueError::TooManyDigits(n.to_text())),
+            None => Err(ValueError::FractionalId(n.to_text())),
+        },
+        CellRef::DateTime(dt) => Err(ValueError::WrongCellType(
+            crate::source::datetime_text(dt),
+            "date",
+            "an id",
+        )),
+        CellRef::Bool(b) => Err(ValueError::WrongCellType(
+            if b { "TRUE" } else { "FALSE" }.to_string(),
+            "true/false",
+            "an id",
+        )),
+        CellRef::Error(e) => Err(ValueError::FormulaError(e.to_string())),
+    }
+}
+
+/// "1.17245E+12", "1,17245E+12" (Brazilian Excel): what Excel shows for a long number. The
+/// "+" is required: Excel always writes it, and ids like "2E5" exist.
+fn looks_scientific(t: &str) -> bool {
+    let Some((mantissa, exp)) = t.split_once(['e', 'E']) else {
+        return false;
+    };
+    let Some(exp) = exp.strip_prefix('+') else {
+        return false;
+    };
+    let (int, frac) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, ""));
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !exp.is_empty()
+        && exp.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An invoice number: id rules, and none of '/', '#', '?', '%' or inner whitespace, which
+/// break the URLs of VTEX's later invoice calls.
+pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
+    let Some(id) = id_from_cell(cell)? else {
+        return Ok(None);
+    };
+    let bad = id.chars().find_map(|c| match c {
+        '/' => Some("a slash '/'".to_string()),
+        '#' => Some("'#'".to_string()),
+        '?' => Some("'?'".to_string()),
+        '%' => Some("'%'".to_string()),
+        c if c.is_whitespace() => Some("a space".to_string()),
+        _ => None,
+    });
+    match bad {
+        Some(what) => Err(ValueError::BadInvoiceChar { value: id, what }),
+        None => Ok(Some(id)),
+    }
+}
+
+/// Free text (description, courier, tracking number, invoice key): trimmed, `None` when blank;
+/// number cells as their shortest text, dates as ISO, booleans as TRUE/FALSE.
+pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<String>, ValueError> {
+    let text = match cell {
+        CellRef::Empty => return Ok(None),
+        CellRef::Text(t) => trim(t).to_string(),
+        CellRef::Number(n) => n.to_text(),
+        CellRef::DateTime(dt) => crate::source::datetime_text(dt),
+        CellRef::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_string(),
+        CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
+    };
+    Ok((!text.is_empty()).then_some(text))
+}
+
+/// An absolute http(s) URL (a tracking link), `None` when blank.
+pub fn url_from_cell(cell: CellRef<'_>) -> Result<Option<String>, ValueError> {
+    let Some(text) = text_from_cell(cell)? else {
+        return Ok(None);
+    };
+    match url::Url::parse(&text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(text)),
+        _ => Err(ValueError::NotAUrl(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SheetNumber;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(id_from_cell(CellRef::Text(" 007 ")), Ok(Some("007".into())));
+        assert_eq!(
+            id_from_cell(CellRef::Text("C536379")),
+            Ok(Some("C536379".into()))
+        );
+        assert_eq!(
+            id_from_cell(CellRef::Number(SheetNumber(536365.0))),
+            Ok(Some("536365".into()))
+        );
+        assert_eq!(id_from_cell(CellRef::Text("  ")), Ok(None));
+        assert_eq!(id_from_cell(CellRef::Empty), Ok(None));
+        let e = id_from_cell(CellRef::Text("1.17245E+12")).unwrap_err();
+        assert!(e.to_string().contains("scientific notation"), "{e}");
+        assert!(id_from_cell(CellRef::Text("1,17245E+12")).is_err());
+        assert!(id_from_cell(CellRef::Text("1E+15")).is_err());
+        assert!(id_from_cell(CellRef::Text("2e5")).is_ok());
+        // Real ids that merely contain an E are fine.
+        assert!(id_from_cell(CellRef::Text("E123")).is_ok());
+        assert!(id_from_cell(CellRef::Text("12E")).is_ok());
+        assert!(id_from_cell(CellRef::Text("85123A")).is_ok());
+        assert!(id_from_cell(CellRef::Number(SheetNumber(1.5))).is_err());
+        assert!(id_from_cell(CellRef::Number(SheetNumber(1.17245e16))).is_err());
+        assert!(id_from_cell(CellRef::Error("#N/A")).is_err());
+        assert!(id_from_cell(CellRef::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn invoice_numbers() {
+        assert_eq!(
+            invoice_number_from_cell(CellRef::Text("NF-000123")),
+            Ok(Some("NF-000123".into()))
+        );
+        for bad in ["12/34", "12#3", "a?b", "50%", "12 34"] {
+            let e = invoice_number_from_cell(CellRef::Text(bad)).unwrap_err();
+            assert!(matches!(e, ValueError::BadInvoiceChar { .. }), "{bad}: {e}");
+        }
+        assert_eq!(
+            invoice_number_from_cell(CellRef::Text(" 12 ")),
+            Ok(Some("12".into()))
+        );
+    }
+
+    #[test]
+    fn text_and_urls() {
+        assert_eq!(
+            text_from_cell(CellRef::Text(" Correios ")),
+            Ok(Some("Correios".into()))
+        );
+        assert_eq!(
+            text_from_cell(CellRef::Number(SheetNumber(2.5))),
+            Ok(Some("2.5".into()))
+        );
+        assert_eq!(text_from_cell(CellRef::Text("")), Ok(None));
+        assert_eq!(
+            url_from_cell(CellRef::Text("https://track.example/x?id=1")),
+            Ok(Some("https://track.example/x?id=1".into()))
+        );
+        assert!(url_from_cell(CellRef::Text("track.example/x")).is_err());
+        assert!(url_from_cell(CellRef::Text("ftp://x.example/")).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn ids_keep_leading_zeros(s in "0{1,5}[0-9A-Za-z-]{0,12}") {
+            prop_assert_eq!(id_from_cell(CellRef::Text(&format!("  {s} "))), Ok(Some(s.clone())));
+        }
+
+        #[test]
+        fn garbage_never_panics(s in "\\PC{0,40}") {
+            let _ = id_from_cell(CellRef::Text(&s));
+            let _ = invoice_number_from_cell(CellRef::Text(&s));
+            let _ = url_from_cell(CellRef::Text(&s));
+        }
+    }
+}

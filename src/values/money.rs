@@ -1,0 +1,670 @@
+//! Money text and cells → cents, exactly. A reading keeps both interpretations of the
+//! separators (decimal point or decimal comma) so the column can pick one after seeing all its
+//! values, without storing any text.
+
+use std::fmt;
+
+use crate::source::{CellRef, PrecisionError};
+
+/// Which character separates the cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecimalSeparator {
+    Point,
+    Comma,
+}
+
+impl DecimalSeparator {
+    fn char(self) -> char {
+        match self {
+            DecimalSeparator::Point => '.',
+            DecimalSeparator::Comma => ',',
+        }
+    }
+
+    fn other(self) -> DecimalSeparator {
+        match self {
+            DecimalSeparator::Point => DecimalSeparator::Comma,
+            DecimalSeparator::Comma => DecimalSeparator::Point,
+        }
+    }
+}
+
+/// What one value says about its column's decimal separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Evidence {
+    /// No separator ("1234", "10") or a number cell: reads the same either way.
+    Neutral,
+    /// "12.50", "1,234.56", "1,234,567".
+    Point,
+    /// "12,50", "1.234,56", "1.234.567".
+    Comma,
+    /// One separator followed by exactly three digits ("1,234", "1.234").
+    Ambiguous,
+}
+
+/// Why one interpretation of a reading is not an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    None,
+    /// Read this way, the value has three decimal places.
+    ThreeDecimals,
+    /// The value's own separators only make sense with the other decimal separator.
+    OtherSeparator,
+}
+
+/// One parsed amount with both interpretations: 24 bytes, no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyReading {
+    point: i64,
+    comma: i64,
+    point_bad: Bad,
+    comma_bad: Bad,
+    evidence: Evidence,
+}
+
+impl MoneyReading {
+    fn neutral(cents: i64) -> MoneyReading {
+        MoneyReading {
+            point: cents,
+            comma: cents,
+            point_bad: Bad::None,
+            comma_bad: Bad::None,
+            evidence: Evidence::Neutral,
+        }
+    }
+
+    pub fn evidence(&self) -> Evidence {
+        self.evidence
+    }
+
+    /// The amount in cents when `sep` is the column's decimal separator.
+    pub fn cents(&self, sep: DecimalSeparator) -> Result<i64, MoneyError> {
+        let (cents, bad) = match sep {
+            DecimalSeparator::Point => (self.point, self.point_bad),
+            DecimalSeparator::Comma => (self.comma, self.comma_bad),
+        };
+        match bad {
+            Bad::None => Ok(cents),
+            Bad::ThreeDecimals => Err(MoneyError::ThreeDecimalsUnder(sep.char())),
+            Bad::OtherSeparator => Err(MoneyError::OtherSeparator {
+                column: sep.char(),
+                value: sep.other().char(),
+            }),
+        }
+    }
+}
+
+/// Why a value is not an amount. Messages stand alone after "file, sheet, row, column: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("no amount given")]
+    Empty,
+    #[error("'{0}' is not an amount")]
+    NotAnAmount(String),
+    #[error("'{0}' has more than one sign")]
+    TwoSigns(String),
+    #[error(
+        "'{0}' has more than two decimal places; amounts must be whole cents and are never rounded"
+    )]
+    TooManyDecimals(String),
+    #[error(
+        "has three decimal places when '{0}' is the decimal separator; amounts must be whole cents \
+         (if it was meant as a thousands separator, pass the other --decimal-… option)"
+    )]
+    ThreeDecimalsUnder(char),
+    #[error(
+        "uses '{value}' as its decimal separator, but the other amounts in this column use '{column}'"
+    )]
+    OtherSeparator { column: char, value: char },
+    #[error("'{0}' has misplaced thousands separators")]
+    BadGrouping(String),
+    #[error("'{0}' is too large to be an amount")]
+    TooLarge(String),
+    #[error("{0}")]
+    Precision(#[from] PrecisionError),
+    #[error("{0} is a formula error, not an amount")]
+    FormulaError(String),
+    #[error("'{0}' is a {1} cell, not an amount")]
+    WrongCellType(String, &'static str),
+}
+
+/// Currency marks accepted around an amount; longer ones first so "US$" wins over "$".
+const SYMBOLS: [&str; 8] = ["US$", "U$", "R$", "$", "€", "£", "¥", "₹"];
+const CODES: [&str; 16] = [
+    "BRL", "USD", "EUR", "GBP", "ARS", "CLP", "MXN", "COP", "PEN", "UYU", "PYG", "BOB", "CAD",
+    "AUD", "JPY", "CHF",
+];
+
+fn is_space(c: char) -> bool {
+    // NBSP, narrow NBSP and thin space are what spreadsheets and locales put in amounts.
+    c.is_whitespace() || matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}')
+}
+
+fn strip_currency_prefix(s: &str) -> Option<&str> {
+    for sym in SYMBOLS {
+        if let Some(rest) = s.strip_prefix(sym) {
+            return Some(rest);
+        }
+    }
+    let code = s.get(..3)?;
+    let rest = s.get(3..)?;
+    let next_is_letter = rest.chars().next().is_some_and(char::is_alphabetic);
+    if !next_is_letter && CODES.iter().any(|c| c.eq_ignore_ascii_case(code)) {
+        return Some(rest);
+    }
+    None
+}
+
+fn strip_currency_suffix(s: &str) -> Option<&str> {
+    for sym in SYMBOLS {
+        if let Some(rest) = s.strip_suffix(sym) {
+            return Some(rest);
+        }
+    }
+    let cut = s.len().checked_sub(3)?;
+    let code = s.get(cut..)?;
+    let rest = s.get(..cut)?;
+    let before_is_letter = rest.chars().next_back().is_some_and(char::is_alphabetic);
+    if !before_is_letter && CODES.iter().any(|c| c.eq_ignore_ascii_case(code)) {
+        return Some(rest);
+    }
+    None
+}
+
+/// Longest digits-and-separators body accepted; far beyond any real amount.
+const MAX_BODY: usize = 40;
+
+/// Reads an amount: trims; allows currency symbols or codes on either side, inner spaces
+/// (NBSP too), a leading or trailing '-' or '+', or parentheses for negatives. Errors that
+/// don't depend on the decimal separator come out here; the rest wait for
+/// [`MoneyReading::cents`].
+pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
+    let mut s = text.trim_matches(is_space);
+    if s.is_empty() {
+        return Err(MoneyError::Empty);
+    }
+    let mut negative = false;
+    let mut signs = 0;
+    if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        s = inner;
+        negative = true;
+        signs += 1;
+    }
+    let mut currency = false;
+    loop {
+        s = s.trim_start_matches(is_space);
+        if let Some(rest) = s.strip_prefix('-') {
+            (s, negative, signs) = (rest, true, signs + 1);
+        } else if let Some(rest) = s.strip_prefix('+') {
+            (s, signs) = (rest, signs + 1);
+        } else if let Some(rest) = strip_currency_prefix(s).filter(|_| !currency) {
+            (s, currency) = (rest, true);
+        } else {
+            break;
+        }
+    }
+    loop {
+        s = s.trim_end_matches(is_space);
+        if let Some(rest) = s.strip_suffix('-') {
+            (s, negative, signs) = (rest, true, signs + 1);
+        } else if let Some(rest) = strip_currency_suffix(s).filter(|_| !currency) {
+            (s, currency) = (rest, true);
+        } else {
+            break;
+        }
+    }
+    if signs > 1 {
+        return Err(MoneyError::TwoSigns(text.trim().to_string()));
+    }
+    let mut body = [0u8; MAX_BODY];
+    let mut len = 0;
+    for c in s.chars() {
+        if is_space(c) {
+            continue;
+        }
+        if !(c.is_ascii_digit() || c == '.' || c == ',') {
+            return Err(MoneyError::NotAnAmount(text.trim().to_string()));
+        }
+        let Some(slot) = body.get_mut(len) else {
+            return Err(MoneyError::TooLarge(text.trim().to_string()));
+        };
+        // ASCII by the check above, so the byte is the char.
+        *slot = c as u8;
+        len += 1;
+    }
+    let reading = read_body(body.get(..len).unwrap_or_default(), text)?;
+    Ok(if negative {
+        MoneyReading {
+            point: -reading.point,
+            comma: -reading.comma,
+            ..reading
+        }
+    } else {
+        reading
+    })
+}
+
+fn is_sep(b: u8) -> bool {
+    b == b'.' || b == b','
+}
+
+fn digits_value(digits: &[u8], text: &str) -> Result<i64, MoneyError> {
+    digits
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .try_fold(0i64, |acc, &b| {
+            acc.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+        })
+        .ok_or_else(|| MoneyError::TooLarge(text.trim().to_string()))
+}
+
+/// Whether `int` (digits and `sep`) is a valid thousands grouping like "1.234.567".
+fn grouped(int: &[u8], sep: u8) -> bool {
+    let mut groups = int.split(|&b| b == sep);
+    let first_ok = groups.next().is_some_and(|g| {
+        // "0.500" or "012,345" is not a grouped thousand.
+        (1..=3).contains(&g.len()) && g.iter().all(u8::is_ascii_digit) && g.first() != Some(&b'0')
+    });
+    first_ok && groups.all(|g| g.len() == 3 && g.iter().all(u8::is_ascii_digit))
+}
+
+fn to_cents(int: i64, frac_digits: &[u8], text: &str) -> Result<i64, MoneyError> {
+    let frac = digits_value(frac_digits, text)?;
+    let frac = if frac_digits.len() == 1 {
+        frac * 10
+    } else {
+        frac
+    };
+    int.checked_mul(100)
+        .and_then(|c| c.checked_add(frac))
+        .ok_or_else(|| MoneyError::TooLarge(text.trim().to_string()))
+}
+
+fn read_body(body: &[u8], text: &str) -> Result<MoneyReading, MoneyError> {
+    let not_amount = || MoneyError::NotAnAmount(text.trim().to_string());
+    if !body.iter().any(u8::is_ascii_digit) {
+        return Err(not_amount());
+    }
+    let Some(last_pos) = body.iter().rposition(|&b| is_sep(b)) else {
+        return Ok(MoneyReading::neutral(to_cents(
+            digits_value(body, text)?,
+            &[],
+            text,
+        )?));
+    };
+    // A value may start with its decimal separator (",50"), never end with one.
+    if body.last().is_none_or(|&b| is_sep(b))
+        || body.windows(2).any(|w| is_sep(w[0]) && is_sep(w[1]))
+    {
+        return Err(not_amount());
+    }
+    // rposition found last_pos inside body, so these slices are in bounds.
+    let last = body[last_pos];
+    let other = if last == b'.' { b',' } else { b'.' };
+    let (int, frac) = (&body[..last_pos], &body[last_pos + 1..]);
+    let last_count = body.iter().filter(|&&b| b == last).count();
+    let other_count = body.iter().filter(|&&b| b == other).count();
+    let last_sep = if last == b'.' {
+        DecimalSeparator::Point
+    } else {
+        DecimalSeparator::Comma
+    };
+
+    // Decimal separator `dec` with cents `cents`; the other reading doesn't fit.
+    let definite = |dec: DecimalSeparator, cents: i64| {
+        let (point_bad, comma_bad) = match dec {
+            DecimalSeparator::Point => (Bad::None, Bad::OtherSeparator),
+            DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None),
+        };
+        MoneyReading {
+            point: cents,
+            comma: cents,
+            point_bad,
+            comma_bad,
+            evidence: match dec {
+                DecimalSeparator::Point => Evidence::Point,
+                DecimalSeparator::Comma => Evidence::Comma,
+            },
+        }
+    };
+
+    if other_count > 0 {
+        // Both kinds: the last is the decimal separator, the other groups thousands.
+        if last_count > 1 || !grouped(int, other) {
+            return Err(MoneyError::BadGrouping(text.trim().to_string()));
+        }
+        if frac.len() > 2 {
+            return Err(MoneyError::TooManyDecimals(text.trim().to_string()));
+        }
+        let cents = to_cents(digits_value(int, text)?, frac, text)?;
+        return Ok(definite(last_sep, cents));
+    }
+    if last_count > 1 {
+        // "1.234.567": only thousands separators, so the decimal separator is the other one.
+        if !grouped(body, last) {
+            return Err(MoneyError::BadGrouping(text.trim().to_string()));
+        }
+        let cents = to_cents(digits_value(body, text)?, &[], text)?;
+        return Ok(definite(last_sep.other(), cents));
+    }
+    match frac.len() {
+        1 | 2 => {
+            let cents = to_cents(digits_value(int, text)?, frac, text)?;
+            Ok(definite(last_sep, cents))
+        }
+        3 if grouped(body, last) => {
+            // "1,234": a thousands separator, or a decimal one with three places (an error).
+            let cents = to_cents(digits_value(body, text)?, &[], text)?;
+            let mut reading = MoneyReading {
+                point: cents,
+                comma: cents,
+                point_bad: Bad::None,
+                comma_bad: Bad::None,
+                evidence: Evidence::Ambiguous,
+            };
+            match last_sep {
+                DecimalSeparator::Point => reading.point_bad = Bad::ThreeDecimals,
+                DecimalSeparator::Comma => reading.comma_bad = Bad::ThreeDecimals,
+            }
+            Ok(reading)
+        }
+        _ => Err(MoneyError::TooManyDecimals(text.trim().to_string())),
+    }
+}
+
+/// An amount cell: `Ok(None)` when empty. Number cells convert once, exactly (see
+/// [`crate::source::SheetNumber::cents`]).
+pub fn money_from_cell(cell: CellRef<'_>) -> Result<Option<MoneyReading>, MoneyError> {
+    match cell {
+        CellRef::Empty => Ok(None),
+        CellRef::Text(t) if t.trim_matches(is_space).is_empty() => Ok(None),
+        CellRef::Text(t) => read_money(t).map(Some),
+        CellRef::Number(n) => Ok(Some(MoneyReading::neutral(n.cents()?))),
+        CellRef::Bool(b) => Err(MoneyError::WrongCellType(
+            if b { "TRUE" } else { "FALSE" }.to_string(),
+            "true/false",
+        )),
+        CellRef::DateTime(dt) => Err(MoneyError::WrongCellType(
+            crate::source::datetime_text(dt),
+            "date",
+        )),
+        CellRef::Error(e) => Err(MoneyError::FormulaError(e.to_string())),
+    }
+}
+
+/// Counts a column's evidence; resolves its decimal separator after the pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeparatorVote {
+    point: u64,
+    comma: u64,
+    ambiguous: u64,
+}
+
+/// A column whose decimal separator can't be told from its values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct AmbiguousSeparator {
+    pub point: u64,
+    pub comma: u64,
+    pub ambiguous: u64,
+}
+
+impl fmt::Display for AmbiguousSeparator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.point > 0 && self.point == self.comma {
+            write!(
+                f,
+                "as many amounts use '.' for cents ({}) as use ',' ({}); ",
+                self.point, self.comma
+            )?;
+        } else {
+            write!(
+                f,
+                "can't tell the decimal separator: {} amounts like 1,234 or 1.234 read either way; ",
+                self.ambiguous
+            )?;
+        }
+        write!(f, "pass --decimal-comma or --decimal-point")
+    }
+}
+
+impl SeparatorVote {
+    pub fn observe(&mut self, reading: &MoneyReading) {
+        match reading.evidence {
+            Evidence::Neutral => {}
+            Evidence::Point => self.point += 1,
+            Evidence::Comma => self.comma += 1,
+            Evidence::Ambiguous => self.ambiguous += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: SeparatorVote) {
+        self.point += other.point;
+        self.comma += other.comma;
+        self.ambiguous += other.ambiguous;
+    }
+
+    /// `forced` wins; else the majority of values with evidence (the minority then fail in
+    /// `cents`); no evidence at all is Point unless ambiguous values make it matter.
+    pub fn resolve(
+        &self,
+        forced: Option<DecimalSeparator>,
+    ) -> Result<DecimalSeparator, AmbiguousSeparator> {
+        let ambiguous = || AmbiguousSeparator {
+            point: self.point,
+            comma: self.comma,
+            ambiguous: self.ambiguous,
+        };
+        match forced {
+            Some(sep) => Ok(sep),
+            None if self.point > self.comma => Ok(DecimalSeparator::Point),
+            None if self.comma > self.point => Ok(DecimalSeparator::Comma),
+            None if self.point == 0 && self.ambiguous == 0 => Ok(DecimalSeparator::Point),
+            None => Err(ambiguous()),
+        }
+    }
+}
+
+/// "1,234.56" (Point) or "1.234,56" (Comma), with thousands separators.
+pub fn format_cents(cents: i64, sep: DecimalSeparator) -> String {
+    let abs = cents.unsigned_abs();
+    let (int, frac) = (abs / 100, abs % 100);
+    let digits = int.to_string();
+    let thousands = sep.other().char();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 4);
+    if cents < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(thousands);
+        }
+        out.push(d);
+    }
+    out.push(sep.char());
+    out.push_str(&format!("{frac:02}"));
+    out
+}
+
+#[cfg(test)]
+// Literals like 2.5499999999999998 are Excel's own <v> text, kept verbatim on purpose.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+    use crate::source::SheetNumber;
+    use DecimalSeparator::{Comma, Point};
+    use proptest::prelude::*;
+
+    fn cents(text: &str, sep: DecimalSeparator) -> Result<i64, MoneyError> {
+        read_money(text)?.cents(sep)
+    }
+
+    #[test]
+    fn plain_and_grouped_forms() {
+        assert_eq!(cents("1234.56", Point), Ok(123_456));
+        assert_eq!(cents("1,234.56", Point), Ok(123_456));
+        assert_eq!(cents("1.234,56", Comma), Ok(123_456));
+        assert_eq!(cents("1234,56", Comma), Ok(123_456));
+        assert_eq!(cents("10", Point), Ok(1000));
+        assert_eq!(cents("10", Comma), Ok(1000));
+        assert_eq!(cents("12,5", Comma), Ok(1250));
+        assert_eq!(cents("1.234.567", Comma), Ok(123_456_700));
+        assert_eq!(cents("1,234,567", Point), Ok(123_456_700));
+        assert_eq!(cents(",50", Comma), Ok(50));
+        assert_eq!(cents("0.05", Point), Ok(5));
+    }
+
+    #[test]
+    fn currency_signs_and_spaces() {
+        assert_eq!(cents("R$ 1.234,56", Comma), Ok(123_456));
+        assert_eq!(cents("$12.00", Point), Ok(1200));
+        assert_eq!(cents("BRL 10", Point), Ok(1000));
+        assert_eq!(cents("10 brl", Point), Ok(1000));
+        assert_eq!(cents("US$ 5.10", Point), Ok(510));
+        assert_eq!(cents("12,00 €", Comma), Ok(1200));
+        assert_eq!(cents("  R$\u{a0}1\u{a0}234,56 ", Comma), Ok(123_456));
+        assert_eq!(cents("-R$ 10,00", Comma), Ok(-1000));
+        assert_eq!(cents("R$ -10,00", Comma), Ok(-1000));
+        assert_eq!(cents("(10.00)", Point), Ok(-1000));
+        assert_eq!(cents("10,00-", Comma), Ok(-1000));
+        assert_eq!(cents("+7", Point), Ok(700));
+    }
+
+    #[test]
+    fn errors_that_do_not_depend_on_the_separator() {
+        assert_eq!(read_money("  "), Err(MoneyError::Empty));
+        assert!(matches!(read_money("abc"), Err(MoneyError::NotAnAmount(_))));
+        assert!(matches!(read_money("R$"), Err(MoneyError::NotAnAmount(_))));
+        assert!(matches!(
+            read_money("10.00 XYZ"),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(read_money("--5"), Err(MoneyError::TwoSigns(_))));
+        assert!(read_money("-(5)").is_err());
+        assert!(read_money("12.345").is_ok()); // ambiguous, not an error yet
+        assert!(matches!(
+            read_money("12.3456"),
+            Err(MoneyError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            read_money("0,500"),
+            Err(MoneyError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            read_money("1,2,3"),
+            Err(MoneyError::BadGrouping(_))
+        ));
+        assert!(matches!(
+            read_money("1.234,5.6"),
+            Err(MoneyError::BadGrouping(_))
+        ));
+        assert!(matches!(read_money("10."), Err(MoneyError::NotAnAmount(_))));
+        assert!(matches!(
+            read_money("1..0"),
+            Err(MoneyError::NotAnAmount(_))
+        ));
+        assert!(matches!(
+            read_money("99999999999999999999"),
+            Err(MoneyError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn ambiguous_and_minority_values() {
+        let r = read_money("1,234").unwrap();
+        assert_eq!(r.evidence(), Evidence::Ambiguous);
+        assert_eq!(r.cents(Point), Ok(123_400));
+        assert_eq!(r.cents(Comma), Err(MoneyError::ThreeDecimalsUnder(',')));
+        let r = read_money("12,50").unwrap();
+        assert_eq!(r.evidence(), Evidence::Comma);
+        assert!(matches!(
+            r.cents(Point),
+            Err(MoneyError::OtherSeparator {
+                column: '.',
+                value: ','
+            })
+        ));
+        assert_eq!(read_money("10").unwrap().evidence(), Evidence::Neutral);
+        assert_eq!(read_money("1.234,56").unwrap().evidence(), Evidence::Comma);
+        assert_eq!(read_money("12.50").unwrap().evidence(), Evidence::Point);
+    }
+
+    #[test]
+    fn votes() {
+        let vote = |texts: &[&str]| {
+            let mut v = SeparatorVote::default();
+            for t in texts {
+                v.observe(&read_money(t).unwrap());
+            }
+            v
+        };
+        assert_eq!(vote(&["10", "20"]).resolve(None), Ok(Point));
+        assert!(vote(&["1,234", "10"]).resolve(None).is_err());
+        assert_eq!(vote(&["1,234"]).resolve(Some(Comma)), Ok(Comma));
+        assert_eq!(vote(&["1,234", "12,50"]).resolve(None), Ok(Comma));
+        assert_eq!(vote(&["1.50", "2.50", "12,50"]).resolve(None), Ok(Point));
+        assert!(vote(&["1.50", "12,50"]).resolve(None).is_err());
+        let mut a = vote(&["1,50"]);
+        a.merge(vote(&["2,50"]));
+        assert_eq!(a.resolve(None), Ok(Comma));
+        let msg = vote(&["1,234"]).resolve(None).unwrap_err().to_string();
+        assert!(msg.contains("--decimal-comma"), "{msg}");
+    }
+
+    #[test]
+    fn cells() {
+        assert_eq!(money_from_cell(CellRef::Empty), Ok(None));
+        assert_eq!(money_from_cell(CellRef::Text("  ")), Ok(None));
+        let r = money_from_cell(CellRef::Number(SheetNumber(2.5499999999999998)))
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.evidence(), r.cents(Comma)), (Evidence::Neutral, Ok(255)));
+        assert!(money_from_cell(CellRef::Number(SheetNumber(12.345))).is_err());
+        let err = money_from_cell(CellRef::Error("#N/A")).unwrap_err();
+        assert_eq!(err.to_string(), "#N/A is a formula error, not an amount");
+        assert!(money_from_cell(CellRef::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_cents(123_456, Point), "1,234.56");
+        assert_eq!(format_cents(123_456, Comma), "1.234,56");
+        assert_eq!(format_cents(5, Point), "0.05");
+        assert_eq!(format_cents(-100_000_000, Comma), "-1.000.000,00");
+        assert_eq!(format_cents(i64::MIN, Point), "-92,233,720,368,547,758.08");
+    }
+
+    #[test]
+    fn reading_is_compact() {
+        assert!(std::mem::size_of::<MoneyReading>() <= 24);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_in_both_locales(c in -1_000_000_000_000_000i64..1_000_000_000_000_000) {
+            for sep in [Point, Comma] {
+                let text = format_cents(c, sep);
+                let r = read_money(&text).unwrap();
+                prop_assert_eq!(r.cents(sep), Ok(c), "{}", text);
+                let mut vote = SeparatorVote::default();
+                vote.observe(&r);
+                prop_assert_eq!(vote.resolve(None), Ok(sep));
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(s in "\\PC{0,40}") {
+            if let Ok(r) = read_money(&s) {
+                let _ = r.cents(Point);
+                let _ = r.cents(Comma);
+            }
+        }
+
+        #[test]
+        fn money_like_garbage_never_panics(s in "[-+( )R$€0-9.,\u{a0}BRLusd]{0,30}") {
+            if let Ok(r) = read_money(&s) {
+                let _ = r.cents(Point);
+                let _ = r.cents(Comma);
+            }
+        }
+    }
+}

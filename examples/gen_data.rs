@@ -70,8 +70,14 @@ struct Line {
 }
 
 const PRODUCTS: [&str; 8] = [
-    "Café torrado 500g", "Açúcar cristal 1kg", "Camiseta algodão", "Tênis corrida",
-    "Mochila 20L", "Garrafa térmica", "Fone de ouvido", "Caderno universitário",
+    "Café torrado 500g",
+    "Açúcar cristal 1kg",
+    "Camiseta algodão",
+    "Tênis corrida",
+    "Mochila 20L",
+    "Garrafa térmica",
+    "Fone de ouvido",
+    "Caderno universitário",
 ];
 
 fn generate(a: &Args) -> Vec<Line> {
@@ -81,7 +87,11 @@ fn generate(a: &Args) -> Vec<Line> {
     while lines.len() < a.rows {
         n += 1;
         let items = rng.random_range(1..=5usize).min(a.rows - lines.len());
-        let freight = if rng.random_bool(0.5) { rng.random_range(0..5000) } else { 0 };
+        let freight = if rng.random_bool(0.5) {
+            rng.random_range(0..5000)
+        } else {
+            0
+        };
         let order = format!("{:013}-01", 1_100_000_000_000u64 + n);
         let invoice = format!("{:09}", n);
         let (day, hour) = (rng.random_range(1..=28), rng.random_range(8..=19));
@@ -150,14 +160,30 @@ fn write_csv(a: &Args, lines: &[Line]) -> std::io::Result<()> {
         if br {
             buf.push_str(&format!(
                 "{};{};{:02}/11/2026 {:02}:15;{};{};{};{};{};R$ {}\r\n",
-                l.order, l.invoice, l.day, l.hour, l.sku, l.description, l.quantity,
-                money(l.price, true), money(l.freight, true), money(l.value, true)
+                l.order,
+                l.invoice,
+                l.day,
+                l.hour,
+                l.sku,
+                l.description,
+                l.quantity,
+                money(l.price, true),
+                money(l.freight, true),
+                money(l.value, true)
             ));
         } else {
             buf.push_str(&format!(
                 "{},{},2026-11-{:02}T{:02}:15:00-03:00,{},{},{},\"{}\",\"{}\",\"{}\"\r\n",
-                l.order, l.invoice, l.day, l.hour, l.sku, l.description, l.quantity,
-                money(l.price, false), money(l.freight, false), money(l.value, false)
+                l.order,
+                l.invoice,
+                l.day,
+                l.hour,
+                l.sku,
+                l.description,
+                l.quantity,
+                money(l.price, false),
+                money(l.freight, false),
+                money(l.value, false)
             ));
         }
         let _ = l.first;
@@ -171,7 +197,17 @@ fn write_xlsx(a: &Args, lines: &[Line]) -> Result<(), rust_xlsxwriter::XlsxError
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet().set_name("Invoices")?;
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-    let headers = ["Order ID", "Invoice Number", "Issuance Date", "SKU", "Description", "Quantity", "Unit Price", "Freight", "Invoice Value"];
+    let headers = [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Description",
+        "Quantity",
+        "Unit Price",
+        "Freight",
+        "Invoice Value",
+    ];
     for (c, h) in headers.iter().enumerate() {
         ws.write_string(0, c as u16, *h)?;
     }
@@ -211,5 +247,10 @@ fn main() {
         std::process::exit(2);
     }
     let invoices = lines.iter().filter(|l| l.first).count();
-    eprintln!("wrote {} ({} rows, {} invoices)", a.out, lines.len(), invoices);
+    eprintln!(
+        "wrote {} ({} rows, {} invoices)",
+        a.out,
+        lines.len(),
+        invoices
+    );
 }

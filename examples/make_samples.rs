@@ -10,18 +10,73 @@ fn main() -> Result<(), XlsxError> {
     let sheet = workbook.add_worksheet().set_name("Invoices")?;
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let money = Format::new().set_num_format("#,##0.00");
-    let headers = ["Order ID", "Invoice Number", "Issuance Date", "SKU", "Description", "Quantity", "Unit Price", "Invoice Value"];
+    let headers = [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Description",
+        "Quantity",
+        "Unit Price",
+        "Invoice Value",
+    ];
     for (col, h) in headers.iter().enumerate() {
         sheet.write_string(0, col as u16, *h)?;
     }
     // (order, invoice, day, hour, items: (sku, description, qty, unit price))
     let invoices: [(&str, &str, u8, u16, &[(u32, &str, u32, f64)]); 6] = [
-        ("1172453000001-01", "000091001", 20, 9, &[(100234, "Notebook sleeve", 2, 79.9), (100877, "USB-C cable", 3, 2.55)]),
-        ("1172453000002-01", "000091002", 20, 10, &[(100990, "Wireless mouse", 1, 129.99)]),
-        ("1172453000003-01", "000091003", 20, 11, &[(101200, "Monitor 27in", 1, 1899.0), (100877, "USB-C cable", 2, 2.55)]),
-        ("1172453000004-01", "000091004", 20, 14, &[(100555, "Keyboard", 1, 249.9)]),
-        ("1172453000005-01", "000091005", 20, 16, &[(100234, "Notebook sleeve", 1, 79.9), (100990, "Wireless mouse", 2, 129.99), (100877, "USB-C cable", 10, 2.55)]),
-        ("1172453000006-01", "000091006", 20, 17, &[(101300, "Webcam HD", 1, 349.5)]),
+        (
+            "1172453000001-01",
+            "000091001",
+            20,
+            9,
+            &[
+                (100234, "Notebook sleeve", 2, 79.9),
+                (100877, "USB-C cable", 3, 2.55),
+            ],
+        ),
+        (
+            "1172453000002-01",
+            "000091002",
+            20,
+            10,
+            &[(100990, "Wireless mouse", 1, 129.99)],
+        ),
+        (
+            "1172453000003-01",
+            "000091003",
+            20,
+            11,
+            &[
+                (101200, "Monitor 27in", 1, 1899.0),
+                (100877, "USB-C cable", 2, 2.55),
+            ],
+        ),
+        (
+            "1172453000004-01",
+            "000091004",
+            20,
+            14,
+            &[(100555, "Keyboard", 1, 249.9)],
+        ),
+        (
+            "1172453000005-01",
+            "000091005",
+            20,
+            16,
+            &[
+                (100234, "Notebook sleeve", 1, 79.9),
+                (100990, "Wireless mouse", 2, 129.99),
+                (100877, "USB-C cable", 10, 2.55),
+            ],
+        ),
+        (
+            "1172453000006-01",
+            "000091006",
+            20,
+            17,
+            &[(101300, "Webcam HD", 1, 349.5)],
+        ),
     ];
     let mut row = 1u32;
     for (order, invoice, day, hour, items) in invoices {

@@ -172,7 +172,9 @@ impl Batch {
                 .unwrap_or_else(|| field.name().to_string())
         });
         Location {
-            file: source.map(|s| s.source.file.to_string()).unwrap_or_else(|| String::from("?")),
+            file: source
+                .map(|s| s.source.file.to_string())
+                .unwrap_or_else(|| String::from("?")),
             sheet: source.and_then(|s| s.source.sheet.as_deref().map(str::to_string)),
             row: problem.row,
             column,
@@ -214,7 +216,11 @@ fn compress_rows(rows: &[u64]) -> String {
             i += 1;
             end = sorted[i];
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
         i += 1;
     }
     parts.join(",")
@@ -236,7 +242,10 @@ pub fn load(paths: &[String], opts: &LoadOptions) -> Batch {
                     merge(&mut merged, invoice);
                 }
             }
-            Err(message) => batch.file_errors.push(FileError { path: path.clone(), message }),
+            Err(message) => batch.file_errors.push(FileError {
+                path: path.clone(),
+                message,
+            }),
         }
     }
     batch.invoices = merged.into_values().collect();
@@ -251,21 +260,66 @@ fn merge(merged: &mut IndexMap<(String, String), Invoice>, invoice: Invoice) {
     };
     let problems = &mut existing.problems;
     merge_slot(&mut existing.kind, invoice.kind, Field::Type, problems);
-    merge_slot(&mut existing.issuance_date, invoice.issuance_date, Field::IssuanceDate, problems);
-    merge_slot(&mut existing.invoice_value, invoice.invoice_value, Field::InvoiceValue, problems);
-    merge_slot(&mut existing.freight, invoice.freight, Field::Freight, problems);
-    merge_slot(&mut existing.invoice_key, invoice.invoice_key, Field::InvoiceKey, problems);
-    merge_slot(&mut existing.invoice_url, invoice.invoice_url, Field::InvoiceUrl, problems);
-    merge_slot(&mut existing.courier, invoice.courier, Field::Courier, problems);
-    merge_slot(&mut existing.tracking_number, invoice.tracking_number, Field::TrackingNumber, problems);
-    merge_slot(&mut existing.tracking_url, invoice.tracking_url, Field::TrackingUrl, problems);
-    merge_slot(&mut existing.dispatched_date, invoice.dispatched_date, Field::DispatchedDate, problems);
+    merge_slot(
+        &mut existing.issuance_date,
+        invoice.issuance_date,
+        Field::IssuanceDate,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_value,
+        invoice.invoice_value,
+        Field::InvoiceValue,
+        problems,
+    );
+    merge_slot(
+        &mut existing.freight,
+        invoice.freight,
+        Field::Freight,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_key,
+        invoice.invoice_key,
+        Field::InvoiceKey,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_url,
+        invoice.invoice_url,
+        Field::InvoiceUrl,
+        problems,
+    );
+    merge_slot(
+        &mut existing.courier,
+        invoice.courier,
+        Field::Courier,
+        problems,
+    );
+    merge_slot(
+        &mut existing.tracking_number,
+        invoice.tracking_number,
+        Field::TrackingNumber,
+        problems,
+    );
+    merge_slot(
+        &mut existing.tracking_url,
+        invoice.tracking_url,
+        Field::TrackingUrl,
+        problems,
+    );
+    merge_slot(
+        &mut existing.dispatched_date,
+        invoice.dispatched_date,
+        Field::DispatchedDate,
+        problems,
+    );
     existing.items.extend(invoice.items);
     existing.rows.extend(invoice.rows);
     existing.problems.extend(invoice.problems);
 }
 
-fn merge_slot<T: PartialEq + fmt::Display>(
+fn merge_slot<T: PartialEq + Shown>(
     into: &mut Option<Sourced<T>>,
     from: Option<Sourced<T>>,
     field: Field,
@@ -276,19 +330,55 @@ fn merge_slot<T: PartialEq + fmt::Display>(
         (None, Some(from)) => *into = Some(from),
         (Some(first), Some(other)) => {
             if first.value != other.value {
-                problems.push(disagreement(field, first.at, &first.value, other.at, &other.value));
+                problems.push(disagreement(
+                    field,
+                    first.at,
+                    &first.value,
+                    other.at,
+                    &other.value,
+                ));
             }
         }
     }
 }
 
-fn disagreement(
+/// How a settled value reads in a message: money as `1234.56`, timestamps as the API gets them.
+trait Shown {
+    fn shown(&self) -> String;
+}
+
+impl Shown for i64 {
+    fn shown(&self) -> String {
+        crate::report::money_plain(*self)
+    }
+}
+
+impl Shown for Timestamp {
+    fn shown(&self) -> String {
+        date::to_api(self)
+    }
+}
+
+impl Shown for String {
+    fn shown(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Shown for InvoiceType {
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn disagreement<T: Shown>(
     field: Field,
     first_at: RowRef,
-    first: &dyn fmt::Display,
+    first: &T,
     other_at: RowRef,
-    other: &dyn fmt::Display,
+    other: &T,
 ) -> Problem {
+    let (first, other) = (first.shown(), other.shown());
     let where_first = if first_at.source == other_at.source {
         format!("row {}", first_at.row)
     } else {
@@ -319,7 +409,10 @@ struct Slot<T> {
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Slot { first: None, others: Vec::new() }
+        Slot {
+            first: None,
+            others: Vec::new(),
+        }
     }
 }
 
@@ -376,7 +469,6 @@ struct Votes {
 struct FileReader<'a> {
     source: u32,
     mapping: &'a Mapping,
-    headers: &'a [String],
     opts: &'a LoadOptions,
     invoices: IndexMap<(String, String), PendingInvoice>,
     votes: Votes,
@@ -395,7 +487,6 @@ fn load_file(
     let mut reader = FileReader {
         source: source_id,
         mapping: &mapping,
-        headers: &headers,
         opts,
         invoices: IndexMap::new(),
         votes: Votes::default(),
@@ -442,12 +533,13 @@ fn load_file(
 }
 
 impl FileReader<'_> {
-    fn header(&self, col: usize) -> String {
-        self.headers.get(col).cloned().unwrap_or_else(|| format!("column {}", col + 1))
-    }
-
     fn problem(&self, row: u64, field: Field, message: impl fmt::Display) -> Problem {
-        Problem { source: self.source, row: Some(row), field: Some(field), message: message.to_string() }
+        Problem {
+            source: self.source,
+            row: Some(row),
+            field: Some(field),
+            message: message.to_string(),
+        }
     }
 
     /// The cell a field comes from, or `Empty` when the field has no column.
@@ -481,17 +573,25 @@ impl FileReader<'_> {
     fn add_row(&mut self, row: &Row<'_>) {
         let n = row.number();
         let mut problems = Vec::new();
-        let key = |field: Field, what: &str, problems: &mut Vec<Problem>, parse: fn(CellRef<'_>) -> Result<Option<String>, id::IdError>| {
-            let before = problems.len();
-            let value = self.read(row, field, problems, parse);
-            if value.is_none() && problems.len() == before {
-                problems.push(self.problem(n, field, format!("the {what} is empty")));
-            }
-            value
-        };
+        let key =
+            |field: Field,
+             what: &str,
+             problems: &mut Vec<Problem>,
+             parse: fn(CellRef<'_>) -> Result<Option<String>, id::IdError>| {
+                let before = problems.len();
+                let value = self.read(row, field, problems, parse);
+                if value.is_none() && problems.len() == before {
+                    problems.push(self.problem(n, field, format!("the {what} is empty")));
+                }
+                value
+            };
         let order_id = key(Field::OrderId, "order id", &mut problems, id::id_from_cell);
-        let invoice_number =
-            key(Field::InvoiceNumber, "invoice number", &mut problems, id::invoice_number_from_cell);
+        let invoice_number = key(
+            Field::InvoiceNumber,
+            "invoice number",
+            &mut problems,
+            id::invoice_number_from_cell,
+        );
         let (Some(order_id), Some(invoice_number)) = (order_id, invoice_number) else {
             // Without both keys the row belongs to no invoice; it is reported on its own.
             self.row_errors.extend(problems);
@@ -501,21 +601,43 @@ impl FileReader<'_> {
         let tz = self.opts.timezone;
         let fmt = self.opts.date_format.as_ref();
         let kind = self.read(row, Field::Type, &mut problems, id::invoice_type_from_cell);
-        let issuance =
-            self.read(row, Field::IssuanceDate, &mut problems, |c| date::date_from_cell(c, tz, fmt));
-        let value = self.read(row, Field::InvoiceValue, &mut problems, money::money_from_cell);
+        let issuance = self.read(row, Field::IssuanceDate, &mut problems, |c| {
+            date::date_from_cell(c, tz, fmt)
+        });
+        let value = self.read(
+            row,
+            Field::InvoiceValue,
+            &mut problems,
+            money::money_from_cell,
+        );
         let freight = self.read(row, Field::Freight, &mut problems, money::money_from_cell);
         let key = self.read(row, Field::InvoiceKey, &mut problems, id::text_from_cell);
         let url = self.read(row, Field::InvoiceUrl, &mut problems, id::url_from_cell);
         let courier = self.read(row, Field::Courier, &mut problems, id::text_from_cell);
-        let tracking = self.read(row, Field::TrackingNumber, &mut problems, id::text_from_cell);
+        let tracking = self.read(
+            row,
+            Field::TrackingNumber,
+            &mut problems,
+            id::text_from_cell,
+        );
         let tracking_url = self.read(row, Field::TrackingUrl, &mut problems, id::url_from_cell);
-        let dispatched = self
-            .read(row, Field::DispatchedDate, &mut problems, |c| date::date_from_cell(c, tz, fmt));
+        let dispatched = self.read(row, Field::DispatchedDate, &mut problems, |c| {
+            date::date_from_cell(c, tz, fmt)
+        });
         let item_id = self.read(row, Field::ItemId, &mut problems, id::id_from_cell);
-        let quantity = self.read(row, Field::ItemQuantity, &mut problems, id::quantity_from_cell);
+        let quantity = self.read(
+            row,
+            Field::ItemQuantity,
+            &mut problems,
+            id::quantity_from_cell,
+        );
         let price = self.read(row, Field::ItemPrice, &mut problems, money::money_from_cell);
-        let description = self.read(row, Field::ItemDescription, &mut problems, id::text_from_cell);
+        let description = self.read(
+            row,
+            Field::ItemDescription,
+            &mut problems,
+            id::text_from_cell,
+        );
 
         if let Some(r) = &value {
             self.votes.invoice_value.observe(r);
@@ -533,10 +655,14 @@ impl FileReader<'_> {
             self.votes.dispatched_date.observe(r);
         }
 
-        let item_cells_present =
-            [Field::ItemId, Field::ItemQuantity, Field::ItemPrice, Field::ItemDescription]
-                .into_iter()
-                .any(|f| !is_blank(self.cell(row, f)));
+        let item_cells_present = [
+            Field::ItemId,
+            Field::ItemQuantity,
+            Field::ItemPrice,
+            Field::ItemDescription,
+        ]
+        .into_iter()
+        .any(|f| !is_blank(self.cell(row, f)));
         let inv = self.invoices.entry((order_id, invoice_number)).or_default();
         inv.rows.push(n);
         inv.problems.extend(problems);
@@ -571,54 +697,69 @@ impl FileReader<'_> {
             inv.dispatched_date.set(v, n);
         }
         if item_cells_present {
-            inv.items.push(PendingItem { id: item_id, quantity, price, description, row: n });
+            inv.items.push(PendingItem {
+                id: item_id,
+                quantity,
+                price,
+                description,
+                row: n,
+            });
         }
     }
 
     /// Settles the file's conventions and turns readings into values.
     fn finish(self) -> (Vec<Invoice>, Vec<Problem>) {
         let opts = self.opts;
-        let sep = |vote: &SeparatorVote, field: Field| -> Result<DecimalSeparator, String> {
-            vote.resolve(opts.decimal).map_err(|e| {
-                format!(
-                    "{e}; the decimal separator of column '{}' can't be told from its values: \
-                     pass --decimal-comma or --decimal-point",
-                    self.mapping.column(field).map(|c| self.header(c)).unwrap_or_default()
-                )
-            })
+        let sep = |vote: &SeparatorVote| -> Result<DecimalSeparator, String> {
+            vote.resolve(opts.decimal).map_err(|e| e.to_string())
         };
-        let order = |vote: &DayOrderVote, field: Field| -> Result<DayOrder, String> {
+        let order = |vote: &DayOrderVote| -> Result<DayOrder, String> {
             let forced = match &opts.date_format {
                 Some(DateFormat::Order(o)) => Some(*o),
                 _ => None,
             };
-            vote.resolve(forced).map_err(|e| {
-                format!(
-                    "{e}; the day/month order of column '{}' can't be told from its values: \
-                     pass --date-format dd/mm/yyyy or --date-format mm/dd/yyyy",
-                    self.mapping.column(field).map(|c| self.header(c)).unwrap_or_default()
-                )
-            })
+            vote.resolve(forced).map_err(|e| e.to_string())
         };
-        let value_sep = sep(&self.votes.invoice_value, Field::InvoiceValue);
-        let price_sep = sep(&self.votes.item_price, Field::ItemPrice);
-        let freight_sep = sep(&self.votes.freight, Field::Freight);
-        let issuance_order = order(&self.votes.issuance_date, Field::IssuanceDate);
-        let dispatched_order = order(&self.votes.dispatched_date, Field::DispatchedDate);
+        let value_sep = sep(&self.votes.invoice_value);
+        let price_sep = sep(&self.votes.item_price);
+        let freight_sep = sep(&self.votes.freight);
+        let issuance_order = order(&self.votes.issuance_date);
+        let dispatched_order = order(&self.votes.dispatched_date);
 
         let mut out = Vec::with_capacity(self.invoices.len());
         for ((order_id, invoice_number), p) in &self.invoices {
             let mut problems = p.problems.clone();
-            let settle_money = |slot: &Slot<MoneyReading>, field, sep: &Result<DecimalSeparator, String>, problems: &mut Vec<Problem>| {
+            let settle_money = |slot: &Slot<MoneyReading>,
+                                field,
+                                sep: &Result<DecimalSeparator, String>,
+                                problems: &mut Vec<Problem>| {
                 self.settle(slot, field, problems, |r| money_cents(r, sep))
             };
-            let settle_date = |slot: &Slot<DateReading>, field, order: &Result<DayOrder, String>, problems: &mut Vec<Problem>| {
+            let settle_date = |slot: &Slot<DateReading>,
+                               field,
+                               order: &Result<DayOrder, String>,
+                               problems: &mut Vec<Problem>| {
                 self.settle(slot, field, problems, |r| date_timestamp(r, order))
             };
-            let invoice_value = settle_money(&p.invoice_value, Field::InvoiceValue, &value_sep, &mut problems);
+            let invoice_value = settle_money(
+                &p.invoice_value,
+                Field::InvoiceValue,
+                &value_sep,
+                &mut problems,
+            );
             let freight = settle_money(&p.freight, Field::Freight, &freight_sep, &mut problems);
-            let issuance_date = settle_date(&p.issuance_date, Field::IssuanceDate, &issuance_order, &mut problems);
-            let dispatched_date = settle_date(&p.dispatched_date, Field::DispatchedDate, &dispatched_order, &mut problems);
+            let issuance_date = settle_date(
+                &p.issuance_date,
+                Field::IssuanceDate,
+                &issuance_order,
+                &mut problems,
+            );
+            let dispatched_date = settle_date(
+                &p.dispatched_date,
+                Field::DispatchedDate,
+                &dispatched_order,
+                &mut problems,
+            );
             let kind = self.settle(&p.kind, Field::Type, &mut problems, |v| Ok(*v));
             let text = |slot: &Slot<String>, field, problems: &mut Vec<Problem>| {
                 self.settle(slot, field, problems, |v| Ok(v.clone()))
@@ -631,19 +772,25 @@ impl FileReader<'_> {
 
             let mut items = Vec::with_capacity(p.items.len());
             for it in &p.items {
-                let price = it.price.as_ref().and_then(|r| match money_cents(r, &price_sep) {
-                    Ok(c) => Some(c),
-                    Err(msg) => {
-                        problems.push(self.problem(it.row, Field::ItemPrice, msg));
-                        None
-                    }
-                });
+                let price = it
+                    .price
+                    .as_ref()
+                    .and_then(|r| match money_cents(r, &price_sep) {
+                        Ok(c) => Some(c),
+                        Err(msg) => {
+                            problems.push(self.problem(it.row, Field::ItemPrice, msg));
+                            None
+                        }
+                    });
                 items.push(Item {
                     id: it.id.clone(),
                     quantity: it.quantity,
                     price,
                     description: it.description.clone(),
-                    at: RowRef { source: self.source, row: it.row },
+                    at: RowRef {
+                        source: self.source,
+                        row: it.row,
+                    },
                 });
             }
             out.push(Invoice {
@@ -660,7 +807,14 @@ impl FileReader<'_> {
                 tracking_url,
                 dispatched_date,
                 items,
-                rows: p.rows.iter().map(|&row| RowRef { source: self.source, row }).collect(),
+                rows: p
+                    .rows
+                    .iter()
+                    .map(|&row| RowRef {
+                        source: self.source,
+                        row,
+                    })
+                    .collect(),
                 problems,
             });
         }
@@ -668,7 +822,7 @@ impl FileReader<'_> {
     }
 
     /// Converts a slot's first value, then checks that every other value agrees with it.
-    fn settle<R, T: PartialEq + fmt::Display>(
+    fn settle<R, T: PartialEq + Shown>(
         &self,
         slot: &Slot<R>,
         field: Field,
@@ -676,7 +830,10 @@ impl FileReader<'_> {
         convert: impl Fn(&R) -> Result<T, String>,
     ) -> Option<Sourced<T>> {
         let (first, first_row) = slot.first.as_ref()?;
-        let at = |row: u64| RowRef { source: self.source, row };
+        let at = |row: u64| RowRef {
+            source: self.source,
+            row,
+        };
         let first = match convert(first) {
             Ok(v) => v,
             Err(msg) => {
@@ -687,17 +844,14 @@ impl FileReader<'_> {
         for (other, row) in &slot.others {
             match convert(other) {
                 Ok(v) if v == first => {}
-                Ok(v) => problems.push(disagreement(
-                    field,
-                    at(*first_row),
-                    &first,
-                    at(*row),
-                    &v,
-                )),
+                Ok(v) => problems.push(disagreement(field, at(*first_row), &first, at(*row), &v)),
                 Err(msg) => problems.push(self.problem(*row, field, msg)),
             }
         }
-        Some(Sourced { value: first, at: at(*first_row) })
+        Some(Sourced {
+            value: first,
+            at: at(*first_row),
+        })
     }
 }
 

@@ -78,68 +78,188 @@ impl Field {
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Field::OrderId => &[
-                "order id", "order", "order number", "order no", "orderid", "vtex order id",
-                "pedido", "nº do pedido", "n do pedido", "numero do pedido", "número do pedido",
-                "numero pedido", "id do pedido", "id pedido", "codigo do pedido", "código do pedido",
+                "order id",
+                "order",
+                "order number",
+                "order no",
+                "orderid",
+                "vtex order id",
+                "pedido",
+                "nº do pedido",
+                "n do pedido",
+                "numero do pedido",
+                "número do pedido",
+                "numero pedido",
+                "id do pedido",
+                "id pedido",
+                "codigo do pedido",
+                "código do pedido",
                 "pedido vtex",
             ],
             Field::InvoiceNumber => &[
-                "invoice number", "invoice no", "invoice", "invoice num", "invoice #",
-                "nota fiscal", "nf", "nfe", "nf-e", "número da nf", "numero da nf", "número nf",
-                "nº da nf", "nº nf", "número da nota", "numero da nota", "número da nota fiscal",
-                "numero da nota fiscal", "nota",
+                "invoice number",
+                "invoice no",
+                "invoice",
+                "invoice num",
+                "invoice #",
+                "nota fiscal",
+                "nf",
+                "nfe",
+                "nf-e",
+                "número da nf",
+                "numero da nf",
+                "número nf",
+                "nº da nf",
+                "nº nf",
+                "número da nota",
+                "numero da nota",
+                "número da nota fiscal",
+                "numero da nota fiscal",
+                "nota",
             ],
-            Field::Type => &["type", "invoice type", "tipo", "tipo da nota", "tipo de nota", "tipo nf"],
+            Field::Type => &[
+                "type",
+                "invoice type",
+                "tipo",
+                "tipo da nota",
+                "tipo de nota",
+                "tipo nf",
+            ],
             Field::IssuanceDate => &[
-                "issuance date", "issue date", "invoice date", "issued at", "date",
-                "data de emissão", "data emissão", "emissão", "data da nota", "data da nf",
-                "data nf", "data",
+                "issuance date",
+                "issue date",
+                "invoice date",
+                "issued at",
+                "date",
+                "data de emissão",
+                "data emissão",
+                "emissão",
+                "data da nota",
+                "data da nf",
+                "data nf",
+                "data",
             ],
             Field::InvoiceValue => &[
-                "invoice value", "invoice total", "invoice amount", "total", "total value",
-                "valor da nota", "valor nota", "valor total", "valor da nf", "valor nf",
-                "valor total da nota", "total da nota", "valor",
+                "invoice value",
+                "invoice total",
+                "invoice amount",
+                "total",
+                "total value",
+                "valor da nota",
+                "valor nota",
+                "valor total",
+                "valor da nf",
+                "valor nf",
+                "valor total da nota",
+                "total da nota",
+                "valor",
             ],
             Field::InvoiceKey => &[
-                "invoice key", "access key", "chave de acesso", "chave", "chave da nf",
-                "chave nfe", "chave da nota", "chave de acesso da nfe",
+                "invoice key",
+                "access key",
+                "chave de acesso",
+                "chave",
+                "chave da nf",
+                "chave nfe",
+                "chave da nota",
+                "chave de acesso da nfe",
             ],
             Field::InvoiceUrl => &[
-                "invoice url", "invoice link", "url da nota", "url nota", "url da nf", "link da nota",
+                "invoice url",
+                "invoice link",
+                "url da nota",
+                "url nota",
+                "url da nf",
+                "link da nota",
                 "link nf",
             ],
             Field::ItemId => &[
-                "item id", "sku", "sku id", "item", "stock code", "product id", "id sku", "id do sku",
-                "código do sku", "codigo sku", "código do produto", "codigo produto", "id do item",
+                "item id",
+                "sku",
+                "sku id",
+                "item",
+                "stock code",
+                "product id",
+                "id sku",
+                "id do sku",
+                "código do sku",
+                "codigo sku",
+                "código do produto",
+                "codigo produto",
+                "id do item",
                 "código do item",
             ],
             Field::ItemQuantity => &[
-                "quantity", "qty", "item quantity", "quantidade", "qtd", "qtde", "quant",
+                "quantity",
+                "qty",
+                "item quantity",
+                "quantidade",
+                "qtd",
+                "qtde",
+                "quant",
             ],
             Field::ItemPrice => &[
-                "unit price", "item price", "price", "preço unitário", "preco unitario", "preço",
-                "valor unitário", "valor unitario", "vl unitário", "vlr unitário", "preço unit",
+                "unit price",
+                "item price",
+                "price",
+                "preço unitário",
+                "preco unitario",
+                "preço",
+                "valor unitário",
+                "valor unitario",
+                "vl unitário",
+                "vlr unitário",
+                "preço unit",
             ],
             Field::ItemDescription => &[
-                "description", "item description", "product name", "descrição", "descrição do item",
-                "descrição do produto", "produto", "nome do produto",
+                "description",
+                "item description",
+                "product name",
+                "descrição",
+                "descrição do item",
+                "descrição do produto",
+                "produto",
+                "nome do produto",
             ],
             Field::Freight => &[
-                "freight", "shipping", "freight value", "shipping cost", "frete", "valor do frete",
+                "freight",
+                "shipping",
+                "freight value",
+                "shipping cost",
+                "frete",
+                "valor do frete",
                 "valor frete",
             ],
             Field::Courier => &["courier", "carrier", "shipping company", "transportadora"],
             Field::TrackingNumber => &[
-                "tracking number", "tracking", "tracking code", "código de rastreio",
-                "codigo de rastreio", "rastreio", "código de rastreamento", "rastreamento",
+                "tracking number",
+                "tracking",
+                "tracking code",
+                "código de rastreio",
+                "codigo de rastreio",
+                "rastreio",
+                "código de rastreamento",
+                "rastreamento",
             ],
             Field::TrackingUrl => &[
-                "tracking url", "tracking link", "url de rastreio", "url rastreio",
-                "link de rastreio", "link rastreio", "url de rastreamento",
+                "tracking url",
+                "tracking link",
+                "url de rastreio",
+                "url rastreio",
+                "link de rastreio",
+                "link rastreio",
+                "url de rastreamento",
             ],
             Field::DispatchedDate => &[
-                "dispatched date", "dispatch date", "shipped date", "ship date", "shipping date",
-                "data de envio", "data envio", "data de despacho", "data de expedição",
+                "dispatched date",
+                "dispatch date",
+                "shipped date",
+                "ship date",
+                "shipping date",
+                "data de envio",
+                "data envio",
+                "data de despacho",
+                "data de expedição",
                 "data expedição",
             ],
         }
@@ -185,7 +305,10 @@ impl FromStr for Override {
         if header.is_empty() {
             return Err(format!("'{s}' names no header after '='"));
         }
-        Ok(Override { field: field.trim().parse()?, header: header.to_string() })
+        Ok(Override {
+            field: field.trim().parse()?,
+            header: header.to_string(),
+        })
     }
 }
 
@@ -218,27 +341,44 @@ impl Mapping {
 
     /// Mapped fields with their column index, in field order.
     pub fn fields(&self) -> impl Iterator<Item = (Field, usize)> + '_ {
-        Field::ALL.into_iter().filter_map(|f| self.column(f).map(|c| (f, c)))
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| self.column(f).map(|c| (f, c)))
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     #[error("{}", missing_message(.missing, .headers))]
-    Missing { missing: Vec<Field>, headers: Vec<String> },
+    Missing {
+        missing: Vec<Field>,
+        headers: Vec<String>,
+    },
     #[error(
         "--map {field}={header}: there is no column '{header}'; headers found: {}",
         quoted(.headers)
     )]
-    NoSuchHeader { field: Field, header: String, headers: Vec<String> },
+    NoSuchHeader {
+        field: Field,
+        header: String,
+        headers: Vec<String>,
+    },
     #[error(
         "columns '{first}' and '{second}' both look like {field}; say which with --map {field}=HEADER"
     )]
-    Ambiguous { field: Field, first: String, second: String },
+    Ambiguous {
+        field: Field,
+        first: String,
+        second: String,
+    },
 }
 
 fn quoted(headers: &[String]) -> String {
-    headers.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ")
+    headers
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn missing_message(missing: &[Field], headers: &[String]) -> String {
@@ -308,7 +448,11 @@ pub fn map_headers(
         if mapping.has(field) {
             continue;
         }
-        let aliases: Vec<String> = field.aliases().iter().map(|a| normalize_header(a)).collect();
+        let aliases: Vec<String> = field
+            .aliases()
+            .iter()
+            .map(|a| normalize_header(a))
+            .collect();
         let mut found: Option<usize> = None;
         for (col, norm) in normalized.iter().enumerate() {
             if norm.is_empty() || !aliases.iter().any(|a| a == norm) {
@@ -331,9 +475,16 @@ pub fn map_headers(
         }
     }
 
-    let missing: Vec<Field> = required.iter().copied().filter(|f| !mapping.has(*f)).collect();
+    let missing: Vec<Field> = required
+        .iter()
+        .copied()
+        .filter(|f| !mapping.has(*f))
+        .collect();
     if !missing.is_empty() {
-        return Err(MappingError::Missing { missing, headers: headers.to_vec() });
+        return Err(MappingError::Missing {
+            missing,
+            headers: headers.to_vec(),
+        });
     }
     mapping.ignored = headers
         .iter()
@@ -362,8 +513,18 @@ mod tests {
 
     #[test]
     fn maps_english_and_portuguese_headers() {
-        let h = headers(&["Pedido", "Número da NF", "Data de Emissão", "SKU", "Quantidade",
-            "Preço Unitário", "Valor da Nota", "Frete", "Chave de Acesso", "Observação"]);
+        let h = headers(&[
+            "Pedido",
+            "Número da NF",
+            "Data de Emissão",
+            "SKU",
+            "Quantidade",
+            "Preço Unitário",
+            "Valor da Nota",
+            "Frete",
+            "Chave de Acesso",
+            "Observação",
+        ]);
         let m = map_headers(&h, &[], &[Field::OrderId, Field::InvoiceNumber]).unwrap();
         assert_eq!(m.column(Field::OrderId), Some(0));
         assert_eq!(m.column(Field::InvoiceNumber), Some(1));
@@ -376,8 +537,15 @@ mod tests {
         assert_eq!(m.column(Field::InvoiceKey), Some(8));
         assert_eq!(m.ignored, vec!["Observação".to_string()]);
 
-        let h = headers(&["Order ID", "Invoice Number", "Issuance Date", "Item ID", "Quantity",
-            "Unit Price", "Invoice Value"]);
+        let h = headers(&[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "Item ID",
+            "Quantity",
+            "Unit Price",
+            "Invoice Value",
+        ]);
         let m = map_headers(&h, &[], &[Field::OrderId]).unwrap();
         assert_eq!(m.column(Field::ItemPrice), Some(5));
         assert!(m.ignored.is_empty());
@@ -422,17 +590,32 @@ mod tests {
         let h = headers(&["Pedidos", "Invoice Nmber", "SKU"]);
         let err = map_headers(&h, &[], &[Field::OrderId, Field::InvoiceNumber]).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("no column for required field order_id"), "{msg}");
+        assert!(
+            msg.contains("no column for required field order_id"),
+            "{msg}"
+        );
         assert!(msg.contains("'Pedidos'"), "{msg}");
         assert!(msg.contains("closest headers: 'Invoice Nmber'"), "{msg}");
-        assert!(msg.contains("Headers found: 'Pedidos', 'Invoice Nmber', 'SKU'"), "{msg}");
+        assert!(
+            msg.contains("Headers found: 'Pedidos', 'Invoice Nmber', 'SKU'"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn two_headers_for_one_field_is_an_error_unless_overridden() {
         let h = headers(&["Pedido", "Order ID", "NF"]);
         let err = map_headers(&h, &[], &[]).unwrap_err();
-        assert!(matches!(err, MappingError::Ambiguous { field: Field::OrderId, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MappingError::Ambiguous {
+                    field: Field::OrderId,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let o = vec!["order_id=Order ID".parse::<Override>().unwrap()];
         let m = map_headers(&h, &o, &[]).unwrap();
         assert_eq!(m.column(Field::OrderId), Some(1));
@@ -440,8 +623,18 @@ mod tests {
 
     #[test]
     fn bad_overrides_are_explained() {
-        assert!("order_id".parse::<Override>().unwrap_err().contains("field=Header"));
-        assert!("nope=X".parse::<Override>().unwrap_err().contains("unknown field 'nope'"));
+        assert!(
+            "order_id"
+                .parse::<Override>()
+                .unwrap_err()
+                .contains("field=Header")
+        );
+        assert!(
+            "nope=X"
+                .parse::<Override>()
+                .unwrap_err()
+                .contains("unknown field 'nope'")
+        );
         let err = map_headers(&headers(&["A"]), &["order_id=B".parse().unwrap()], &[]).unwrap_err();
         assert!(err.to_string().contains("there is no column 'B'"));
     }

@@ -182,7 +182,10 @@ pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTrackin
         .map(|mut invoice| {
             let first_row = invoice.rows.first().copied();
             if invoice.tracking_number.is_none()
-                && !invoice.problems.iter().any(|p| p.field == Some(Field::TrackingNumber))
+                && !invoice
+                    .problems
+                    .iter()
+                    .any(|p| p.field == Some(Field::TrackingNumber))
             {
                 invoice.problems.push(problem_at(
                     first_row,
@@ -192,7 +195,15 @@ pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTrackin
             }
             // Item problems don't concern a tracking update.
             invoice.problems.retain(|p| {
-                !matches!(p.field, Some(Field::ItemId | Field::ItemQuantity | Field::ItemPrice | Field::ItemDescription))
+                !matches!(
+                    p.field,
+                    Some(
+                        Field::ItemId
+                            | Field::ItemQuantity
+                            | Field::ItemPrice
+                            | Field::ItemDescription
+                    )
+                )
             });
             match (invoice.problems.is_empty(), invoice.tracking_number.take()) {
                 (true, Some(tracking)) => Checked::Valid(ValidatedTracking {
@@ -225,8 +236,11 @@ pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
         .into_iter()
         .map(|mut invoice| {
             if let Some(orders) = shared.get(invoice.invoice_number.as_str()) {
-                let others: Vec<&str> =
-                    orders.iter().filter(|o| **o != invoice.order_id).map(String::as_str).collect();
+                let others: Vec<&str> = orders
+                    .iter()
+                    .filter(|o| **o != invoice.order_id)
+                    .map(String::as_str)
+                    .collect();
                 let at = invoice.rows.first().copied();
                 invoice.problems.push(problem_at(
                     at,
@@ -247,7 +261,10 @@ pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
 fn shared_invoice_numbers(invoices: &[Invoice]) -> HashMap<String, Vec<String>> {
     let mut orders: HashMap<String, Vec<String>> = HashMap::new();
     for inv in invoices {
-        orders.entry(inv.invoice_number.clone()).or_default().push(inv.order_id.clone());
+        orders
+            .entry(inv.invoice_number.clone())
+            .or_default()
+            .push(inv.order_id.clone());
     }
     orders.retain(|_, o| o.len() > 1);
     orders
@@ -271,8 +288,16 @@ fn check(mut invoice: Invoice) -> Checked {
     let mut problems = std::mem::take(&mut invoice.problems);
 
     let issuance_date = invoice.issuance_date.as_ref().map(|s| s.value);
-    if issuance_date.is_none() && !problems.iter().any(|p| p.field == Some(Field::IssuanceDate)) {
-        problems.push(problem_at(first_row, Some(Field::IssuanceDate), "the issuance date is missing".into()));
+    if issuance_date.is_none()
+        && !problems
+            .iter()
+            .any(|p| p.field == Some(Field::IssuanceDate))
+    {
+        problems.push(problem_at(
+            first_row,
+            Some(Field::IssuanceDate),
+            "the issuance date is missing".into(),
+        ));
     }
 
     let mut items = Vec::with_capacity(invoice.items.len());
@@ -280,13 +305,35 @@ fn check(mut invoice: Invoice) -> Checked {
     for item in &invoice.items {
         let at = Some(item.at);
         let mut ok = true;
-        if item.id.is_none() {
-            problems.push(problem_at(at, Some(Field::ItemId), "the item id (SKU) is missing".into()));
+        // A cell that could not be read was reported as such; "missing" would say it twice.
+        let unread = |field: Field| {
+            problems.iter().any(|p| {
+                p.field == Some(field) && p.row == Some(item.at.row) && p.source == item.at.source
+            })
+        };
+        let (id_unread, quantity_unread, price_unread) = (
+            unread(Field::ItemId),
+            unread(Field::ItemQuantity),
+            unread(Field::ItemPrice),
+        );
+        if item.id.is_none() && id_unread {
+            ok = false;
+        } else if item.id.is_none() {
+            problems.push(problem_at(
+                at,
+                Some(Field::ItemId),
+                "the item id (SKU) is missing".into(),
+            ));
             ok = false;
         }
         match item.quantity {
+            None if quantity_unread => ok = false,
             None => {
-                problems.push(problem_at(at, Some(Field::ItemQuantity), "the quantity is missing".into()));
+                problems.push(problem_at(
+                    at,
+                    Some(Field::ItemQuantity),
+                    "the quantity is missing".into(),
+                ));
                 ok = false;
             }
             Some(q) if q <= 0 => {
@@ -300,8 +347,13 @@ fn check(mut invoice: Invoice) -> Checked {
             Some(_) => {}
         }
         match item.price {
+            None if price_unread => ok = false,
             None => {
-                problems.push(problem_at(at, Some(Field::ItemPrice), "the unit price is missing".into()));
+                problems.push(problem_at(
+                    at,
+                    Some(Field::ItemPrice),
+                    "the unit price is missing".into(),
+                ));
                 ok = false;
             }
             Some(p) if p < 0 => {
@@ -314,10 +366,20 @@ fn check(mut invoice: Invoice) -> Checked {
             }
             Some(_) => {}
         }
-        if let (true, Some(id), Some(quantity), Some(price)) = (ok, &item.id, item.quantity, item.price) {
-            total = total
-                .and_then(|t| quantity.checked_mul(price).and_then(|line| t.checked_add(line)));
-            items.push(ValidItem { id: id.clone(), quantity, price, description: item.description.clone() });
+        if let (true, Some(id), Some(quantity), Some(price)) =
+            (ok, &item.id, item.quantity, item.price)
+        {
+            total = total.and_then(|t| {
+                quantity
+                    .checked_mul(price)
+                    .and_then(|line| t.checked_add(line))
+            });
+            items.push(ValidItem {
+                id: id.clone(),
+                quantity,
+                price,
+                description: item.description.clone(),
+            });
         } else {
             total = None;
         }
@@ -334,11 +396,19 @@ fn check(mut invoice: Invoice) -> Checked {
     let freight = invoice.freight.as_ref().map(|s| s.value).unwrap_or(0);
     if freight < 0 {
         let at = invoice.freight.as_ref().map(|s| s.at);
-        problems.push(problem_at(at, Some(Field::Freight), format!("the freight is {}; it can't be negative", money(freight))));
+        problems.push(problem_at(
+            at,
+            Some(Field::Freight),
+            format!("the freight is {}; it can't be negative", money(freight)),
+        ));
     }
     let expected = total.and_then(|t| t.checked_add(freight));
     if total.is_some() && expected.is_none() {
-        problems.push(problem_at(first_row, Some(Field::InvoiceValue), "the invoice total is too large".into()));
+        problems.push(problem_at(
+            first_row,
+            Some(Field::InvoiceValue),
+            "the invoice total is too large".into(),
+        ));
     }
     let value = match (&invoice.invoice_value, expected) {
         (Some(given), Some(expected)) if given.value != expected => {
@@ -370,14 +440,21 @@ fn check(mut invoice: Invoice) -> Checked {
             problems.push(problem_at(
                 at,
                 Some(Field::InvoiceValue),
-                format!("the invoice value is {}; it must be greater than zero", money(v)),
+                format!(
+                    "the invoice value is {}; it must be greater than zero",
+                    money(v)
+                ),
             ));
         }
     }
 
     match (problems.is_empty(), issuance_date, value) {
         (true, Some(issuance_date), Some(invoice_value)) => Checked::Valid(ValidatedInvoice {
-            kind: invoice.kind.as_ref().map(|s| s.value).unwrap_or(InvoiceType::Output),
+            kind: invoice
+                .kind
+                .as_ref()
+                .map(|s| s.value)
+                .unwrap_or(InvoiceType::Output),
             order_id: invoice.order_id,
             invoice_number: invoice.invoice_number,
             issuance_date,
@@ -394,11 +471,14 @@ fn check(mut invoice: Invoice) -> Checked {
         _ => {
             if problems.is_empty() {
                 // Unreachable by the rules above, but an invalid invoice must always say why.
-                problems.push(problem_at(first_row, None, "the invoice is incomplete".into()));
+                problems.push(problem_at(
+                    first_row,
+                    None,
+                    "the invoice is incomplete".into(),
+                ));
             }
             invoice.problems = problems;
             Checked::Invalid(invoice)
         }
     }
 }
-

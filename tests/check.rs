@@ -18,7 +18,15 @@ fn invalid_for<'a>(report: &'a Value, invoice: &str) -> &'a Value {
 }
 
 fn messages(inv: &Value) -> String {
-    inv["errors"].as_array().map(|e| e.iter().map(|e| e["message"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(" | ")).unwrap_or_default()
+    inv["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| e["message"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -42,7 +50,14 @@ fn brazilian_csv_sample_is_valid_with_no_flags() {
     let r = run.json();
     assert_eq!(r["invoices"], 15);
     assert_eq!(r["valid_invoices"], 15);
-    assert!(r["files"][0]["format"].as_str().unwrap_or("").to_lowercase().contains("1252"), "{r:#}");
+    assert!(
+        r["files"][0]["format"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("1252"),
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -64,17 +79,39 @@ fn mistakes_sample_reports_each_mistake() {
     let r = run.json();
     assert_eq!(r["valid_invoices"], 2, "{r:#}");
     let mismatch = messages(invalid_for(&r, "000101"));
-    assert!(mismatch.contains("199.90") && mismatch.contains("189.90") && mismatch.contains("10.00"), "{mismatch}");
+    assert!(
+        mismatch.contains("199.90") && mismatch.contains("189.90") && mismatch.contains("10.00"),
+        "{mismatch}"
+    );
     assert!(messages(invalid_for(&r, "000104")).contains("-1"));
-    assert!(messages(invalid_for(&r, "000105")).to_lowercase().contains("decimal"));
+    assert!(
+        messages(invalid_for(&r, "000105"))
+            .to_lowercase()
+            .contains("decimal")
+    );
     assert!(!messages(invalid_for(&r, "000106")).is_empty());
     // One invoice number on two orders: an error on both.
-    assert_eq!(r["invalid"].as_array().unwrap().iter().filter(|i| i["invoice_number"] == "000100").count(), 2);
+    assert_eq!(
+        r["invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["invoice_number"] == "000100")
+            .count(),
+        2
+    );
     assert!(messages(invalid_for(&r, "000108")).contains("issuance date"));
-    assert!(messages(invalid_for(&r, "000109")).contains("row 11"), "{}", messages(invalid_for(&r, "000109")));
+    assert!(
+        messages(invalid_for(&r, "000109")).contains("row 11"),
+        "{}",
+        messages(invalid_for(&r, "000109"))
+    );
     // Rows that can't join an invoice: '/' in the number, an Excel-mangled id, no order id.
     let row_errors = r["row_errors"].to_string();
-    assert!(row_errors.contains("'/'") || row_errors.contains("\"/\"") || row_errors.contains("/"), "{row_errors}");
+    assert!(
+        row_errors.contains("'/'") || row_errors.contains("\"/\"") || row_errors.contains("/"),
+        "{row_errors}"
+    );
     assert!(row_errors.to_lowercase().contains("excel"), "{row_errors}");
     assert!(row_errors.contains("order id is empty"), "{row_errors}");
     for e in r["row_errors"].as_array().unwrap() {
@@ -90,8 +127,14 @@ fn human_report_names_file_row_and_column() {
     let run = w.run(&["check", &sample("mistakes.csv")]);
     run.expect_code(1);
     let out = run.stdout();
-    assert!(out.contains("mistakes.csv row 3, column 'Invoice Value'"), "{out}");
-    assert!(out.contains("order 1172452900101-01, invoice 000101"), "{out}");
+    assert!(
+        out.contains("mistakes.csv row 3, column 'Invoice Value'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("order 1172452900101-01, invoice 000101"),
+        "{out}"
+    );
     assert!(out.contains("2 valid"), "{out}");
 }
 
@@ -102,7 +145,10 @@ fn missing_required_column_is_a_usage_error_listing_headers() {
     let run = w.run(&["check", "a.csv"]);
     run.expect_code(2);
     let out = run.stdout() + &run.stderr();
-    assert!(out.contains("order_id") && out.contains("'Pedidos'") && out.contains("'SKU'"), "{out}");
+    assert!(
+        out.contains("order_id") && out.contains("'Pedidos'") && out.contains("'SKU'"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -126,7 +172,8 @@ fn ambiguous_dates_need_a_format() {
     let run = w.run(&["check", "--format", "json", "a.csv"]);
     run.expect_code(1);
     assert!(run.stdout().contains("--date-format"), "{}", run.stdout());
-    w.run(&["check", "--date-format", "dd/mm/yyyy", "a.csv"]).expect_code(0);
+    w.run(&["check", "--date-format", "dd/mm/yyyy", "a.csv"])
+        .expect_code(0);
     // One unambiguous value settles the column.
     w.write("b.csv", "Order,Invoice,Date,SKU,Qty,Unit Price\nA1,N1,03/04/2026,S,1,10.00\nA2,N2,25/06/2026,S,1,10.00\n");
     w.run(&["check", "b.csv"]).expect_code(0);
@@ -141,7 +188,9 @@ fn shuffled_rows_group_the_same() {
     lines.reverse();
     lines.rotate_left(7);
     w.write("shuffled.csv", format!("{header}\n{}\n", lines.join("\n")));
-    let a = w.run(&["check", "--format", "json", &sample("invoices-en.csv")]).json();
+    let a = w
+        .run(&["check", "--format", "json", &sample("invoices-en.csv")])
+        .json();
     let b = w.run(&["check", "--format", "json", "shuffled.csv"]).json();
     assert_eq!(a["invoices"], b["invoices"]);
     assert_eq!(a["total_cents"], b["total_cents"]);
@@ -154,14 +203,27 @@ fn shared_invoice_numbers_are_an_error_unless_allowed() {
     let r = w.run(&["check", "--format", "json", "a.csv"]);
     r.expect_code(1);
     assert_eq!(r.json()["invalid_invoices"], 2);
-    w.run(&["check", "--allow-shared-invoice-numbers", "a.csv"]).expect_code(0);
+    w.run(&["check", "--allow-shared-invoice-numbers", "a.csv"])
+        .expect_code(0);
 }
 
 #[test]
 fn one_column_may_feed_two_fields() {
     let w = Workdir::new();
-    w.write("a.csv", "Ref,Date,SKU,Qty,Unit Price\n0042,2026-01-05,S,2,10.00\n");
-    let r = w.run(&["check", "--format", "json", "--map", "order_id=Ref", "--map", "invoice_number=Ref", "a.csv"]);
+    w.write(
+        "a.csv",
+        "Ref,Date,SKU,Qty,Unit Price\n0042,2026-01-05,S,2,10.00\n",
+    );
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--map",
+        "order_id=Ref",
+        "--map",
+        "invoice_number=Ref",
+        "a.csv",
+    ]);
     r.expect_code(0);
     assert_eq!(r.json()["total_cents"], 2000);
 }
@@ -181,12 +243,23 @@ fn leading_zeros_in_ids_are_kept() {
 fn stdin_is_read_as_csv() {
     let w = Workdir::new();
     let mut c = w.cmd(&["check", "--format", "json", "-"]);
-    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"Order;Invoice;Date;SKU;Qty;Unit Price\nA1;N1;05/01/2026;S;1;10,50\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Order;Invoice;Date;SKU;Qty;Unit Price\nA1;N1;25/01/2026;S;1;10,50\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["total_cents"], 1050);
 }
@@ -194,44 +267,89 @@ fn stdin_is_read_as_csv() {
 #[test]
 fn verbose_lists_ignored_columns() {
     let w = Workdir::new();
-    w.write("a.csv", "Order,Invoice,Date,SKU,Qty,Unit Price,Customer\nA1,N1,2026-01-05,S,1,10.00,Ana\n");
+    w.write(
+        "a.csv",
+        "Order,Invoice,Date,SKU,Qty,Unit Price,Customer\nA1,N1,2026-01-05,S,1,10.00,Ana\n",
+    );
     let r = w.run(&["check", "-v", "a.csv"]);
     r.expect_code(0);
-    assert!(r.stdout().contains("ignored columns: 'Customer'"), "{}", r.stdout());
+    assert!(
+        r.stdout().contains("ignored columns: 'Customer'"),
+        "{}",
+        r.stdout()
+    );
 }
 
 #[test]
 fn unreadable_file_is_exit_2_and_others_still_report() {
     let w = Workdir::new();
-    let r = w.run(&["check", "--format", "json", "does-not-exist.csv", &sample("invoices-en.csv")]);
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "does-not-exist.csv",
+        &sample("invoices-en.csv"),
+    ]);
     r.expect_code(2);
     let j = r.json();
     assert_eq!(j["valid_invoices"], 12);
-    assert!(j["file_errors"][0]["file"].as_str().unwrap().contains("does-not-exist.csv"));
+    assert!(
+        j["file_errors"][0]["file"]
+            .as_str()
+            .unwrap()
+            .contains("does-not-exist.csv")
+    );
 }
 
 #[test]
 fn truncated_workbook_is_a_clear_error() {
-    let Some(path) = common::shared_data("edge_cases/online_retail_truncated_corrupt.xlsx") else { return };
+    let Some(path) = common::shared_data("edge_cases/online_retail_truncated_corrupt.xlsx") else {
+        return;
+    };
     let w = Workdir::new();
     let r = w.run(&["check", path.to_str().unwrap()]);
     r.expect_code(2);
     let out = r.stdout() + &r.stderr();
-    assert!(out.contains("online_retail_truncated_corrupt.xlsx"), "{out}");
+    assert!(
+        out.contains("online_retail_truncated_corrupt.xlsx"),
+        "{out}"
+    );
     assert!(!out.contains("panicked"), "{out}");
 }
 
 #[test]
 fn online_retail_workbook_reads_with_real_quirks() {
     // Numeric InvoiceNo cells and "C…" cancellation strings, Excel float prices, negative quantities.
-    let Some(path) = common::shared_data("online_retail/online_retail_random40k.xlsx") else { return };
+    let Some(path) = common::shared_data("online_retail/online_retail_random40k.xlsx") else {
+        return;
+    };
     let w = Workdir::new();
-    let r = w.run(&["check", "--format", "json", "--map", "order_id=InvoiceNo", path.to_str().unwrap()]);
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--map",
+        "order_id=InvoiceNo",
+        path.to_str().unwrap(),
+    ]);
     assert!(r.code() == 1, "{}", r.stderr());
     let j = r.json();
     assert_eq!(j["rows"], 40000);
-    assert!(j["valid_invoices"].as_u64().unwrap() > 1000, "{}", j["valid_invoices"]);
+    assert!(
+        j["valid_invoices"].as_u64().unwrap() > 1000,
+        "{}",
+        j["valid_invoices"]
+    );
     let text = j["invalid"].to_string();
-    assert!(text.contains("must be a whole number above zero") || text.contains("quantity"), "cancellations have negative quantities");
-    assert!(!j["invalid"].as_array().unwrap().iter().any(|i| i["order_id"].as_str().unwrap_or("").ends_with(".0")));
+    assert!(
+        text.contains("must be a whole number above zero") || text.contains("quantity"),
+        "cancellations have negative quantities"
+    );
+    assert!(
+        !j["invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["order_id"].as_str().unwrap_or("").ends_with(".0"))
+    );
 }

@@ -13,7 +13,10 @@ fn results(w: &Workdir, name: &str) -> Vec<Vec<String>> {
     let (headers, rows) = read_csv(&w.path(name));
     assert_eq!(&headers[..3], ["order_id", "invoice_number", "status"]);
     for h in ["http_status", "receipt", "attempts", "error", "source"] {
-        assert!(headers.iter().any(|x| x == h), "results lack column {h}: {headers:?}");
+        assert!(
+            headers.iter().any(|x| x == h),
+            "results lack column {h}: {headers:?}"
+        );
     }
     rows
 }
@@ -27,7 +30,11 @@ fn submits_every_invoice_once_and_writes_results_in_input_order() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 25);
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows.len(), 25);
@@ -52,11 +59,27 @@ fn rerun_sends_nothing_again() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 10);
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
     let posts = sim.state().requests("POST post_invoice 200");
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(0);
-    assert_eq!(sim.state().requests("POST post_invoice 200"), posts, "nothing resent");
-    assert!(statuses(&results(&w, "in.results.csv")).iter().all(|s| *s == "already_accepted"));
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        sim.state().requests("POST post_invoice 200"),
+        posts,
+        "nothing resent"
+    );
+    assert!(
+        statuses(&results(&w, "in.results.csv"))
+            .iter()
+            .all(|s| *s == "already_accepted")
+    );
     sim.assert_exactly_once(&keys);
 }
 
@@ -67,11 +90,27 @@ fn fault_on_first_post(kind: FaultKind) {
     let keys = invoices_csv(&w, "in.csv", 6);
     sim.script(Route::PostInvoice, &keys[2].0, vec![kind]);
     sim.script(Route::PostInvoice, &keys[4].0, vec![kind, kind]);
-    sim.run(&w, &["submit", "--rate", "200", "--timeout", "1", "--ledger", "l.db", "in.csv"])
-        .expect_code(0);
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--timeout",
+            "1",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
     assert!(sim.state().faults(kind) >= 2, "the fault was served");
-    assert!(statuses(&results(&w, "in.results.csv")).iter().all(|s| *s == "accepted"));
+    assert!(
+        statuses(&results(&w, "in.results.csv"))
+            .iter()
+            .all(|s| *s == "accepted")
+    );
 }
 
 #[test]
@@ -105,11 +144,36 @@ fn fault_on_a_retry_and_on_the_look_up() {
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 3);
     // 503 first (not applied), then the retry is applied but its answer is lost...
-    sim.script(Route::PostInvoice, &keys[0].0, vec![FaultKind::Unavailable503, FaultKind::DropAfterApply]);
+    sim.script(
+        Route::PostInvoice,
+        &keys[0].0,
+        vec![FaultKind::Unavailable503, FaultKind::DropAfterApply],
+    );
     // ...and here the look at the order fails too, before it succeeds.
-    sim.script(Route::PostInvoice, &keys[1].0, vec![FaultKind::ErrorAfterApply500]);
-    sim.script(Route::GetOrder, &keys[1].0, vec![FaultKind::Unavailable503, FaultKind::DropBeforeApply]);
-    sim.run(&w, &["submit", "--rate", "200", "--timeout", "2", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.script(
+        Route::PostInvoice,
+        &keys[1].0,
+        vec![FaultKind::ErrorAfterApply500],
+    );
+    sim.script(
+        Route::GetOrder,
+        &keys[1].0,
+        vec![FaultKind::Unavailable503, FaultKind::DropBeforeApply],
+    );
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--timeout",
+            "2",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
 }
 
@@ -124,10 +188,29 @@ fn random_faults_of_every_kind_still_exactly_once() {
     ] {
         faults.set(kind, 0.08);
     }
-    let sim = Sim::start(sim::SandboxConfig { faults, seed: 42, latency_ms: (0, 5), ..sim::config() });
+    let sim = Sim::start(sim::SandboxConfig {
+        faults,
+        seed: 42,
+        latency_ms: (0, 5),
+        ..sim::config()
+    });
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 60);
-    let run = sim.run(&w, &["submit", "--rate", "300", "--concurrency", "8", "--max-attempts", "10", "--ledger", "l.db", "in.csv"]);
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "300",
+            "--concurrency",
+            "8",
+            "--max-attempts",
+            "10",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    );
     run.expect_code(0);
     sim.assert_exactly_once(&keys);
     let rows = results(&w, "in.results.csv");
@@ -137,29 +220,56 @@ fn random_faults_of_every_kind_still_exactly_once() {
 
 #[test]
 fn server_limit_below_rate_adapts_with_few_429s() {
-    let sim = Sim::start(sim::SandboxConfig { rate: Some(20.0), burst: 5, ..sim::config() });
+    let sim = Sim::start(sim::SandboxConfig {
+        rate: Some(20.0),
+        burst: 5,
+        ..sim::config()
+    });
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 60);
-    sim.run(&w, &["submit", "--rate", "60", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["submit", "--rate", "60", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
     let s = sim.state();
     // It honours Retry-After and slows down instead of hammering: far fewer 429s than invoices.
-    assert!(s.counters.rate_limited < 20, "429s: {}", s.counters.rate_limited);
+    assert!(
+        s.counters.rate_limited < 20,
+        "429s: {}",
+        s.counters.rate_limited
+    );
 }
 
 #[test]
 fn unknown_order_fails_with_404_and_is_not_retried() {
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 4);
-    let known = keys.iter().skip(1).map(|(o, _)| (o.clone(), None)).collect();
-    let sim = Sim::start(sim::SandboxConfig { orders: Orders::Known(known), ..sim::config() });
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    let known = keys
+        .iter()
+        .skip(1)
+        .map(|(o, _)| (o.clone(), None))
+        .collect();
+    let sim = Sim::start(sim::SandboxConfig {
+        orders: Orders::Known(known),
+        ..sim::config()
+    });
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(1);
     sim.assert_exactly_once(&keys[1..]);
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows[0][2], "failed");
     assert_eq!(rows[0][3], "404");
     assert_eq!(rows[0][5], "1", "a 404 is final");
-    assert!(rows[0][6].contains("Order Not Found") || rows[0][6].contains("OMS007"), "{:?}", rows[0]);
+    assert!(
+        rows[0][6].contains("Order Not Found") || rows[0][6].contains("OMS007"),
+        "{:?}",
+        rows[0]
+    );
     assert_eq!(sim.state().requests("POST post_invoice 404"), 1);
 }
 
@@ -168,12 +278,27 @@ fn wrong_token_stops_at_once() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     invoices_csv(&w, "in.csv", 40);
-    let mut c = sim.cmd(&w, &["submit", "--rate", "200", "--concurrency", "2", "--ledger", "l.db", "in.csv"]);
+    let mut c = sim.cmd(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--concurrency",
+            "2",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    );
     c.env("VTEX_APP_TOKEN", "wrong-token");
     let run = common::Run::of(&mut c, &["submit"]);
     run.expect_code(2);
     assert!(run.stderr().contains("401"), "{}", run.stderr());
-    assert!(sim.state().requests("POST post_invoice 401") <= 2, "stopped at once");
+    assert!(
+        sim.state().requests("POST post_invoice 401") <= 2,
+        "stopped at once"
+    );
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows.len(), 40, "every invoice still has a row");
     assert!(rows.iter().all(|r| r[2] == "failed"));
@@ -181,10 +306,25 @@ fn wrong_token_stops_at_once() {
 
 #[test]
 fn forbidden_key_stops_with_403() {
-    let sim = Sim::start(sim::SandboxConfig { forbidden: true, ..sim::config() });
+    let sim = Sim::start(sim::SandboxConfig {
+        forbidden: true,
+        ..sim::config()
+    });
     let w = Workdir::new();
     invoices_csv(&w, "in.csv", 5);
-    let run = sim.run(&w, &["submit", "--rate", "200", "--concurrency", "1", "--ledger", "l.db", "in.csv"]);
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--concurrency",
+            "1",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    );
     run.expect_code(2);
     assert!(run.stderr().contains("403"), "{}", run.stderr());
 }
@@ -202,7 +342,12 @@ fn token_appears_in_no_output_or_file() {
     let w = Workdir::new();
     let mut keys = invoices_csv(&w, "in.csv", 10);
     keys.truncate(10);
-    let run = sim.run(&w, &["submit", "-v", "--rate", "200", "--ledger", "l.db", "in.csv"]);
+    let run = sim.run(
+        &w,
+        &[
+            "submit", "-v", "--rate", "200", "--ledger", "l.db", "in.csv",
+        ],
+    );
     let mut everything = run.stdout() + &run.stderr();
     for entry in std::fs::read_dir(w.dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -223,7 +368,11 @@ fn plain_http_is_refused_off_loopback_before_any_request() {
     c.env("VTEX_APP_KEY", KEY).env("VTEX_APP_TOKEN", TOKEN);
     let run = common::Run::of(&mut c, &["submit http"]);
     run.expect_code(2);
-    assert!(run.stderr().to_lowercase().contains("https"), "{}", run.stderr());
+    assert!(
+        run.stderr().to_lowercase().contains("https"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -246,16 +395,42 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
          A-2,N-2,2026-11-20,S1,1,10.00,12.00\n\
          A-2,N-2,2026-11-20,S2,1,1.00,12.00\n",
     );
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(1);
     let (headers, rows) = read_csv(&w.path("in.failed.csv"));
     assert_eq!(headers.last().map(String::as_str), Some("error"));
-    assert_eq!(&headers[..headers.len() - 1], ["Order ID", "Invoice Number", "Issuance Date", "SKU", "Quantity", "Unit Price", "Invoice Value"]);
+    assert_eq!(
+        &headers[..headers.len() - 1],
+        [
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+            "Invoice Value"
+        ]
+    );
     assert_eq!(rows.len(), 2, "both rows of the invalid invoice");
     assert!(rows[0].last().unwrap().contains("12.00"));
     // The user fixes the value in place and feeds the file back, error column and all.
     let text = w.read("in.failed.csv").replace(",12.00,", ",11.00,");
     w.write("in.failed.csv", text);
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "in.failed.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "in.failed.csv",
+        ],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&[("A-1".into(), "N-1".into()), ("A-2".into(), "N-2".into())]);
     assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1100);
 }
@@ -270,41 +445,99 @@ fn strict_sends_nothing_when_any_invoice_is_invalid() {
          A-1,N-1,2026-11-20,S1,1,10.00\n\
          A-2,N-2,2026-11-20,S1,-1,10.00\n",
     );
-    sim.run(&w, &["submit", "--strict", "--ledger", "l.db", "in.csv"]).expect_code(1);
+    sim.run(&w, &["submit", "--strict", "--ledger", "l.db", "in.csv"])
+        .expect_code(1);
     assert!(sim.state().invoices.is_empty());
-    assert_eq!(statuses(&results(&w, "in.results.csv")), ["failed", "invalid"]);
+    assert_eq!(
+        statuses(&results(&w, "in.results.csv")),
+        ["failed", "invalid"]
+    );
 }
 
 #[test]
 fn kill_9_mid_run_then_rerun_is_exactly_once() {
-    let sim = Sim::start(sim::SandboxConfig { latency_ms: (150, 250), ..sim::config() });
+    let sim = Sim::start(sim::SandboxConfig {
+        latency_ms: (150, 250),
+        ..sim::config()
+    });
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 80);
-    let mut c = sim.cmd(&w, &["submit", "--rate", "40", "--concurrency", "6", "--ledger", "l.db", "in.csv"]);
-    let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut c = sim.cmd(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "40",
+            "--concurrency",
+            "6",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    );
+    let mut child = c
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1200));
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let applied_before = sim.state().invoices.len();
-    assert!(applied_before > 0 && applied_before < 80, "killed mid-run ({applied_before} applied)");
+    assert!(
+        applied_before > 0 && applied_before < 80,
+        "killed mid-run ({applied_before} applied)"
+    );
     // The live results file is usable after the crash.
     let partial = results(&w, "in.results.csv");
     assert!(partial.len() <= 80);
-    sim.run(&w, &["submit", "--rate", "200", "--concurrency", "6", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--concurrency",
+            "6",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows.len(), 80, "results complete");
-    assert!(statuses(&rows).iter().all(|s| *s == "accepted" || *s == "already_accepted"));
+    assert!(
+        statuses(&rows)
+            .iter()
+            .all(|s| *s == "accepted" || *s == "already_accepted")
+    );
 }
 
 #[test]
 fn second_run_on_the_same_ledger_is_refused() {
-    let sim = Sim::start(sim::SandboxConfig { latency_ms: (300, 300), ..sim::config() });
+    let sim = Sim::start(sim::SandboxConfig {
+        latency_ms: (300, 300),
+        ..sim::config()
+    });
     let w = Workdir::new();
     invoices_csv(&w, "a.csv", 30);
     invoices_csv(&w, "b.csv", 3);
     let mut first = sim
-        .cmd(&w, &["submit", "--rate", "5", "--concurrency", "1", "--ledger", "l.db", "a.csv"])
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "--rate",
+                "5",
+                "--concurrency",
+                "1",
+                "--ledger",
+                "l.db",
+                "a.csv",
+            ],
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -324,12 +557,26 @@ fn check_remote_skips_invoices_already_on_vtex() {
     let keys = invoices_csv(&w, "in.csv", 5);
     // Another system invoiced two of them (a separate ledger stands for it).
     invoices_csv(&w, "other.csv", 2);
-    sim.run(&w, &["submit", "--ledger", "other.db", "other.csv"]).expect_code(0);
+    sim.run(&w, &["submit", "--ledger", "other.db", "other.csv"])
+        .expect_code(0);
     std::thread::sleep(Duration::from_millis(400)); // VTEX's propagation delay
-    sim.run(&w, &["submit", "--check-remote", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["submit", "--check-remote", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
     sim.assert_exactly_once(&keys);
     let rows = results(&w, "in.results.csv");
-    assert_eq!(statuses(&rows), ["already_accepted", "already_accepted", "accepted", "accepted", "accepted"]);
+    assert_eq!(
+        statuses(&rows),
+        [
+            "already_accepted",
+            "already_accepted",
+            "accepted",
+            "accepted",
+            "accepted"
+        ]
+    );
 }
 
 #[test]
@@ -339,9 +586,19 @@ fn embedded_sandbox_runs_the_readme_command() {
     for f in ["invoices-en.csv", "notas-fiscais-br.csv", "invoices.xlsx"] {
         w.copy(&samples.join(f), f);
     }
-    let run = w.run(&["submit", "--sandbox", "invoices-en.csv", "notas-fiscais-br.csv", "invoices.xlsx"]);
+    let run = w.run(&[
+        "submit",
+        "--sandbox",
+        "invoices-en.csv",
+        "notas-fiscais-br.csv",
+        "invoices.xlsx",
+    ]);
     run.expect_code(0);
-    assert!(run.stderr().contains("nothing is sent to VTEX"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("nothing is sent to VTEX"),
+        "{}",
+        run.stderr()
+    );
     let rows = results(&w, "invoices-en.results.csv");
     assert_eq!(rows.len(), 12 + 15 + 6);
     assert!(statuses(&rows).iter().all(|s| *s == "accepted"));

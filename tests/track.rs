@@ -7,7 +7,8 @@ use common::{Workdir, read_csv};
 use invoice_import::sandbox::{FaultKind, Route};
 
 fn tracking_csv(w: &Workdir, name: &str, keys: &[(String, String)], suffix: &str) {
-    let mut text = String::from("Pedido,NF,Código de Rastreio,Transportadora,URL de Rastreio,Data de Envio\n");
+    let mut text =
+        String::from("Pedido,NF,Código de Rastreio,Transportadora,URL de Rastreio,Data de Envio\n");
     for (order, number) in keys {
         text.push_str(&format!(
             "{order},{number},TRK{number}{suffix},Correios,https://track.example.com/{number},21/11/2026 08:00\n"
@@ -17,7 +18,11 @@ fn tracking_csv(w: &Workdir, name: &str, keys: &[(String, String)], suffix: &str
 }
 
 fn statuses(w: &Workdir, name: &str) -> Vec<String> {
-    read_csv(&w.path(name)).1.into_iter().map(|r| r[2].clone()).collect()
+    read_csv(&w.path(name))
+        .1
+        .into_iter()
+        .map(|r| r[2].clone())
+        .collect()
 }
 
 #[test]
@@ -25,27 +30,59 @@ fn tracking_is_sent_once_and_a_changed_number_is_sent_again() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     let keys = invoices_csv(&w, "inv.csv", 5);
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "inv.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "inv.csv"],
+    )
+    .expect_code(0);
     std::thread::sleep(std::time::Duration::from_millis(400));
 
     tracking_csv(&w, "trk.csv", &keys, "");
-    sim.run(&w, &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"],
+    )
+    .expect_code(0);
     let s = sim.state();
     assert_eq!(s.counters.tracking_updates, 5);
     let inv = s.invoice(&keys[0].0, &keys[0].1).unwrap();
-    assert_eq!(inv.tracking_number.as_deref(), Some(format!("TRK{}", keys[0].1).as_str()));
+    assert_eq!(
+        inv.tracking_number.as_deref(),
+        Some(format!("TRK{}", keys[0].1).as_str())
+    );
     assert_eq!(inv.courier.as_deref(), Some("Correios"));
-    assert!(inv.dispatched_date.as_deref().unwrap_or("").starts_with("2026-11-21T08:00:00"));
-    assert!(statuses(&w, "trk.tracking-results.csv").iter().all(|s| s == "accepted"));
+    assert!(
+        inv.dispatched_date
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("2026-11-21T08:00:00")
+    );
+    assert!(
+        statuses(&w, "trk.tracking-results.csv")
+            .iter()
+            .all(|s| s == "accepted")
+    );
 
     // The same file again: nothing is sent.
-    sim.run(&w, &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"],
+    )
+    .expect_code(0);
     assert_eq!(sim.state().counters.tracking_updates, 5);
-    assert!(statuses(&w, "trk.tracking-results.csv").iter().all(|s| s == "already_accepted"));
+    assert!(
+        statuses(&w, "trk.tracking-results.csv")
+            .iter()
+            .all(|s| s == "already_accepted")
+    );
 
     // A changed tracking number is sent.
     tracking_csv(&w, "trk.csv", &keys[..2], "-B");
-    sim.run(&w, &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"],
+    )
+    .expect_code(0);
     assert_eq!(sim.state().counters.tracking_updates, 7);
     sim.assert_exactly_once(&keys);
 }
@@ -55,11 +92,16 @@ fn tracking_for_an_invoice_not_on_the_order_says_submit_first() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     tracking_csv(&w, "trk.csv", &[("A-1".into(), "N-1".into())], "");
-    sim.run(&w, &["track", "--ledger", "l.db", "trk.csv"]).expect_code(1);
+    sim.run(&w, &["track", "--ledger", "l.db", "trk.csv"])
+        .expect_code(1);
     let (_, rows) = read_csv(&w.path("trk.tracking-results.csv"));
     assert_eq!(rows[0][2], "failed");
     assert_eq!(rows[0][3], "404");
-    assert!(rows[0][6].contains("submit the invoice first"), "{:?}", rows[0]);
+    assert!(
+        rows[0][6].contains("submit the invoice first"),
+        "{:?}",
+        rows[0]
+    );
 }
 
 #[test]
@@ -74,8 +116,12 @@ fn bad_tracking_rows_are_invalid_before_sending() {
          A-2,N-2,T3,https://t.example.com/2\n\
          A-3,N-3,,https://t.example.com/3\n",
     );
-    sim.run(&w, &["track", "--ledger", "l.db", "trk.csv"]).expect_code(1);
-    assert_eq!(statuses(&w, "trk.tracking-results.csv"), ["invalid", "invalid", "invalid"]);
+    sim.run(&w, &["track", "--ledger", "l.db", "trk.csv"])
+        .expect_code(1);
+    assert_eq!(
+        statuses(&w, "trk.tracking-results.csv"),
+        ["invalid", "invalid", "invalid"]
+    );
     assert_eq!(sim.state().requests("PATCH patch_tracking 200"), 0);
     let (_, failed) = read_csv(&w.path("trk.failed.csv"));
     assert_eq!(failed.len(), 4, "every row of every invalid update, to fix");
@@ -86,14 +132,33 @@ fn tracking_survives_faults() {
     let sim = Sim::start(sim::config());
     let w = Workdir::new();
     let keys = invoices_csv(&w, "inv.csv", 3);
-    sim.run(&w, &["submit", "--rate", "200", "--ledger", "l.db", "inv.csv"]).expect_code(0);
-    sim.script(Route::PatchTracking, &keys[0].0, vec![FaultKind::DropAfterApply, FaultKind::Unavailable503]);
-    sim.script(Route::PatchTracking, &keys[1].0, vec![FaultKind::ErrorAfterApply500]);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "inv.csv"],
+    )
+    .expect_code(0);
+    sim.script(
+        Route::PatchTracking,
+        &keys[0].0,
+        vec![FaultKind::DropAfterApply, FaultKind::Unavailable503],
+    );
+    sim.script(
+        Route::PatchTracking,
+        &keys[1].0,
+        vec![FaultKind::ErrorAfterApply500],
+    );
     tracking_csv(&w, "trk.csv", &keys, "");
-    sim.run(&w, &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"]).expect_code(0);
+    sim.run(
+        &w,
+        &["track", "--rate", "200", "--ledger", "l.db", "trk.csv"],
+    )
+    .expect_code(0);
     let s = sim.state();
     for (o, n) in &keys {
-        assert_eq!(s.invoice(o, n).unwrap().tracking_number.as_deref(), Some(format!("TRK{n}").as_str()));
+        assert_eq!(
+            s.invoice(o, n).unwrap().tracking_number.as_deref(),
+            Some(format!("TRK{n}").as_str())
+        );
     }
 }
 
@@ -106,7 +171,8 @@ fn submit_puts_tracking_columns_in_the_invoice_body() {
         "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Courier,Tracking Number\n\
          A-1,N-1,2026-11-20T10:00:00Z,S1,1,10.00,Loggi,LG123\n",
     );
-    sim.run(&w, &["submit", "--ledger", "l.db", "in.csv"]).expect_code(0);
+    sim.run(&w, &["submit", "--ledger", "l.db", "in.csv"])
+        .expect_code(0);
     let s = sim.state();
     let inv = s.invoice("A-1", "N-1").unwrap();
     assert_eq!(inv.courier.as_deref(), Some("Loggi"));

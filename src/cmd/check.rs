@@ -19,7 +19,12 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
     let report = match mode {
         Mode::Invoices => {
             let allow = args.input.allow_shared_invoice_numbers;
-            let checked = validate::validate(invoices, ValidateOptions { allow_shared_invoice_numbers: allow });
+            let checked = validate::validate(
+                invoices,
+                ValidateOptions {
+                    allow_shared_invoice_numbers: allow,
+                },
+            );
             CheckReport::new(&batch, &checked)
         }
         Mode::Tracking => CheckReport::new(&batch, &validate::validate_tracking(invoices)),

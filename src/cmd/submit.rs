@@ -14,7 +14,9 @@ use anyhow::{Context, bail};
 use tokio::sync::mpsc;
 
 use crate::cli::SubmitArgs;
-use crate::cmd::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_REQUIRED, load_options};
+use crate::cmd::{
+    EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_REQUIRED, load_options,
+};
 use crate::group::{self, Batch, RowRef};
 use crate::ledger::{self, Ledger};
 use crate::mapping::Field;
@@ -27,7 +29,7 @@ use crate::submit::engine::{Engine, EngineConfig, Job, Op, Outcome, Stats, StopR
 use crate::submit::rate::AdaptiveRate;
 use crate::submit::request::{fingerprint, invoice_request};
 use crate::submit::retry::RetryPolicy;
-use crate::validate::{self, Checked, Validated, ValidateOptions};
+use crate::validate::{self, Checked, ValidateOptions, Validated};
 use crate::vtex::api::TrackingRequest;
 use crate::vtex::client::{Client, ClientOptions, Credentials, Target};
 
@@ -63,7 +65,10 @@ impl Mode {
 
 /// Where requests go, decided before anything is read.
 enum Destination {
-    Remote { target: Target, credentials: Credentials },
+    Remote {
+        target: Target,
+        credentials: Credentials,
+    },
     Sandbox,
 }
 
@@ -101,7 +106,10 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
             ),
         };
         let credentials = Credentials::from_env()?;
-        Destination::Remote { target, credentials }
+        Destination::Remote {
+            target,
+            credentials,
+        }
     };
 
     let first = args.input.files.first().map(String::as_str).unwrap_or("-");
@@ -109,7 +117,10 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
         Mode::Invoices => "results",
         Mode::Tracking => "tracking-results",
     };
-    let results_path = args.results.clone().unwrap_or_else(|| results::beside(first, suffix));
+    let results_path = args
+        .results
+        .clone()
+        .unwrap_or_else(|| results::beside(first, suffix));
     let results_writer = ResultsWriter::create(&results_path)
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
@@ -122,9 +133,15 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     }
     let invoices = std::mem::take(&mut batch.invoices);
-    let validate_opts =
-        ValidateOptions { allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers };
-    let run = Run { args, mode, batch: &batch, read: &opts.read };
+    let validate_opts = ValidateOptions {
+        allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers,
+    };
+    let run = Run {
+        args,
+        mode,
+        batch: &batch,
+        read: &opts.read,
+    };
     let code = match mode {
         Mode::Invoices => {
             let checked = validate::validate(invoices, validate_opts);
@@ -160,11 +177,19 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
             })?
         }
     };
-    Ok(if !batch.file_errors.is_empty() && code == EXIT_OK { EXIT_ERROR } else { code })
+    Ok(if !batch.file_errors.is_empty() && code == EXIT_OK {
+        EXIT_ERROR
+    } else {
+        code
+    })
 }
 
 fn key<T: Validated>(kind: ledger::Kind, v: &T) -> ledger::Key {
-    ledger::Key { kind, order_id: v.order_id().to_string(), invoice_number: v.invoice_number().to_string() }
+    ledger::Key {
+        kind,
+        order_id: v.order_id().to_string(),
+        invoice_number: v.invoice_number().to_string(),
+    }
 }
 
 struct Run<'a> {
@@ -184,9 +209,15 @@ impl Run<'_> {
     ) -> anyhow::Result<i32> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
-        let invalid = checked.iter().filter(|c| matches!(c, Checked::Invalid(_))).count();
+        let invalid = checked
+            .iter()
+            .filter(|c| matches!(c, Checked::Invalid(_)))
+            .count();
         if invalid > 0 && !quiet {
-            eprint!("{}", CheckReport::new(self.batch, &checked).human(self.batch, args.verbosity));
+            eprint!(
+                "{}",
+                CheckReport::new(self.batch, &checked).human(self.batch, args.verbosity)
+            );
         }
 
         // Invalid invoices are outcomes already; valid ones become jobs.
@@ -208,7 +239,8 @@ impl Run<'_> {
             });
             match c {
                 Checked::Valid(v) => {
-                    rows[index].value_cents = Some(v.value_cents()).filter(|_| self.mode == Mode::Invoices);
+                    rows[index].value_cents =
+                        Some(v.value_cents()).filter(|_| self.mode == Mode::Invoices);
                     jobs.push(make_job(v, index, self.mode.ledger_kind()));
                 }
                 Checked::Invalid(inv) => {
@@ -225,8 +257,9 @@ impl Run<'_> {
         if strict_block {
             for job in &jobs {
                 rows[job.index].status = Status::Failed;
-                rows[job.index].error =
-                    Some(String::from("not sent: --strict and other invoices are invalid"));
+                rows[job.index].error = Some(String::from(
+                    "not sent: --strict and other invoices are invalid",
+                ));
             }
             jobs.clear();
         }
@@ -246,7 +279,16 @@ impl Run<'_> {
             .finish(rows.clone())
             .with_context(|| format!("can't write the results file {}", results_path.display()))?;
         let failed_files = self.write_failed(&rows)?;
-        print_summary(self.mode, &rows, elapsed, &stats, throttled, &results_path, &failed_files, quiet);
+        print_summary(
+            self.mode,
+            &rows,
+            elapsed,
+            &stats,
+            throttled,
+            &results_path,
+            &failed_files,
+            quiet,
+        );
 
         if let Some(StopReason::Auth(msg)) = &stop_reason {
             eprintln!("error: stopped: {msg}");
@@ -273,7 +315,10 @@ impl Run<'_> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
         let (target, credentials, sandbox_handle) = match destination {
-            Destination::Remote { target, credentials } => (target, credentials, None),
+            Destination::Remote {
+                target,
+                credentials,
+            } => (target, credentials, None),
             Destination::Sandbox => {
                 let (config, credentials) = sandbox_config(rows);
                 let handle = sandbox::start(config, ([127, 0, 0, 1], 0).into())
@@ -295,7 +340,11 @@ impl Run<'_> {
             (None, Some(_)) => (temporary_ledger_path(), true),
             (None, None) => (Ledger::default_path(target.as_str())?, false),
         };
-        let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), std::process::id());
+        let run_id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+            std::process::id()
+        );
         let ledger = Ledger::open(&ledger_path, &run_id)?;
         if args.verbosity.verbose {
             eprintln!("ledger: {}", ledger_path.display());
@@ -359,7 +408,10 @@ impl Run<'_> {
             rate: Arc::clone(&rate),
             config: EngineConfig {
                 concurrency: args.concurrency,
-                policy: RetryPolicy { max_attempts: args.max_attempts, ..RetryPolicy::default() },
+                policy: RetryPolicy {
+                    max_attempts: args.max_attempts,
+                    ..RetryPolicy::default()
+                },
                 check_remote: args.check_remote && self.mode == Mode::Invoices,
                 ..EngineConfig::default()
             },
@@ -373,7 +425,9 @@ impl Run<'_> {
             let stopper = Arc::clone(&stopper);
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\ninterrupted: finishing requests in flight (Ctrl-C again to abort)");
+                    eprintln!(
+                        "\ninterrupted: finishing requests in flight (Ctrl-C again to abort)"
+                    );
                     stopper.stop(StopReason::Interrupted);
                     if tokio::signal::ctrl_c().await.is_ok() {
                         std::process::exit(EXIT_INTERRUPTED);
@@ -400,7 +454,10 @@ impl Run<'_> {
                     row.order_id,
                     row.invoice_number,
                     row.status.as_str(),
-                    row.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                    row.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
                 ));
             }
             // The live file is a safety net for crashes; the final rewrite is what counts, so a
@@ -433,7 +490,10 @@ impl Run<'_> {
     fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
         let mut errors: HashMap<RowRef, String> = HashMap::new();
         for r in rows.iter().filter(|r| r.status.needs_fixing()) {
-            let message = r.error.clone().unwrap_or_else(|| r.status.as_str().to_string());
+            let message = r
+                .error
+                .clone()
+                .unwrap_or_else(|| r.status.as_str().to_string());
             for at in &r.rows {
                 errors.insert(*at, message.clone());
             }
@@ -441,7 +501,10 @@ impl Run<'_> {
         for p in &self.batch.row_errors {
             if let Some(row) = p.row {
                 errors
-                    .entry(RowRef { source: p.source, row })
+                    .entry(RowRef {
+                        source: p.source,
+                        row,
+                    })
                     .or_insert_with(|| format!("{}: {}", self.batch.locate(p), p.message));
             }
         }
@@ -477,7 +540,10 @@ fn temporary_ledger_path() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    std::env::temp_dir().join(format!("invoice-import-sandbox-{}-{nanos}.sqlite", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "invoice-import-sandbox-{}-{nanos}.sqlite",
+        std::process::id()
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -501,16 +567,32 @@ fn print_summary(
         mode.noun(),
         secs,
         requests,
-        if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+        if secs > 0.0 {
+            requests as f64 / secs
+        } else {
+            0.0
+        },
         throttled
     ));
-    for status in [Status::Accepted, Status::AlreadyAccepted, Status::Invalid, Status::Failed] {
+    for status in [
+        Status::Accepted,
+        Status::AlreadyAccepted,
+        Status::Invalid,
+        Status::Failed,
+    ] {
         let of: Vec<&ResultRow> = rows.iter().filter(|r| r.status == status).collect();
         if of.is_empty() && quiet {
             continue;
         }
-        let cents: i64 = of.iter().filter_map(|r| r.value_cents).fold(0i64, |a, b| a.saturating_add(b));
-        let value = if mode == Mode::Invoices { format!("  {:>14}", money(cents)) } else { String::new() };
+        let cents: i64 = of
+            .iter()
+            .filter_map(|r| r.value_cents)
+            .fold(0i64, |a, b| a.saturating_add(b));
+        let value = if mode == Mode::Invoices {
+            format!("  {:>14}", money(cents))
+        } else {
+            String::new()
+        };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
     }
     lines.push(format!("results: {}", results_path.display()));

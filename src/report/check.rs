@@ -56,7 +56,10 @@ pub struct FileErrorOut {
 
 impl CheckReport {
     pub fn new<T: Validated>(batch: &Batch, checked: &[Checked<T>]) -> CheckReport {
-        let error_at = |p: &Problem| ErrorAt { location: batch.locate(p), message: p.message.clone() };
+        let error_at = |p: &Problem| ErrorAt {
+            location: batch.locate(p),
+            message: p.message.clone(),
+        };
         let mut invalid = Vec::new();
         let mut total_cents: i64 = 0;
         let mut valid_invoices = 0;
@@ -94,7 +97,10 @@ impl CheckReport {
             file_errors: batch
                 .file_errors
                 .iter()
-                .map(|e| FileErrorOut { file: e.path.clone(), message: e.message.clone() })
+                .map(|e| FileErrorOut {
+                    file: e.path.clone(),
+                    message: e.message.clone(),
+                })
                 .collect(),
         }
     }
@@ -125,7 +131,11 @@ impl CheckReport {
             let _ = writeln!(out, "\nProblems:");
         }
         for inv in &self.invalid {
-            let _ = writeln!(out, "  order {}, invoice {}:", inv.order_id, inv.invoice_number);
+            let _ = writeln!(
+                out,
+                "  order {}, invoice {}:",
+                inv.order_id, inv.invoice_number
+            );
             for e in &inv.errors {
                 let _ = writeln!(out, "    {}: {}", e.location, e.message);
             }

@@ -53,7 +53,10 @@ impl Progress {
             Status::Failed | Status::Invalid => self.failed += 1,
         }
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("accepted {}  failed {}", self.accepted, self.failed));
+            bar.set_message(format!(
+                "accepted {}  failed {}",
+                self.accepted, self.failed
+            ));
             bar.inc(1);
         } else if self.log && self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();

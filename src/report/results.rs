@@ -82,7 +82,9 @@ impl ResultRow {
             self.receipt.clone().unwrap_or_default(),
             self.attempts.to_string(),
             self.error.clone().unwrap_or_default(),
-            self.value_cents.map(crate::report::money_plain).unwrap_or_default(),
+            self.value_cents
+                .map(crate::report::money_plain)
+                .unwrap_or_default(),
             self.source.clone(),
         ]
     }
@@ -109,8 +111,10 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let escaped: Vec<String> =
-        cells.into_iter().map(|c| escape_formula(c.as_ref()).into_owned()).collect();
+    let escaped: Vec<String> = cells
+        .into_iter()
+        .map(|c| escape_formula(c.as_ref()).into_owned())
+        .collect();
     w.write_record(&escaped).map_err(io::Error::other)
 }
 
@@ -129,7 +133,10 @@ impl ResultsWriter {
         let mut live = csv_writer(file);
         write_escaped(&mut live, RESULT_HEADERS)?;
         live.flush()?;
-        Ok(ResultsWriter { path: path.to_path_buf(), live })
+        Ok(ResultsWriter {
+            path: path.to_path_buf(),
+            live,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -155,7 +162,9 @@ impl ResultsWriter {
             for row in &rows {
                 write_escaped(&mut w, row.cells())?;
             }
-            let file = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+            let file = w
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?;
             file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         fs::rename(&tmp, &self.path)?;
@@ -213,11 +222,15 @@ pub fn write_failed_rows(
                 // Rows that can't be read were reported the first time; they have no text to copy.
                 Err(_) => continue,
             };
-            let Some(message) = errors.get(&RowRef { source: index, row: row.number() }) else {
+            let Some(message) = errors.get(&RowRef {
+                source: index,
+                row: row.number(),
+            }) else {
                 continue;
             };
-            let mut cells: Vec<String> =
-                (0..width.max(row.len())).map(|c| row.text(c).into_owned()).collect();
+            let mut cells: Vec<String> = (0..width.max(row.len()))
+                .map(|c| row.text(c).into_owned())
+                .collect();
             cells.truncate(width.max(1));
             cells.resize(width, String::new());
             cells.push(message.clone());
@@ -246,9 +259,18 @@ mod tests {
 
     #[test]
     fn paths_beside_the_input() {
-        assert_eq!(beside("data/inv.csv", "results"), PathBuf::from("data/inv.results.csv"));
-        assert_eq!(beside("inv.xlsx", "failed"), PathBuf::from("inv.failed.csv"));
-        assert_eq!(beside("inv.failed.csv", "failed"), PathBuf::from("inv.failed.csv"));
+        assert_eq!(
+            beside("data/inv.csv", "results"),
+            PathBuf::from("data/inv.results.csv")
+        );
+        assert_eq!(
+            beside("inv.xlsx", "failed"),
+            PathBuf::from("inv.failed.csv")
+        );
+        assert_eq!(
+            beside("inv.failed.csv", "failed"),
+            PathBuf::from("inv.failed.csv")
+        );
         assert_eq!(beside("-", "results"), PathBuf::from("stdin.results.csv"));
     }
 
@@ -279,7 +301,11 @@ mod tests {
         let text = text.trim_start_matches('\u{feff}');
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], RESULT_HEADERS.join(","));
-        assert!(lines[1].starts_with("o0,'=n0,failed,200,,1,,12.34,f.csv:2"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("o0,'=n0,failed,200,,1,,12.34,f.csv:2"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[2].starts_with("o1,'=n1,accepted"), "{}", lines[2]);
         assert_eq!(lines.len(), 3);
     }

@@ -237,7 +237,11 @@ impl Engine {
                     Ok(Look::Found { value }) if value == job.value_cents => {
                         self.ensure_intent(job, &mut has_intent).await?;
                         self.ledger.record_accepted(&job.key, "").await?;
-                        out.status = if uncertain { Status::Accepted } else { Status::AlreadyAccepted };
+                        out.status = if uncertain {
+                            Status::Accepted
+                        } else {
+                            Status::AlreadyAccepted
+                        };
                         out.error = Some(String::from(if uncertain {
                             "the order already shows this invoice (an earlier attempt was applied); not sent again"
                         } else {
@@ -273,7 +277,11 @@ impl Engine {
                         out.http_status = err.status();
                         out.error = Some(format!(
                             "could not look at the order to rule out a duplicate ({err}); not sent{}",
-                            if uncertain { "; the next run will look again" } else { "" }
+                            if uncertain {
+                                "; the next run will look again"
+                            } else {
+                                ""
+                            }
                         ));
                         if err.is_auth() {
                             self.stop_auth(&err);
@@ -287,7 +295,9 @@ impl Engine {
                 out.error = Some(String::from("not sent: the run stopped"));
                 return Ok(());
             }
-            self.ledger.record_intent(&job.key, &job.fingerprint, job.value_cents).await?;
+            self.ledger
+                .record_intent(&job.key, &job.fingerprint, job.value_cents)
+                .await?;
             has_intent = true;
             self.rate.acquire().await;
             out.attempts += 1;
@@ -295,13 +305,17 @@ impl Engine {
             let result = match &job.op {
                 Op::Invoice(body) => self.client.post_invoice(&job.key.order_id, body).await,
                 Op::Tracking(body) => {
-                    self.client.patch_tracking(&job.key.order_id, &job.key.invoice_number, body).await
+                    self.client
+                        .patch_tracking(&job.key.order_id, &job.key.invoice_number, body)
+                        .await
                 }
             };
             let err = match result {
                 Ok(receipt) => {
                     self.rate.on_success();
-                    self.ledger.record_accepted(&job.key, &receipt.receipt).await?;
+                    self.ledger
+                        .record_accepted(&job.key, &receipt.receipt)
+                        .await?;
                     out.status = Status::Accepted;
                     out.http_status = Some(200);
                     out.receipt = Some(receipt.receipt);
@@ -321,10 +335,16 @@ impl Engine {
             }
             let may_have_applied = is_invoice && err.may_have_applied();
             uncertain |= may_have_applied;
-            match self.config.policy.decide(&err, out.attempts, streak_429, rand::random::<f64>()) {
+            match self
+                .config
+                .policy
+                .decide(&err, out.attempts, streak_429, rand::random::<f64>())
+            {
                 RetryAction::StopRun => {
                     self.stop_auth(&err);
-                    self.ledger.record_failed(&job.key, &err.to_string()).await?;
+                    self.ledger
+                        .record_failed(&job.key, &err.to_string())
+                        .await?;
                     out.error = Some(err.to_string());
                     return Ok(());
                 }
@@ -343,7 +363,10 @@ impl Engine {
                     }
                     return Ok(());
                 }
-                RetryAction::Retry { after, reconcile_first } => {
+                RetryAction::Retry {
+                    after,
+                    reconcile_first,
+                } => {
                     out.error = Some(err.to_string());
                     tokio::time::sleep(after).await;
                     look_first = is_invoice && (reconcile_first || uncertain);
@@ -352,9 +375,15 @@ impl Engine {
         }
     }
 
-    async fn ensure_intent(&self, job: &Job, has_intent: &mut bool) -> Result<(), ledger::LedgerError> {
+    async fn ensure_intent(
+        &self,
+        job: &Job,
+        has_intent: &mut bool,
+    ) -> Result<(), ledger::LedgerError> {
         if !*has_intent {
-            self.ledger.record_intent(&job.key, &job.fingerprint, job.value_cents).await?;
+            self.ledger
+                .record_intent(&job.key, &job.fingerprint, job.value_cents)
+                .await?;
             *has_intent = true;
         }
         Ok(())
@@ -390,7 +419,9 @@ impl Engine {
                 Err(err) => return Err(err),
             };
             if let Some(p) = order.invoice(&job.key.invoice_number) {
-                return Ok(Look::Found { value: p.invoice_value });
+                return Ok(Look::Found {
+                    value: p.invoice_value,
+                });
             }
         }
         Ok(Look::Absent)
@@ -416,7 +447,12 @@ impl Engine {
                             streak_429 += 1;
                         }
                     }
-                    match self.config.policy.decide(&err, attempt, streak_429, rand::random::<f64>()) {
+                    match self.config.policy.decide(
+                        &err,
+                        attempt,
+                        streak_429,
+                        rand::random::<f64>(),
+                    ) {
                         RetryAction::Retry { after, .. } => tokio::time::sleep(after).await,
                         RetryAction::GiveUp | RetryAction::StopRun => return Err(err),
                     }

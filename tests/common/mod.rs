@@ -30,7 +30,9 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new() -> Workdir {
-        Workdir { dir: tempfile::tempdir().expect("tempdir") }
+        Workdir {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -50,8 +52,8 @@ impl Workdir {
     }
 
     pub fn read(&self, name: &str) -> String {
-        let text = std::fs::read_to_string(self.path(name))
-            .unwrap_or_else(|e| panic!("read {name}: {e}"));
+        let text =
+            std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"));
         text.trim_start_matches('\u{feff}').to_string()
     }
 
@@ -84,7 +86,10 @@ pub struct Run {
 impl Run {
     pub fn of(c: &mut Command, args: &[&str]) -> Run {
         let output = c.output().expect("run the binary");
-        Run { args: args.join(" "), output }
+        Run {
+            args: args.join(" "),
+            output,
+        }
     }
 
     pub fn stdout(&self) -> String {
@@ -114,7 +119,11 @@ impl Run {
 
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not JSON ({e}):\n{}\n--- stderr ---\n{}", self.stdout(), self.stderr())
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n--- stderr ---\n{}",
+                self.stdout(),
+                self.stderr()
+            )
         })
     }
 }
@@ -124,7 +133,12 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = r.headers().expect("headers").iter().map(str::to_string).collect();
+    let headers = r
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(str::to_string)
+        .collect();
     let rows = r
         .records()
         .map(|rec| rec.expect("record").iter().map(str::to_string).collect())

@@ -37,9 +37,15 @@ impl Sim {
             .enable_all()
             .build()
             .expect("runtime");
-        let handle = rt.block_on(sandbox::start(config, ([127, 0, 0, 1], 0).into())).expect("sandbox");
+        let handle = rt
+            .block_on(sandbox::start(config, ([127, 0, 0, 1], 0).into()))
+            .expect("sandbox");
         let url = handle.url();
-        Sim { rt, handle: Some(handle), url }
+        Sim {
+            rt,
+            handle: Some(handle),
+            url,
+        }
     }
 
     pub fn state(&self) -> StateSnapshot {
@@ -47,7 +53,10 @@ impl Sim {
     }
 
     pub fn script(&self, route: Route, order_id: &str, faults: Vec<FaultKind>) {
-        self.handle.as_ref().expect("running").script(route, order_id, faults);
+        self.handle
+            .as_ref()
+            .expect("running")
+            .script(route, order_id, faults);
     }
 
     /// `invoice-import <args> --base-url URL` with the test credentials in the environment.
@@ -67,10 +76,22 @@ impl Sim {
     /// Every invoice applied exactly once: no re-posts, and each listed invoice present once.
     pub fn assert_exactly_once(&self, expected: &[(String, String)]) {
         let s = self.state();
-        assert_eq!(s.counters.reposts, 0, "re-posts happened: {:#?}", s.counters);
-        assert_eq!(s.invoices.len(), expected.len(), "applied invoices: {:#?}", s.counters);
+        assert_eq!(
+            s.counters.reposts, 0,
+            "re-posts happened: {:#?}",
+            s.counters
+        );
+        assert_eq!(
+            s.invoices.len(),
+            expected.len(),
+            "applied invoices: {:#?}",
+            s.counters
+        );
         for (order, number) in expected {
-            assert!(s.invoice(order, number).is_some(), "{order}/{number} not applied");
+            assert!(
+                s.invoice(order, number).is_some(),
+                "{order}/{number} not applied"
+            );
         }
     }
 }
@@ -92,7 +113,11 @@ pub fn invoices_csv(w: &Workdir, name: &str, n: usize) -> Vec<(String, String)> 
     for i in 0..n {
         let order = format!("{:013}-01", 1_000_000 + i);
         let number = format!("NF{:06}", i + 1);
-        text.push_str(&format!("{order},{number},2026-11-20T10:00:00-03:00,SKU-{i},2,{}.{:02}\n", 10 + i, i % 100));
+        text.push_str(&format!(
+            "{order},{number},2026-11-20T10:00:00-03:00,SKU-{i},2,{}.{:02}\n",
+            10 + i,
+            i % 100
+        ));
         keys.push((order, number));
     }
     w.write(name, text);

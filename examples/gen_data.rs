@@ -146,7 +146,7 @@ fn write_csv(a: &Args, lines: &[Line]) -> std::io::Result<()> {
         "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Freight,Invoice Value"
     };
     let mut buf = String::with_capacity(256);
-    let mut emit = |s: &str, out: &mut BufWriter<File>| -> std::io::Result<()> {
+    let emit = |s: &str, out: &mut BufWriter<File>| -> std::io::Result<()> {
         if br {
             let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(s);
             out.write_all(&bytes)
@@ -186,7 +186,6 @@ fn write_csv(a: &Args, lines: &[Line]) -> std::io::Result<()> {
                 money(l.value, false)
             ));
         }
-        let _ = l.first;
         emit(&buf, &mut out)?;
     }
     out.flush()

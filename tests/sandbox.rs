@@ -651,7 +651,14 @@ async fn the_binary_serves_until_terminated_and_dumps_its_state() {
     let state_out = dir.path().join("state.json");
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_invoice-import"))
-            .args(["sandbox", "--port", "0", "--propagation-ms", "0", "--state-out"])
+            .args([
+                "sandbox",
+                "--port",
+                "0",
+                "--propagation-ms",
+                "0",
+                "--state-out",
+            ])
             .arg(&state_out)
             .env_remove("VTEX_APP_KEY")
             .env_remove("VTEX_APP_TOKEN")

@@ -339,13 +339,17 @@ fn parse_latency(s: &str) -> Result<(u64, u64), String> {
 }
 
 const EXAMPLES: &str = "\
+Credentials: VTEX_APP_KEY and VTEX_APP_TOKEN from the environment when both are set (the
+token is then printed masked), else sandbox-key / sandbox-token.
+
 Examples:
   # A well-behaved VTEX on a free port; every order exists.
   invoice-import sandbox
 
-  # Production-like: 20 requests/s (burst 10), 20-120 ms latency, 2% of requests applied
-  # and then dropped, 1% answered 503, reproducibly.
-  invoice-import sandbox --rate 20 --latency-ms 20..120 --fault drop-after=0.02 --fault 503=0.01 --seed 7
+  # Production-like: 20 requests/s (burst 10), 20-120 ms latency, 2% of requests
+  # applied and then dropped, 1% answered 503, reproducibly.
+  invoice-import sandbox --rate 20 --latency-ms 20..120 \\
+      --fault drop-after=0.02 --fault 503=0.01 --seed 7
 
   # Only the orders in orders.txt exist (one id per line, optional ,value_cents); keep the
   # final state for inspection.

@@ -353,3 +353,95 @@ fn online_retail_workbook_reads_with_real_quirks() {
             .any(|i| i["order_id"].as_str().unwrap_or("").ends_with(".0"))
     );
 }
+
+/// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
+/// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
+#[test]
+fn xlsx_number_cells_convert_exactly_once() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Notas").unwrap();
+    let date = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+    for (c, h) in [
+        "Pedido",
+        "NF",
+        "Data de Emissão",
+        "SKU",
+        "Quantidade",
+        "Preço Unitário",
+        "Tipo",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    // (order as number, invoice as number, sku, qty, price)
+    let rows: [(f64, f64, f64, f64, f64, &str); 4] = [
+        (1001.0, 5001.0, 77.0, 3.0, 2.5499999999999998, "Saída"),
+        (1002.0, 5002.0, 78.0, 2.0, 12.345, "Saída"),
+        (1003.0, 5003.0, 79.0, 2.5, 10.0, "Entrada"),
+        (1004.0, 5004.0, 80.0, 1.0, 0.1 + 0.2, "saida"),
+    ];
+    for (i, (o, n, sku, q, p, kind)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_number(r, 0, *o).unwrap();
+        ws.write_number(r, 1, *n).unwrap();
+        let when = ExcelDateTime::from_ymd(2026, 11, 20)
+            .unwrap()
+            .and_hms(14, 30, 0)
+            .unwrap();
+        ws.write_datetime_with_format(r, 2, &when, &date).unwrap();
+        ws.write_number(r, 3, *sku).unwrap();
+        ws.write_number(r, 4, *q).unwrap();
+        ws.write_number(r, 5, *p).unwrap();
+        ws.write_string(r, 6, *kind).unwrap();
+    }
+    wb.save(w.path("notas.xlsx")).unwrap();
+
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "America/Sao_Paulo",
+        "notas.xlsx",
+    ]);
+    r.expect_code(1);
+    let j = r.json();
+    assert_eq!(j["files"][0]["sheet"], "Notas");
+    assert_eq!(j["valid_invoices"], 2, "{j:#}");
+    // 3 × 2.55 + 1 × 0.30, to the cent: float noise is rounded once, at the reader.
+    assert_eq!(j["total_cents"], 765 + 30);
+    let invalid = j["invalid"].as_array().unwrap();
+    let by_number = |n: &str| {
+        invalid
+            .iter()
+            .find(|i| i["invoice_number"] == n)
+            .unwrap_or_else(|| panic!("{n} not invalid: {j:#}"))
+    };
+    assert_eq!(
+        by_number("5002")["order_id"],
+        "1002",
+        "numeric id cells are written without .0"
+    );
+    assert!(
+        by_number("5002")["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("12.345")
+    );
+    assert_eq!(by_number("5003")["errors"][0]["column"], "Quantidade");
+    assert_eq!(by_number("5003")["errors"][0]["row"], 4);
+    assert_eq!(by_number("5003")["errors"][0]["sheet"], "Notas");
+}
+
+#[test]
+fn dry_run_is_check() {
+    let w = Workdir::new();
+    let r = w.run(&["submit", "--dry-run", &sample("mistakes.csv")]);
+    r.expect_code(1);
+    assert!(r.stdout().contains("2 valid"), "{}", r.stdout());
+    assert!(!w.path("mistakes.results.csv").exists());
+}

@@ -603,3 +603,113 @@ fn embedded_sandbox_runs_the_readme_command() {
     assert_eq!(rows.len(), 12 + 15 + 6);
     assert!(statuses(&rows).iter().all(|s| *s == "accepted"));
 }
+
+fn interrupt(child: &std::process::Child) {
+    // SIGINT, as Ctrl-C sends it.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_settles_in_flight_writes_results_and_exits_130() {
+    let sim = Sim::start(sim::SandboxConfig {
+        latency_ms: (100, 150),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 60);
+    let mut child = sim
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "--rate",
+                "20",
+                "--concurrency",
+                "4",
+                "--ledger",
+                "l.db",
+                "in.csv",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 60, "every invoice has a row");
+    let accepted = rows.iter().filter(|r| r[2] == "accepted").count();
+    let applied = sim.state().invoices.len();
+    assert!(
+        accepted > 0 && accepted < 60,
+        "interrupted mid-run: {accepted} accepted"
+    );
+    assert_eq!(
+        accepted, applied,
+        "in-flight requests settled and recorded: results are true"
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r[2] == "failed")
+            .all(|r| r[6].contains("interrupted"))
+    );
+    // The rest goes on the next run, exactly once.
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&keys);
+}
+
+#[test]
+fn second_ctrl_c_aborts_and_the_ledger_stays_consistent() {
+    let sim = Sim::start(sim::SandboxConfig {
+        latency_ms: (400, 500),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 30);
+    let mut child = sim
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "--rate",
+                "50",
+                "--concurrency",
+                "6",
+                "--ledger",
+                "l.db",
+                "in.csv",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(50));
+    interrupt(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&keys);
+}

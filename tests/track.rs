@@ -178,3 +178,22 @@ fn submit_puts_tracking_columns_in_the_invoice_body() {
     assert_eq!(inv.courier.as_deref(), Some("Loggi"));
     assert_eq!(inv.tracking_number.as_deref(), Some("LG123"));
 }
+
+#[test]
+fn track_sample_on_the_embedded_sandbox() {
+    let w = Workdir::new();
+    w.copy(
+        &common::repo().join("samples/tracking-en.csv"),
+        "tracking-en.csv",
+    );
+    let r = w.run(&["track", "--sandbox", "tracking-en.csv"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr().contains("nothing is sent to VTEX"),
+        "{}",
+        r.stderr()
+    );
+    let rows = statuses(&w, "tracking-en.tracking-results.csv");
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|s| s == "accepted"), "{rows:?}");
+}

@@ -331,6 +331,18 @@ impl Run<'_> {
                         handle.url()
                     );
                 }
+                if self.mode == Mode::Tracking {
+                    // Tracking needs its invoice on the order; pretend they were submitted earlier.
+                    for job in &jobs {
+                        handle.seed_invoice(&job.key.order_id, &job.key.invoice_number);
+                    }
+                    if !quiet {
+                        eprintln!(
+                            "sandbox: seeded with the {} invoices the file names, as if submitted earlier",
+                            jobs.len()
+                        );
+                    }
+                }
                 (target, credentials, Some(handle))
             }
         };

@@ -245,6 +245,34 @@ impl Sandbox {
         self.shared.store().planner.script(route, order_id, faults);
     }
 
+    /// Puts an invoice on an order as if an earlier run had submitted it, visible at once and with
+    /// an unknown (zero) value. `track --sandbox` uses it so that a tracking file can be tried
+    /// on its own: the real OMS only takes tracking for invoices it already has.
+    pub fn seed_invoice(&self, order_id: &str, invoice_number: &str) {
+        let post = validate::InvoicePost {
+            invoice_type: InvoiceType::Output,
+            issuance_date: chrono::Utc::now().to_rfc3339(),
+            invoice_number: invoice_number.to_string(),
+            invoice_value: 0,
+            invoice_key: None,
+            invoice_url: None,
+            embedded_invoice: None,
+            courier: None,
+            tracking_number: None,
+            tracking_url: None,
+            dispatched_date: None,
+            items: Vec::new(),
+        };
+        // An unknown order is the only refusal, and seeding is only asked for known orders; a
+        // refused seed would show as a 404 on the PATCH, which is what VTEX would say.
+        let _ = self.shared.store().post_invoice(
+            order_id,
+            post,
+            std::time::Instant::now(),
+            Duration::ZERO,
+        );
+    }
+
     /// Stops accepting, closes every connection (stalled ones too) and returns the final state.
     pub async fn shutdown(self) -> StateSnapshot {
         // An error only means the server task is already gone, which is what we want.

@@ -125,7 +125,7 @@ fn a_bad_record_is_an_error_and_the_next_row_follows() {
     };
     let mut t = source::open_bytes("x.csv", bytes, &opts).unwrap();
     assert_eq!(t.next_row().unwrap().unwrap().number(), 2);
-    let err = t.next_row().err().expect("invalid UTF-8 is an error");
+    let err = t.next_row().expect_err("invalid UTF-8 is an error");
     let msg = err.to_string();
     assert!(msg.starts_with("x.csv row 3: "), "{msg}");
     assert!(msg.contains("windows-1252"), "{msg}");

@@ -388,8 +388,9 @@ pub(crate) fn datetime_text(dt: NaiveDateTime) -> String {
     }
 }
 
+/// Empty or only whitespace (NBSP included): such cells are empty, and rows of them are skipped.
 fn is_blank(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_whitespace()) || text.trim().is_empty()
+    text.trim().is_empty()
 }
 
 /// Parses a `--delimiter` value: ",", ";", "tab" or "\t", "|" (or any single ASCII character).

@@ -3,11 +3,7 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "invoice-import",
-    version,
-    about = "Get invoice spreadsheets into VTEX OMS, exactly once."
-)]
+#[command(name = "invoice-import", version, about = "Get invoice spreadsheets into VTEX OMS, exactly once.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -16,7 +16,7 @@
 //! sandbox  a local VTEX OMS simulator for tests, benchmarks and trial runs
 //! ```
 
-pub mod cli;
 pub mod sandbox;
 pub mod source;
 pub mod values;
+pub mod cli;

@@ -388,8 +388,9 @@ pub(crate) fn datetime_text(dt: NaiveDateTime) -> String {
     }
 }
 
+/// Empty or only whitespace (NBSP included): such cells are empty, and rows of them are skipped.
 fn is_blank(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_whitespace()) || text.trim().is_empty()
+    text.trim().is_empty()
 }
 
 /// Parses a `--delimiter` value: ",", ";", "tab" or "\t", "|" (or any single ASCII character).
@@ -507,6 +508,57 @@ mod tests {
         assert_eq!(SheetNumber(-1.0).to_datetime(), None);
         assert_eq!(SheetNumber(3e6).to_datetime(), None);
         assert_eq!(SheetNumber(f64::NAN).to_datetime(), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_read_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            if let Ok(mut t) = open_bytes("fuzz.csv", bytes, &ReadOptions::default()) {
+                let mut last = t.header_row();
+                // Bounded: each call consumes at least one record, errors included.
+                for _ in 0..1000 {
+                    match t.next_row() {
+                        Ok(Some(row)) => {
+                            proptest::prop_assert!(row.number() > last);
+                            last = row.number();
+                            for c in 0..=row.len() {
+                                let _ = row.get(c);
+                                let _ = row.text(c);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn delimited_text_round_trips(
+            cells in proptest::collection::vec("[a-z0-9 ,;.\"]{1,8}", 1..5),
+            sep in proptest::sample::select(vec![b',', b';', b'\t', b'|']),
+        ) {
+            let mut w = ::csv::WriterBuilder::new().delimiter(sep).from_writer(Vec::new());
+            w.write_record(["h"; 5].iter().take(cells.len())).unwrap();
+            w.write_record(&cells).unwrap();
+            let bytes = w.into_inner().unwrap();
+            let opts = ReadOptions { delimiter: Some(sep), ..ReadOptions::default() };
+            let mut t = open_bytes("rt.csv", bytes, &opts).unwrap();
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                proptest::prop_assert!(t.next_row().unwrap().is_none());
+            } else {
+                let row = t.next_row().unwrap().unwrap();
+                let got: Vec<String> = (0..row.len()).map(|c| row.text(c).into_owned()).collect();
+                proptest::prop_assert_eq!(got, cells);
+            }
+        }
+    }
+
+    #[test]
+    fn tables_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<Table>();
+        send::<SourceError>();
     }
 
     #[test]

@@ -99,19 +99,13 @@ pub(super) fn open(
     };
     let start_row = range.start().map_or(0, |(r, _)| u64::from(r));
     let header_row = start_row + header_index as u64 + 1;
-    let headers = range
-        .rows()
-        .nth(header_index)
-        .map(|cells| {
-            let row = Row {
-                number: header_row,
-                cells: Cells::Sheet(cells),
-            };
-            (0..cells.len())
-                .map(|c| row.text(c).trim().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
+    let header = Row {
+        number: header_row,
+        cells: Cells::Sheet(row_at(&range, header_index)),
+    };
+    let headers = (0..header.len())
+        .map(|c| header.text(c).trim().to_string())
+        .collect();
     let rows = SheetRows {
         range: Arc::new(range),
         next: header_index + 1,
@@ -123,12 +117,17 @@ pub(super) fn open(
 
 /// Index of the first row at or after `from` with any non-blank cell.
 fn first_data_row(range: &Range<Data>, from: usize) -> Option<usize> {
-    range
-        .rows()
-        .enumerate()
-        .skip(from)
-        .find(|(_, cells)| !row_is_blank(cells))
-        .map(|(i, _)| i)
+    (from..range.height()).find(|&i| !row_is_blank(row_at(range, i)))
+}
+
+/// Row `index` of the range, empty past the end. Direct slicing: calamine's `rows()` has no
+/// fast `nth`, and walking it from the top for every row would make a sheet quadratic.
+fn row_at(range: &Range<Data>, index: usize) -> &[Data] {
+    if index < range.height() {
+        &range[index]
+    } else {
+        &[]
+    }
 }
 
 fn row_is_blank(cells: &[Data]) -> bool {
@@ -158,10 +157,9 @@ impl SheetRows {
         let index = first_data_row(&self.range, self.next)?;
         self.next = index + 1;
         let start_row = self.range.start().map_or(0, |(r, _)| u64::from(r));
-        let cells = self.range.rows().nth(index)?;
         Some(Row {
             number: start_row + index as u64 + 1,
-            cells: Cells::Sheet(cells),
+            cells: Cells::Sheet(row_at(&self.range, index)),
         })
     }
 }

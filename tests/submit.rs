@@ -621,7 +621,7 @@ fn ctrl_c_settles_in_flight_writes_results_and_exits_130() {
     });
     let w = Workdir::new();
     let keys = invoices_csv(&w, "in.csv", 60);
-    let mut child = sim
+    let child = sim
         .cmd(
             &w,
             &[

@@ -204,21 +204,21 @@ impl Loaded {
     /// Fills the reading options the flags left unset; flags always win.
     pub fn apply_input(&self, input: &mut InputArgs) -> Result<(), ConfigError> {
         let s = &self.file.input;
-        if input.timezone.is_none() {
-            if let Some(tz) = &s.timezone {
-                input.timezone = Some(
-                    crate::values::date::parse_timezone(tz)
-                        .map_err(|e| self.value_error("input.timezone", e))?,
-                );
-            }
+        if input.timezone.is_none()
+            && let Some(tz) = &s.timezone
+        {
+            input.timezone = Some(
+                crate::values::date::parse_timezone(tz)
+                    .map_err(|e| self.value_error("input.timezone", e))?,
+            );
         }
-        if input.date_format.is_none() {
-            if let Some(f) = &s.date_format {
-                input.date_format = Some(
-                    crate::values::date::parse_date_format(f)
-                        .map_err(|e| self.value_error("input.date_format", e))?,
-                );
-            }
+        if input.date_format.is_none()
+            && let Some(f) = &s.date_format
+        {
+            input.date_format = Some(
+                crate::values::date::parse_date_format(f)
+                    .map_err(|e| self.value_error("input.date_format", e))?,
+            );
         }
         if !input.decimal_comma && !input.decimal_point {
             match s.decimal.as_deref() {
@@ -233,21 +233,21 @@ impl Loaded {
                 }
             }
         }
-        if input.delimiter.is_none() {
-            if let Some(d) = &s.delimiter {
-                input.delimiter = Some(
-                    crate::source::parse_delimiter(d)
-                        .map_err(|e| self.value_error("input.delimiter", e))?,
-                );
-            }
+        if input.delimiter.is_none()
+            && let Some(d) = &s.delimiter
+        {
+            input.delimiter = Some(
+                crate::source::parse_delimiter(d)
+                    .map_err(|e| self.value_error("input.delimiter", e))?,
+            );
         }
-        if input.encoding.is_none() {
-            if let Some(e) = &s.encoding {
-                input.encoding = Some(
-                    crate::source::parse_encoding(e)
-                        .map_err(|e| self.value_error("input.encoding", e))?,
-                );
-            }
+        if input.encoding.is_none()
+            && let Some(e) = &s.encoding
+        {
+            input.encoding = Some(
+                crate::source::parse_encoding(e)
+                    .map_err(|e| self.value_error("input.encoding", e))?,
+            );
         }
         if input.sheet.is_none() {
             input.sheet.clone_from(&s.sheet);

@@ -154,8 +154,8 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             break;
         }
         // A set-up failure (auth, unreachable) is not the file's fault: it stays to be retried.
-        let unreadable = file_code == EXIT_ERROR && done.summary.stopped.is_some();
-        if unreadable {
+        let setup_failed = file_code == EXIT_ERROR && done.summary.stopped.is_some();
+        if setup_failed {
             outcome.status = String::from("retry");
             outcome.run = Some(done.summary);
             outcomes.push(outcome);

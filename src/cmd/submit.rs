@@ -329,10 +329,10 @@ impl Run<'_> {
                 "to_send": jobs.len(),
             }),
         );
-        for row in rows
-            .iter()
-            .filter(|r| r.status == Status::Invalid || r.error.is_some())
-        {
+        // Outcomes already final (invalid, or held back by --strict); the rest are logged as
+        // they are decided.
+        let sending: std::collections::HashSet<usize> = jobs.iter().map(|j| j.index).collect();
+        for row in rows.iter().filter(|r| !sending.contains(&r.index)) {
             log.outcome(row);
         }
         let started = Instant::now();
@@ -477,6 +477,7 @@ impl Run<'_> {
                             money_plain(job.value_cents)
                         ));
                     }
+                    log.outcome(row);
                 }
                 Some(entry) if entry.state == ledger::State::Intent => {
                     job.unresolved_intent = true;
@@ -577,11 +578,11 @@ impl Run<'_> {
             }
             // The live file is a safety net for crashes; the final rewrite is what counts, so a
             // failed append is reported once and the run goes on.
-            if let Err(e) = writer.append(row) {
-                if !live_error_shown {
-                    live_error_shown = true;
-                    progress.println(&format!("warning: can't append to the results file: {e}"));
-                }
+            if let Err(e) = writer.append(row)
+                && !live_error_shown
+            {
+                live_error_shown = true;
+                progress.println(&format!("warning: can't append to the results file: {e}"));
             }
         }
         let _ = engine_task.await;
@@ -595,11 +596,9 @@ impl Run<'_> {
         if !already {
             sample(&timeline, last, &stats, &rate);
         }
-        let timeline = Arc::try_unwrap(timeline)
-            .ok()
-            .and_then(|m| m.into_inner().ok())
-            .map(Timeline::into_samples)
-            .unwrap_or_default();
+        // The aborted sampler may still hold its clone, so the samples are taken, not unwrapped.
+        let timeline =
+            std::mem::take(&mut *timeline.lock().unwrap_or_else(|e| e.into_inner())).into_samples();
         progress.finish();
         interrupt.abort();
         if let Some(handle) = sandbox_handle {

@@ -302,6 +302,9 @@ pub struct Settings {
     pub output_dir: Option<PathBuf>,
     pub bom: bool,
     pub credentials: CredentialSource,
+    /// The file's `[input]` table, for `config show` (runs apply it with [`Loaded::apply_input`]).
+    pub input: InputSection,
+    pub profiles: Vec<String>,
 }
 
 impl Settings {
@@ -384,6 +387,8 @@ impl Settings {
                 Some(p) => CredentialSource::File(p.clone()),
                 None => CredentialSource::Environment,
             },
+            input: f.input.clone(),
+            profiles: f.profiles.keys().cloned().collect(),
         })
     }
 
@@ -491,6 +496,30 @@ impl fmt::Display for Settings {
             opt(&self.output_dir, "(beside each input)")
         )?;
         writeln!(f, "csv bom:       {}", self.bom)?;
+        let i = &self.input;
+        let or_detect =
+            |v: &Option<String>| v.clone().unwrap_or_else(|| String::from("(detected)"));
+        writeln!(
+            f,
+            "timezone:      {}",
+            i.timezone
+                .clone()
+                .unwrap_or_else(|| String::from("(this machine's zone)"))
+        )?;
+        writeln!(f, "date format:   {}", or_detect(&i.date_format))?;
+        writeln!(f, "decimal:       {}", or_detect(&i.decimal))?;
+        writeln!(f, "delimiter:     {}", or_detect(&i.delimiter))?;
+        writeln!(f, "encoding:      {}", or_detect(&i.encoding))?;
+        writeln!(
+            f,
+            "profile:       {} (defined: {})",
+            i.profile.as_deref().unwrap_or("(none)"),
+            if self.profiles.is_empty() {
+                String::from("none")
+            } else {
+                self.profiles.join(", ")
+            }
+        )?;
         let source = match &self.credentials {
             CredentialSource::Environment => String::from("environment"),
             CredentialSource::File(p) => format!("environment, else {}", p.display()),

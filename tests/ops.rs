@@ -206,6 +206,28 @@ fn summary_json_and_log_file_match_the_results() {
 }
 
 #[test]
+fn summary_json_reports_a_set_up_error_too() {
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 1);
+    // No credentials in the environment.
+    let out = w.run(&[
+        "submit",
+        "--account",
+        "shop",
+        "--summary-json",
+        "s.json",
+        "in.csv",
+    ]);
+    out.expect_code(2);
+    let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(s["exit_code"], 2);
+    assert!(
+        s["error"].as_str().unwrap().contains("VTEX_APP_KEY"),
+        "{s:#}"
+    );
+}
+
+#[test]
 fn results_have_a_bom_unless_no_bom() {
     let w = Workdir::new();
     invoices_csv(&w, "in.csv", 2);

@@ -101,11 +101,28 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
     if args.input.files.is_empty() {
         bail!("name at least one input file (or `-` for stdin)");
     }
-    let done = run_files(&args, &settings, mode)?;
-    if let Some(path) = &args.summary_json {
-        summary::write_json(path, &done.summary)?;
+    match run_files(&args, &settings, mode) {
+        Ok(done) => {
+            if let Some(path) = &args.summary_json {
+                summary::write_json(path, &done.summary)?;
+            }
+            Ok(done.summary.exit_code)
+        }
+        Err(err) => {
+            // A scheduler reading the summary still learns that the run failed, and why.
+            if let Some(path) = &args.summary_json {
+                let failed = serde_json::json!({
+                    "schema_version": summary::SCHEMA_VERSION,
+                    "command": mode.command(),
+                    "inputs": args.input.files,
+                    "error": format!("{err:#}"),
+                    "exit_code": EXIT_ERROR,
+                });
+                summary::write_json(path, &failed)?;
+            }
+            Err(err)
+        }
     }
-    Ok(done.summary.exit_code)
 }
 
 /// A finished run of some files: its summary (which carries the exit code).

@@ -29,17 +29,31 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The reason of an error message without its location prefix (`file.csv:12: `), so failures
-/// with the same cause group together.
-fn reason(error: &str) -> &str {
-    error
-        .split("; ")
-        .next()
-        .map(|first| match first.rsplit_once(": ") {
-            Some((_, tail)) if !tail.is_empty() => tail,
-            _ => first,
-        })
-        .unwrap_or(error)
+/// The reason of an error message: without its location prefix (`file.csv row 12, column 'X': `)
+/// and with numbers as `#`, so "the unit price is -5.00" and "… is -3.10" form one group (each
+/// row keeps its full message).
+fn reason(error: &str) -> String {
+    let message = match error.split_once(": ") {
+        Some((location, rest)) if location.contains(" row ") || location.contains(':') => rest,
+        _ => error,
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut in_number = false;
+    for c in message.chars() {
+        let numeric = c.is_ascii_digit() || (in_number && matches!(c, '.' | ','));
+        if numeric {
+            if !in_number {
+                if out.ends_with('-') {
+                    out.pop();
+                }
+                out.push('#');
+            }
+        } else {
+            out.push(c);
+        }
+        in_number = numeric;
+    }
+    out
 }
 
 pub fn write(path: &Path, summary: &RunSummary, rows: &[ResultRow]) -> std::io::Result<()> {
@@ -103,7 +117,7 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
     h.push_str(&chart(&summary.timeline));
 
     // Failures by reason, largest group first.
-    let mut groups: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<&ResultRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status.needs_fixing()) {
         groups
             .entry(reason(r.error.as_deref().unwrap_or(r.status.as_str())))
@@ -111,7 +125,7 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
             .push(r);
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     let _ = write!(
         h,
         "<h2>Failures by reason</h2><p id=\"failure-groups\" data-groups=\"{}\">{}</p>",
@@ -214,8 +228,17 @@ mod tests {
     #[test]
     fn escapes_and_groups() {
         assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
-        assert_eq!(reason("f.csv:3: value is negative"), "value is negative");
-        assert_eq!(reason("HTTP 404"), "HTTP 404");
+        assert_eq!(
+            reason(
+                "f.csv row 3, column 'Unit Price': the unit price is -5.00; it can't be negative"
+            ),
+            "the unit price is #; it can't be negative"
+        );
+        assert_eq!(reason("f.csv:3: value 1.234,56 too big"), "value # too big");
+        assert_eq!(
+            reason("HTTP 404: order not found"),
+            "HTTP #: order not found"
+        );
         let row = ResultRow {
             index: 0,
             order_id: "<script>".into(),

@@ -547,3 +547,33 @@ fn help_documents_exit_codes_and_scheduling() {
         assert!(text.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn inbox_file_refused_whole_goes_to_failed_and_can_come_back() {
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::write(inbox.join("x.csv"), "Pedido;Valor\n123;1,00\n").unwrap();
+    let args = [
+        "submit",
+        "--sandbox",
+        "--ledger",
+        "l.db",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--settle-ms",
+        "10",
+        "--summary-json",
+        "-",
+        "--quiet",
+    ];
+    let out = w.run(&args);
+    out.expect_code(2);
+    assert_eq!(out.json()["files"][0]["status"], "failed");
+    assert!(inbox.join("failed/x.csv").exists());
+    // Dropped again unchanged (say, after a profile was added): read again, not a duplicate.
+    std::fs::rename(inbox.join("failed/x.csv"), inbox.join("x.csv")).unwrap();
+    let out = w.run(&args);
+    out.expect_code(2);
+    assert_eq!(out.json()["files"][0]["status"], "failed");
+}

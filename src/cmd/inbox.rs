@@ -179,7 +179,9 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             .flatten()
             .collect();
         move_output(file_args.report.clone(), dest)?;
-        {
+        // Remembered only once read: a file refused whole (a missing column, say) can be dropped
+        // again unchanged after the configuration is fixed.
+        if file_code != EXIT_ERROR {
             let ledger = Ledger::open(&ledger_path, "inbox")?;
             ledger.record_file(&hash, &name)?;
         }

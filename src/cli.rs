@@ -19,10 +19,22 @@ Examples:
   export VTEX_APP_KEY=vtexappkey-mystore-ABCDEF VTEX_APP_TOKEN=...
   invoice-import submit --account mystore --rate 20 invoices.xlsx
 
+  # Scheduled: process an ERP's drop folder every 10 minutes (settings in the config file):
+  */10 * * * *  invoice-import --config /etc/invoice-import.toml submit --inbox /srv/erp/out \
+                  --summary-json /var/log/invoice-import/last.json --quiet
+
+  # Shell integration:
+  invoice-import completions bash > ~/.local/share/bash-completion/completions/invoice-import
+  invoice-import man > invoice-import.1
+
+Configuration: --config PATH, else ./invoice-import.toml, else invoice-import/config.toml in the
+user's config directory. Flags override the file; `invoice-import config show` prints the result.
+
 Exit codes:
   0    every invoice valid (check) / accepted or already accepted (submit, track)
   1    some invoice invalid or failed; see the report, the results file and the failed-rows file
-  2    usage, configuration or I/O error (unreadable file, missing column, refused target, ...)
+  2    usage, configuration or I/O error (unreadable file, missing column, refused target,
+       another run holding the ledger or inbox, ...)
   130  interrupted (Ctrl-C); results so far are written";
 
 #[derive(Debug, Parser)]
@@ -37,6 +49,11 @@ fix and feed back in.",
     after_long_help = AFTER_HELP
 )]
 pub struct Cli {
+    /// Config file (TOML) [default: ./invoice-import.toml, else invoice-import/config.toml in the
+    /// user's config directory].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,6 +71,16 @@ pub enum Command {
     Track(SubmitArgs),
     /// Run a local VTEX OMS simulator until Ctrl-C.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -79,6 +106,13 @@ Examples:
   # Fix the failed rows and submit them again (accepted invoices are never resent):
   invoice-import submit --account mystore invoices.failed.csv
 
+  # An ERP drops files into a folder; each is processed once, then moved to processed/ or failed/:
+  invoice-import submit --account mystore --inbox /srv/erp/out --settle-ms 5000
+
+  # For machines and finance: a JSON summary, a JSON-lines log and an HTML report:
+  invoice-import submit --account mystore --summary-json - --log-file run.jsonl \
+      --report run.html invoices.xlsx
+
 Exit codes: 0 all accepted or already accepted, 1 some invalid or failed, 2 usage, configuration or
 I/O error, 130 interrupted.";
 
@@ -93,9 +127,14 @@ Exit codes: as for submit.";
 /// How to read the input files: shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input files: .csv .tsv .txt .xlsx .xlsm .xls .ods; `-` reads CSV from stdin.
-    #[arg(required = true, value_name = "FILE")]
+    /// Input files: .csv .tsv .txt .xlsx .xlsm .xls .ods; `-` reads CSV from stdin. (Required
+    /// unless `submit --inbox DIR`.)
+    #[arg(value_name = "FILE")]
     pub files: Vec<String>,
+
+    /// Column mapping profile from the config file ([profiles.NAME]); --map flags win over it.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Workbook sheet to read [default: the first sheet with data].
     #[arg(long, value_name = "NAME")]
@@ -167,18 +206,17 @@ pub struct Verbosity {
     pub verbose: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct SubmitArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-
+/// Where and how fast to send: the settings a config file can also hold (`config show` prints the
+/// effective values).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SendArgs {
     /// VTEX account name: sends to https://{account}.{environment}.com.br.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["base_url", "sandbox"])]
     pub account: Option<String>,
 
-    /// VTEX environment, with --account.
-    #[arg(long, value_name = "NAME", default_value = "vtexcommercestable")]
-    pub environment: String,
+    /// VTEX environment, with --account [default: vtexcommercestable].
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
 
     /// Send to this base URL instead (https://…; plain http only to loopback).
     #[arg(long, value_name = "URL", conflicts_with = "sandbox")]
@@ -190,27 +228,44 @@ pub struct SubmitArgs {
     pub sandbox: bool,
 
     /// Requests per second, shared by every request (retries and order look-ups included). VTEX does
-    /// not publish this endpoint's limit, so the default is conservative.
-    #[arg(long, value_name = "N", default_value_t = 10.0)]
-    pub rate: f64,
+    /// not publish this endpoint's limit, so the default is conservative [default: 10].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
 
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub concurrency: usize,
+    /// Requests in flight at once [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 
-    /// Seconds to wait for each response.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Seconds to wait for each response [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
 
     /// Attempts per request before giving up (429, 408, 5xx, connection errors and timeouts are
-    /// retried with backoff; other 4xx are final).
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    pub max_attempts: u32,
+    /// retried with backoff; other 4xx are final) [default: 6].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
 
     /// Ledger database that makes runs exactly-once [default: one per target in the user's data
     /// directory].
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
+
+    /// Folder for the results and failed-rows files [default: beside each input].
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Write CSVs without the UTF-8 byte-order mark (by default it is there so Excel shows accents).
+    #[arg(long)]
+    pub no_bom: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub send: SendArgs,
 
     /// Look at each order on VTEX before its first POST, and skip invoices already there (for
     /// backfills where another system may have invoiced some orders).
@@ -221,7 +276,7 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
 
-    /// Failed-rows file [default: <first input>.failed.csv beside it].
+    /// Failed-rows file [default: <first input>.failed.csv beside it, .failed.xlsx for workbooks].
     #[arg(long, value_name = "PATH")]
     pub failed: Option<PathBuf>,
 
@@ -233,8 +288,38 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Write a JSON summary of the run (run id, inputs, counts and money per status, duration,
+    /// rate, 429s, a per-second timeline, exit code) to PATH, or to stdout with `-`.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<String>,
+
+    /// Append one JSON object per event (run start, each outcome, run end) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// Write a self-contained HTML report (totals, failures by reason, request rate and 429s over
+    /// time) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// Process every file in DIR (oldest first) exactly once, then move each to DIR/processed/ or
+    /// DIR/failed/ with its results and failed-rows files. Give DIR instead of files.
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+
+    /// With --inbox: a file counts as fully written when its size and modification time have not
+    /// changed for this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub settle_ms: u64,
+
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings (flags > environment > config file > defaults), secrets masked.
+    Show(SendArgs),
 }
 
 /// Parses arguments, runs the command, returns the process exit code.

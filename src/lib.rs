@@ -4,6 +4,7 @@
 //! The pipeline, one module per stage:
 //!
 //! ```text
+//! config   flags + config file → one validated Settings
 //! source   files → header names + rows of cells (CSV sniffing, encodings, calamine)
 //! values   cell text → cents, timestamps, ids, quantities (precise errors)
 //! mapping  header names → canonical fields; rows → typed field values
@@ -18,6 +19,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod group;
 pub mod ledger;
 pub mod mapping;

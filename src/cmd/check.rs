@@ -13,6 +13,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
 
 /// Checks files as `submit` (invoices) or `track` (tracking updates) would read them.
 pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
+    if args.input.files.is_empty() {
+        anyhow::bail!("name at least one input file (or `-` for stdin)");
+    }
     let opts = load_options(&args.input, &mode.required());
     let mut batch = group::load(&args.input.files, &opts);
     let invoices = std::mem::take(&mut batch.invoices);

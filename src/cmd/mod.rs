@@ -1,9 +1,13 @@
 //! The commands: each turns parsed arguments into a run of the pipeline and an exit code.
 
 pub mod check;
+pub mod inbox;
 pub mod submit;
 
-use crate::cli::{Cli, Command, InputArgs};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, ConfigCommand, InputArgs};
+use crate::config::{Loaded, Settings};
 use crate::group::LoadOptions;
 use crate::mapping::Field;
 use crate::values::date;
@@ -17,17 +21,44 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Runs a parsed command line; errors at this edge are printed with their cause chain.
 pub fn run(cli: Cli) -> i32 {
-    let result = match cli.command {
-        Command::Check(args) => check::run(&args),
-        Command::Submit(args) => submit::run(&args, submit::Mode::Invoices),
-        Command::Track(args) => submit::run(&args, submit::Mode::Tracking),
-        Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
-    };
+    let result = dispatch(cli);
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             EXIT_ERROR
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let config = || Loaded::discover(cli.config.as_deref());
+    match cli.command {
+        Command::Check(mut args) => {
+            config()?.apply_input(&mut args.input)?;
+            check::run(&args)
+        }
+        Command::Submit(args) => submit::run(args, &config()?, submit::Mode::Invoices),
+        Command::Track(args) => submit::run(args, &config()?, submit::Mode::Tracking),
+        Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
+        Command::Config(ConfigCommand::Show(send)) => {
+            let settings = Settings::resolve(&send, &config()?)?;
+            print!("{settings}");
+            Ok(EXIT_OK)
+        }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(
+                shell,
+                &mut command,
+                "invoice-import",
+                &mut std::io::stdout(),
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(EXIT_OK)
         }
     }
 }

@@ -17,12 +17,14 @@ use crate::cli::SubmitArgs;
 use crate::cmd::{
     EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_REQUIRED, load_options,
 };
+use crate::config::{Loaded, Settings, TargetSpec};
 use crate::group::{self, Batch, RowRef};
 use crate::ledger::{self, Ledger};
 use crate::mapping::Field;
 use crate::report::check::CheckReport;
 use crate::report::progress::Progress;
 use crate::report::results::{self, ResultRow, ResultsWriter, Status};
+use crate::report::summary::{self, EventLog, RunSummary, Sample, Timeline};
 use crate::report::{money, money_plain};
 use crate::sandbox;
 use crate::submit::engine::{Engine, EngineConfig, Job, Op, Outcome, Stats, StopReason, Stopper};
@@ -55,6 +57,13 @@ impl Mode {
         }
     }
 
+    pub(crate) fn command(self) -> &'static str {
+        match self {
+            Mode::Invoices => "submit",
+            Mode::Tracking => "track",
+        }
+    }
+
     fn noun(self) -> &'static str {
         match self {
             Mode::Invoices => "invoices",
@@ -72,7 +81,8 @@ enum Destination {
     Sandbox,
 }
 
-pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
+pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<i32> {
+    loaded.apply_input(&mut args.input)?;
     if args.dry_run {
         let check = crate::cli::CheckArgs {
             input: args.input.clone(),
@@ -81,34 +91,66 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
         };
         return super::check::run_mode(&check, mode);
     }
-    if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!("--rate must be a number above 0 (requests per second)");
+    let settings = Settings::resolve(&args.send, loaded)?;
+    if let Some(dir) = args.inbox.clone() {
+        if !args.input.files.is_empty() {
+            bail!("--inbox takes the files from DIR; name no input files with it");
+        }
+        return super::inbox::run(&args, &settings, mode, &dir);
     }
-    if args.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
+    if args.input.files.is_empty() {
+        bail!("name at least one input file (or `-` for stdin)");
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        bail!("--timeout must be a number of seconds above 0");
+    match run_files(&args, &settings, mode) {
+        Ok(done) => {
+            if let Some(path) = &args.summary_json {
+                summary::write_json(path, &done.summary)?;
+            }
+            Ok(done.summary.exit_code)
+        }
+        Err(err) => {
+            // A scheduler reading the summary still learns that the run failed, and why.
+            if let Some(path) = &args.summary_json {
+                let failed = serde_json::json!({
+                    "schema_version": summary::SCHEMA_VERSION,
+                    "command": mode.command(),
+                    "inputs": args.input.files,
+                    "error": format!("{err:#}"),
+                    "exit_code": EXIT_ERROR,
+                });
+                summary::write_json(path, &failed)?;
+            }
+            Err(err)
+        }
     }
-    if args.max_attempts == 0 {
-        bail!("--max-attempts must be at least 1");
-    }
+}
 
-    let destination = if args.sandbox {
-        Destination::Sandbox
-    } else {
-        let target = match (&args.account, &args.base_url) {
-            (Some(account), None) => Target::account(account, &args.environment)?,
-            (None, Some(url)) => Target::base_url(url)?,
-            _ => bail!(
-                "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the built-in \
-                 simulator)"
-            ),
-        };
-        let credentials = Credentials::from_env()?;
-        Destination::Remote {
-            target,
-            credentials,
+/// A finished run of some files: its summary (which carries the exit code).
+pub struct Done {
+    pub summary: RunSummary,
+}
+
+/// Runs the pipeline on `args.input.files` with validated settings.
+pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::Result<Done> {
+    let destination = match &settings.target {
+        TargetSpec::Sandbox => Destination::Sandbox,
+        spec => {
+            let target = match spec {
+                TargetSpec::Account {
+                    account,
+                    environment,
+                } => Target::account(account, environment)?,
+                TargetSpec::BaseUrl(url) => Target::base_url(url)?,
+                _ => bail!(
+                    "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the \
+                     built-in simulator), or set [target] in the config file"
+                ),
+            };
+            let credentials = settings.credentials()?;
+            Destination::Remote {
+                target,
+                credentials,
+            }
         }
     };
 
@@ -120,8 +162,8 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
     let results_path = args
         .results
         .clone()
-        .unwrap_or_else(|| results::beside(first, suffix));
-    let results_writer = ResultsWriter::create(&results_path)
+        .unwrap_or_else(|| results::output_path(first, suffix, settings.output_dir.as_deref()));
+    let results_writer = ResultsWriter::create(&results_path, settings.bom)
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
     let opts = load_options(&args.input, &mode.required());
@@ -129,8 +171,20 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
     for e in &batch.file_errors {
         eprintln!("error: {}", e.message);
     }
+    let run_id = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+        std::process::id()
+    );
     if !batch.file_errors.is_empty() && batch.sources.is_empty() {
-        return Ok(EXIT_ERROR);
+        let mut summary = RunSummary::new(mode.command(), &run_id, &args.input.files, &[]);
+        summary.file_errors = batch
+            .file_errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
+        summary.exit_code = EXIT_ERROR;
+        return Ok(Done { summary });
     }
     let invoices = std::mem::take(&mut batch.invoices);
     let validate_opts = ValidateOptions {
@@ -138,11 +192,13 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
     };
     let run = Run {
         args,
+        settings,
         mode,
         batch: &batch,
         read: &opts.read,
+        run_id: &run_id,
     };
-    let code = match mode {
+    let mut summary = match mode {
         Mode::Invoices => {
             let checked = validate::validate(invoices, validate_opts);
             run.send(checked, destination, results_writer, |v, index, kind| {
@@ -177,11 +233,15 @@ pub fn run(args: &SubmitArgs, mode: Mode) -> anyhow::Result<i32> {
             })?
         }
     };
-    Ok(if !batch.file_errors.is_empty() && code == EXIT_OK {
-        EXIT_ERROR
-    } else {
-        code
-    })
+    summary.file_errors = batch
+        .file_errors
+        .iter()
+        .map(|e| e.message.clone())
+        .collect();
+    if !batch.file_errors.is_empty() && summary.exit_code == EXIT_OK {
+        summary.exit_code = EXIT_ERROR;
+    }
+    Ok(Done { summary })
 }
 
 fn key<T: Validated>(kind: ledger::Kind, v: &T) -> ledger::Key {
@@ -194,9 +254,11 @@ fn key<T: Validated>(kind: ledger::Kind, v: &T) -> ledger::Key {
 
 struct Run<'a> {
     args: &'a SubmitArgs,
+    settings: &'a Settings,
     mode: Mode,
     batch: &'a Batch,
     read: &'a crate::source::ReadOptions,
+    run_id: &'a str,
 }
 
 impl Run<'_> {
@@ -206,7 +268,7 @@ impl Run<'_> {
         destination: Destination,
         mut writer: ResultsWriter,
         make_job: impl Fn(&T, usize, ledger::Kind) -> Job,
-    ) -> anyhow::Result<i32> {
+    ) -> anyhow::Result<RunSummary> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
         let invalid = checked
@@ -268,9 +330,31 @@ impl Run<'_> {
             .enable_all()
             .build()
             .context("can't start the async runtime")?;
+        let mut log = EventLog::open(args.log_file.as_deref()).with_context(|| {
+            format!(
+                "can't open the log file {}",
+                args.log_file.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
+        log.event(
+            "run_start",
+            serde_json::json!({
+                "run_id": self.run_id,
+                "command": self.mode.command(),
+                "inputs": args.input.files,
+                "invoices": rows.len(),
+                "to_send": jobs.len(),
+            }),
+        );
+        // Outcomes already final (invalid, or held back by --strict); the rest are logged as
+        // they are decided.
+        let sending: std::collections::HashSet<usize> = jobs.iter().map(|j| j.index).collect();
+        for row in rows.iter().filter(|r| !sending.contains(&r.index)) {
+            log.outcome(row);
+        }
         let started = Instant::now();
-        let (stats, stop_reason, throttled) =
-            runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer))?;
+        let (stats, stop_reason, throttled, timeline) =
+            runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
         let elapsed = started.elapsed();
 
         // Results, complete and in input order; then the rows to fix.
@@ -290,18 +374,50 @@ impl Run<'_> {
             quiet,
         );
 
-        if let Some(StopReason::Auth(msg)) = &stop_reason {
-            eprintln!("error: stopped: {msg}");
-            return Ok(EXIT_ERROR);
-        }
-        if stop_reason == Some(StopReason::Interrupted) {
-            return Ok(EXIT_INTERRUPTED);
-        }
         let all_good = rows
             .iter()
             .all(|r| matches!(r.status, Status::Accepted | Status::AlreadyAccepted))
             && self.batch.row_errors.is_empty();
-        Ok(if all_good { EXIT_OK } else { EXIT_PROBLEMS })
+        let mut code = if all_good { EXIT_OK } else { EXIT_PROBLEMS };
+        let mut stopped = None;
+        if let Some(StopReason::Auth(msg)) = &stop_reason {
+            eprintln!("error: stopped: {msg}");
+            stopped = Some(msg.clone());
+            code = EXIT_ERROR;
+        }
+        if stop_reason == Some(StopReason::Interrupted) {
+            stopped = Some(String::from("interrupted"));
+            code = EXIT_INTERRUPTED;
+        }
+
+        use std::sync::atomic::Ordering;
+        let mut summary =
+            RunSummary::new(self.mode.command(), self.run_id, &args.input.files, &rows);
+        let secs = elapsed.as_secs_f64();
+        summary.requests =
+            stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+        summary.duration_seconds = (secs * 1000.0).round() / 1000.0;
+        summary.requests_per_second = if secs > 0.0 {
+            ((summary.requests as f64 / secs) * 100.0).round() / 100.0
+        } else {
+            0.0
+        };
+        summary.throttled_429 = throttled;
+        summary.timeline = timeline;
+        summary.row_errors = self.batch.row_errors.len() as u64;
+        summary.results_file = Some(results_path);
+        summary.failed_files = failed_files;
+        summary.stopped = stopped;
+        summary.exit_code = code;
+        log.event(
+            "run_end",
+            serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null),
+        );
+        if let Some(path) = &args.report {
+            crate::report::html::write(path, &summary, &rows)
+                .with_context(|| format!("can't write the report {}", path.display()))?;
+        }
+        Ok(summary)
     }
 
     /// Starts what sending needs (sandbox, ledger, client), runs the engine, and fills `rows`.
@@ -311,7 +427,8 @@ impl Run<'_> {
         rows: &mut [ResultRow],
         destination: Destination,
         writer: &mut ResultsWriter,
-    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, u64)> {
+        log: &mut EventLog,
+    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, u64, Vec<Sample>)> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
         let (target, credentials, sandbox_handle) = match destination {
@@ -347,17 +464,12 @@ impl Run<'_> {
             }
         };
 
-        let (ledger_path, temporary_ledger) = match (&args.ledger, &sandbox_handle) {
+        let (ledger_path, temporary_ledger) = match (&self.settings.ledger, &sandbox_handle) {
             (Some(path), _) => (path.clone(), false),
             (None, Some(_)) => (temporary_ledger_path(), true),
             (None, None) => (Ledger::default_path(target.as_str())?, false),
         };
-        let run_id = format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
-            std::process::id()
-        );
-        let ledger = Ledger::open(&ledger_path, &run_id)?;
+        let ledger = Ledger::open(&ledger_path, self.run_id)?;
         if args.verbosity.verbose {
             eprintln!("ledger: {}", ledger_path.display());
         }
@@ -394,6 +506,7 @@ impl Run<'_> {
                             money_plain(job.value_cents)
                         ));
                     }
+                    log.outcome(row);
                 }
                 Some(entry) if entry.state == ledger::State::Intent => {
                     job.unresolved_intent = true;
@@ -407,11 +520,14 @@ impl Run<'_> {
             &target,
             &credentials,
             &ClientOptions {
-                timeout: Duration::from_secs_f64(args.timeout),
+                timeout: Duration::from_secs_f64(self.settings.timeout),
                 ..ClientOptions::default()
             },
         )?;
-        let rate = Arc::new(AdaptiveRate::new(args.rate, burst_for(args.rate)));
+        let rate = Arc::new(AdaptiveRate::new(
+            self.settings.rate,
+            burst_for(self.settings.rate),
+        ));
         let stopper = Arc::new(Stopper::default());
         let stats = Arc::new(Stats::default());
         let engine = Arc::new(Engine {
@@ -419,9 +535,9 @@ impl Run<'_> {
             ledger: ledger.clone(),
             rate: Arc::clone(&rate),
             config: EngineConfig {
-                concurrency: args.concurrency,
+                concurrency: self.settings.concurrency,
                 policy: RetryPolicy {
-                    max_attempts: args.max_attempts,
+                    max_attempts: self.settings.max_attempts,
                     ..RetryPolicy::default()
                 },
                 check_remote: args.check_remote && self.mode == Mode::Invoices,
@@ -448,6 +564,22 @@ impl Run<'_> {
             })
         };
 
+        // The timeline: counters read once a second (the engine keeps totals only).
+        let timeline = Arc::new(std::sync::Mutex::new(Timeline::default()));
+        let sampler = {
+            let (stats, rate, timeline) =
+                (Arc::clone(&stats), Arc::clone(&rate), Arc::clone(&timeline));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                tick.tick().await; // the first tick is immediate
+                for second in 1u64.. {
+                    tick.tick().await;
+                    sample(&timeline, second, &stats, &rate);
+                }
+            })
+        };
+        let sampling_started = Instant::now();
+
         let mut progress = Progress::new(to_send.len() as u64, quiet);
         let (tx, mut rx) = mpsc::unbounded_channel::<Outcome>();
         let engine_task = tokio::spawn(Arc::clone(&engine).run(to_send, tx));
@@ -460,6 +592,7 @@ impl Run<'_> {
             row.attempts = outcome.attempts;
             row.error = outcome.error;
             progress.record(row.status);
+            log.outcome(row);
             if args.verbosity.verbose {
                 progress.println(&format!(
                     "{} {} {}{}",
@@ -474,14 +607,27 @@ impl Run<'_> {
             }
             // The live file is a safety net for crashes; the final rewrite is what counts, so a
             // failed append is reported once and the run goes on.
-            if let Err(e) = writer.append(row) {
-                if !live_error_shown {
-                    live_error_shown = true;
-                    progress.println(&format!("warning: can't append to the results file: {e}"));
-                }
+            if let Err(e) = writer.append(row)
+                && !live_error_shown
+            {
+                live_error_shown = true;
+                progress.println(&format!("warning: can't append to the results file: {e}"));
             }
         }
         let _ = engine_task.await;
+        sampler.abort();
+        // The last, partial second.
+        let last = sampling_started.elapsed().as_secs() + 1;
+        let already = timeline
+            .lock()
+            .map(|t| t.last_second() >= last)
+            .unwrap_or(true);
+        if !already {
+            sample(&timeline, last, &stats, &rate);
+        }
+        // The aborted sampler may still hold its clone, so the samples are taken, not unwrapped.
+        let timeline =
+            std::mem::take(&mut *timeline.lock().unwrap_or_else(|e| e.into_inner())).into_samples();
         progress.finish();
         interrupt.abort();
         if let Some(handle) = sandbox_handle {
@@ -496,7 +642,7 @@ impl Run<'_> {
                 let _ = std::fs::remove_file(PathBuf::from(p));
             }
         }
-        Ok((stats, stopper.reason(), rate.throttled()))
+        Ok((stats, stopper.reason(), rate.throttled(), timeline))
     }
 
     fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
@@ -523,9 +669,22 @@ impl Run<'_> {
         if errors.is_empty() {
             return Ok(Vec::new());
         }
-        results::write_failed_rows(self.batch, self.read, &errors, self.args.failed.as_deref())
+        let out = results::FailedOptions {
+            single_path: self.args.failed.as_deref(),
+            dir: self.settings.output_dir.as_deref(),
+            bom: self.settings.bom,
+        };
+        results::write_failed_rows(self.batch, self.read, &errors, &out)
             .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))
     }
+}
+
+fn sample(timeline: &std::sync::Mutex<Timeline>, second: u64, stats: &Stats, rate: &AdaptiveRate) {
+    use std::sync::atomic::Ordering;
+    let requests = stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+    // A poisoned lock only means a sampler panicked mid-push; the samples are still usable.
+    let mut t = timeline.lock().unwrap_or_else(|e| e.into_inner());
+    t.record(second, requests, rate.throttled());
 }
 
 /// A small burst lets a few requests start together without ever exceeding the rate over a second.

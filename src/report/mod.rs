@@ -1,8 +1,11 @@
 //! What the user reads: the check report, the results CSV, the failed-rows file, the summary.
 
 pub mod check;
+pub mod html;
 pub mod progress;
 pub mod results;
+pub mod summary;
+pub mod workbook;
 
 /// Formats cents for people: `1,234.56`. Currency is not known (VTEX amounts are in the store's
 /// currency), so none is shown.

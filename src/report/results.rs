@@ -121,20 +121,24 @@ where
 /// Writes results as they arrive, so a crash leaves a usable file, then rewrites it whole.
 pub struct ResultsWriter {
     path: PathBuf,
+    bom: bool,
     live: csv::Writer<BufWriter<File>>,
 }
 
 impl ResultsWriter {
     /// Creates (truncates) the file and writes the header; fails before anything is sent when the
     /// path is not writable.
-    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
+    pub fn create(path: &Path, bom: bool) -> io::Result<ResultsWriter> {
         let mut file = File::create(path)?;
-        file.write_all(BOM)?;
+        if bom {
+            file.write_all(BOM)?;
+        }
         let mut live = csv_writer(file);
         write_escaped(&mut live, RESULT_HEADERS)?;
         live.flush()?;
         Ok(ResultsWriter {
             path: path.to_path_buf(),
+            bom,
             live,
         })
     }
@@ -156,7 +160,9 @@ impl ResultsWriter {
         let tmp = self.path.with_extension("csv.tmp");
         {
             let mut file = File::create(&tmp)?;
-            file.write_all(BOM)?;
+            if self.bom {
+                file.write_all(BOM)?;
+            }
             let mut w = csv_writer(file);
             write_escaped(&mut w, RESULT_HEADERS)?;
             for row in &rows {
@@ -184,8 +190,28 @@ pub fn beside(input: &str, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{stem}.{suffix}.csv"))
 }
 
-/// Writes, for each input that has rows to fix, a CSV with that input's original header row and
-/// the original cell text of those rows, plus an `error` column. Returns the files written.
+/// `<stem>.<suffix>.csv` in `dir`, or beside `input` when no folder is given.
+pub fn output_path(input: &str, suffix: &str, dir: Option<&Path>) -> PathBuf {
+    let path = beside(input, suffix);
+    match (dir, path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path,
+    }
+}
+
+/// Where and how the failed-rows files go.
+#[derive(Debug, Clone, Default)]
+pub struct FailedOptions<'a> {
+    /// `--failed PATH`: used when there is one input.
+    pub single_path: Option<&'a Path>,
+    /// Folder for the files [default: beside each input].
+    pub dir: Option<&'a Path>,
+    pub bom: bool,
+}
+
+/// Writes, for each input that has rows to fix, a file with that input's original header row and
+/// the original cells of those rows, plus an `error` column. A workbook input gets a workbook
+/// (`.failed.xlsx`, same sheet name and cell types), a CSV input a CSV. Returns the files written.
 ///
 /// `errors` maps each row to fix to its message. The inputs are read a second time, so memory
 /// never holds the whole input.
@@ -193,8 +219,9 @@ pub fn write_failed_rows(
     batch: &Batch,
     read: &ReadOptions,
     errors: &HashMap<RowRef, String>,
-    single_path: Option<&Path>,
+    out: &FailedOptions<'_>,
 ) -> Result<Vec<PathBuf>, String> {
+    let single_path = out.single_path;
     let mut written = Vec::new();
     let sources_with_rows: HashSet<u32> = errors.keys().map(|r| r.source).collect();
     for (index, info) in batch.sources.iter().enumerate() {
@@ -202,14 +229,33 @@ pub fn write_failed_rows(
         if !sources_with_rows.contains(&index) {
             continue;
         }
+        let workbook_sheet = info.source.sheet.as_deref();
         let path = match single_path {
             Some(p) if batch.sources.len() == 1 => p.to_path_buf(),
-            _ => beside(&info.path, "failed"),
+            _ => {
+                let p = output_path(&info.path, "failed", out.dir);
+                if workbook_sheet.is_some() {
+                    p.with_extension("xlsx")
+                } else {
+                    p
+                }
+            }
         };
         let mut table = info.reopen(read).map_err(|e| e.to_string())?;
+        let as_xlsx = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        if let (Some(sheet), true) = (workbook_sheet, as_xlsx) {
+            write_failed_workbook(&mut table, sheet, index, errors, &path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            written.push(path);
+            continue;
+        }
         let io_err = |e: io::Error| format!("{}: {e}", path.display());
         let mut file = File::create(&path).map_err(io_err)?;
-        file.write_all(BOM).map_err(io_err)?;
+        if out.bom {
+            file.write_all(BOM).map_err(io_err)?;
+        }
         let mut w = csv_writer(file);
         let mut header: Vec<String> = table.headers().to_vec();
         header.push(String::from("error"));
@@ -240,6 +286,33 @@ pub fn write_failed_rows(
         written.push(path);
     }
     Ok(written)
+}
+
+fn write_failed_workbook(
+    table: &mut crate::source::Table,
+    sheet: &str,
+    source: u32,
+    errors: &HashMap<RowRef, String>,
+    path: &Path,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let headers = table.headers().to_vec();
+    let width = headers.len();
+    let mut wb = crate::report::workbook::FailedWorkbook::new(sheet, &headers)?;
+    loop {
+        let row = match table.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(_) => continue,
+        };
+        let Some(message) = errors.get(&RowRef {
+            source,
+            row: row.number(),
+        }) else {
+            continue;
+        };
+        wb.push((0..width).map(|c| row.get(c)), width, message)?;
+    }
+    wb.save(path)
 }
 
 #[cfg(test)]
@@ -278,7 +351,7 @@ mod tests {
     fn results_file_is_complete_and_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
+        let mut w = ResultsWriter::create(&path, true).unwrap();
         let row = |index: usize, status| ResultRow {
             index,
             order_id: format!("o{index}"),

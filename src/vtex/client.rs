@@ -182,6 +182,11 @@ impl Credentials {
         }
     }
 
+    /// The app key, for a masked display (`config show`); the token has no accessor.
+    pub fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
     /// From `VTEX_APP_KEY` and `VTEX_APP_TOKEN`.
     pub fn from_env() -> Result<Credentials, CredentialsError> {
         Credentials::from_lookup(|name| std::env::var(name).ok())

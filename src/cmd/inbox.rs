@@ -1,0 +1,332 @@
+//! `submit --inbox DIR`: the drop-folder mode for scheduled runs. Every file present is processed
+//! once, oldest first, then moved to `DIR/processed/` (all accepted) or `DIR/failed/` (anything
+//! else), with its results and failed-rows files beside it.
+//!
+//! Exactly once per file: the ledger keeps each file's content hash, so a re-dropped identical file
+//! is reported and moved, not sent. A file still being written (size or mtime changing within
+//! `--settle-ms`) is left for the next run. `DIR/.invoice-import.lock` keeps two schedulers that
+//! fire together from processing the same inbox.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::cli::SubmitArgs;
+use crate::cmd::submit::{Mode, run_files};
+use crate::cmd::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
+use crate::config::{Settings, TargetSpec};
+use crate::ledger::Ledger;
+use crate::report::summary::{self, RunSummary};
+
+const LOCK_NAME: &str = ".invoice-import.lock";
+const WORK_DIR: &str = ".invoice-import-work";
+
+/// What happened to one dropped file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOutcome {
+    pub file: String,
+    /// processed, failed, duplicate, or not_ready (still being written; left in place).
+    pub status: String,
+    pub sha256: Option<String>,
+    /// For a duplicate: when the same content was first processed.
+    pub first_seen: Option<String>,
+    pub moved_to: Option<PathBuf>,
+    pub run: Option<RunSummary>,
+}
+
+/// The `--summary-json` of an inbox run.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxSummary {
+    pub schema_version: u32,
+    pub inbox: PathBuf,
+    pub files: Vec<FileOutcome>,
+    pub exit_code: i32,
+}
+
+pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> anyhow::Result<i32> {
+    if !dir.is_dir() {
+        bail!("inbox {} is not a folder", dir.display());
+    }
+    let ledger_path = match (&settings.ledger, &settings.target) {
+        (Some(p), _) => p.clone(),
+        (None, TargetSpec::Sandbox) => bail!(
+            "--inbox with --sandbox needs --ledger PATH (the sandbox's own ledger is thrown away, \
+             so files would not be remembered)"
+        ),
+        // The same default ledger the submit run would use.
+        (
+            None,
+            TargetSpec::Account {
+                account,
+                environment,
+            },
+        ) => Ledger::default_path(
+            crate::vtex::client::Target::account(account, environment)?.as_str(),
+        )?,
+        (None, TargetSpec::BaseUrl(u)) => {
+            Ledger::default_path(crate::vtex::client::Target::base_url(u)?.as_str())?
+        }
+        (None, TargetSpec::Unset) => bail!(
+            "say where to send: --account NAME, --base-url URL or --sandbox, or set [target] in \
+             the config file"
+        ),
+    };
+    let _lock = lock_inbox(dir)?;
+    let quiet = args.verbosity.quiet;
+
+    let processed = dir.join("processed");
+    let failed = dir.join("failed");
+    let work = dir.join(WORK_DIR);
+    for d in [&processed, &failed, &work] {
+        fs::create_dir_all(d).with_context(|| format!("can't create {}", d.display()))?;
+    }
+    let mut settings = settings.clone();
+    settings.ledger = Some(ledger_path.clone());
+    settings.output_dir = Some(work.clone());
+
+    let settle = Duration::from_millis(args.settle_ms);
+    let mut outcomes = Vec::new();
+    let mut code = EXIT_OK;
+    for path in files_oldest_first(dir)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut outcome = FileOutcome {
+            file: name.clone(),
+            status: String::new(),
+            sha256: None,
+            first_seen: None,
+            moved_to: None,
+            run: None,
+        };
+        if !is_stable(&path, settle)? {
+            if !quiet {
+                eprintln!("inbox: {name} is still being written; left for the next run");
+            }
+            outcome.status = String::from("not_ready");
+            outcomes.push(outcome);
+            continue;
+        }
+        let bytes = fs::read(&path).with_context(|| format!("can't read {}", path.display()))?;
+        let hash = hex::encode(Sha256::digest(&bytes));
+        outcome.sha256 = Some(hash.clone());
+        let seen = {
+            let ledger = Ledger::open(&ledger_path, "inbox")?;
+            ledger.file_seen(&hash)?
+        };
+        if let Some(when) = seen {
+            eprintln!(
+                "inbox: {name} has the same content as a file processed at {when}; not sent again"
+            );
+            outcome.status = String::from("duplicate");
+            outcome.first_seen = Some(when);
+            outcome.moved_to = Some(move_into(&path, &processed)?);
+            outcomes.push(outcome);
+            continue;
+        }
+
+        if !quiet {
+            eprintln!("inbox: {name}");
+        }
+        let mut file_args = args.clone();
+        file_args.input.files = vec![path.to_string_lossy().into_owned()];
+        file_args.inbox = None;
+        file_args.results = None;
+        file_args.failed = None;
+        file_args.summary_json = None;
+        file_args.report = args
+            .report
+            .as_ref()
+            .map(|_| work.join(format!("{}.report.html", stem(&name))));
+        let done = run_files(&file_args, &settings, mode)?;
+        let file_code = done.summary.exit_code;
+        if file_code == EXIT_INTERRUPTED {
+            // Left in the inbox: the ledger makes the next run resume without resending.
+            outcome.status = String::from("interrupted");
+            outcome.run = Some(done.summary);
+            outcomes.push(outcome);
+            code = EXIT_INTERRUPTED;
+            break;
+        }
+        // A set-up failure (auth, unreachable) is not the file's fault: it stays to be retried.
+        let setup_failed = file_code == EXIT_ERROR && done.summary.stopped.is_some();
+        if setup_failed {
+            outcome.status = String::from("retry");
+            outcome.run = Some(done.summary);
+            outcomes.push(outcome);
+            code = EXIT_ERROR;
+            continue;
+        }
+        let dest = if file_code == EXIT_OK {
+            &processed
+        } else {
+            &failed
+        };
+        let moved = move_into(&path, dest)?;
+        let mut summary = done.summary;
+        summary.results_file = move_output(summary.results_file.take(), dest)?;
+        summary.failed_files = summary
+            .failed_files
+            .drain(..)
+            .map(|f| move_output(Some(f), dest))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        move_output(file_args.report.clone(), dest)?;
+        // Remembered only once read: a file refused whole (a missing column, say) can be dropped
+        // again unchanged after the configuration is fixed.
+        if file_code != EXIT_ERROR {
+            let ledger = Ledger::open(&ledger_path, "inbox")?;
+            ledger.record_file(&hash, &name)?;
+        }
+        outcome.status = String::from(if file_code == EXIT_OK {
+            "processed"
+        } else {
+            "failed"
+        });
+        outcome.moved_to = Some(moved);
+        outcome.run = Some(summary);
+        outcomes.push(outcome);
+        code = worse(code, file_code);
+    }
+    let _ = fs::remove_dir(&work);
+    let summary = InboxSummary {
+        schema_version: summary::SCHEMA_VERSION,
+        inbox: dir.to_path_buf(),
+        files: outcomes,
+        exit_code: code,
+    };
+    if let Some(path) = &args.summary_json {
+        summary::write_json(path, &summary)?;
+    }
+    Ok(code)
+}
+
+/// The exit code that tells more: error > problems > ok.
+fn worse(a: i32, b: i32) -> i32 {
+    let rank = |c: i32| match c {
+        EXIT_OK => 0,
+        EXIT_PROBLEMS => 1,
+        _ => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn stem(name: &str) -> &str {
+    Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(name)
+}
+
+/// Takes the inbox lock, or says who holds it.
+fn lock_inbox(dir: &Path) -> anyhow::Result<File> {
+    let path = dir.join(LOCK_NAME);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("can't create the inbox lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => bail!(
+            "another invoice-import run is processing the inbox {}; try again later",
+            dir.display()
+        ),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("can't lock the inbox {}", path.display()))
+        }
+    }
+}
+
+/// Regular, visible files directly in `dir`, oldest modification first (name breaks ties).
+fn files_oldest_first(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("can't list {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        files.push((
+            meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            entry.path(),
+        ));
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Whether size and modification time stay the same over `settle`.
+fn is_stable(path: &Path, settle: Duration) -> anyhow::Result<bool> {
+    let look = |p: &Path| -> anyhow::Result<(u64, Option<SystemTime>)> {
+        let m = fs::metadata(p).with_context(|| format!("can't look at {}", p.display()))?;
+        Ok((m.len(), m.modified().ok()))
+    };
+    let before = look(path)?;
+    std::thread::sleep(settle);
+    Ok(look(path)? == before)
+}
+
+/// Moves `path` into `dir`, keeping its name unless taken (then a time stamp is added).
+fn move_into(path: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let mut dest = dir.join(&name);
+    if dest.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
+        dest = dir.join(format!("{stamp}-{}", name.to_string_lossy()));
+    }
+    fs::rename(path, &dest)
+        .with_context(|| format!("can't move {} to {}", path.display(), dest.display()))?;
+    Ok(dest)
+}
+
+fn move_output(path: Option<PathBuf>, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    match path {
+        Some(p) if p.exists() => move_into(&p, dir).map(Some),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_code_wins() {
+        assert_eq!(worse(EXIT_OK, EXIT_PROBLEMS), EXIT_PROBLEMS);
+        assert_eq!(worse(EXIT_ERROR, EXIT_PROBLEMS), EXIT_ERROR);
+        assert_eq!(worse(EXIT_OK, EXIT_OK), EXIT_OK);
+    }
+
+    #[test]
+    fn a_growing_file_is_not_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        fs::write(&p, "x").unwrap();
+        assert!(is_stable(&p, Duration::from_millis(20)).unwrap());
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                fs::write(&p, "xyz").unwrap();
+            })
+        };
+        assert!(!is_stable(&p, Duration::from_millis(150)).unwrap());
+        writer.join().unwrap();
+    }
+}

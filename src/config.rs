@@ -1,0 +1,650 @@
+//! The configuration file (TOML) and the one validated [`Settings`] a submit run uses, built from
+//! flags > environment (credentials only) > file > defaults. Nothing downstream re-reads raw flags.
+//!
+//! The file is `--config PATH`, else `./invoice-import.toml`, else `invoice-import/config.toml` in
+//! the user's config directory; none at all is fine. Unknown keys are errors naming file and key, so
+//! a typo (`concurency = 4`) never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{InputArgs, SendArgs};
+use crate::mapping::Override;
+use crate::vtex::client::{Credentials, CredentialsError};
+
+pub const DEFAULT_ENVIRONMENT: &str = "vtexcommercestable";
+pub const DEFAULT_RATE: f64 = 10.0;
+pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_TIMEOUT: f64 = 30.0;
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+pub const FILE_NAME: &str = "invoice-import.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("can't read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// toml's message names the unknown key and shows the line.
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: {key}: {message}")]
+    Value {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "secrets file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    SecretsExposed { path: PathBuf, mode: u32 },
+    #[error("can't read the secrets file {path}: {source}")]
+    SecretsRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
+
+/// The file as written. Every table refuses unknown keys.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub target: TargetSection,
+    #[serde(default)]
+    pub submit: SubmitSection,
+    #[serde(default)]
+    pub input: InputSection,
+    #[serde(default)]
+    pub output: OutputSection,
+    #[serde(default)]
+    pub credentials: CredentialsSection,
+    /// Named column mappings, one per ERP export: `[profiles.erp-a] order_id = "Pedido"`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    pub account: Option<String>,
+    pub environment: Option<String>,
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitSection {
+    pub rate: Option<f64>,
+    pub concurrency: Option<usize>,
+    pub timeout: Option<f64>,
+    pub max_attempts: Option<u32>,
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSection {
+    pub timezone: Option<String>,
+    pub date_format: Option<String>,
+    /// `comma` (1.234,56) or `point` (1,234.56).
+    pub decimal: Option<String>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub sheet: Option<String>,
+    /// The profile used when `--profile` is not given.
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Folder for results and failed-rows files [default: beside each input].
+    pub dir: Option<PathBuf>,
+    /// UTF-8 byte-order mark on CSVs, so Excel shows accents [default: true].
+    pub bom: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSection {
+    /// A file of `VTEX_APP_KEY=…` / `VTEX_APP_TOKEN=…` lines, mode 600. The environment wins.
+    pub file: Option<PathBuf>,
+}
+
+/// A loaded file and where it came from.
+#[derive(Debug, Default, Clone)]
+pub struct Loaded {
+    pub path: Option<PathBuf>,
+    pub file: FileConfig,
+}
+
+impl Loaded {
+    /// `explicit`, else `./invoice-import.toml`, else the user's config directory; an explicit
+    /// path that does not exist is an error, the others are optional.
+    pub fn discover(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
+        if let Some(path) = explicit {
+            return Loaded::read(path);
+        }
+        let mut candidates = vec![PathBuf::from(FILE_NAME)];
+        if let Some(dir) = dirs::config_dir() {
+            candidates.push(dir.join("invoice-import").join("config.toml"));
+        }
+        for path in candidates {
+            if path.is_file() {
+                return Loaded::read(&path);
+            }
+        }
+        Ok(Loaded::default())
+    }
+
+    pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Loaded::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Loaded, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let loaded = Loaded {
+            path: Some(path.to_path_buf()),
+            file,
+        };
+        // Check every profile now, so a typo in one not used today still surfaces.
+        for name in loaded.file.profiles.keys() {
+            loaded.profile(name)?;
+        }
+        Ok(loaded)
+    }
+
+    fn value_error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Value {
+            path: self.path.clone().unwrap_or_default(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A named profile's column overrides.
+    pub fn profile(&self, name: &str) -> Result<Vec<Override>, ConfigError> {
+        let Some(table) = self.file.profiles.get(name) else {
+            let known: Vec<&str> = self.file.profiles.keys().map(String::as_str).collect();
+            return Err(ConfigError::Invalid(format!(
+                "no profile named '{name}' (the config file has: {})",
+                if known.is_empty() {
+                    String::from("none")
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        table
+            .iter()
+            .map(|(field, header)| {
+                format!("{field}={header}")
+                    .parse::<Override>()
+                    .map_err(|e| self.value_error(&format!("profiles.{name}.{field}"), e))
+            })
+            .collect()
+    }
+
+    /// Fills the reading options the flags left unset; flags always win.
+    pub fn apply_input(&self, input: &mut InputArgs) -> Result<(), ConfigError> {
+        let s = &self.file.input;
+        if input.timezone.is_none()
+            && let Some(tz) = &s.timezone
+        {
+            input.timezone = Some(
+                crate::values::date::parse_timezone(tz)
+                    .map_err(|e| self.value_error("input.timezone", e))?,
+            );
+        }
+        if input.date_format.is_none()
+            && let Some(f) = &s.date_format
+        {
+            input.date_format = Some(
+                crate::values::date::parse_date_format(f)
+                    .map_err(|e| self.value_error("input.date_format", e))?,
+            );
+        }
+        if !input.decimal_comma && !input.decimal_point {
+            match s.decimal.as_deref() {
+                None => {}
+                Some("comma") => input.decimal_comma = true,
+                Some("point") => input.decimal_point = true,
+                Some(other) => {
+                    return Err(self.value_error(
+                        "input.decimal",
+                        format!("'{other}' is neither \"comma\" nor \"point\""),
+                    ));
+                }
+            }
+        }
+        if input.delimiter.is_none()
+            && let Some(d) = &s.delimiter
+        {
+            input.delimiter = Some(
+                crate::source::parse_delimiter(d)
+                    .map_err(|e| self.value_error("input.delimiter", e))?,
+            );
+        }
+        if input.encoding.is_none()
+            && let Some(e) = &s.encoding
+        {
+            input.encoding = Some(
+                crate::source::parse_encoding(e)
+                    .map_err(|e| self.value_error("input.encoding", e))?,
+            );
+        }
+        if input.sheet.is_none() {
+            input.sheet.clone_from(&s.sheet);
+        }
+        let profile = input.profile.clone().or_else(|| s.profile.clone());
+        if let Some(name) = profile {
+            // A --map flag for a field beats the profile's entry for it.
+            let from_profile = self.profile(&name)?;
+            let flagged: Vec<_> = input.map.iter().map(|o| o.field).collect();
+            input.map.extend(
+                from_profile
+                    .into_iter()
+                    .filter(|o| !flagged.contains(&o.field)),
+            );
+            input.profile = Some(name);
+        }
+        Ok(())
+    }
+}
+
+/// Where the credentials come from: never from flags, never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    Environment,
+    /// The environment if both variables are set, else this file.
+    File(PathBuf),
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    Account {
+        account: String,
+        environment: String,
+    },
+    BaseUrl(String),
+    Sandbox,
+    /// Nothing said where; an error for commands that send.
+    Unset,
+}
+
+/// Everything `submit`/`track` needs, validated; built once from flags and the file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: Option<PathBuf>,
+    pub target: TargetSpec,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub timeout: f64,
+    pub max_attempts: u32,
+    pub ledger: Option<PathBuf>,
+    pub output_dir: Option<PathBuf>,
+    pub bom: bool,
+    pub credentials: CredentialSource,
+    /// The file's `[input]` table, for `config show` (runs apply it with [`Loaded::apply_input`]).
+    pub input: InputSection,
+    pub profiles: Vec<String>,
+}
+
+impl Settings {
+    /// Merges flags over the file over defaults and validates every number. (Reading options go
+    /// through [`Loaded::apply_input`].)
+    pub fn resolve(args: &SendArgs, loaded: &Loaded) -> Result<Settings, ConfigError> {
+        let f = &loaded.file;
+        let target = if args.sandbox {
+            TargetSpec::Sandbox
+        } else if let Some(url) = &args.base_url {
+            TargetSpec::BaseUrl(url.clone())
+        } else if let Some(account) = &args.account {
+            TargetSpec::Account {
+                account: account.clone(),
+                environment: args
+                    .environment
+                    .clone()
+                    .or_else(|| f.target.environment.clone())
+                    .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_string()),
+            }
+        } else {
+            match (&f.target.account, &f.target.base_url) {
+                (Some(_), Some(_)) => {
+                    return Err(loaded.value_error("target", "give account or base_url, not both"));
+                }
+                (Some(account), None) => TargetSpec::Account {
+                    account: account.clone(),
+                    environment: args
+                        .environment
+                        .clone()
+                        .or_else(|| f.target.environment.clone())
+                        .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_string()),
+                },
+                (None, Some(url)) => TargetSpec::BaseUrl(url.clone()),
+                (None, None) => TargetSpec::Unset,
+            }
+        };
+        let s = &f.submit;
+        let rate = args.rate.or(s.rate).unwrap_or(DEFAULT_RATE);
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(ConfigError::Invalid(String::from(
+                "rate must be a number above 0 (requests per second)",
+            )));
+        }
+        let concurrency = args
+            .concurrency
+            .or(s.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 {
+            return Err(ConfigError::Invalid(String::from(
+                "concurrency must be at least 1",
+            )));
+        }
+        let timeout = args.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        if !(timeout.is_finite() && timeout > 0.0) {
+            return Err(ConfigError::Invalid(String::from(
+                "timeout must be a number of seconds above 0",
+            )));
+        }
+        let max_attempts = args
+            .max_attempts
+            .or(s.max_attempts)
+            .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        if max_attempts == 0 {
+            return Err(ConfigError::Invalid(String::from(
+                "max attempts must be at least 1",
+            )));
+        }
+        Ok(Settings {
+            config_file: loaded.path.clone(),
+            target,
+            rate,
+            concurrency,
+            timeout,
+            max_attempts,
+            ledger: args.ledger.clone().or_else(|| s.ledger.clone()),
+            output_dir: args.output_dir.clone().or_else(|| f.output.dir.clone()),
+            bom: !args.no_bom && f.output.bom.unwrap_or(true),
+            credentials: match &f.credentials.file {
+                Some(p) => CredentialSource::File(p.clone()),
+                None => CredentialSource::Environment,
+            },
+            input: f.input.clone(),
+            profiles: f.profiles.keys().cloned().collect(),
+        })
+    }
+
+    /// The credentials: both environment variables if set, else the secrets file (refused when
+    /// group or others may read it).
+    pub fn credentials(&self) -> Result<Credentials, ConfigError> {
+        credentials_from(&self.credentials, |name| std::env::var(name).ok())
+    }
+}
+
+fn credentials_from(
+    source: &CredentialSource,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, ConfigError> {
+    let from_env = Credentials::from_lookup(&env);
+    match source {
+        CredentialSource::Environment => Ok(from_env?),
+        CredentialSource::File(path) => {
+            if let Ok(c) = from_env {
+                return Ok(c);
+            }
+            let vars = read_secrets(path)?;
+            Ok(Credentials::from_lookup(|name| vars.get(name).cloned())?)
+        }
+    }
+}
+
+/// Reads `NAME=value` lines (blank lines and `#` comments skipped) from a file only its owner can
+/// read.
+pub fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let read_err = |source| ConfigError::SecretsRead {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o044 != 0 {
+        return Err(ConfigError::SecretsExposed {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(read_err)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            (k.trim().to_string(), v.to_string())
+        })
+        .collect())
+}
+
+/// Shows a secret's shape without its content: the first 4 characters of an app key (which names
+/// the store, not a secret), nothing of a token.
+fn mask_key(key: &str) -> String {
+    let head: String = key.chars().take(4).collect();
+    format!("{head}… ({} characters)", key.chars().count())
+}
+
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |p: &Option<PathBuf>, none: &str| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| none.to_string())
+        };
+        writeln!(
+            f,
+            "config file:   {}",
+            opt(&self.config_file, "(none found)")
+        )?;
+        let target = match &self.target {
+            TargetSpec::Account {
+                account,
+                environment,
+            } => format!("https://{account}.{environment}.com.br"),
+            TargetSpec::BaseUrl(u) => u.clone(),
+            TargetSpec::Sandbox => String::from("built-in sandbox"),
+            TargetSpec::Unset => String::from("(not set: --account, --base-url or --sandbox)"),
+        };
+        writeln!(f, "target:        {target}")?;
+        writeln!(f, "rate:          {} requests/s", self.rate)?;
+        writeln!(f, "concurrency:   {}", self.concurrency)?;
+        writeln!(f, "timeout:       {} s", self.timeout)?;
+        writeln!(f, "max attempts:  {}", self.max_attempts)?;
+        writeln!(
+            f,
+            "ledger:        {}",
+            opt(
+                &self.ledger,
+                "(one per target in the user's data directory)"
+            )
+        )?;
+        writeln!(
+            f,
+            "output dir:    {}",
+            opt(&self.output_dir, "(beside each input)")
+        )?;
+        writeln!(f, "csv bom:       {}", self.bom)?;
+        let i = &self.input;
+        let or_detect =
+            |v: &Option<String>| v.clone().unwrap_or_else(|| String::from("(detected)"));
+        writeln!(
+            f,
+            "timezone:      {}",
+            i.timezone
+                .clone()
+                .unwrap_or_else(|| String::from("(this machine's zone)"))
+        )?;
+        writeln!(f, "date format:   {}", or_detect(&i.date_format))?;
+        writeln!(f, "decimal:       {}", or_detect(&i.decimal))?;
+        writeln!(f, "delimiter:     {}", or_detect(&i.delimiter))?;
+        writeln!(f, "encoding:      {}", or_detect(&i.encoding))?;
+        writeln!(
+            f,
+            "profile:       {} (defined: {})",
+            i.profile.as_deref().unwrap_or("(none)"),
+            if self.profiles.is_empty() {
+                String::from("none")
+            } else {
+                self.profiles.join(", ")
+            }
+        )?;
+        let source = match &self.credentials {
+            CredentialSource::Environment => String::from("environment"),
+            CredentialSource::File(p) => format!("environment, else {}", p.display()),
+        };
+        writeln!(f, "credentials:   {source}")?;
+        match self.credentials() {
+            Ok(c) => {
+                writeln!(f, "  app key:     {}", mask_key(c.app_key()))?;
+                writeln!(f, "  app token:   ******** (set)")
+            }
+            Err(e) => writeln!(f, "  not usable:  {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn submit_args(extra: &[&str]) -> crate::cli::SubmitArgs {
+        let mut argv = vec!["invoice-import", "submit"];
+        argv.extend_from_slice(extra);
+        argv.push("in.csv");
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Submit(a) => a,
+            _ => unreachable!("parsed a submit command"),
+        }
+    }
+
+    fn loaded(text: &str) -> Result<Loaded, ConfigError> {
+        Loaded::parse(Path::new("test.toml"), text)
+    }
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let l = loaded("[submit]\nrate = 3.5\nconcurrency = 2\n[target]\naccount = \"shop\"\n")
+            .unwrap();
+        let s = Settings::resolve(&submit_args(&["--rate", "7"]).send, &l).unwrap();
+        assert_eq!(s.rate, 7.0);
+        assert_eq!(s.concurrency, 2);
+        assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            s.target,
+            TargetSpec::Account {
+                account: "shop".into(),
+                environment: DEFAULT_ENVIRONMENT.into()
+            }
+        );
+        let s = Settings::resolve(&submit_args(&["--sandbox"]).send, &l).unwrap();
+        assert_eq!(s.target, TargetSpec::Sandbox);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_and_key() {
+        let e = loaded("[submit]\nconcurency = 4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("test.toml"), "{e}");
+        assert!(e.contains("concurency"), "{e}");
+        let e = loaded("colour = 1\n").unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let l = loaded("[input]\ntimezone = \"Mars/Olympus\"\n").unwrap();
+        let e = l
+            .apply_input(&mut submit_args(&[]).input)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("input.timezone"), "{e}");
+        let e = loaded("[profiles.erp]\nnot_a_field = \"X\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("profiles.erp.not_a_field"), "{e}");
+        let l = loaded("[submit]\nrate = 0\n").unwrap();
+        assert!(Settings::resolve(&submit_args(&[]).send, &l).is_err());
+    }
+
+    #[test]
+    fn profile_fills_fields_the_flags_leave() {
+        let l = loaded(
+            "[input]\nprofile = \"erp\"\ndecimal = \"comma\"\n\
+             [profiles.erp]\norder_id = \"Pedido\"\ninvoice_number = \"NF\"\n",
+        )
+        .unwrap();
+        let mut args = submit_args(&["--map", "order_id=Ref"]);
+        l.apply_input(&mut args.input).unwrap();
+        let maps: Vec<String> = args
+            .input
+            .map
+            .iter()
+            .map(|o| format!("{:?}={}", o.field, o.header))
+            .collect();
+        assert_eq!(maps, ["OrderId=Ref", "InvoiceNumber=NF"]);
+        assert!(args.input.decimal_comma);
+        let mut args = submit_args(&["--profile", "nope"]);
+        assert!(l.apply_input(&mut args.input).is_err());
+    }
+
+    #[test]
+    fn secrets_file_must_be_private_and_env_wins() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets");
+        std::fs::write(
+            &path,
+            "# vtex\nVTEX_APP_KEY=vtexappkey-shop-X\nVTEX_APP_TOKEN=\"tok\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let source = CredentialSource::File(path.clone());
+        let e = credentials_from(&source, |_| None).unwrap_err();
+        assert!(matches!(e, ConfigError::SecretsExposed { .. }), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = credentials_from(&source, |_| None).unwrap();
+        assert_eq!(c.app_key(), "vtexappkey-shop-X");
+        let env = |n: &str| Some(format!("env-{n}"));
+        let c = credentials_from(&source, env).unwrap();
+        assert_eq!(c.app_key(), "env-VTEX_APP_KEY");
+    }
+
+    #[test]
+    fn masking_shows_no_secret() {
+        assert_eq!(mask_key("vtexappkey-shop-SECRET"), "vtex… (22 characters)");
+    }
+}

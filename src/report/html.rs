@@ -1,0 +1,262 @@
+//! The `--report` page: one self-contained HTML file (inline CSS and SVG, no scripts, no external
+//! assets) a finance lead can open or forward: totals and money per status, failures grouped by
+//! reason with their rows, and the request rate and 429s per second as a chart.
+//!
+//! Every piece of input or server text goes through [`escape`]. Elements carrying numbers have
+//! `id`s so a test (or a scraper) can read them back.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::report::results::{ResultRow, Status};
+use crate::report::summary::{RunSummary, Sample};
+use crate::report::{money, money_plain};
+
+/// HTML-escapes text for element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The reason of an error message: without its location prefix (`file.csv row 12, column 'X': `)
+/// and with numbers as `#`, so "the unit price is -5.00" and "… is -3.10" form one group (each
+/// row keeps its full message).
+fn reason(error: &str) -> String {
+    let message = match error.split_once(": ") {
+        Some((location, rest)) if location.contains(" row ") || location.contains(':') => rest,
+        _ => error,
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut in_number = false;
+    for c in message.chars() {
+        let numeric = c.is_ascii_digit() || (in_number && matches!(c, '.' | ','));
+        if numeric {
+            if !in_number {
+                if out.ends_with('-') {
+                    out.pop();
+                }
+                out.push('#');
+            }
+        } else {
+            out.push(c);
+        }
+        in_number = numeric;
+    }
+    out
+}
+
+pub fn write(path: &Path, summary: &RunSummary, rows: &[ResultRow]) -> std::io::Result<()> {
+    std::fs::write(path, render(summary, rows))
+}
+
+pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
+    let mut h = String::new();
+    // Writing into a String cannot fail, so the fmt::Results below are ignored.
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>invoice-import run {id}</title><style>{CSS}</style></head><body>\
+         <h1>invoice-import: {command} run {id}</h1>\
+         <p class=\"meta\">Started {started} · {dur:.1} s · inputs: {inputs} · exit code \
+         <span id=\"exit-code\">{code}</span></p>",
+        id = escape(&summary.run_id),
+        command = escape(&summary.command),
+        started = escape(&summary.started_at),
+        dur = summary.duration_seconds,
+        inputs = escape(&summary.inputs.join(", ")),
+        code = summary.exit_code,
+    );
+
+    h.push_str("<h2>Totals</h2><table id=\"totals\"><tr><th>Status</th><th>Invoices</th><th>Value</th></tr>");
+    let mut total_count = 0;
+    for status in [
+        Status::Accepted,
+        Status::AlreadyAccepted,
+        Status::Invalid,
+        Status::Failed,
+    ] {
+        let t = summary
+            .statuses
+            .get(status.as_str())
+            .copied()
+            .unwrap_or_default();
+        total_count += t.count;
+        let _ = write!(
+            h,
+            "<tr class=\"{s}\"><td>{s}</td><td id=\"count-{s}\" class=\"num\">{n}</td>\
+             <td id=\"value-{s}\" class=\"num\" data-plain=\"{plain}\">{v}</td></tr>",
+            s = status.as_str(),
+            n = t.count,
+            plain = money_plain(t.value_cents),
+            v = money(t.value_cents),
+        );
+    }
+    let _ = write!(
+        h,
+        "<tr class=\"total\"><td>total</td><td id=\"count-total\" class=\"num\">{total_count}</td><td></td></tr></table>"
+    );
+    let _ = write!(
+        h,
+        "<p>Requests: <span id=\"requests\">{}</span> ({:.1}/s) · throttled (429): \
+         <span id=\"throttled\">{}</span></p>",
+        summary.requests, summary.requests_per_second, summary.throttled_429
+    );
+
+    h.push_str("<h2>Request rate and 429s per second</h2>");
+    h.push_str(&chart(&summary.timeline));
+
+    // Failures by reason, largest group first.
+    let mut groups: BTreeMap<String, Vec<&ResultRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status.needs_fixing()) {
+        groups
+            .entry(reason(r.error.as_deref().unwrap_or(r.status.as_str())))
+            .or_default()
+            .push(r);
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let _ = write!(
+        h,
+        "<h2>Failures by reason</h2><p id=\"failure-groups\" data-groups=\"{}\">{}</p>",
+        groups.len(),
+        if groups.is_empty() {
+            "None: every invoice was accepted."
+        } else {
+            "Fix these rows in the failed-rows file and submit it again."
+        }
+    );
+    for (reason, of) in &groups {
+        let _ = write!(
+            h,
+            "<details open><summary>{} <span class=\"n\">({} invoices)</span></summary>\
+             <table><tr><th>Order</th><th>Invoice</th><th>Status</th><th>Value</th><th>Rows</th><th>Error</th></tr>",
+            escape(reason),
+            of.len()
+        );
+        for r in of {
+            let _ = write!(
+                h,
+                "<tr class=\"failure\"><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&r.order_id),
+                escape(&r.invoice_number),
+                r.status.as_str(),
+                r.value_cents.map(money).unwrap_or_default(),
+                escape(&r.source),
+                escape(r.error.as_deref().unwrap_or("")),
+            );
+        }
+        h.push_str("</table></details>");
+    }
+    if let Some(p) = &summary.results_file {
+        let _ = write!(
+            h,
+            "<p class=\"meta\">Results file: {}</p>",
+            escape(&p.display().to_string())
+        );
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Bars for requests per second, red bars for 429s on top; inline SVG, so no assets.
+fn chart(samples: &[Sample]) -> String {
+    if samples.is_empty() {
+        return String::from("<p id=\"chart\">No requests were sent.</p>");
+    }
+    let max = samples.iter().map(|s| s.requests).max().unwrap_or(1).max(1) as f64;
+    let (w, hgt, bar) = (640.0, 160.0, (640.0 / samples.len() as f64).min(40.0));
+    let mut svg = format!(
+        "<svg id=\"chart\" role=\"img\" aria-label=\"requests and 429s per second\" \
+         xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\">",
+        hgt + 20.0,
+        hgt + 20.0
+    );
+    for (i, s) in samples.iter().enumerate() {
+        let x = i as f64 * bar;
+        let rh = s.requests as f64 / max * hgt;
+        let th = s.throttled as f64 / max * hgt;
+        let _ = write!(
+            svg,
+            "<rect class=\"req\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{rh:.1}\" fill=\"#4a7ab8\">\
+             <title>second {}: {} requests, {} throttled</title></rect>",
+            hgt - rh,
+            (bar - 1.0).max(1.0),
+            s.second,
+            s.requests,
+            s.throttled
+        );
+        if s.throttled > 0 {
+            let _ = write!(
+                svg,
+                "<rect class=\"throttled\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{th:.1}\" fill=\"#c0392b\"/>",
+                hgt - th,
+                (bar - 1.0).max(1.0)
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"0\" y=\"{}\" font-size=\"12\">0 s … {} s; peak {} requests/s (red: 429)</text></svg>",
+        hgt + 15.0,
+        samples.last().map_or(0, |s| s.second),
+        max as u64
+    );
+    svg
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em}\
+th{background:#f3f3f3;text-align:left}.num{text-align:right}.meta{color:#666}\
+tr.accepted td:first-child{color:#1e7b34}tr.failed td:first-child,tr.invalid td:first-child{color:#b00}\
+summary{font-weight:600;cursor:pointer}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_groups() {
+        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+        assert_eq!(
+            reason(
+                "f.csv row 3, column 'Unit Price': the unit price is -5.00; it can't be negative"
+            ),
+            "the unit price is #; it can't be negative"
+        );
+        assert_eq!(reason("f.csv:3: value 1.234,56 too big"), "value # too big");
+        assert_eq!(
+            reason("HTTP 404: order not found"),
+            "HTTP #: order not found"
+        );
+        let row = ResultRow {
+            index: 0,
+            order_id: "<script>".into(),
+            invoice_number: "1".into(),
+            status: Status::Failed,
+            http_status: Some(404),
+            receipt: None,
+            attempts: 1,
+            error: Some("order not found".into()),
+            value_cents: Some(1050),
+            source: "f.csv:2".into(),
+            rows: vec![],
+        };
+        let s = RunSummary::new("submit", "r", &[], std::slice::from_ref(&row));
+        let page = render(&s, &[row]);
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("id=\"count-failed\" class=\"num\">1<"));
+        assert!(page.contains("data-plain=\"10.50\""));
+        assert!(!page.contains("http://") || page.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    }
+}

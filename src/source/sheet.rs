@@ -1,6 +1,12 @@
 //! Workbook reading through calamine (XLSX, XLSM, XLSB, XLS, ODS): pick the sheet, find the
 //! header row, and hand out rows of the parsed range.
+//!
+//! calamine inflates and parses what it is given, so a hostile file is turned away first
+//! ([`guard`]): a zip whose parts would inflate past sane sizes (a decompression bomb), and an
+//! encrypted workbook, which is an OLE container and would otherwise read as "corrupt".
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,11 +34,15 @@ pub(super) fn open(
         file: file.to_string(),
         message,
     };
+    guard(file, path)?;
     let mut workbook = open_workbook_auto(path).map_err(|e| match e {
         calamine::Error::Io(io) => SourceError::Io {
             file: file.to_string(),
             message: io.to_string(),
         },
+        calamine::Error::Xls(calamine::XlsError::Password) => {
+            SourceError::PasswordProtected(file.to_string())
+        }
         other => workbook_err(other.to_string()),
     })?;
     let kind = match &workbook {
@@ -119,6 +129,110 @@ pub(super) fn open(
         sheet,
     };
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
+}
+
+/// Most bytes every part of a workbook together may inflate to. A million-row sheet of twenty
+/// columns is under 1 GiB of XML; past this, calamine's parsed range alone would not fit.
+const MAX_INFLATED_TOTAL: u64 = 2 << 30;
+/// Parts above this inflated size must also stay under [`MAX_RATIO`].
+const RATIO_CHECKED_ABOVE: u64 = 64 << 20;
+/// Real sheet XML compresses 3–30 times (the shared 491k-blank-row file: 10); zeros or one
+/// repeated tag compress about 1000 times, which only a bomb has reason to do at this size.
+const MAX_RATIO: u64 = 200;
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+/// The stream an encrypted OOXML package keeps in its OLE container, as the UTF-16LE name
+/// the container's directory stores.
+const ENCRYPTED_PACKAGE_UTF16: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+
+/// Refuses, before calamine sees them, workbooks that would inflate without bound and
+/// password-protected ones. Other damage is left for calamine to report.
+fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
+    let io_err = |e: std::io::Error| SourceError::Io {
+        file: file.to_string(),
+        message: e.to_string(),
+    };
+    let mut magic = Vec::with_capacity(8);
+    File::open(path)
+        .map_err(io_err)?
+        .take(8)
+        .read_to_end(&mut magic)
+        .map_err(io_err)?;
+    if magic.starts_with(ZIP_MAGIC) {
+        let archive = zip::ZipArchive::new(File::open(path).map_err(io_err)?).map_err(|e| {
+            SourceError::Workbook {
+                file: file.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut archive = archive;
+        let mut parts = Vec::with_capacity(archive.len());
+        for i in 0..archive.len() {
+            // by_index_raw reads only the entry's headers, never its data.
+            let entry = archive.by_index_raw(i).map_err(|e| SourceError::Workbook {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
+            let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+            parts.push((name, entry.compressed_size(), entry.size()));
+        }
+        check_inflation(&parts).map_err(|message| SourceError::TooLarge {
+            file: file.to_string(),
+            message,
+        })?;
+    } else if magic.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
+        return Err(SourceError::PasswordProtected(file.to_string()));
+    }
+    Ok(())
+}
+
+/// `parts` are (name, compressed size, inflated size) as the zip's central directory states them.
+fn check_inflation(parts: &[(String, u64, u64)]) -> Result<(), String> {
+    let mut total: u64 = 0;
+    for (name, compressed, inflated) in parts {
+        if *inflated > RATIO_CHECKED_ABOVE && *inflated / (*compressed).max(1) > MAX_RATIO {
+            return Err(format!(
+                "part {name} would inflate from {compressed} to {inflated} bytes ({}x); \
+                 that is a decompression bomb, not a spreadsheet",
+                *inflated / (*compressed).max(1)
+            ));
+        }
+        total = total.saturating_add(*inflated);
+    }
+    if total > MAX_INFLATED_TOTAL {
+        return Err(format!(
+            "it would inflate to {total} bytes, more than the {MAX_INFLATED_TOTAL} this tool \
+             reads; split it into smaller files"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an OLE container names an `EncryptedPackage` stream (an encrypted xlsx/xlsm/xlsb).
+/// Scans in chunks with an overlap, so memory stays flat whatever the file's size.
+fn holds_encrypted_package(path: &Path) -> std::io::Result<bool> {
+    let mut file = File::open(path)?;
+    let overlap = ENCRYPTED_PACKAGE_UTF16.len();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut kept = 0;
+    loop {
+        // kept ≤ 32 bytes of a 1 MiB buffer and filled ≤ its length: every slice is in bounds.
+        let n = file.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let filled = kept + n;
+        let window = &buf[..filled];
+        if window
+            .windows(overlap)
+            .any(|w| w == ENCRYPTED_PACKAGE_UTF16)
+        {
+            return Ok(true);
+        }
+        kept = overlap.min(filled);
+        buf.copy_within(filled - kept..filled, 0);
+    }
 }
 
 /// Index of the first row at or after `from` with any non-blank cell.

@@ -334,6 +334,28 @@ fn decompression_bomb_is_refused_before_inflating() {
 }
 
 #[test]
+fn cell_reference_calamine_overflows_on_is_a_file_error() {
+    // Found by workbook_reader_takes_damaged_workbooks: a reference of many letters overflows
+    // calamine's column arithmetic (a panic in debug builds). The reader catches it.
+    let w = Workdir::new();
+    let path = w.path("overflow.xlsx");
+    xlsx(&path, |out| {
+        write!(
+            out,
+            r#"{SHEET_OPEN}<sheetData>{}<row r="2"><c r="ZZZZZZZZZZZZZZ2"><v>1</v></c></row></sheetData></worksheet>"#,
+            header_row()
+        )
+    });
+    let run = w.run(&["check", "--format", "json", &path.display().to_string()]);
+    assert!(
+        run.output.status.code().is_some(),
+        "killed: {:?}",
+        run.output.status
+    );
+    assert!([1, 2].contains(&run.code()), "{}", run.stderr());
+}
+
+#[test]
 fn password_protected_workbook_says_so() {
     // An encrypted xlsx is an OLE compound file holding an `EncryptedPackage` stream. This one
     // has the container's signature and the stream's directory name, which is what is detected;
@@ -485,4 +507,160 @@ fn shared_workbook_with_491k_blank_rows_reads_its_data() {
         "rows: {}",
         r["rows"]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fuzzing at scale with proptest. cargo-fuzz needs a nightly toolchain, which CI does not have,
+// so these run the same inputs a fuzzer would (arbitrary bytes, and structured ones near the
+// formats) through the readers and value parsers in-process: no panic, and every row read.
+// `FUZZ_CASES` sets the number of cases (default 500 per target in `cargo test`;
+// `scripts/fuzz-smoke` runs many more).
+
+mod fuzz {
+    use invoice_import::source::{self, CellRef, ReadOptions};
+    use invoice_import::values::{date, id, money};
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        std::env::var("FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500)
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: cases(),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Reads every row and every cell of a table, as the pipeline does.
+    fn drain(mut table: source::Table) {
+        let width = table.headers().len();
+        let mut rows = 0u64;
+        loop {
+            match table.next_row() {
+                Ok(Some(row)) => {
+                    for c in 0..row.len().max(width) {
+                        let _ = row.get(c);
+                        let _ = row.text(c);
+                    }
+                    rows += 1;
+                }
+                Ok(None) => break,
+                // A malformed record: the reader goes on with the next one.
+                Err(_) => rows += 1,
+            }
+            assert!(rows < 1_000_000, "the reader never ends");
+        }
+    }
+
+    /// Bytes near CSV: delimiters, quotes, line ends, BOMs, NULs, Latin-1 and UTF-8 letters.
+    fn csvish() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b",".to_vec()),
+            Just(b";".to_vec()),
+            Just(b"\t".to_vec()),
+            Just(b"|".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"\xEF\xBB\xBF".to_vec()),
+            Just(b"\0".to_vec()),
+            Just(b"\xE9\xE7".to_vec()),
+            Just("ção".as_bytes().to_vec()),
+            Just(b"1.234,56".to_vec()),
+            Just(b"31/01/2024".to_vec()),
+            Just(b"Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..8),
+            "[A-Za-z0-9 .-]{0,8}".prop_map(String::into_bytes),
+        ];
+        proptest::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn csv_reader_takes_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            if let Ok(table) = source::open_bytes("fuzz.csv", bytes, &ReadOptions::default()) {
+                drain(table);
+            }
+        }
+
+        #[test]
+        fn csv_reader_takes_bytes_near_csv(bytes in csvish(), forced in prop_oneof![Just(None), Just(Some(b';')), Just(Some(b'\t'))]) {
+            let opts = ReadOptions { delimiter: forced, ..ReadOptions::default() };
+            if let Ok(table) = source::open_bytes("fuzz.csv", bytes, &opts) {
+                let again = table.reopen();
+                drain(table);
+                if let Ok(t) = again {
+                    drain(t);
+                }
+            }
+        }
+
+        #[test]
+        fn value_parsers_take_any_text(s in "\\PC{0,40}|[0-9.,R$ ()-]{0,24}|[0-9/: T+-]{0,28}") {
+            if let Ok(m) = money::read_money(&s) {
+                let _ = m.cents(money::DecimalSeparator::Point);
+                let _ = m.cents(money::DecimalSeparator::Comma);
+            }
+            let _ = money::money_from_cell(CellRef::Text(&s));
+            for format in [None, Some(date::DateFormat::Order(date::DayOrder::DayFirst))] {
+                if let Ok(d) = date::read_date(&s, chrono_tz::America::Sao_Paulo, format.as_ref()) {
+                    let _ = d.timestamp(date::DayOrder::DayFirst);
+                    let _ = d.timestamp(date::DayOrder::MonthFirst);
+                }
+            }
+            if let Ok(pattern) = date::parse_date_format(&s) {
+                let _ = date::read_date("2024-01-31", chrono_tz::UTC, Some(&pattern));
+            }
+            let _ = id::id_from_cell(CellRef::Text(&s));
+            let _ = id::invoice_number_from_cell(CellRef::Text(&s));
+            let _ = id::quantity_from_cell(CellRef::Text(&s));
+            let _ = id::url_from_cell(CellRef::Text(&s));
+        }
+    }
+
+    /// A valid workbook's bytes, built once.
+    fn workbook_bytes() -> Vec<u8> {
+        let w = super::Workdir::new();
+        let path = super::good_workbook(&w, "seed.xlsx");
+        std::fs::read(path).unwrap_or_default()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases() / 5 + 1, ..config() })]
+
+        #[test]
+        fn workbook_reader_takes_damaged_workbooks(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+            ext in prop_oneof![Just("xlsx"), Just("xls"), Just("ods"), Just("bin")],
+        ) {
+            thread_local!(static SEED: Vec<u8> = workbook_bytes());
+            let mut bytes = SEED.with(Clone::clone);
+            prop_assume!(!bytes.is_empty());
+            for (at, x) in flips {
+                let i = at.index(bytes.len());
+                if let Some(b) = bytes.get_mut(i) {
+                    *b ^= x;
+                }
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join(format!("fuzz.{ext}"));
+            std::fs::write(&path, &bytes).expect("write");
+            if let Ok(table) = source::open(&path.display().to_string(), &ReadOptions::default()) {
+                drain(table);
+            }
+        }
+    }
 }

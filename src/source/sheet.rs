@@ -30,6 +30,26 @@ pub(super) fn open(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<Opened, SourceError> {
+    // calamine panics on some damaged workbooks (fuzzing found an overflow on a cell reference
+    // of many letters). Parsing touches no state of ours, so unwinding out of it leaves
+    // nothing half-done: the file becomes a file error like any other unreadable workbook.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_parsed(file, path, opts)
+    }))
+    .unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(SourceError::Workbook {
+            file: file.to_string(),
+            message: format!("the workbook reader failed on it ({why})"),
+        })
+    })
+}
+
+fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opened, SourceError> {
     let workbook_err = |message: String| SourceError::Workbook {
         file: file.to_string(),
         message,

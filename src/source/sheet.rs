@@ -355,3 +355,56 @@ fn error_text(e: &CellErrorType) -> &'static str {
         CellErrorType::GettingData => "#GETTING_DATA",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(name: &str, compressed: u64, inflated: u64) -> (String, u64, u64) {
+        (name.to_string(), compressed, inflated)
+    }
+
+    #[test]
+    fn real_workbooks_pass_the_inflation_check() {
+        // The shared 51k-row file: 34 MB of sheet XML zipped to 3.3 MB.
+        let parts = [
+            part("xl/worksheets/sheet1.xml", 3_313_812, 34_279_181),
+            part("xl/sharedStrings.xml", 39_241, 158_281),
+        ];
+        assert!(check_inflation(&parts).is_ok());
+        // Small parts may compress as well as they like.
+        assert!(check_inflation(&[part("xl/styles.xml", 10, 60 << 20)]).is_ok());
+    }
+
+    #[test]
+    fn bombs_fail_the_inflation_check() {
+        let ratio = check_inflation(&[part("xl/worksheets/sheet1.xml", 2 << 20, 2 << 30)]);
+        assert!(ratio.is_err_and(|m| m.contains("decompression bomb")));
+        // Compressing only 10:1 but 3 GiB in all.
+        let total = check_inflation(&[
+            part("a.xml", 150 << 20, 1536 << 20),
+            part("b.xml", 150 << 20, 1536 << 20),
+        ]);
+        assert!(total.is_err_and(|m| m.contains("split it")));
+        // A stored size of zero does not divide by zero.
+        assert!(check_inflation(&[part("z.xml", 0, 1 << 30)]).is_err());
+        assert!(check_inflation(&[part("z.xml", 0, u64::MAX), part("y", 0, u64::MAX)]).is_err());
+    }
+
+    #[test]
+    fn encrypted_package_name_is_found_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        for at in [0, 100, (1 << 20) - 7, (1 << 20) + 3, 3 << 20] {
+            let mut bytes = OLE_MAGIC.to_vec();
+            bytes.resize(at + 8, 0);
+            bytes.extend_from_slice(ENCRYPTED_PACKAGE_UTF16);
+            bytes.resize(bytes.len() + 100, 0);
+            let path = dir.path().join(format!("f{at}.xlsx"));
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(holds_encrypted_package(&path).unwrap(), "at {at}");
+        }
+        let path = dir.path().join("plain.xls");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        assert!(!holds_encrypted_package(&path).unwrap());
+    }
+}

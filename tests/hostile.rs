@@ -481,8 +481,6 @@ fn stated_range_far_past_the_data_reads_only_the_data() {
 }
 
 #[test]
-#[ignore = "about 3 minutes in a debug build (calamine parses 34 MB of XML); \
-            stated_range_far_past_the_data_reads_only_the_data covers the case quickly"]
 fn shared_workbook_with_491k_blank_rows_reads_its_data() {
     let Some(src) = shared_data("edge_cases/online_retail_51k_rows_plus_491k_blank_rows.xlsx")
     else {

@@ -149,6 +149,7 @@ impl ResultsWriter {
 
     /// Appends one outcome and flushes it to the OS.
     pub fn append(&mut self, row: &ResultRow) -> io::Result<()> {
+        crate::submit::engine::crash_point("results-append");
         write_escaped(&mut self.live, row.cells())?;
         self.live.flush()
     }

@@ -163,6 +163,13 @@ pub enum SourceError {
         kind: &'static str,
         ext: &'static str,
     },
+    #[error(
+        "{0} is password-protected (encrypted); open it in your spreadsheet app, remove the \
+         password (or save a copy without one) and try again"
+    )]
+    PasswordProtected(String),
+    #[error("{file}: refused to read this workbook: {message}")]
+    TooLarge { file: String, message: String },
     #[error("sheet '{sheet}' not found in {file}; sheets: {sheets}")]
     SheetNotFound {
         file: String,
@@ -171,6 +178,8 @@ pub enum SourceError {
     },
     #[error("no data in {0}: every row is empty")]
     NoData(String),
+    #[error("{file} has a header (row {header_row}) but no rows under it")]
+    HeaderOnly { file: String, header_row: u64 },
     #[error("{file} row {row}: {message}")]
     Record {
         file: String,
@@ -248,6 +257,20 @@ fn format_of(path: &Path) -> Format {
 }
 
 fn open_input(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table, SourceError> {
+    let mut table = open_unchecked(file, input, opts)?;
+    // A header with nothing under it (the wrong sheet, an export cut short) is said here, so it
+    // is never a run that quietly reads nothing. A malformed first record still counts as a row:
+    // it is reported where it is.
+    if matches!(table.next_row(), Ok(None)) {
+        return Err(SourceError::HeaderOnly {
+            file: table.source.to_string(),
+            header_row: table.header_row,
+        });
+    }
+    table.reopen()
+}
+
+fn open_unchecked(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table, SourceError> {
     let format = match &input {
         Input::Bytes(_) => Format::Text,
         Input::Path(p) => format_of(p),
@@ -318,7 +341,7 @@ impl Table {
                 opts: self.opts.clone(),
             });
         }
-        open_input(self.source.file.clone(), self.input.clone(), &self.opts)
+        open_unchecked(self.source.file.clone(), self.input.clone(), &self.opts)
     }
 }
 

@@ -1,6 +1,12 @@
 //! Workbook reading through calamine (XLSX, XLSM, XLSB, XLS, ODS): pick the sheet, find the
 //! header row, and hand out rows of the parsed range.
+//!
+//! calamine inflates and parses what it is given, so a hostile file is turned away first
+//! ([`guard`]): a zip whose parts would inflate past sane sizes (a decompression bomb), and an
+//! encrypted workbook, which is an OLE container and would otherwise read as "corrupt".
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,15 +30,39 @@ pub(super) fn open(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<Opened, SourceError> {
+    // calamine panics on some damaged workbooks (fuzzing found an overflow on a cell reference
+    // of many letters). Parsing touches no state of ours, so unwinding out of it leaves
+    // nothing half-done: the file becomes a file error like any other unreadable workbook.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_parsed(file, path, opts)
+    }))
+    .unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(SourceError::Workbook {
+            file: file.to_string(),
+            message: format!("the workbook reader failed on it ({why})"),
+        })
+    })
+}
+
+fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opened, SourceError> {
     let workbook_err = |message: String| SourceError::Workbook {
         file: file.to_string(),
         message,
     };
+    guard(file, path)?;
     let mut workbook = open_workbook_auto(path).map_err(|e| match e {
         calamine::Error::Io(io) => SourceError::Io {
             file: file.to_string(),
             message: io.to_string(),
         },
+        calamine::Error::Xls(calamine::XlsError::Password) => {
+            SourceError::PasswordProtected(file.to_string())
+        }
         other => workbook_err(other.to_string()),
     })?;
     let kind = match &workbook {
@@ -99,13 +129,17 @@ pub(super) fn open(
     };
     let start_row = range.start().map_or(0, |(r, _)| u64::from(r));
     let header_row = start_row + header_index as u64 + 1;
-    let header = Row {
-        number: header_row,
-        cells: Cells::Sheet(row_at(&range, header_index)),
-    };
-    let headers = (0..header.len())
-        .map(|c| header.text(c).trim().to_string())
-        .collect();
+    let headers = row_at(&range, header_index)
+        .map(|cells| {
+            let row = Row {
+                number: header_row,
+                cells: Cells::Sheet(cells),
+            };
+            (0..cells.len())
+                .map(|c| row.text(c).trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let rows = SheetRows {
         range: Arc::new(range),
         next: header_index + 1,
@@ -115,19 +149,120 @@ pub(super) fn open(
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
 }
 
-/// Index of the first row at or after `from` with any non-blank cell.
-fn first_data_row(range: &Range<Data>, from: usize) -> Option<usize> {
-    (from..range.height()).find(|&i| !row_is_blank(row_at(range, i)))
+/// Most bytes every part of a workbook together may inflate to. A million-row sheet of twenty
+/// columns is under 1 GiB of XML; past this, calamine's parsed range alone would not fit.
+const MAX_INFLATED_TOTAL: u64 = 2 << 30;
+/// Parts above this inflated size must also stay under [`MAX_RATIO`].
+const RATIO_CHECKED_ABOVE: u64 = 64 << 20;
+/// Real sheet XML compresses 3–30 times (the shared 491k-blank-row file: 10); zeros or one
+/// repeated tag compress about 1000 times, which only a bomb has reason to do at this size.
+const MAX_RATIO: u64 = 200;
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+/// The stream an encrypted OOXML package keeps in its OLE container, as the UTF-16LE name
+/// the container's directory stores.
+const ENCRYPTED_PACKAGE_UTF16: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+
+/// Refuses, before calamine sees them, workbooks that would inflate without bound and
+/// password-protected ones. Other damage is left for calamine to report.
+fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
+    let io_err = |e: std::io::Error| SourceError::Io {
+        file: file.to_string(),
+        message: e.to_string(),
+    };
+    let mut magic = Vec::with_capacity(8);
+    File::open(path)
+        .map_err(io_err)?
+        .take(8)
+        .read_to_end(&mut magic)
+        .map_err(io_err)?;
+    if magic.starts_with(ZIP_MAGIC) {
+        let archive = zip::ZipArchive::new(File::open(path).map_err(io_err)?).map_err(|e| {
+            SourceError::Workbook {
+                file: file.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut archive = archive;
+        let mut parts = Vec::with_capacity(archive.len());
+        for i in 0..archive.len() {
+            // by_index_raw reads only the entry's headers, never its data.
+            let entry = archive.by_index_raw(i).map_err(|e| SourceError::Workbook {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
+            let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+            parts.push((name, entry.compressed_size(), entry.size()));
+        }
+        check_inflation(&parts).map_err(|message| SourceError::TooLarge {
+            file: file.to_string(),
+            message,
+        })?;
+    } else if magic.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
+        return Err(SourceError::PasswordProtected(file.to_string()));
+    }
+    Ok(())
 }
 
-/// Row `index` of the range, empty past the end. Direct slicing: calamine's `rows()` has no
-/// fast `nth`, and walking it from the top for every row would make a sheet quadratic.
-fn row_at(range: &Range<Data>, index: usize) -> &[Data] {
-    if index < range.height() {
-        &range[index]
-    } else {
-        &[]
+/// `parts` are (name, compressed size, inflated size) as the zip's central directory states them.
+fn check_inflation(parts: &[(String, u64, u64)]) -> Result<(), String> {
+    let mut total: u64 = 0;
+    for (name, compressed, inflated) in parts {
+        if *inflated > RATIO_CHECKED_ABOVE && *inflated / (*compressed).max(1) > MAX_RATIO {
+            return Err(format!(
+                "part {name} would inflate from {compressed} to {inflated} bytes ({}x); \
+                 that is a decompression bomb, not a spreadsheet",
+                *inflated / (*compressed).max(1)
+            ));
+        }
+        total = total.saturating_add(*inflated);
     }
+    if total > MAX_INFLATED_TOTAL {
+        return Err(format!(
+            "it would inflate to {total} bytes, more than the {MAX_INFLATED_TOTAL} this tool \
+             reads; split it into smaller files"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an OLE container names an `EncryptedPackage` stream (an encrypted xlsx/xlsm/xlsb).
+/// Scans in chunks with an overlap, so memory stays flat whatever the file's size.
+fn holds_encrypted_package(path: &Path) -> std::io::Result<bool> {
+    let mut file = File::open(path)?;
+    let overlap = ENCRYPTED_PACKAGE_UTF16.len();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut kept = 0;
+    loop {
+        // kept ≤ 32 bytes of a 1 MiB buffer and filled ≤ its length: every slice is in bounds.
+        let n = file.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let filled = kept + n;
+        let window = &buf[..filled];
+        if window
+            .windows(overlap)
+            .any(|w| w == ENCRYPTED_PACKAGE_UTF16)
+        {
+            return Ok(true);
+        }
+        kept = overlap.min(filled);
+        buf.copy_within(filled - kept..filled, 0);
+    }
+}
+
+/// Index of the first row at or after `from` with any non-blank cell.
+fn first_data_row(range: &Range<Data>, from: usize) -> Option<usize> {
+    (from..range.height()).find(|&i| row_at(range, i).is_some_and(|cells| !row_is_blank(cells)))
+}
+
+/// Row `i` of the range in constant time. (`range.rows().nth(i)` walks every row before it,
+/// which made reading a sheet quadratic: minutes for 50,000 rows.)
+fn row_at(range: &Range<Data>, i: usize) -> Option<&[Data]> {
+    // In bounds by the check: calamine's Index<usize> slices row i of height() rows.
+    (i < range.height()).then(|| &range[i])
 }
 
 fn row_is_blank(cells: &[Data]) -> bool {
@@ -157,9 +292,10 @@ impl SheetRows {
         let index = first_data_row(&self.range, self.next)?;
         self.next = index + 1;
         let start_row = self.range.start().map_or(0, |(r, _)| u64::from(r));
+        let cells = row_at(&self.range, index)?;
         Some(Row {
             number: start_row + index as u64 + 1,
-            cells: Cells::Sheet(row_at(&self.range, index)),
+            cells: Cells::Sheet(cells),
         })
     }
 }
@@ -217,5 +353,58 @@ fn error_text(e: &CellErrorType) -> &'static str {
         CellErrorType::Ref => "#REF!",
         CellErrorType::Value => "#VALUE!",
         CellErrorType::GettingData => "#GETTING_DATA",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(name: &str, compressed: u64, inflated: u64) -> (String, u64, u64) {
+        (name.to_string(), compressed, inflated)
+    }
+
+    #[test]
+    fn real_workbooks_pass_the_inflation_check() {
+        // The shared 51k-row file: 34 MB of sheet XML zipped to 3.3 MB.
+        let parts = [
+            part("xl/worksheets/sheet1.xml", 3_313_812, 34_279_181),
+            part("xl/sharedStrings.xml", 39_241, 158_281),
+        ];
+        assert!(check_inflation(&parts).is_ok());
+        // Small parts may compress as well as they like.
+        assert!(check_inflation(&[part("xl/styles.xml", 10, 60 << 20)]).is_ok());
+    }
+
+    #[test]
+    fn bombs_fail_the_inflation_check() {
+        let ratio = check_inflation(&[part("xl/worksheets/sheet1.xml", 2 << 20, 2 << 30)]);
+        assert!(ratio.is_err_and(|m| m.contains("decompression bomb")));
+        // Compressing only 10:1 but 3 GiB in all.
+        let total = check_inflation(&[
+            part("a.xml", 150 << 20, 1536 << 20),
+            part("b.xml", 150 << 20, 1536 << 20),
+        ]);
+        assert!(total.is_err_and(|m| m.contains("split it")));
+        // A stored size of zero does not divide by zero.
+        assert!(check_inflation(&[part("z.xml", 0, 1 << 30)]).is_err());
+        assert!(check_inflation(&[part("z.xml", 0, u64::MAX), part("y", 0, u64::MAX)]).is_err());
+    }
+
+    #[test]
+    fn encrypted_package_name_is_found_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        for at in [0, 100, (1 << 20) - 7, (1 << 20) + 3, 3 << 20] {
+            let mut bytes = OLE_MAGIC.to_vec();
+            bytes.resize(at + 8, 0);
+            bytes.extend_from_slice(ENCRYPTED_PACKAGE_UTF16);
+            bytes.resize(bytes.len() + 100, 0);
+            let path = dir.path().join(format!("f{at}.xlsx"));
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(holds_encrypted_package(&path).unwrap(), "at {at}");
+        }
+        let path = dir.path().join("plain.xls");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        assert!(!holds_encrypted_package(&path).unwrap());
     }
 }

@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -28,6 +28,33 @@ use crate::submit::rate::AdaptiveRate;
 use crate::submit::retry::{RetryAction, RetryPolicy};
 use crate::vtex::api::{InvoiceRequest, TrackingRequest};
 use crate::vtex::client::{CallError, Client};
+
+/// The environment variable that arms a [`crash_point`].
+pub const CRASH_AT_ENV: &str = "INVOICE_IMPORT_CRASH_AT";
+
+/// A test hook for the crash matrix (tests/matrix.rs). With `INVOICE_IMPORT_CRASH_AT=<point>:<n>`
+/// set, the process aborts the n-th time (counting from one) any task passes the named point,
+/// as `kill -9` would: no destructors, no flushes. Unset or malformed, it does nothing.
+///
+/// The points: `after-intent` (intent committed, no permit yet), `before-post` (permit held,
+/// request not yet written), `after-response` (VTEX answered 200, the outcome not yet in the
+/// ledger), `results-append` (an outcome about to be appended to the results file).
+pub fn crash_point(point: &str) {
+    static PLAN: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static PASSED: AtomicU64 = AtomicU64::new(0);
+    let plan = PLAN.get_or_init(|| {
+        let value = std::env::var(CRASH_AT_ENV).ok()?;
+        let (name, n) = value.rsplit_once(':')?;
+        Some((name.to_string(), n.parse().ok()?))
+    });
+    if let Some((name, n)) = plan
+        && name == point
+        && PASSED.fetch_add(1, Ordering::SeqCst) + 1 == *n
+    {
+        eprintln!("{CRASH_AT_ENV}: aborting at {point} #{n}");
+        std::process::abort();
+    }
+}
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -299,7 +326,9 @@ impl Engine {
                 .record_intent(&job.key, &job.fingerprint, job.value_cents)
                 .await?;
             has_intent = true;
+            crash_point("after-intent");
             self.rate.acquire().await;
+            crash_point("before-post");
             out.attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let result = match &job.op {
@@ -312,6 +341,7 @@ impl Engine {
             };
             let err = match result {
                 Ok(receipt) => {
+                    crash_point("after-response");
                     self.rate.on_success();
                     self.ledger
                         .record_accepted(&job.key, &receipt.receipt)

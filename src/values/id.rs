@@ -16,6 +16,11 @@ pub type IdError = ValueError;
 /// Spreadsheet numbers keep 15 significant digits; a numeric id at or past this was rounded.
 const MAX_EXACT_ID: f64 = 1e15;
 
+/// Longest id accepted, in characters. VTEX order ids are about 16; a sane invoice number or SKU
+/// is under 60. A longer cell is a pasted paragraph or a hostile file, not an id, and would
+/// only be echoed into URLs and reports.
+const MAX_ID_CHARS: usize = 100;
+
 /// An id: trimmed text, or a whole number cell written without ".0". `Ok(None)` when blank.
 pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
     match cell {
@@ -24,6 +29,11 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
             let t = trim(t);
             if t.is_empty() {
                 Ok(None)
+            } else if t.chars().nth(MAX_ID_CHARS).is_some() {
+                let head: String = t.chars().take(20).collect();
+                Err(ValueError::IdTooLong(head, t.chars().count()))
+            } else if t.chars().any(char::is_control) {
+                Err(ValueError::ControlChar(t.to_string()))
             } else if looks_scientific(t) {
                 Err(ValueError::ScientificNotation(t.to_string()))
             } else {
@@ -192,5 +202,24 @@ mod tests {
             let _ = invoice_number_from_cell(CellRef::Text(&s));
             let _ = url_from_cell(CellRef::Text(&s));
         }
+    }
+
+    #[test]
+    fn control_characters_and_huge_cells_are_not_ids() {
+        for bad in ["NF\u{0}1", "12\u{7}3", "A\u{1b}[31mB"] {
+            let e = id_from_cell(CellRef::Text(bad)).unwrap_err();
+            assert!(matches!(e, ValueError::ControlChar(_)), "{bad:?}: {e}");
+        }
+        let huge = "9".repeat(1 << 20);
+        let e = id_from_cell(CellRef::Text(&huge)).unwrap_err();
+        assert!(
+            matches!(e, ValueError::IdTooLong(_, n) if n == 1 << 20),
+            "{e}"
+        );
+        assert!(e.to_string().len() < 100);
+        assert_eq!(
+            id_from_cell(CellRef::Text(&"7".repeat(100))).unwrap(),
+            Some("7".repeat(100))
+        );
     }
 }

@@ -26,6 +26,10 @@ pub enum ValueError {
          format the column as Text and re-export"
     )]
     TooManyDigits(String),
+    #[error("id '{0}…' is {1} characters long; ids are at most 100")]
+    IdTooLong(String, usize),
+    #[error("id {0:?} contains a control character (NUL, tab, line break…)")]
+    ControlChar(String),
     #[error("{0} is a number with decimals, not an id")]
     FractionalId(String),
     #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]

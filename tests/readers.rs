@@ -319,10 +319,18 @@ fn xlsx_written_by_a_spreadsheet_writer() {
         errors[0].1
     );
 
-    // Default sheet: the first with data, which here is 'Notes'.
+    // Default sheet: the first with a header and rows under it. 'Notes' holds a single line of
+    // text, so it is passed over for 'Plan1'; asked for by name, it is a header-only error.
     let t = source::open(file, &ReadOptions::default()).unwrap();
-    assert_eq!(t.describe(), "XLSX sheet 'Notes'");
-    assert_eq!(t.headers(), ["just notes"]);
+    assert_eq!(t.describe(), "XLSX sheet 'Plan1'");
+    let notes = ReadOptions {
+        sheet: Some("Notes".into()),
+        ..ReadOptions::default()
+    };
+    assert!(matches!(
+        source::open(file, &notes),
+        Err(source::SourceError::HeaderOnly { .. })
+    ));
 }
 
 #[test]

@@ -96,22 +96,31 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             (name, range)
         }
         None => {
+            // The first sheet with a header and rows under it: a cover sheet of notes or a
+            // title alone is passed over. If no sheet has rows, the first with anything at all
+            // is taken, so the error names it ("header only") rather than "no data".
             let mut found = None;
+            let mut header_only = None;
             let mut first_error = None;
             for name in &names {
                 match workbook.worksheet_range(name) {
-                    Ok(range) if first_data_row(&range, 0).is_some() => {
-                        found = Some((name.clone(), range));
-                        break;
-                    }
-                    Ok(_) => {}
+                    Ok(range) => match first_data_row(&range, 0) {
+                        Some(h) if first_data_row(&range, h + 1).is_some() => {
+                            found = Some((name.clone(), range));
+                            break;
+                        }
+                        Some(_) if header_only.is_none() => {
+                            header_only = Some((name.clone(), range))
+                        }
+                        _ => {}
+                    },
                     // A chart sheet or an odd sheet may not read; a later one still might.
                     Err(e) => {
                         first_error.get_or_insert(format!("sheet '{name}': {e}"));
                     }
                 }
             }
-            match (found, first_error) {
+            match (found.or(header_only), first_error) {
                 (Some(found), _) => found,
                 (None, Some(message)) => return Err(workbook_err(message)),
                 (None, None) => return Err(SourceError::NoData(file.to_string())),

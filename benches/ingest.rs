@@ -134,7 +134,7 @@ fn csv_bytes(lines: &[Line], br: bool) -> Vec<u8> {
     }
 }
 
-fn xlsx_file(lines: &[Line], path: &std::path::Path) {
+fn xlsx_file(lines: &[Line], path: &std::path::Path) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::Workbook;
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
@@ -149,25 +149,22 @@ fn xlsx_file(lines: &[Line], path: &std::path::Path) {
         "Freight",
         "Invoice Value",
     ];
-    let written = (|| -> Result<(), rust_xlsxwriter::XlsxError> {
-        for (c, h) in headers.iter().enumerate() {
-            ws.write_string(0, c as u16, *h)?;
-        }
-        for (i, l) in lines.iter().enumerate() {
-            let r = i as u32 + 1;
-            ws.write_string(r, 0, &l.order)?;
-            ws.write_string(r, 1, &l.invoice)?;
-            ws.write_string(r, 2, format!("2026-11-{:02} {:02}:15", l.day, l.hour))?;
-            ws.write_number(r, 3, l.sku as f64)?;
-            ws.write_string(r, 4, "Mochila 20L")?;
-            ws.write_number(r, 5, l.quantity as f64)?;
-            ws.write_number(r, 6, l.price as f64 / 100.0)?;
-            ws.write_number(r, 7, l.freight as f64 / 100.0)?;
-            ws.write_number(r, 8, l.value as f64 / 100.0)?;
-        }
-        wb.save(path)
-    })();
-    written.expect("bench input: writing the XLSX");
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, &l.order)?;
+        ws.write_string(r, 1, &l.invoice)?;
+        ws.write_string(r, 2, format!("2026-11-{:02} {:02}:15", l.day, l.hour))?;
+        ws.write_number(r, 3, l.sku as f64)?;
+        ws.write_string(r, 4, "Mochila 20L")?;
+        ws.write_number(r, 5, l.quantity as f64)?;
+        ws.write_number(r, 6, l.price as f64 / 100.0)?;
+        ws.write_number(r, 7, l.freight as f64 / 100.0)?;
+        ws.write_number(r, 8, l.value as f64 / 100.0)?;
+    }
+    wb.save(path)
 }
 
 fn load_options() -> LoadOptions {
@@ -208,7 +205,7 @@ fn bench(c: &mut Criterion) {
         match *name {
             "en-csv" => std::fs::File::create(path).and_then(|mut f| f.write_all(&en)),
             "br-csv" => std::fs::File::create(path).and_then(|mut f| f.write_all(&br)),
-            _ => Ok(xlsx_file(&data, path)),
+            _ => xlsx_file(&data, path).map_err(std::io::Error::other),
         }
         .expect("bench input: writing a file");
     }
@@ -253,7 +250,12 @@ fn bench(c: &mut Criterion) {
         let dialect = if br { "br" } else { "en" };
         let prices: Vec<String> = data.iter().map(|l| money_text(l.price, br)).collect();
         values.bench_with_input(BenchmarkId::new("money", dialect), &prices, |b, texts| {
-            b.iter(|| texts.iter().filter(|t| money::read_money(t).is_ok()).count())
+            b.iter(|| {
+                texts
+                    .iter()
+                    .filter(|t| money::read_money(t).is_ok())
+                    .count()
+            })
         });
         let dates: Vec<String> = data
             .iter()
@@ -288,12 +290,15 @@ fn bench(c: &mut Criterion) {
 
     let opts = load_options();
     let mut load = c.benchmark_group("load");
-    load.throughput(Throughput::Elements(ROWS as u64)).sample_size(10);
+    load.throughput(Throughput::Elements(ROWS as u64))
+        .sample_size(10);
     for (name, path) in &paths {
         let files = vec![path.to_string_lossy().into_owned()];
-        load.bench_with_input(BenchmarkId::new("read+parse+group", name), &files, |b, files| {
-            b.iter(|| black_box(group::load(files, &opts).invoices.len()))
-        });
+        load.bench_with_input(
+            BenchmarkId::new("read+parse+group", name),
+            &files,
+            |b, files| b.iter(|| black_box(group::load(files, &opts).invoices.len())),
+        );
     }
     load.finish();
 

@@ -99,9 +99,7 @@ pub(super) fn open(
     };
     let start_row = range.start().map_or(0, |(r, _)| u64::from(r));
     let header_row = start_row + header_index as u64 + 1;
-    let headers = range
-        .rows()
-        .nth(header_index)
+    let headers = row_at(&range, header_index)
         .map(|cells| {
             let row = Row {
                 number: header_row,
@@ -123,12 +121,15 @@ pub(super) fn open(
 
 /// Index of the first row at or after `from` with any non-blank cell.
 fn first_data_row(range: &Range<Data>, from: usize) -> Option<usize> {
-    range
-        .rows()
-        .enumerate()
-        .skip(from)
-        .find(|(_, cells)| !row_is_blank(cells))
-        .map(|(i, _)| i)
+    (from..range.height()).find(|&i| row_at(range, i).is_some_and(|cells| !row_is_blank(cells)))
+}
+
+/// Row `index` of the range in constant time. `range.rows().nth(i)` walks every row before `i`
+/// (calamine's `Rows` has no fast `nth`), which made reading a sheet row by row quadratic.
+fn row_at(range: &Range<Data>, index: usize) -> Option<&[Data]> {
+    // Index<usize> slices `width` cells at `index * width`; calamine keeps exactly
+    // width × height cells, so any index below height is in bounds.
+    (index < range.height()).then(|| &range[index])
 }
 
 fn row_is_blank(cells: &[Data]) -> bool {
@@ -158,7 +159,7 @@ impl SheetRows {
         let index = first_data_row(&self.range, self.next)?;
         self.next = index + 1;
         let start_row = self.range.start().map_or(0, |(r, _)| u64::from(r));
-        let cells = self.range.rows().nth(index)?;
+        let cells = row_at(&self.range, index)?;
         Some(Row {
             number: start_row + index as u64 + 1,
             cells: Cells::Sheet(cells),

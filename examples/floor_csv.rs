@@ -30,14 +30,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &str, delimiter: Option<String>) -> Result<(u64, u64, u64), Box<dyn std::error::Error>> {
+fn run(
+    path: &str,
+    delimiter: Option<String>,
+) -> Result<(u64, u64, u64), Box<dyn std::error::Error>> {
     let delimiter = match delimiter {
         Some(d) => *d.as_bytes().first().ok_or("empty delimiter")?,
         None => {
             let mut first = Vec::new();
             BufReader::new(File::open(path)?).read_until(b'\n', &mut first)?;
             let count = |b: u8| first.iter().filter(|&&c| c == b).count();
-            if count(b';') > count(b',') { b';' } else { b',' }
+            if count(b';') > count(b',') {
+                b';'
+            } else {
+                b','
+            }
         }
     };
     let mut reader = csv::ReaderBuilder::new()

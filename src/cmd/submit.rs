@@ -545,6 +545,7 @@ impl Run<'_> {
             },
             stopper: Arc::clone(&stopper),
             stats: Arc::clone(&stats),
+            outcome_writes: Default::default(),
         });
 
         // Ctrl-C: take no new work and let in-flight requests settle; a second one aborts (the
@@ -732,6 +733,13 @@ fn print_summary(
     let requests = stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
     let secs = elapsed.as_secs_f64();
     let mut lines = Vec::new();
+    let unrecorded = stats.deferred_write_errors.load(Ordering::Relaxed);
+    if unrecorded > 0 {
+        lines.push(format!(
+            "warning: the ledger could not record {unrecorded} acceptances; the next run will look \
+             at those orders before sending anything again"
+        ));
+    }
     lines.push(format!(
         "{} {} in {:.1} s: {} requests ({:.1}/s), {} throttled (429)",
         rows.len(),

@@ -24,7 +24,8 @@ fn main() -> Result<(), XlsxError> {
         sheet.write_string(0, col as u16, *h)?;
     }
     // (order, invoice, day, hour, items: (sku, description, qty, unit price))
-    let invoices: [(&str, &str, u8, u16, &[(u32, &str, u32, f64)]); 6] = [
+    type Item<'a> = (u32, &'a str, u32, f64);
+    let invoices: [(&str, &str, u8, u16, &[Item]); 6] = [
         (
             "1172453000001-01",
             "000091001",

@@ -106,8 +106,9 @@ impl Validated for ValidatedInvoice {
 #[derive(Debug, Clone)]
 pub enum Checked<T = ValidatedInvoice> {
     Valid(T),
-    /// The invoice as grouped, with every problem found (never empty).
-    Invalid(Invoice),
+    /// The invoice as grouped, with every problem found (never empty). Boxed: it is the rare,
+    /// large case, and a batch holds one `Checked` per invoice.
+    Invalid(Box<Invoice>),
 }
 
 impl<T: Validated> Checked<T> {
@@ -217,7 +218,7 @@ pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTrackin
                 }),
                 (_, tracking) => {
                     invoice.tracking_number = tracking;
-                    Checked::Invalid(invoice)
+                    Checked::Invalid(Box::new(invoice))
                 }
             }
         })
@@ -236,26 +237,40 @@ pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
         .into_iter()
         .map(|mut invoice| {
             if let Some(orders) = shared.get(invoice.invoice_number.as_str()) {
-                let others: Vec<&str> = orders
-                    .iter()
-                    .filter(|o| **o != invoice.order_id)
-                    .map(String::as_str)
-                    .collect();
                 let at = invoice.rows.first().copied();
-                invoice.problems.push(problem_at(
-                    at,
-                    Some(Field::InvoiceNumber),
-                    format!(
-                        "invoice number {} is also used by order {} in this batch; VTEX would book \
-                         two invoices (use --allow-shared-invoice-numbers if that is intended)",
-                        invoice.invoice_number,
-                        others.join(", ")
-                    ),
-                ));
+                let message = shared_number_message(&invoice, orders);
+                invoice
+                    .problems
+                    .push(problem_at(at, Some(Field::InvoiceNumber), message));
             }
             check(invoice)
         })
         .collect()
+}
+
+/// How many other orders a shared-number message names: thousands of orders on one number (a
+/// column mapped wrongly) must not make every message list every order.
+const SHARED_ORDERS_SHOWN: usize = 5;
+
+fn shared_number_message(invoice: &Invoice, orders: &[String]) -> String {
+    let mut others = orders.iter().filter(|o| **o != invoice.order_id);
+    let shown: Vec<&str> = others
+        .by_ref()
+        .take(SHARED_ORDERS_SHOWN)
+        .map(String::as_str)
+        .collect();
+    let more = others.count();
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "invoice number {} is also used by order {}{more} in this batch; VTEX would book two \
+         invoices (use --allow-shared-invoice-numbers if that is intended)",
+        invoice.invoice_number,
+        shown.join(", ")
+    )
 }
 
 fn shared_invoice_numbers(invoices: &[Invoice]) -> HashMap<String, Vec<String>> {
@@ -434,18 +449,18 @@ fn check(mut invoice: Invoice) -> Checked {
         (Some(given), _) => Some(given.value),
         (None, expected) => expected,
     };
-    if let Some(v) = value {
-        if v <= 0 {
-            let at = invoice.invoice_value.as_ref().map(|s| s.at).or(first_row);
-            problems.push(problem_at(
-                at,
-                Some(Field::InvoiceValue),
-                format!(
-                    "the invoice value is {}; it must be greater than zero",
-                    money(v)
-                ),
-            ));
-        }
+    if let Some(v) = value
+        && v <= 0
+    {
+        let at = invoice.invoice_value.as_ref().map(|s| s.at).or(first_row);
+        problems.push(problem_at(
+            at,
+            Some(Field::InvoiceValue),
+            format!(
+                "the invoice value is {}; it must be greater than zero",
+                money(v)
+            ),
+        ));
     }
 
     match (problems.is_empty(), issuance_date, value) {
@@ -478,7 +493,7 @@ fn check(mut invoice: Invoice) -> Checked {
                 ));
             }
             invoice.problems = problems;
-            Checked::Invalid(invoice)
+            Checked::Invalid(Box::new(invoice))
         }
     }
 }

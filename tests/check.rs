@@ -357,6 +357,8 @@ fn online_retail_workbook_reads_with_real_quirks() {
 /// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
 /// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
 #[test]
+// 2.5499999999999998 is written as Excel stores 2.55, on purpose.
+#[allow(clippy::excessive_precision)]
 fn xlsx_number_cells_convert_exactly_once() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let w = Workdir::new();
@@ -444,4 +446,26 @@ fn dry_run_is_check() {
     r.expect_code(1);
     assert!(r.stdout().contains("2 valid"), "{}", r.stdout());
     assert!(!w.path("mistakes.results.csv").exists());
+}
+
+/// Regression (found by the benchmarks): thousands of orders on one invoice number (a column
+/// mapped wrongly) made every message list every other order, quadratic in time and memory.
+#[test]
+fn many_orders_sharing_one_invoice_number_stay_linear() {
+    let w = Workdir::new();
+    let mut text = String::from("Order,Invoice,Date,SKU,Qty,Unit Price\n");
+    for i in 0..3000 {
+        text.push_str(&format!("O{i},1,2026-01-05,S,1,10.00\n"));
+    }
+    w.write("a.csv", text);
+    let r = w.run(&["check", "--format", "json", "a.csv"]);
+    r.expect_code(1);
+    let j = r.json();
+    assert_eq!(j["invalid_invoices"], 3000);
+    let message = j["invalid"][0]["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("O1, O2, O3, O4, O5 and 2994 more"),
+        "{message}"
+    );
+    assert!(message.len() < 300, "{message}");
 }

@@ -26,10 +26,9 @@ impl Progress {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} invoices  {per_sec}  ETA {eta}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} invoices  {msg}  ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
@@ -53,11 +52,15 @@ impl Progress {
             Status::Failed | Status::Invalid => self.failed += 1,
         }
         if let Some(bar) = &self.bar {
-            bar.set_message(format!(
-                "accepted {}  failed {}",
-                self.accepted, self.failed
-            ));
+            // Position first, then the message, so a redraw never shows more accepted than done.
             bar.inc(1);
+            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{:.1}/s  accepted {}  failed {}",
+                self.done as f64 / secs,
+                self.accepted,
+                self.failed
+            ));
         } else if self.log && self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(1e-9);

@@ -713,3 +713,28 @@ fn second_ctrl_c_aborts_and_the_ledger_stays_consistent() {
     .expect_code(0);
     sim.assert_exactly_once(&keys);
 }
+
+#[test]
+fn unresolved_intents_of_other_files_are_reported() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    invoices_csv(&w, "a.csv", 3);
+    // The first run dies right after recording its first intent.
+    let mut c = sim.cmd(
+        &w,
+        &["submit", "--concurrency", "1", "--ledger", "l.db", "a.csv"],
+    );
+    c.env("INVOICE_IMPORT_CRASH_AT", "after-intent:1");
+    let crashed = common::Run::of(&mut c, &["submit a.csv (crashing)"]);
+    assert_ne!(crashed.code(), 0);
+    // Another file on the same ledger: sent, and the pending intent is mentioned.
+    w.write("b.csv", "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\nB-1,NB-1,2026-11-20,S,1,1.00\n");
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "b.csv"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr()
+            .contains("1 invoices from an earlier interrupted run"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -477,6 +477,27 @@ impl Run<'_> {
         // What the ledger already knows decides each job's start.
         let keys: Vec<ledger::Key> = jobs.iter().map(|j| j.key.clone()).collect();
         let known = ledger.get_many(&keys)?;
+        // Intents an interrupted run left for invoices not in this batch: they are looked at
+        // when their own file is submitted again; say so, rather than leave them unseen.
+        let in_batch: std::collections::HashSet<&ledger::Key> = keys.iter().collect();
+        let elsewhere: Vec<ledger::Entry> = ledger
+            .pending_intents()?
+            .into_iter()
+            .filter(|e| e.key.kind == self.mode.ledger_kind() && !in_batch.contains(&e.key))
+            .collect();
+        if let Some(first) = elsewhere.first()
+            && !quiet
+        {
+            eprintln!(
+                "note: {} {} from an earlier interrupted run may or may not have reached VTEX \
+                 (e.g. order {} invoice {}); submit their file again and they will be checked on the \
+                 order before anything is sent",
+                elsewhere.len(),
+                self.mode.noun(),
+                first.key.order_id,
+                first.key.invoice_number
+            );
+        }
         let mut to_send = Vec::with_capacity(jobs.len());
         for mut job in jobs.drain(..) {
             let row = &mut rows[job.index];

@@ -364,14 +364,7 @@ impl Engine {
                 Err(err) => err,
             };
             out.http_status = err.status();
-            if err.status() == Some(429) {
-                self.rate.on_throttled(err.retry_after());
-                if err.retry_after().is_none() {
-                    streak_429 += 1;
-                }
-            } else {
-                streak_429 = 0;
-            }
+            self.note_throttling(&err, &mut streak_429);
             let may_have_applied = is_invoice && err.may_have_applied();
             uncertain |= may_have_applied;
             match self
@@ -411,6 +404,20 @@ impl Engine {
                     look_first = is_invoice && (reconcile_first || uncertain);
                 }
             }
+        }
+    }
+
+    /// Tells the limiter about a 429 and keeps `streak` = 429s in a row without `Retry-After`,
+    /// which the retry policy turns into VTEX's suggested long pause. Any other answer ends the
+    /// streak; a 429 that says how long to wait neither adds to it nor ends it.
+    fn note_throttling(&self, err: &CallError, streak: &mut u32) {
+        if err.status() == Some(429) {
+            self.rate.on_throttled(err.retry_after());
+            if err.retry_after().is_none() {
+                *streak += 1;
+            }
+        } else {
+            *streak = 0;
         }
     }
 
@@ -502,12 +509,7 @@ impl Engine {
                     return Ok(order);
                 }
                 Err(err) => {
-                    if err.status() == Some(429) {
-                        self.rate.on_throttled(err.retry_after());
-                        if err.retry_after().is_none() {
-                            streak_429 += 1;
-                        }
-                    }
+                    self.note_throttling(&err, &mut streak_429);
                     match self.config.policy.decide(
                         &err,
                         attempt,

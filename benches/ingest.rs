@@ -22,150 +22,8 @@ use invoice_import::values::{date, id, money};
 
 const ROWS: usize = 20_000;
 
-/// A tiny deterministic generator (xorshift): enough variety for parsers, no seeded-crate churn.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-struct Line {
-    order: String,
-    invoice: String,
-    day: u64,
-    hour: u64,
-    sku: u64,
-    quantity: u64,
-    price: i64,
-    freight: i64,
-    value: i64,
-}
-
-fn lines(rows: usize) -> Vec<Line> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::with_capacity(rows);
-    let mut n = 0u64;
-    while out.len() < rows {
-        n += 1;
-        let items = (1 + rng.below(5) as usize).min(rows - out.len());
-        let freight = rng.below(5000) as i64;
-        let (day, hour) = (1 + rng.below(28), 8 + rng.below(12));
-        let chosen: Vec<(u64, u64, i64)> = (0..items)
-            .map(|_| {
-                (
-                    100_000 + rng.below(900_000),
-                    1 + rng.below(12),
-                    50 + rng.below(250_000) as i64,
-                )
-            })
-            .collect();
-        let value = chosen.iter().map(|(_, q, p)| *q as i64 * p).sum::<i64>() + freight;
-        for (sku, quantity, price) in chosen {
-            out.push(Line {
-                order: format!("{:013}-01", 1_100_000_000_000u64 + n),
-                invoice: format!("{n:09}"),
-                day,
-                hour,
-                sku,
-                quantity,
-                price,
-                freight,
-                value,
-            });
-        }
-    }
-    out
-}
-
-fn money_text(cents: i64, br: bool) -> String {
-    let int = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            grouped.push(if br { '.' } else { ',' });
-        }
-        grouped.push(c);
-    }
-    format!("{grouped}{}{:02}", if br { ',' } else { '.' }, cents % 100)
-}
-
-/// The CSV bytes gen_data writes for `lines`: `en` UTF-8 with `,`, or `br` Windows-1252 with `;`.
-fn csv_bytes(lines: &[Line], br: bool) -> Vec<u8> {
-    let mut text = String::new();
-    if br {
-        text.push_str("Pedido;Número da NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Frete;Valor da Nota\r\n");
-        for l in lines {
-            text.push_str(&format!(
-                "{};{};{:02}/11/2026 {:02}:15;{};Café torrado 500g;{};{};{};R$ {}\r\n",
-                l.order,
-                l.invoice,
-                l.day,
-                l.hour,
-                l.sku,
-                l.quantity,
-                money_text(l.price, true),
-                money_text(l.freight, true),
-                money_text(l.value, true)
-            ));
-        }
-        encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
-    } else {
-        text.push_str("Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Freight,Invoice Value\r\n");
-        for l in lines {
-            text.push_str(&format!(
-                "{},{},2026-11-{:02}T{:02}:15:00-03:00,{},Camiseta algodão,{},\"{}\",\"{}\",\"{}\"\r\n",
-                l.order,
-                l.invoice,
-                l.day,
-                l.hour,
-                l.sku,
-                l.quantity,
-                money_text(l.price, false),
-                money_text(l.freight, false),
-                money_text(l.value, false)
-            ));
-        }
-        text.into_bytes()
-    }
-}
-
-fn xlsx_file(lines: &[Line], path: &std::path::Path) -> Result<(), rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::Workbook;
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    let headers = [
-        "Order ID",
-        "Invoice Number",
-        "Issuance Date",
-        "SKU",
-        "Description",
-        "Quantity",
-        "Unit Price",
-        "Freight",
-        "Invoice Value",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h)?;
-    }
-    for (i, l) in lines.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, &l.order)?;
-        ws.write_string(r, 1, &l.invoice)?;
-        ws.write_string(r, 2, format!("2026-11-{:02} {:02}:15", l.day, l.hour))?;
-        ws.write_number(r, 3, l.sku as f64)?;
-        ws.write_string(r, 4, "Mochila 20L")?;
-        ws.write_number(r, 5, l.quantity as f64)?;
-        ws.write_number(r, 6, l.price as f64 / 100.0)?;
-        ws.write_number(r, 7, l.freight as f64 / 100.0)?;
-        ws.write_number(r, 8, l.value as f64 / 100.0)?;
-    }
-    wb.save(path)
-}
+#[path = "../tools/datagen.rs"]
+mod datagen;
 
 fn load_options() -> LoadOptions {
     LoadOptions {
@@ -192,9 +50,9 @@ fn read_all(mut table: source::Table) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let data = lines(ROWS);
-    let en = csv_bytes(&data, false);
-    let br = csv_bytes(&data, true);
+    let data = datagen::generate(ROWS, 1, false);
+    let en = datagen::csv_bytes(false, &data);
+    let br = datagen::csv_bytes(true, &data);
     let dir = tempfile::tempdir().expect("bench input: temporary directory");
     let paths: Vec<(&str, std::path::PathBuf)> = vec![
         ("en-csv", dir.path().join("en.csv")),
@@ -205,7 +63,7 @@ fn bench(c: &mut Criterion) {
         match *name {
             "en-csv" => std::fs::File::create(path).and_then(|mut f| f.write_all(&en)),
             "br-csv" => std::fs::File::create(path).and_then(|mut f| f.write_all(&br)),
-            _ => xlsx_file(&data, path).map_err(std::io::Error::other),
+            _ => datagen::write_xlsx(&path.to_string_lossy(), &data).map_err(std::io::Error::other),
         }
         .expect("bench input: writing a file");
     }
@@ -248,7 +106,7 @@ fn bench(c: &mut Criterion) {
     values.throughput(Throughput::Elements(ROWS as u64));
     for br in [false, true] {
         let dialect = if br { "br" } else { "en" };
-        let prices: Vec<String> = data.iter().map(|l| money_text(l.price, br)).collect();
+        let prices: Vec<String> = data.iter().map(|l| datagen::money(l.price, br)).collect();
         values.bench_with_input(BenchmarkId::new("money", dialect), &prices, |b, texts| {
             b.iter(|| {
                 texts

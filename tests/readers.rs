@@ -188,7 +188,7 @@ fn ods_fixture() {
         let cents = money_from_cell(row.get(3)).unwrap().unwrap();
         got.push((
             row.number(),
-            id_from_cell(row.get(1)).unwrap().unwrap(),
+            id_from_cell(row.get(1)).unwrap().unwrap().into_owned(),
             to_api(&date.timestamp(DayOrder::DayFirst).unwrap()),
             cents.cents(DecimalSeparator::Point).unwrap(),
         ));
@@ -282,7 +282,7 @@ fn xlsx_written_by_a_spreadsheet_writer() {
                 let ts = date_from_cell(dt, chrono_tz::UTC, None).unwrap().unwrap();
                 got.push((
                     row.number(),
-                    id_from_cell(row.get(1)).unwrap().unwrap(),
+                    id_from_cell(row.get(1)).unwrap().unwrap().into_owned(),
                     row.text(2).into_owned(),
                     to_api(&ts.timestamp(DayOrder::MonthFirst).unwrap()),
                     m.unwrap().cents(DecimalSeparator::Comma).unwrap(),

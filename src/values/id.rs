@@ -4,6 +4,8 @@
 //! Quantities and invoice types live in their own files and are re-exported here, so callers
 //! find every "cell → small typed value" function under `values::id`.
 
+use std::borrow::Cow;
+
 use super::{ValueError, trim};
 use crate::source::CellRef;
 
@@ -22,14 +24,15 @@ const MAX_EXACT_ID: f64 = 1e15;
 const MAX_ID_CHARS: usize = 100;
 
 /// An id: trimmed text, or a whole number cell written without ".0". `Ok(None)` when blank.
-pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
+/// Text cells are borrowed: grouping reads millions of ids and keeps few of them.
+pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
     match cell {
         CellRef::Empty => Ok(None),
         CellRef::Text(t) => {
             let t = trim(t);
             if t.is_empty() {
                 Ok(None)
-            } else if t.chars().nth(MAX_ID_CHARS).is_some() {
+            } else if t.len() > MAX_ID_CHARS && t.chars().nth(MAX_ID_CHARS).is_some() {
                 let head: String = t.chars().take(20).collect();
                 Err(ValueError::IdTooLong(head, t.chars().count()))
             } else if t.chars().any(char::is_control) {
@@ -37,11 +40,11 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
             } else if looks_scientific(t) {
                 Err(ValueError::ScientificNotation(t.to_string()))
             } else {
-                Ok(Some(t.to_string()))
+                Ok(Some(Cow::Borrowed(t)))
             }
         }
         CellRef::Number(n) => match n.whole() {
-            Some(v) if (v as f64).abs() < MAX_EXACT_ID => Ok(Some(v.to_string())),
+            Some(v) if (v as f64).abs() < MAX_EXACT_ID => Ok(Some(Cow::Owned(v.to_string()))),
             Some(_) => Err(ValueError::TooManyDigits(n.to_text())),
             None => Err(ValueError::FractionalId(n.to_text())),
         },
@@ -78,7 +81,7 @@ fn looks_scientific(t: &str) -> bool {
 
 /// An invoice number: id rules, and none of '/', '#', '?', '%' or inner whitespace, which
 /// break the URLs of VTEX's later invoice calls.
-pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdError> {
+pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
     let Some(id) = id_from_cell(cell)? else {
         return Ok(None);
     };
@@ -91,33 +94,36 @@ pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<String>, IdE
         _ => None,
     });
     match bad {
-        Some(what) => Err(ValueError::BadInvoiceChar { value: id, what }),
+        Some(what) => Err(ValueError::BadInvoiceChar {
+            value: id.into_owned(),
+            what,
+        }),
         None => Ok(Some(id)),
     }
 }
 
 /// Free text (description, courier, tracking number, invoice key): trimmed, `None` when blank;
 /// number cells as their shortest text, dates as ISO, booleans as TRUE/FALSE.
-pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<String>, ValueError> {
+pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueError> {
     let text = match cell {
         CellRef::Empty => return Ok(None),
-        CellRef::Text(t) => trim(t).to_string(),
-        CellRef::Number(n) => n.to_text(),
-        CellRef::DateTime(dt) => crate::source::datetime_text(dt),
-        CellRef::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_string(),
+        CellRef::Text(t) => Cow::Borrowed(trim(t)),
+        CellRef::Number(n) => Cow::Owned(n.to_text()),
+        CellRef::DateTime(dt) => Cow::Owned(crate::source::datetime_text(dt)),
+        CellRef::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
         CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
     };
     Ok((!text.is_empty()).then_some(text))
 }
 
 /// An absolute http(s) URL (a tracking link), `None` when blank.
-pub fn url_from_cell(cell: CellRef<'_>) -> Result<Option<String>, ValueError> {
+pub fn url_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueError> {
     let Some(text) = text_from_cell(cell)? else {
         return Ok(None);
     };
     match url::Url::parse(&text) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(text)),
-        _ => Err(ValueError::NotAUrl(text)),
+        _ => Err(ValueError::NotAUrl(text.into_owned())),
     }
 }
 
@@ -193,7 +199,8 @@ mod tests {
     proptest! {
         #[test]
         fn ids_keep_leading_zeros(s in "0{1,5}[0-9A-Za-z-]{0,12}") {
-            prop_assert_eq!(id_from_cell(CellRef::Text(&format!("  {s} "))), Ok(Some(s.clone())));
+            let padded = format!("  {s} ");
+            prop_assert_eq!(id_from_cell(CellRef::Text(&padded)), Ok(Some(s.clone().into())));
         }
 
         #[test]
@@ -219,7 +226,7 @@ mod tests {
         assert!(e.to_string().len() < 100);
         assert_eq!(
             id_from_cell(CellRef::Text(&"7".repeat(100))).unwrap(),
-            Some("7".repeat(100))
+            Some("7".repeat(100).into())
         );
     }
 }

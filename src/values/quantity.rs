@@ -7,18 +7,16 @@ use crate::source::CellRef;
 /// error. Text with a separator is only accepted as "N.0"/"N,0"/"N.00": "1.000" could be a
 /// thousand or one, and guessing a quantity wrong ships the wrong number of items.
 pub fn quantity_from_cell(cell: CellRef<'_>) -> Result<Option<i64>, ValueError> {
-    let (value, shown) = match cell {
+    // The cell as the user wrote it is only needed for an error; most rows don't pay for it.
+    let value = match cell {
         CellRef::Empty => return Ok(None),
-        CellRef::Number(n) => (
-            n.whole().ok_or_else(|| ValueError::NotWhole(n.to_text()))?,
-            n.to_text(),
-        ),
+        CellRef::Number(n) => n.whole().ok_or_else(|| ValueError::NotWhole(n.to_text()))?,
         CellRef::Text(t) => {
             let t = trim(t);
             if t.is_empty() {
                 return Ok(None);
             }
-            (read_quantity(t)?, t.to_string())
+            read_quantity(t)?
         }
         CellRef::DateTime(dt) => {
             return Err(ValueError::WrongCellType(
@@ -37,6 +35,11 @@ pub fn quantity_from_cell(cell: CellRef<'_>) -> Result<Option<i64>, ValueError> 
         CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
     };
     if value < 1 {
+        let shown = match cell {
+            CellRef::Number(n) => n.to_text(),
+            CellRef::Text(t) => trim(t).to_string(),
+            _ => value.to_string(),
+        };
         return Err(ValueError::NotPositive(shown));
     }
     Ok(Some(value))

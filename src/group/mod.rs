@@ -1,0 +1,604 @@
+//! Rows → invoices keyed by (order id, invoice number), over every input file.
+//!
+//! Each file streams through once. A row's mapped cells are read into compact typed readings
+//! (money and dates keep both possible interpretations, because a column's decimal separator and
+//! day/month order are only known once the whole column has been seen), and the row joins its
+//! invoice at once, so memory holds invoices and items, never the file's rows: reading and
+//! parsing run on one thread ([`parse`]), grouping into a compact store on another ([`store`]).
+//! When a file ends, its columns' conventions are settled; each invoice is then built on demand,
+//! its readings turned into cents and timestamps, its rows from every file merged
+//! ([`Pending`]). Rows of one invoice need not be adjacent, nor in one file.
+
+mod parse;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::mpsc;
+
+use chrono::{DateTime, FixedOffset};
+use hashbrown::HashTable;
+use indexmap::IndexMap;
+
+use crate::mapping::{self, Field, Mapping, Override};
+use crate::source::{self, ReadOptions, SourceRef, Table};
+use crate::values::date::{self, DateFormat};
+use crate::values::id::InvoiceType;
+use crate::values::money::DecimalSeparator;
+use parse::{RowBatch, RowParser, Votes};
+use store::{Conventions, FileStore};
+
+/// A timestamp with the offset the API wants.
+pub type Timestamp = DateTime<FixedOffset>;
+
+/// A row of an input: index into [`Batch::sources`] and the row number a spreadsheet shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowRef {
+    pub source: u32,
+    pub row: u64,
+}
+
+/// Something wrong with the input, and where. Rendered with [`Batch::locate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub source: u32,
+    pub row: Option<u64>,
+    /// The field at fault; [`Batch::locate`] names its column as the file spells it.
+    pub field: Option<Field>,
+    pub message: String,
+}
+
+/// A value and the row it was read from, so disagreements and errors can name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub at: RowRef,
+}
+
+/// One item line of an invoice. Fields are optional here; validation insists on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: Option<String>,
+    pub quantity: Option<i64>,
+    /// Unit price in cents.
+    pub price: Option<i64>,
+    pub description: Option<String>,
+    pub at: RowRef,
+}
+
+/// Every row of one (order id, invoice number), gathered. Validation turns it into a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub order_id: String,
+    pub invoice_number: String,
+    pub kind: Option<Sourced<InvoiceType>>,
+    pub issuance_date: Option<Sourced<Timestamp>>,
+    pub invoice_value: Option<Sourced<i64>>,
+    pub freight: Option<Sourced<i64>>,
+    pub invoice_key: Option<Sourced<String>>,
+    pub invoice_url: Option<Sourced<String>>,
+    pub courier: Option<Sourced<String>>,
+    pub tracking_number: Option<Sourced<String>>,
+    pub tracking_url: Option<Sourced<String>>,
+    pub dispatched_date: Option<Sourced<Timestamp>>,
+    pub items: Vec<Item>,
+    /// Every input row of this invoice, in input order.
+    pub rows: Vec<RowRef>,
+    pub problems: Vec<Problem>,
+}
+
+/// How to read and group the inputs: everything a user can say about them.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub read: ReadOptions,
+    pub overrides: Vec<Override>,
+    /// Columns that must exist in every file.
+    pub required: Vec<Field>,
+    pub decimal: Option<DecimalSeparator>,
+    pub date_format: Option<DateFormat>,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// One input that was read.
+pub struct SourceInfo {
+    /// The path as the user gave it (`-` for stdin), to read the rows again for the failed-rows file.
+    pub path: String,
+    pub source: SourceRef,
+    pub describe: String,
+    pub headers: Vec<String>,
+    pub header_row: u64,
+    pub mapping: Mapping,
+    /// Data rows read (blank rows not counted).
+    pub rows: u64,
+    /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
+    pub(crate) keep: Option<Table>,
+}
+
+impl SourceInfo {
+    /// The input again from its first row, for a second pass (the failed-rows file).
+    pub fn reopen(&self, read: &ReadOptions) -> Result<Table, source::SourceError> {
+        match &self.keep {
+            Some(table) => table.reopen(),
+            None => {
+                let mut read = read.clone();
+                read.sheet = self.source.sheet.as_deref().map(str::to_string);
+                source::open(&self.path, &read)
+            }
+        }
+    }
+}
+
+/// An input that could not be read at all (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct Batch {
+    pub sources: Vec<SourceInfo>,
+    /// In input order (the order of each invoice's first row).
+    pub invoices: Vec<Invoice>,
+    /// Rows that can't join an invoice (no usable order id or invoice number).
+    pub row_errors: Vec<Problem>,
+    pub file_errors: Vec<FileError>,
+    pub rows: u64,
+}
+
+/// Where a problem is, in words and in parts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    pub sheet: Option<String>,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(sheet) = &self.sheet {
+            write!(f, " [sheet {sheet}]")?;
+        }
+        if let Some(row) = self.row {
+            write!(f, " row {row}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column '{column}'")?;
+        }
+        Ok(())
+    }
+}
+
+impl Batch {
+    pub fn locate(&self, problem: &Problem) -> Location {
+        let source = self.sources.get(problem.source as usize);
+        let column = problem.field.map(|field| {
+            source
+                .and_then(|s| s.mapping.column(field).and_then(|c| s.headers.get(c)))
+                .cloned()
+                .unwrap_or_else(|| field.name().to_string())
+        });
+        Location {
+            file: source
+                .map(|s| s.source.file.to_string())
+                .unwrap_or_else(|| String::from("?")),
+            sheet: source.and_then(|s| s.source.sheet.as_deref().map(str::to_string)),
+            row: problem.row,
+            column,
+        }
+    }
+
+    /// "file row 3, 5 and 9" style text for a set of rows.
+    pub fn describe_rows(&self, rows: &[RowRef]) -> String {
+        let mut by_source: IndexMap<u32, Vec<u64>> = IndexMap::new();
+        for r in rows {
+            by_source.entry(r.source).or_default().push(r.row);
+        }
+        by_source
+            .iter()
+            .map(|(source, rows)| {
+                let name = self
+                    .sources
+                    .get(*source as usize)
+                    .map(|s| s.source.to_string())
+                    .unwrap_or_else(|| String::from("?"));
+                format!("{name}:{}", compress_rows(rows))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// "2-4,7" for rows 2, 3, 4, 7.
+fn compress_rows(rows: &[u64]) -> String {
+    let mut sorted = rows.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// Reads every input and groups its rows into invoices. A file that can't be read is recorded in
+/// `file_errors` and the others still load.
+pub fn load(paths: &[String], opts: &LoadOptions) -> Batch {
+    let (mut batch, pending) = load_pending(paths, opts);
+    batch.invoices = pending.iter().collect();
+    batch
+}
+
+/// As [`load`], but the invoices stay compact in [`Pending`] and are built one at a time: a
+/// caller that needs only a verdict per invoice (`check`) never holds them all.
+pub fn load_pending(paths: &[String], opts: &LoadOptions) -> (Batch, Pending) {
+    let mut batch = Batch::default();
+    let mut files = Vec::new();
+    for path in paths {
+        let source_id = batch.sources.len() as u32;
+        match load_file(path, source_id, opts) {
+            Ok((info, mut file)) => {
+                batch.rows += info.rows;
+                batch.sources.push(info);
+                batch.row_errors.append(&mut file.store.row_errors);
+                files.push(file);
+            }
+            Err(message) => batch.file_errors.push(FileError {
+                path: path.clone(),
+                message,
+            }),
+        }
+    }
+    (batch, Pending::new(files))
+}
+
+/// A file's invoices, compact, and the conventions its columns settled on.
+struct LoadedFile {
+    store: FileStore,
+    conventions: Conventions,
+}
+
+/// Every input's invoices, grouped and not yet built: see [`Pending::iter`].
+pub struct Pending {
+    files: Vec<LoadedFile>,
+    /// Each invoice, in input order (its first row's), as (file, index in that file).
+    order: Vec<(u32, u32)>,
+    /// For an invoice with rows in several files, its parts after the first, by `order` index.
+    more: HashMap<usize, Vec<(u32, u32)>>,
+}
+
+impl Pending {
+    fn new(files: Vec<LoadedFile>) -> Pending {
+        let mut order: Vec<(u32, u32)> = Vec::new();
+        let mut more: HashMap<usize, Vec<(u32, u32)>> = HashMap::new();
+        if let [file] = files.as_slice() {
+            order = (0..file.store.len() as u32).map(|i| (0, i)).collect();
+        } else {
+            let hasher = hashbrown::DefaultHashBuilder::default();
+            let mut index: HashTable<u32> = HashTable::new();
+            fn key(files: &[LoadedFile], (f, i): (u32, u32)) -> (&str, &str) {
+                files
+                    .get(f as usize)
+                    .map_or(("", ""), |file| file.store.key(i as usize))
+            }
+            for (f, file) in files.iter().enumerate() {
+                for i in 0..file.store.len() {
+                    let part = (f as u32, i as u32);
+                    let k = file.store.key(i);
+                    let hash = hasher.hash_one(k);
+                    let found = index.find(hash, |&e| {
+                        order.get(e as usize).is_some_and(|&o| key(&files, o) == k)
+                    });
+                    match found {
+                        Some(&e) => more.entry(e as usize).or_default().push(part),
+                        None => {
+                            order.push(part);
+                            let e = (order.len() - 1) as u32;
+                            index.insert_unique(hash, e, |&x| {
+                                hasher.hash_one(
+                                    order.get(x as usize).map_or(("", ""), |&o| key(&files, o)),
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Pending { files, order, more }
+    }
+
+    /// How many invoices.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// (order id, invoice number) of invoice `i`, without building it.
+    pub fn key(&self, i: usize) -> (&str, &str) {
+        match self.order.get(i) {
+            Some(&(f, j)) => self
+                .files
+                .get(f as usize)
+                .map_or(("", ""), |file| file.store.key(j as usize)),
+            None => ("", ""),
+        }
+    }
+
+    fn part(&self, (f, i): (u32, u32)) -> Option<Invoice> {
+        let file = self.files.get(f as usize)?;
+        file.store.invoice(i as usize, &file.conventions)
+    }
+
+    /// Invoice `i`, built: readings settled under its file's conventions, rows from every file
+    /// merged.
+    pub fn get(&self, i: usize) -> Option<Invoice> {
+        let mut invoice = self.part(*self.order.get(i)?)?;
+        for &part in self.more.get(&i).map_or(&[][..], Vec::as_slice) {
+            if let Some(other) = self.part(part) {
+                merge(&mut invoice, other);
+            }
+        }
+        Some(invoice)
+    }
+
+    /// Every invoice, built one at a time, in input order.
+    pub fn iter(&self) -> impl Iterator<Item = Invoice> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Adds the rows another file has of the same invoice.
+fn merge(existing: &mut Invoice, invoice: Invoice) {
+    let problems = &mut existing.problems;
+    merge_slot(&mut existing.kind, invoice.kind, Field::Type, problems);
+    merge_slot(
+        &mut existing.issuance_date,
+        invoice.issuance_date,
+        Field::IssuanceDate,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_value,
+        invoice.invoice_value,
+        Field::InvoiceValue,
+        problems,
+    );
+    merge_slot(
+        &mut existing.freight,
+        invoice.freight,
+        Field::Freight,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_key,
+        invoice.invoice_key,
+        Field::InvoiceKey,
+        problems,
+    );
+    merge_slot(
+        &mut existing.invoice_url,
+        invoice.invoice_url,
+        Field::InvoiceUrl,
+        problems,
+    );
+    merge_slot(
+        &mut existing.courier,
+        invoice.courier,
+        Field::Courier,
+        problems,
+    );
+    merge_slot(
+        &mut existing.tracking_number,
+        invoice.tracking_number,
+        Field::TrackingNumber,
+        problems,
+    );
+    merge_slot(
+        &mut existing.tracking_url,
+        invoice.tracking_url,
+        Field::TrackingUrl,
+        problems,
+    );
+    merge_slot(
+        &mut existing.dispatched_date,
+        invoice.dispatched_date,
+        Field::DispatchedDate,
+        problems,
+    );
+    existing.items.extend(invoice.items);
+    existing.rows.extend(invoice.rows);
+    existing.problems.extend(invoice.problems);
+}
+
+fn merge_slot<T: PartialEq + Shown>(
+    into: &mut Option<Sourced<T>>,
+    from: Option<Sourced<T>>,
+    field: Field,
+    problems: &mut Vec<Problem>,
+) {
+    match (into.as_ref(), from) {
+        (_, None) => {}
+        (None, Some(from)) => *into = Some(from),
+        (Some(first), Some(other)) => {
+            if first.value != other.value {
+                problems.push(disagreement(
+                    field,
+                    first.at,
+                    &first.value,
+                    other.at,
+                    &other.value,
+                ));
+            }
+        }
+    }
+}
+
+/// How a settled value reads in a message: money as `1234.56`, timestamps as the API gets them.
+trait Shown {
+    fn shown(&self) -> String;
+}
+
+impl Shown for i64 {
+    fn shown(&self) -> String {
+        crate::report::money_plain(*self)
+    }
+}
+
+impl Shown for Timestamp {
+    fn shown(&self) -> String {
+        date::to_api(self)
+    }
+}
+
+impl Shown for String {
+    fn shown(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Shown for InvoiceType {
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn disagreement<T: Shown>(
+    field: Field,
+    first_at: RowRef,
+    first: &T,
+    other_at: RowRef,
+    other: &T,
+) -> Problem {
+    let (first, other) = (first.shown(), other.shown());
+    let where_first = if first_at.source == other_at.source {
+        format!("row {}", first_at.row)
+    } else {
+        format!("row {} of input #{}", first_at.row, first_at.source + 1)
+    };
+    Problem {
+        source: other_at.source,
+        row: Some(other_at.row),
+        field: Some(field),
+        message: format!(
+            "{field} is '{other}' here but '{first}' on {where_first} of the same invoice; \
+             an invoice has one {field}"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One file.
+
+/// After this many unreadable records in a row, a file stops: an error that repeats without a
+/// row in between (an I/O failure) would repeat forever.
+const MAX_CONSECUTIVE_ERRORS: u32 = 100;
+
+fn load_file(
+    path: &str,
+    source_id: u32,
+    opts: &LoadOptions,
+) -> Result<(SourceInfo, LoadedFile), String> {
+    let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
+    let headers = table.headers().to_vec();
+    let mapping = mapping::map_headers(&headers, &opts.overrides, &opts.required)
+        .map_err(|e| format!("{}: {e}", table.source()))?;
+    let (rows, votes, store) = read_rows(&mut table, source_id, &mapping, opts);
+    if store.overflow {
+        return Err(format!(
+            "{}: more than 4 GiB of ids and text in one file; split it into smaller files",
+            table.source()
+        ));
+    }
+    let info = SourceInfo {
+        path: path.to_string(),
+        source: table.source().clone(),
+        describe: table.describe(),
+        header_row: table.header_row(),
+        headers,
+        mapping,
+        rows,
+        keep: (path == "-").then_some(table),
+    };
+    let conventions = Conventions::settle(&votes, opts);
+    Ok((info, LoadedFile { store, conventions }))
+}
+
+/// Reads and parses rows on this thread while another groups them, a batch at a time: the two
+/// halves cost about the same, so two cores take about half the time of one.
+fn read_rows(
+    table: &mut Table,
+    source: u32,
+    mapping: &Mapping,
+    opts: &LoadOptions,
+) -> (u64, Votes, FileStore) {
+    let (full_tx, full_rx) = mpsc::sync_channel::<RowBatch>(2);
+    let (empty_tx, empty_rx) = mpsc::channel::<RowBatch>();
+    std::thread::scope(|scope| {
+        let grouper = scope.spawn(move || {
+            let mut store = FileStore::new(source);
+            for mut batch in full_rx {
+                store.add_batch(&batch);
+                batch.clear();
+                // The reader may be done and gone; the batch is then simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            store
+        });
+
+        let mut parser = RowParser::new(source, mapping, opts);
+        let mut batch = RowBatch::default();
+        let mut rows = 0u64;
+        // A malformed record costs only itself: say so and read on.
+        let mut consecutive_errors = 0;
+        loop {
+            match table.next_row() {
+                Ok(Some(row)) => {
+                    consecutive_errors = 0;
+                    rows += 1;
+                    parser.parse(&row, &mut batch);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    consecutive_errors += 1;
+                    parser.unreadable(err.to_string(), &mut batch);
+                    if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                        break;
+                    }
+                }
+            }
+            if batch.is_full() {
+                let next = empty_rx.try_recv().unwrap_or_default();
+                if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                    // The grouper is gone, which only a panic does; join() below reports it.
+                    break;
+                }
+            }
+        }
+        let _ = full_tx.send(batch);
+        drop(full_tx);
+        let store = match grouper.join() {
+            Ok(store) => store,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (rows, parser.votes, store)
+    })
+}

@@ -1,0 +1,319 @@
+//! One row's mapped cells → typed readings, written into a batch that the grouping thread takes.
+//!
+//! This is the per-cell work of grouping (trimming, id rules, money and date readings, the
+//! column votes), done on the reading thread while the previous batch is being grouped. A batch
+//! owns its text in one buffer, so a row costs no allocation of its own.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono_tz::Tz;
+
+use super::{LoadOptions, Problem};
+use crate::mapping::{Field, Mapping};
+use crate::source::{CellRef, Row};
+use crate::values::date::{self, DateFormat, DateReading, DayOrderVote};
+use crate::values::id::{self, InvoiceType};
+use crate::values::money::{self, MoneyReading, SeparatorVote};
+
+/// Rows per batch: big enough that handing a batch over costs nothing per row, small enough
+/// that the two threads overlap from the start.
+pub(super) const BATCH_ROWS: usize = 2048;
+
+/// Invoice-level free-text fields, in the order [`ParsedRow::texts`] holds them.
+pub(super) const TEXT_FIELDS: [Field; 5] = [
+    Field::InvoiceKey,
+    Field::InvoiceUrl,
+    Field::Courier,
+    Field::TrackingNumber,
+    Field::TrackingUrl,
+];
+
+/// A piece of a text buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Span {
+    pub start: u32,
+    pub len: u32,
+}
+
+/// Text at `span` in `buf`; empty if the span is out of range (never, for spans of that buffer).
+pub(super) fn text(buf: &str, span: Span) -> &str {
+    let start = span.start as usize;
+    buf.get(start..start + span.len as usize)
+        .unwrap_or_default()
+}
+
+/// The item cells of a row, when any is filled.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ParsedItem {
+    pub id: Option<Span>,
+    pub description: Option<Span>,
+    pub quantity: Option<i64>,
+    pub price: Option<MoneyReading>,
+}
+
+/// One row, read. Its problems are the next `problems` entries of [`RowBatch::problems`].
+#[derive(Debug, Clone)]
+pub(super) struct ParsedRow {
+    pub number: u64,
+    /// (order id, invoice number); `None` when either is missing or unreadable, and the row's
+    /// problems then belong to no invoice.
+    pub key: Option<(Span, Span)>,
+    pub kind: Option<InvoiceType>,
+    pub issuance: Option<DateReading>,
+    pub value: Option<MoneyReading>,
+    pub freight: Option<MoneyReading>,
+    pub texts: [Option<Span>; TEXT_FIELDS.len()],
+    pub dispatched: Option<DateReading>,
+    pub item: Option<ParsedItem>,
+    pub problems: u32,
+}
+
+/// Rows read and not yet grouped.
+#[derive(Debug, Default)]
+pub(super) struct RowBatch {
+    pub text: String,
+    pub rows: Vec<ParsedRow>,
+    pub problems: Vec<Problem>,
+}
+
+impl RowBatch {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+        self.problems.clear();
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows.len() >= BATCH_ROWS
+    }
+
+    pub fn str(&self, span: Span) -> &str {
+        text(&self.text, span)
+    }
+
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        // A batch holds at most BATCH_ROWS rows; a single cell of 4 GiB can't come out of a
+        // reader with the size limits this tool sets, so the offsets fit.
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(s.len()).unwrap_or(0),
+        }
+    }
+}
+
+/// Per-column votes on conventions, settled when the file ends.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Votes {
+    pub invoice_value: SeparatorVote,
+    pub item_price: SeparatorVote,
+    pub freight: SeparatorVote,
+    pub issuance_date: DayOrderVote,
+    pub dispatched_date: DayOrderVote,
+}
+
+/// Reads the mapped cells of one file's rows.
+pub(super) struct RowParser<'a> {
+    source: u32,
+    mapping: &'a Mapping,
+    tz: Tz,
+    date_format: Option<&'a DateFormat>,
+    pub votes: Votes,
+}
+
+impl<'a> RowParser<'a> {
+    pub fn new(source: u32, mapping: &'a Mapping, opts: &'a LoadOptions) -> Self {
+        RowParser {
+            source,
+            mapping,
+            tz: opts.timezone,
+            date_format: opts.date_format.as_ref(),
+            votes: Votes::default(),
+        }
+    }
+
+    fn problem(&self, row: u64, field: Field, message: impl fmt::Display) -> Problem {
+        Problem {
+            source: self.source,
+            row: Some(row),
+            field: Some(field),
+            message: message.to_string(),
+        }
+    }
+
+    /// The cell a field comes from; `None` when the field has no column.
+    fn cell<'r>(&self, row: &Row<'r>, field: Field) -> Option<CellRef<'r>> {
+        self.mapping.column(field).map(|col| row.get(col))
+    }
+
+    /// Reads one field with `parse`, turning an error into a problem of the batch.
+    fn read<'r, T, E: fmt::Display>(
+        &self,
+        row: &Row<'r>,
+        field: Field,
+        batch: &mut RowBatch,
+        parse: impl FnOnce(CellRef<'r>) -> Result<Option<T>, E>,
+    ) -> Option<T> {
+        match parse(self.cell(row, field)?) {
+            Ok(v) => v,
+            Err(e) => {
+                batch.problems.push(self.problem(row.number(), field, e));
+                None
+            }
+        }
+    }
+
+    /// Reads a text field into the batch's buffer.
+    fn read_text<'r, E: fmt::Display>(
+        &self,
+        row: &Row<'r>,
+        field: Field,
+        batch: &mut RowBatch,
+        parse: impl FnOnce(CellRef<'r>) -> Result<Option<Cow<'r, str>>, E>,
+    ) -> Option<Span> {
+        let text = self.read(row, field, batch, parse)?;
+        Some(batch.push_text(&text))
+    }
+
+    /// A key field: like [`Self::read_text`], and a problem when it is blank.
+    fn read_key<'r>(
+        &self,
+        row: &Row<'r>,
+        field: Field,
+        what: &str,
+        batch: &mut RowBatch,
+        parse: fn(CellRef<'r>) -> Result<Option<Cow<'r, str>>, id::IdError>,
+    ) -> Option<Span> {
+        let before = batch.problems.len();
+        let span = self.read_text(row, field, batch, parse);
+        if span.is_none() && batch.problems.len() == before {
+            batch
+                .problems
+                .push(self.problem(row.number(), field, format!("the {what} is empty")));
+        }
+        span
+    }
+
+    /// A record the reader could not read: a problem of no invoice, kept in its place among the
+    /// rows.
+    pub fn unreadable(&self, message: String, batch: &mut RowBatch) {
+        batch.problems.push(Problem {
+            source: self.source,
+            row: None,
+            field: None,
+            message,
+        });
+        batch.rows.push(ParsedRow {
+            number: 0,
+            key: None,
+            kind: None,
+            issuance: None,
+            value: None,
+            freight: None,
+            texts: [None; TEXT_FIELDS.len()],
+            dispatched: None,
+            item: None,
+            problems: 1,
+        });
+    }
+
+    /// Reads `row` into `batch`.
+    pub fn parse(&mut self, row: &Row<'_>, batch: &mut RowBatch) {
+        let n = row.number();
+        let before = batch.problems.len();
+        let order = self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
+        let number = self.read_key(
+            row,
+            Field::InvoiceNumber,
+            "invoice number",
+            batch,
+            id::invoice_number_from_cell,
+        );
+        let key = order.zip(number);
+        let mut parsed = ParsedRow {
+            number: n,
+            key,
+            kind: None,
+            issuance: None,
+            value: None,
+            freight: None,
+            texts: [None; TEXT_FIELDS.len()],
+            dispatched: None,
+            item: None,
+            problems: 0,
+        };
+        // Without both keys the row belongs to no invoice: only the key problems are reported,
+        // as the row's own.
+        if key.is_some() {
+            self.parse_fields(row, batch, &mut parsed);
+        }
+        parsed.problems = u32::try_from(batch.problems.len() - before).unwrap_or(u32::MAX);
+        batch.rows.push(parsed);
+    }
+
+    fn parse_fields(&mut self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
+        let (tz, fmt) = (self.tz, self.date_format);
+        let date = |c| date::date_from_cell(c, tz, fmt);
+        parsed.kind = self.read(row, Field::Type, batch, id::invoice_type_from_cell);
+        parsed.issuance = self.read(row, Field::IssuanceDate, batch, date);
+        parsed.value = self.read(row, Field::InvoiceValue, batch, money::money_from_cell);
+        parsed.freight = self.read(row, Field::Freight, batch, money::money_from_cell);
+        for (slot, field) in parsed.texts.iter_mut().zip(TEXT_FIELDS) {
+            *slot = match field {
+                Field::InvoiceUrl | Field::TrackingUrl => {
+                    self.read_text(row, field, batch, id::url_from_cell)
+                }
+                _ => self.read_text(row, field, batch, id::text_from_cell),
+            };
+        }
+        parsed.dispatched = self.read(row, Field::DispatchedDate, batch, date);
+
+        let item_cells_present = [
+            Field::ItemId,
+            Field::ItemQuantity,
+            Field::ItemPrice,
+            Field::ItemDescription,
+        ]
+        .into_iter()
+        .any(|f| self.cell(row, f).is_some_and(|c| !is_blank(c)));
+        if item_cells_present {
+            let id = self.read_text(row, Field::ItemId, batch, id::id_from_cell);
+            let quantity = self.read(row, Field::ItemQuantity, batch, id::quantity_from_cell);
+            let price = self.read(row, Field::ItemPrice, batch, money::money_from_cell);
+            let description =
+                self.read_text(row, Field::ItemDescription, batch, id::text_from_cell);
+            if let Some(r) = &price {
+                self.votes.item_price.observe(r);
+            }
+            parsed.item = Some(ParsedItem {
+                id,
+                description,
+                quantity,
+                price,
+            });
+        }
+
+        if let Some(r) = &parsed.value {
+            self.votes.invoice_value.observe(r);
+        }
+        if let Some(r) = &parsed.freight {
+            self.votes.freight.observe(r);
+        }
+        if let Some(r) = &parsed.issuance {
+            self.votes.issuance_date.observe(r);
+        }
+        if let Some(r) = &parsed.dispatched {
+            self.votes.dispatched_date.observe(r);
+        }
+    }
+}
+
+fn is_blank(cell: CellRef<'_>) -> bool {
+    match cell {
+        CellRef::Empty => true,
+        CellRef::Text(t) => t.trim().is_empty(),
+        _ => false,
+    }
+}

@@ -2,6 +2,7 @@
 //! has passed every rule: keys, date, items, a positive value that equals its items plus freight.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::group::{Invoice, Problem, RowRef, Timestamp};
 use crate::mapping::Field;
@@ -178,74 +179,112 @@ impl Validated for ValidatedTracking {
 /// Tracking rules: a tracking number is required; the rows of one invoice must agree (grouping
 /// already reported any disagreement, on the invoice as a whole). Item columns are ignored.
 pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTracking>> {
-    invoices
-        .into_iter()
-        .map(|mut invoice| {
-            let first_row = invoice.rows.first().copied();
-            if invoice.tracking_number.is_none()
-                && !invoice
-                    .problems
-                    .iter()
-                    .any(|p| p.field == Some(Field::TrackingNumber))
-            {
-                invoice.problems.push(problem_at(
-                    first_row,
-                    Some(Field::TrackingNumber),
-                    "the tracking number is missing".into(),
-                ));
-            }
-            // Item problems don't concern a tracking update.
-            invoice.problems.retain(|p| {
-                !matches!(
-                    p.field,
-                    Some(
-                        Field::ItemId
-                            | Field::ItemQuantity
-                            | Field::ItemPrice
-                            | Field::ItemDescription
-                    )
-                )
-            });
-            match (invoice.problems.is_empty(), invoice.tracking_number.take()) {
-                (true, Some(tracking)) => Checked::Valid(ValidatedTracking {
-                    tracking_number: tracking.value,
-                    tracking_url: invoice.tracking_url.map(|s| s.value),
-                    courier: invoice.courier.map(|s| s.value),
-                    dispatched_date: invoice.dispatched_date.map(|s| s.value),
-                    order_id: invoice.order_id,
-                    invoice_number: invoice.invoice_number,
-                    rows: invoice.rows,
-                }),
-                (_, tracking) => {
-                    invoice.tracking_number = tracking;
-                    Checked::Invalid(Box::new(invoice))
-                }
-            }
-        })
-        .collect()
+    invoices.into_iter().map(validate_tracking_one).collect()
+}
+
+/// [`validate_tracking`] for one invoice.
+pub fn validate_tracking_one(mut invoice: Invoice) -> Checked<ValidatedTracking> {
+    let first_row = invoice.rows.first().copied();
+    if invoice.tracking_number.is_none()
+        && !invoice
+            .problems
+            .iter()
+            .any(|p| p.field == Some(Field::TrackingNumber))
+    {
+        invoice.problems.push(problem_at(
+            first_row,
+            Some(Field::TrackingNumber),
+            "the tracking number is missing".into(),
+        ));
+    }
+    // Item problems don't concern a tracking update.
+    invoice.problems.retain(|p| {
+        !matches!(
+            p.field,
+            Some(Field::ItemId | Field::ItemQuantity | Field::ItemPrice | Field::ItemDescription)
+        )
+    });
+    match (invoice.problems.is_empty(), invoice.tracking_number.take()) {
+        (true, Some(tracking)) => Checked::Valid(ValidatedTracking {
+            tracking_number: tracking.value,
+            tracking_url: invoice.tracking_url.map(|s| s.value),
+            courier: invoice.courier.map(|s| s.value),
+            dispatched_date: invoice.dispatched_date.map(|s| s.value),
+            order_id: invoice.order_id,
+            invoice_number: invoice.invoice_number,
+            rows: invoice.rows,
+        }),
+        (_, tracking) => {
+            invoice.tracking_number = tracking;
+            Checked::Invalid(Box::new(invoice))
+        }
+    }
 }
 
 /// Applies every rule to every invoice, in order. An invoice with any problem, from reading or
 /// from a rule here, is invalid as a whole: part of an invoice is never sent.
 pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
     let shared = if opts.allow_shared_invoice_numbers {
-        HashMap::new()
+        SharedNumbers::default()
     } else {
-        shared_invoice_numbers(&invoices)
+        SharedNumbers::find(invoices.len(), |i| {
+            invoices
+                .get(i)
+                .map_or(("", ""), |inv| (&inv.order_id, &inv.invoice_number))
+        })
     };
     invoices
         .into_iter()
-        .map(|mut invoice| {
-            if let Some(orders) = shared.get(invoice.invoice_number.as_str()) {
-                let at = invoice.rows.first().copied();
-                let message = shared_number_message(&invoice, orders);
-                invoice
-                    .problems
-                    .push(problem_at(at, Some(Field::InvoiceNumber), message));
-            }
-            check(invoice)
-        })
+        .map(|invoice| validate_one(invoice, &shared))
         .collect()
+}
+
+/// Every rule for one invoice; `shared` comes from the whole batch.
+pub fn validate_one(mut invoice: Invoice, shared: &SharedNumbers) -> Checked {
+    if let Some(orders) = shared.orders.get(invoice.invoice_number.as_str()) {
+        let at = invoice.rows.first().copied();
+        let message = shared_number_message(&invoice, orders);
+        invoice
+            .problems
+            .push(problem_at(at, Some(Field::InvoiceNumber), message));
+    }
+    check(invoice)
+}
+
+/// Invoice numbers that more than one order of the batch uses, with those orders in batch order.
+#[derive(Debug, Default)]
+pub struct SharedNumbers {
+    orders: HashMap<String, Vec<String>>,
+}
+
+impl SharedNumbers {
+    /// From the keys (order id, invoice number) of a batch's `n` invoices, each key once. Keys
+    /// are looked up through `key` rather than copied: a batch may have a million.
+    pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str)) -> SharedNumbers {
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut first: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+        let mut also: HashMap<usize, Vec<usize>> = HashMap::new();
+        for i in 0..n {
+            let number = key(i).1;
+            let hash = hasher.hash_one(number);
+            match first.find(hash, |&j| key(j).1 == number) {
+                Some(&j) => also.entry(j).or_default().push(i),
+                None => {
+                    first.insert_unique(hash, i, |&j| hasher.hash_one(key(j).1));
+                }
+            }
+        }
+        let orders = also
+            .into_iter()
+            .map(|(j, others)| {
+                let (order, number) = key(j);
+                let mut orders = vec![order.to_string()];
+                orders.extend(others.into_iter().map(|i| key(i).0.to_string()));
+                (number.to_string(), orders)
+            })
+            .collect();
+        SharedNumbers { orders }
+    }
 }
 
 /// How many other orders a shared-number message names: thousands of orders on one number (a
@@ -271,18 +310,6 @@ fn shared_number_message(invoice: &Invoice, orders: &[String]) -> String {
         invoice.invoice_number,
         shown.join(", ")
     )
-}
-
-fn shared_invoice_numbers(invoices: &[Invoice]) -> HashMap<String, Vec<String>> {
-    let mut orders: HashMap<String, Vec<String>> = HashMap::new();
-    for inv in invoices {
-        orders
-            .entry(inv.invoice_number.clone())
-            .or_default()
-            .push(inv.order_id.clone());
-    }
-    orders.retain(|_, o| o.len() > 1);
-    orders
 }
 
 fn problem_at(at: Option<RowRef>, field: Option<Field>, message: String) -> Problem {
@@ -315,7 +342,6 @@ fn check(mut invoice: Invoice) -> Checked {
         ));
     }
 
-    let mut items = Vec::with_capacity(invoice.items.len());
     let mut total: Option<i64> = Some(0);
     for item in &invoice.items {
         let at = Some(item.at);
@@ -381,19 +407,13 @@ fn check(mut invoice: Invoice) -> Checked {
             }
             Some(_) => {}
         }
-        if let (true, Some(id), Some(quantity), Some(price)) =
+        if let (true, Some(_), Some(quantity), Some(price)) =
             (ok, &item.id, item.quantity, item.price)
         {
             total = total.and_then(|t| {
                 quantity
                     .checked_mul(price)
                     .and_then(|line| t.checked_add(line))
-            });
-            items.push(ValidItem {
-                id: id.clone(),
-                quantity,
-                price,
-                description: item.description.clone(),
             });
         } else {
             total = None;
@@ -465,6 +485,20 @@ fn check(mut invoice: Invoice) -> Checked {
 
     match (problems.is_empty(), issuance_date, value) {
         (true, Some(issuance_date), Some(invoice_value)) => Checked::Valid(ValidatedInvoice {
+            // No problem means every item had its id, quantity and price (each missing one is
+            // a problem above), so none is dropped here.
+            items: invoice
+                .items
+                .into_iter()
+                .filter_map(|item| {
+                    Some(ValidItem {
+                        id: item.id?,
+                        quantity: item.quantity?,
+                        price: item.price?,
+                        description: item.description,
+                    })
+                })
+                .collect(),
             kind: invoice
                 .kind
                 .as_ref()
@@ -480,7 +514,6 @@ fn check(mut invoice: Invoice) -> Checked {
             tracking_number: invoice.tracking_number.map(|s| s.value),
             tracking_url: invoice.tracking_url.map(|s| s.value),
             dispatched_date: invoice.dispatched_date.map(|s| s.value),
-            items,
             rows: invoice.rows,
         }),
         _ => {

@@ -1,11 +1,16 @@
 //! `invoice-import check`: read, group and validate; print what would be sent and what is wrong.
 
+use rayon::prelude::*;
+
 use crate::cli::{CheckArgs, Format};
 use crate::cmd::submit::Mode;
 use crate::cmd::{EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, load_options};
 use crate::group;
-use crate::report::check::CheckReport;
-use crate::validate::{self, ValidateOptions};
+use crate::report::check::{CheckReport, Tally};
+use crate::validate::{self, SharedNumbers};
+
+/// Invoices judged per task: enough to make a task worth sending to another core.
+const CHUNK: usize = 4096;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<i32> {
     run_mode(args, Mode::Invoices)
@@ -17,21 +22,38 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
         anyhow::bail!("name at least one input file (or `-` for stdin)");
     }
     let opts = load_options(&args.input, &mode.required());
-    let mut batch = group::load(&args.input.files, &opts);
-    let invoices = std::mem::take(&mut batch.invoices);
-    let report = match mode {
-        Mode::Invoices => {
-            let allow = args.input.allow_shared_invoice_numbers;
-            let checked = validate::validate(
-                invoices,
-                ValidateOptions {
-                    allow_shared_invoice_numbers: allow,
-                },
-            );
-            CheckReport::new(&batch, &checked)
-        }
-        Mode::Tracking => CheckReport::new(&batch, &validate::validate_tracking(invoices)),
+    // Invoices are built, judged and dropped one at a time: a million-row file's invoices are
+    // never all held at once, only the compact store they are built from.
+    let (batch, pending) = group::load_pending(&args.input.files, &opts);
+    let tally = |judge: &(dyn Fn(group::Invoice, &mut Tally) + Sync)| -> Vec<Tally> {
+        // Chunks of invoices judged on every core, tallied in order.
+        let n = pending.len();
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut tally = Tally::default();
+                for invoice in (c * CHUNK..n.min((c + 1) * CHUNK)).filter_map(|i| pending.get(i)) {
+                    judge(invoice, &mut tally);
+                }
+                tally
+            })
+            .collect()
     };
+    let tallies = match mode {
+        Mode::Invoices => {
+            let shared = if args.input.allow_shared_invoice_numbers {
+                SharedNumbers::default()
+            } else {
+                SharedNumbers::find(pending.len(), |i| pending.key(i))
+            };
+            tally(&|invoice, t| t.add(&validate::validate_one(invoice, &shared)))
+        }
+        Mode::Tracking => tally(&|invoice, t| t.add(&validate::validate_tracking_one(invoice))),
+    };
+    let mut report = CheckReport::start(&batch);
+    for t in tallies {
+        report.absorb(&batch, t);
+    }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Human => print!("{}", report.human(&batch, args.verbosity)),

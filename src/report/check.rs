@@ -26,6 +26,40 @@ pub struct CheckReport {
     pub file_errors: Vec<FileErrorOut>,
 }
 
+/// Verdicts counted, for a [`CheckReport`]: what is wrong is kept as problems, located only when
+/// absorbed, so tallies can be made on several threads and absorbed in order.
+#[derive(Debug, Default)]
+pub struct Tally {
+    invoices: usize,
+    valid: usize,
+    total_cents: i64,
+    invalid: Vec<(String, String, Vec<Problem>)>,
+}
+
+impl Tally {
+    pub fn add<T: Validated>(&mut self, checked: &Checked<T>) {
+        self.invoices += 1;
+        match checked {
+            Checked::Valid(v) => {
+                self.valid += 1;
+                self.total_cents = self.total_cents.saturating_add(v.value_cents());
+            }
+            Checked::Invalid(i) => self.invalid.push((
+                i.order_id.clone(),
+                i.invoice_number.clone(),
+                i.problems.clone(),
+            )),
+        }
+    }
+}
+
+fn error_at(batch: &Batch, p: &Problem) -> ErrorAt {
+    ErrorAt {
+        location: batch.locate(p),
+        message: p.message.clone(),
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct FileSummary {
     pub file: String,
@@ -56,26 +90,17 @@ pub struct FileErrorOut {
 
 impl CheckReport {
     pub fn new<T: Validated>(batch: &Batch, checked: &[Checked<T>]) -> CheckReport {
-        let error_at = |p: &Problem| ErrorAt {
-            location: batch.locate(p),
-            message: p.message.clone(),
-        };
-        let mut invalid = Vec::new();
-        let mut total_cents: i64 = 0;
-        let mut valid_invoices = 0;
+        let mut tally = Tally::default();
         for c in checked {
-            match c {
-                Checked::Valid(v) => {
-                    valid_invoices += 1;
-                    total_cents = total_cents.saturating_add(v.value_cents());
-                }
-                Checked::Invalid(i) => invalid.push(InvalidInvoice {
-                    order_id: i.order_id.clone(),
-                    invoice_number: i.invoice_number.clone(),
-                    errors: i.problems.iter().map(error_at).collect(),
-                }),
-            }
+            tally.add(c);
         }
+        let mut report = CheckReport::start(batch);
+        report.absorb(batch, tally);
+        report
+    }
+
+    /// A report of the files and the rows in no invoice; [`Self::absorb`] adds the invoices.
+    pub fn start(batch: &Batch) -> CheckReport {
         CheckReport {
             files: batch
                 .sources
@@ -88,12 +113,16 @@ impl CheckReport {
                 })
                 .collect(),
             rows: batch.rows,
-            invoices: checked.len(),
-            valid_invoices,
-            invalid_invoices: invalid.len(),
-            total_cents,
-            invalid,
-            row_errors: batch.row_errors.iter().map(error_at).collect(),
+            invoices: 0,
+            valid_invoices: 0,
+            invalid_invoices: 0,
+            total_cents: 0,
+            invalid: Vec::new(),
+            row_errors: batch
+                .row_errors
+                .iter()
+                .map(|p| error_at(batch, p))
+                .collect(),
             file_errors: batch
                 .file_errors
                 .iter()
@@ -103,6 +132,21 @@ impl CheckReport {
                 })
                 .collect(),
         }
+    }
+
+    /// Adds the verdicts a [`Tally`] counted, after those already added.
+    pub fn absorb(&mut self, batch: &Batch, tally: Tally) {
+        self.invoices += tally.invoices;
+        self.valid_invoices += tally.valid;
+        self.invalid_invoices += tally.invalid.len();
+        self.total_cents = self.total_cents.saturating_add(tally.total_cents);
+        self.invalid.extend(tally.invalid.into_iter().map(
+            |(order_id, invoice_number, problems)| InvalidInvoice {
+                order_id,
+                invoice_number,
+                errors: problems.iter().map(|p| error_at(batch, p)).collect(),
+            },
+        ));
     }
 
     /// The report as text for people.

@@ -35,7 +35,7 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             } else if t.len() > MAX_ID_CHARS && t.chars().nth(MAX_ID_CHARS).is_some() {
                 let head: String = t.chars().take(20).collect();
                 Err(ValueError::IdTooLong(head, t.chars().count()))
-            } else if t.chars().any(char::is_control) {
+            } else if has_control(t) {
                 Err(ValueError::ControlChar(t.to_string()))
             } else if looks_scientific(t) {
                 Err(ValueError::ScientificNotation(t.to_string()))
@@ -59,6 +59,14 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             "an id",
         )),
         CellRef::Error(e) => Err(ValueError::FormulaError(e.to_string())),
+    }
+}
+
+fn has_control(t: &str) -> bool {
+    if t.is_ascii() {
+        t.bytes().any(|b| b.is_ascii_control())
+    } else {
+        t.chars().any(char::is_control)
     }
 }
 

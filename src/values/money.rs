@@ -141,6 +141,10 @@ fn is_space(c: char) -> bool {
 }
 
 fn strip_currency_prefix(s: &str) -> Option<&str> {
+    // Every symbol and code starts with a non-digit.
+    if s.as_bytes().first().is_none_or(u8::is_ascii_digit) {
+        return None;
+    }
     for sym in SYMBOLS {
         if let Some(rest) = s.strip_prefix(sym) {
             return Some(rest);
@@ -156,6 +160,9 @@ fn strip_currency_prefix(s: &str) -> Option<&str> {
 }
 
 fn strip_currency_suffix(s: &str) -> Option<&str> {
+    if s.as_bytes().last().is_none_or(u8::is_ascii_digit) {
+        return None;
+    }
     for sym in SYMBOLS {
         if let Some(rest) = s.strip_suffix(sym) {
             return Some(rest);
@@ -179,6 +186,14 @@ const MAX_BODY: usize = 40;
 /// don't depend on the decimal separator come out here; the rest wait for
 /// [`MoneyReading::cents`].
 pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
+    // Most cells are bare digits and separators: nothing to strip, the text is the body.
+    let bytes = text.as_bytes();
+    if !bytes.is_empty()
+        && bytes.len() <= MAX_BODY
+        && bytes.iter().all(|&b| b.is_ascii_digit() || is_sep(b))
+    {
+        return read_body(bytes, text);
+    }
     let mut s = text.trim_matches(is_space);
     if s.is_empty() {
         return Err(MoneyError::Empty);

@@ -262,15 +262,16 @@ impl SharedNumbers {
     /// are looked up through `key` rather than copied: a batch may have a million.
     pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str)) -> SharedNumbers {
         let hasher = hashbrown::DefaultHashBuilder::default();
-        let mut first: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+        // u32 indexes: this table exists beside the batch at its peak.
+        let mut first: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
         let mut also: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..n {
+        for i in 0..n.min(u32::MAX as usize) {
             let number = key(i).1;
             let hash = hasher.hash_one(number);
-            match first.find(hash, |&j| key(j).1 == number) {
-                Some(&j) => also.entry(j).or_default().push(i),
+            match first.find(hash, |&j| key(j as usize).1 == number) {
+                Some(&j) => also.entry(j as usize).or_default().push(i),
                 None => {
-                    first.insert_unique(hash, i, |&j| hasher.hash_one(key(j).1));
+                    first.insert_unique(hash, i as u32, |&j| hasher.hash_one(key(j as usize).1));
                 }
             }
         }

@@ -277,7 +277,8 @@ struct LoadedFile {
 /// Every input's invoices, grouped and not yet built: see [`Pending::iter`].
 pub struct Pending {
     files: Vec<LoadedFile>,
-    /// Each invoice, in input order (its first row's), as (file, index in that file).
+    /// Each invoice, in input order (its first row's), as (file, index in that file); empty
+    /// when there is one file, whose own order is the order.
     order: Vec<(u32, u32)>,
     /// For an invoice with rows in several files, its parts after the first, by `order` index.
     more: HashMap<usize, Vec<(u32, u32)>>,
@@ -287,9 +288,7 @@ impl Pending {
     fn new(files: Vec<LoadedFile>) -> Pending {
         let mut order: Vec<(u32, u32)> = Vec::new();
         let mut more: HashMap<usize, Vec<(u32, u32)>> = HashMap::new();
-        if let [file] = files.as_slice() {
-            order = (0..file.store.len() as u32).map(|i| (0, i)).collect();
-        } else {
+        if files.len() > 1 {
             let hasher = hashbrown::DefaultHashBuilder::default();
             let mut index: HashTable<u32> = HashTable::new();
             fn key(files: &[LoadedFile], (f, i): (u32, u32)) -> (&str, &str) {
@@ -325,17 +324,28 @@ impl Pending {
 
     /// How many invoices.
     pub fn len(&self) -> usize {
-        self.order.len()
+        match self.files.as_slice() {
+            [file] => file.store.len(),
+            _ => self.order.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.len() == 0
+    }
+
+    /// Where invoice `i` starts: (file, index in that file).
+    fn first_part(&self, i: usize) -> Option<(u32, u32)> {
+        match self.files.as_slice() {
+            [file] => (i < file.store.len()).then_some((0, i as u32)),
+            _ => self.order.get(i).copied(),
+        }
     }
 
     /// (order id, invoice number) of invoice `i`, without building it.
     pub fn key(&self, i: usize) -> (&str, &str) {
-        match self.order.get(i) {
-            Some(&(f, j)) => self
+        match self.first_part(i) {
+            Some((f, j)) => self
                 .files
                 .get(f as usize)
                 .map_or(("", ""), |file| file.store.key(j as usize)),
@@ -351,7 +361,7 @@ impl Pending {
     /// Invoice `i`, built: readings settled under its file's conventions, rows from every file
     /// merged.
     pub fn get(&self, i: usize) -> Option<Invoice> {
-        let mut invoice = self.part(*self.order.get(i)?)?;
+        let mut invoice = self.part(self.first_part(i)?)?;
         for &part in self.more.get(&i).map_or(&[][..], Vec::as_slice) {
             if let Some(other) = self.part(part) {
                 merge(&mut invoice, other);
@@ -524,7 +534,8 @@ fn load_file(
     let (rows, votes, store) = read_rows(&mut table, source_id, &mapping, opts);
     if store.overflow {
         return Err(format!(
-            "{}: more than 4 GiB of ids and text in one file; split it into smaller files",
+            "{}: too big for one run (more than 4 billion rows or 4 GiB of ids and text); \
+             split it into smaller files",
             table.source()
         ));
     }

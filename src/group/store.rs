@@ -7,67 +7,86 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use super::parse::{ParsedRow, RowBatch, Span, TEXT_FIELDS, Votes, text};
+use super::parse::{ParsedItem, ParsedRow, RowBatch, Span, TEXT_FIELDS, Votes, text};
 use super::{Invoice, Item, LoadOptions, Problem, RowRef, Shown, Sourced, Timestamp, disagreement};
 use crate::mapping::Field;
 use crate::values::date::{self, DateFormat, DateReading, DayOrder, DayOrderVote};
 use crate::values::id::InvoiceType;
 use crate::values::money::{self, DecimalSeparator, MoneyReading, SeparatorVote};
 
-/// End of a linked list.
+/// End of a linked list; no index.
 const NIL: u32 = u32::MAX;
 
 /// The most text one file may keep (ids, descriptions and other free text; not the file's
 /// size): offsets are 32-bit to keep a million-row file's invoices smaller than the file.
 const MAX_TEXT: usize = u32::MAX as usize;
 
-/// An invoice-level value as first read, and the row it came from.
-type First<T> = Option<(T, u64)>;
+/// A row number as the store keeps it: 32 bits (a file of more rows is refused, see
+/// `FileStore::overflow`).
+type RowNo = u32;
 
+/// An invoice-level value as first read, and the row it came from.
+type First<T> = Option<(T, RowNo)>;
+
+/// `PendingItem::id_len` of an item without an id.
+const NO_ID: u16 = u16::MAX;
+/// `PendingItem::quantity` of an item whose quantity is kept in `FileStore::big_quantities`.
+const BIG_QUANTITY: u32 = u32::MAX;
+/// Set in `PendingItem::price` when the item has a price.
+const HAS_PRICE: u8 = 0x80;
+
+/// What most invoices have, in 88 bytes; the rest is in [`Extra`].
 #[derive(Debug)]
 struct PendingInvoice {
-    order: Span,
-    number: Span,
-    /// Items and item-less rows, each a list in file order.
-    first_item: u32,
-    last_item: u32,
-    first_bare: u32,
-    last_bare: u32,
-    kind: First<InvoiceType>,
+    /// Order id then invoice number, in the file's text.
+    key_start: u32,
+    order_len: u16,
+    number_len: u16,
+    /// Items, newest first (reversed when built).
+    head: u32,
+    /// Index into `FileStore::extras`, or `NIL`.
+    extra: u32,
     issuance: First<DateReading>,
     value: First<MoneyReading>,
     freight: First<MoneyReading>,
-    dispatched: First<DateReading>,
-    /// Index into `FileStore::texts`, or `NIL`: most files have none of these columns.
-    texts: u32,
 }
 
+/// Fields few files have, and rows with no item cells.
+#[derive(Debug, Default)]
+struct Extra {
+    kind: First<InvoiceType>,
+    dispatched: First<DateReading>,
+    texts: [First<Span>; TEXT_FIELDS.len()],
+    bare: Vec<RowNo>,
+}
+
+/// One item line in 32 bytes: a million-row file has a million of them.
 #[derive(Debug)]
 struct PendingItem {
+    price_cents: i64,
     next: u32,
-    id: Option<Span>,
-    description: Option<Span>,
-    row: u64,
-    quantity: Option<i64>,
-    price: Option<MoneyReading>,
-}
-
-#[derive(Debug)]
-struct BareRow {
-    next: u32,
-    row: u64,
+    row: RowNo,
+    id_start: u32,
+    /// Index into `FileStore::descriptions`, or `NIL`.
+    description: u32,
+    /// 0 when absent; `BIG_QUANTITY` when it doesn't fit (kept aside).
+    quantity: u32,
+    /// `NO_ID` when absent.
+    id_len: u16,
+    /// [`MoneyReading::pack`]'s byte, with `HAS_PRICE`.
+    price: u8,
 }
 
 /// A value that differs, as read, from the first one of its invoice. It may still agree once
 /// settled ("10" and "10,00"), so the comparison is made again then. Rare, so kept aside.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Other {
-    Kind(InvoiceType, u64),
-    Issuance(DateReading, u64),
-    Value(MoneyReading, u64),
-    Freight(MoneyReading, u64),
-    Dispatched(DateReading, u64),
-    Text(usize, Span, u64),
+    Kind(InvoiceType, RowNo),
+    Issuance(DateReading, RowNo),
+    Value(MoneyReading, RowNo),
+    Freight(MoneyReading, RowNo),
+    Dispatched(DateReading, RowNo),
+    Text(usize, Span, RowNo),
 }
 
 /// One file's pending invoices.
@@ -78,12 +97,16 @@ pub(super) struct FileStore {
     index: HashTable<u32>,
     invoices: Vec<PendingInvoice>,
     items: Vec<PendingItem>,
-    bare: Vec<BareRow>,
-    texts: Vec<[First<Span>; TEXT_FIELDS.len()]>,
+    extras: Vec<Extra>,
+    /// Item descriptions, each once: a file repeats a product's description on every line.
+    descriptions: Vec<Span>,
+    description_index: HashTable<u32>,
+    big_quantities: HashMap<u32, i64>,
     others: HashMap<u32, Vec<Other>>,
     problems: HashMap<u32, Vec<Problem>>,
     pub row_errors: Vec<Problem>,
-    /// Set when the text would outgrow `MAX_TEXT`; the file is then refused.
+    /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
+    /// is then refused as a whole.
     pub overflow: bool,
 }
 
@@ -96,8 +119,10 @@ impl FileStore {
             index: HashTable::new(),
             invoices: Vec::new(),
             items: Vec::new(),
-            bare: Vec::new(),
-            texts: Vec::new(),
+            extras: Vec::new(),
+            descriptions: Vec::new(),
+            description_index: HashTable::new(),
+            big_quantities: HashMap::new(),
             others: HashMap::new(),
             problems: HashMap::new(),
             row_errors: Vec::new(),
@@ -112,19 +137,19 @@ impl FileStore {
     /// (order id, invoice number) of invoice `i`.
     pub fn key(&self, i: usize) -> (&str, &str) {
         match self.invoices.get(i) {
-            Some(inv) => (text(&self.text, inv.order), text(&self.text, inv.number)),
+            Some(inv) => invoice_key(&self.text, inv),
             None => ("", ""),
         }
     }
 
     /// The invoice with this key, if the file has it.
-    fn find(&self, hash: u64, order: &str, number: &str) -> Option<usize> {
+    fn find(&self, hash: u64, key: (&str, &str)) -> Option<usize> {
         let (invoices, buf) = (&self.invoices, &self.text);
         self.index
             .find(hash, |&i| {
-                invoices.get(i as usize).is_some_and(|inv| {
-                    text(buf, inv.order) == order && text(buf, inv.number) == number
-                })
+                invoices
+                    .get(i as usize)
+                    .is_some_and(|inv| invoice_key(buf, inv) == key)
             })
             .map(|&i| i as usize)
     }
@@ -142,6 +167,14 @@ impl FileStore {
             start,
             len: s.len() as u32,
         }
+    }
+
+    /// A row number in 32 bits, or `overflow`.
+    fn row_no(&mut self, row: u64) -> RowNo {
+        RowNo::try_from(row).unwrap_or_else(|_| {
+            self.overflow = true;
+            0
+        })
     }
 
     /// Groups every row of `batch`.
@@ -162,22 +195,19 @@ impl FileStore {
             self.row_errors.extend(problems);
             return;
         };
-        let (order, number) = (batch.str(order), batch.str(number));
-        let hash = self.hasher.hash_one((order, number));
-        let i = match self.find(hash, order, number) {
+        let key = (batch.str(order), batch.str(number));
+        let hash = self.hasher.hash_one(key);
+        let i = match self.find(hash, key) {
             Some(i) => i,
-            None => self.insert(hash, order, number),
+            None => self.insert(hash, key),
         };
         let id = i as u32;
-        let n = row.number;
+        let n = self.row_no(row.number);
         if !problems.is_empty() {
             self.problems.entry(id).or_default().extend(problems);
         }
         let mut others = Vec::new();
         if let Some(inv) = self.invoices.get_mut(i) {
-            set(&mut inv.kind, row.kind, n, |v, r| {
-                others.push(Other::Kind(v, r))
-            });
             set(&mut inv.issuance, row.issuance, n, |v, r| {
                 others.push(Other::Issuance(v, r))
             });
@@ -187,106 +217,170 @@ impl FileStore {
             set(&mut inv.freight, row.freight, n, |v, r| {
                 others.push(Other::Freight(v, r))
             });
-            set(&mut inv.dispatched, row.dispatched, n, |v, r| {
-                others.push(Other::Dispatched(v, r))
-            });
         }
-        if row.texts.iter().any(Option::is_some) {
-            self.set_texts(i, batch, row, &mut others);
+        let rare = row.kind.is_some()
+            || row.dispatched.is_some()
+            || row.item.is_none()
+            || row.texts.iter().any(Option::is_some);
+        if rare {
+            self.set_extra(i, batch, row, n, &mut others);
         }
         if !others.is_empty() {
             self.keep_others(id, others, batch);
         }
-        match &row.item {
-            Some(item) => {
-                let next = self.items.len() as u32;
-                let id = item.id.map(|s| self.keep(batch.str(s)));
-                let description = item.description.map(|s| self.keep(batch.str(s)));
-                self.items.push(PendingItem {
-                    next: NIL,
-                    id,
-                    description,
-                    row: n,
-                    quantity: item.quantity,
-                    price: item.price,
-                });
-                let Some(inv) = self.invoices.get_mut(i) else {
-                    return;
-                };
-                match self.items.get_mut(inv.last_item as usize) {
-                    Some(last) => last.next = next,
-                    None => inv.first_item = next,
-                }
-                inv.last_item = next;
-            }
-            None => {
-                let next = self.bare.len() as u32;
-                self.bare.push(BareRow { next: NIL, row: n });
-                let Some(inv) = self.invoices.get_mut(i) else {
-                    return;
-                };
-                match self.bare.get_mut(inv.last_bare as usize) {
-                    Some(last) => last.next = next,
-                    None => inv.first_bare = next,
-                }
-                inv.last_bare = next;
-            }
+        if let Some(item) = &row.item {
+            self.add_item(i, batch, item, n);
         }
     }
 
     /// A new invoice for a key the file has not had before.
-    fn insert(&mut self, hash: u64, order: &str, number: &str) -> usize {
+    fn insert(&mut self, hash: u64, (order, number): (&str, &str)) -> usize {
         let i = self.invoices.len();
-        let (order, number) = (self.keep(order), self.keep(number));
+        let (Ok(order_len), Ok(number_len)) =
+            (u16::try_from(order.len()), u16::try_from(number.len()))
+        else {
+            // Ids are at most 100 characters (`values::id`); this is never reached.
+            self.overflow = true;
+            return 0;
+        };
+        let key_start = self.keep(order).start;
+        self.keep(number);
         self.invoices.push(PendingInvoice {
-            order,
-            number,
-            first_item: NIL,
-            last_item: NIL,
-            first_bare: NIL,
-            last_bare: NIL,
-            kind: None,
+            key_start,
+            order_len,
+            number_len,
+            head: NIL,
+            extra: NIL,
             issuance: None,
             value: None,
             freight: None,
-            dispatched: None,
-            texts: NIL,
         });
         let (invoices, buf, hasher) = (&self.invoices, &self.text, &self.hasher);
         self.index.insert_unique(hash, i as u32, |&j| {
-            let key = invoices.get(j as usize).map_or(("", ""), |inv| {
-                (text(buf, inv.order), text(buf, inv.number))
-            });
+            let key = invoices
+                .get(j as usize)
+                .map_or(("", ""), |inv| invoice_key(buf, inv));
             hasher.hash_one(key)
         });
         i
     }
 
-    fn set_texts(&mut self, i: usize, batch: &RowBatch, row: &ParsedRow, others: &mut Vec<Other>) {
+    fn add_item(&mut self, i: usize, batch: &RowBatch, item: &ParsedItem, row: RowNo) {
+        let at = self.items.len() as u32;
+        let (id_start, id_len) = match item.id.map(|s| batch.str(s)) {
+            Some(id) => match u16::try_from(id.len()) {
+                Ok(len) if len != NO_ID => (self.keep(id).start, len),
+                _ => {
+                    self.overflow = true;
+                    (0, NO_ID)
+                }
+            },
+            None => (0, NO_ID),
+        };
+        let description = match item.description {
+            Some(span) => self.description(batch.str(span)),
+            None => NIL,
+        };
+        let quantity = match item.quantity {
+            None => 0,
+            Some(q) => match u32::try_from(q) {
+                Ok(q) if q != 0 && q != BIG_QUANTITY => q,
+                _ => {
+                    self.big_quantities.insert(at, q);
+                    BIG_QUANTITY
+                }
+            },
+        };
+        let (price_cents, price) = match &item.price {
+            Some(r) => {
+                let (cents, packed) = r.pack();
+                (cents, packed | HAS_PRICE)
+            }
+            None => (0, 0),
+        };
         let Some(inv) = self.invoices.get_mut(i) else {
             return;
         };
-        if inv.texts == NIL {
-            inv.texts = self.texts.len() as u32;
-            self.texts.push([None; TEXT_FIELDS.len()]);
+        self.items.push(PendingItem {
+            price_cents,
+            next: inv.head,
+            row,
+            id_start,
+            description,
+            quantity,
+            id_len,
+            price,
+        });
+        inv.head = at;
+    }
+
+    /// The index of a description, kept once.
+    fn description(&mut self, s: &str) -> u32 {
+        let hash = self.hasher.hash_one(s);
+        let (spans, buf) = (&self.descriptions, &self.text);
+        let found = self.description_index.find(hash, |&d| {
+            spans
+                .get(d as usize)
+                .is_some_and(|&span| text(buf, span) == s)
+        });
+        if let Some(&d) = found {
+            return d;
         }
-        let slots_at = inv.texts as usize;
+        let d = self.descriptions.len() as u32;
+        let span = self.keep(s);
+        self.descriptions.push(span);
+        let (spans, buf, hasher) = (&self.descriptions, &self.text, &self.hasher);
+        self.description_index.insert_unique(hash, d, |&e| {
+            hasher.hash_one(spans.get(e as usize).map_or("", |&span| text(buf, span)))
+        });
+        d
+    }
+
+    /// Kind, dispatch date, free text and item-less rows: the invoice's [`Extra`].
+    fn set_extra(
+        &mut self,
+        i: usize,
+        batch: &RowBatch,
+        row: &ParsedRow,
+        n: RowNo,
+        others: &mut Vec<Other>,
+    ) {
+        let Some(inv) = self.invoices.get_mut(i) else {
+            return;
+        };
+        if inv.extra == NIL {
+            inv.extra = self.extras.len() as u32;
+            self.extras.push(Extra::default());
+        }
+        let at = inv.extra as usize;
+        let Some(extra) = self.extras.get_mut(at) else {
+            return;
+        };
+        set(&mut extra.kind, row.kind, n, |v, r| {
+            others.push(Other::Kind(v, r))
+        });
+        set(&mut extra.dispatched, row.dispatched, n, |v, r| {
+            others.push(Other::Dispatched(v, r))
+        });
+        if row.item.is_none() {
+            extra.bare.push(n);
+        }
         for (f, value) in row.texts.iter().enumerate() {
             let Some(span) = *value else { continue };
             let s = batch.str(span);
             let first = self
-                .texts
-                .get(slots_at)
-                .and_then(|slots| slots.get(f).copied().flatten());
+                .extras
+                .get(at)
+                .and_then(|e| e.texts.get(f).copied().flatten());
             match first {
                 None => {
                     let kept = self.keep(s);
-                    if let Some(slot) = self.texts.get_mut(slots_at).and_then(|t| t.get_mut(f)) {
-                        *slot = Some((kept, row.number));
+                    if let Some(slot) = self.extras.get_mut(at).and_then(|e| e.texts.get_mut(f)) {
+                        *slot = Some((kept, n));
                     }
                 }
                 Some((first, _)) if text(&self.text, first) == s => {}
-                Some(_) => others.push(Other::Text(f, span, row.number)),
+                Some(_) => others.push(Other::Text(f, span, n)),
             }
         }
     }
@@ -313,10 +407,11 @@ impl FileStore {
     /// Turns the file's pending invoice `i` into an [`Invoice`] under the file's conventions.
     pub fn invoice(&self, i: usize, conv: &Conventions) -> Option<Invoice> {
         let p = self.invoices.get(i)?;
+        let extra = self.extras.get(p.extra as usize);
         let id = i as u32;
-        let at = |row: u64| RowRef {
+        let at = |row: RowNo| RowRef {
             source: self.source,
-            row,
+            row: u64::from(row),
         };
         let mut problems = self.problems.get(&id).cloned().unwrap_or_default();
         let others: &[Other] = self.others.get(&id).map_or(&[], Vec::as_slice);
@@ -352,7 +447,7 @@ impl FileStore {
             |r| date_timestamp(r, &conv.issuance_order),
         );
         let dispatched_date = self.settle(
-            p.dispatched.as_ref(),
+            extra.and_then(|e| e.dispatched.as_ref()),
             others.iter().filter_map(|o| match o {
                 Other::Dispatched(v, r) => Some((v, *r)),
                 _ => None,
@@ -362,7 +457,7 @@ impl FileStore {
             |r| date_timestamp(r, &conv.dispatched_order),
         );
         let kind = self.settle(
-            p.kind.as_ref(),
+            extra.and_then(|e| e.kind.as_ref()),
             others.iter().filter_map(|o| match o {
                 Other::Kind(v, r) => Some((v, *r)),
                 _ => None,
@@ -371,10 +466,9 @@ impl FileStore {
             &mut problems,
             |v| Ok(*v),
         );
-        let slots = self.texts.get(p.texts as usize);
         let mut texts: [Option<Sourced<String>>; TEXT_FIELDS.len()] = Default::default();
         for (f, (out, field)) in texts.iter_mut().zip(TEXT_FIELDS).enumerate() {
-            let first = slots.and_then(|s| s.get(f)).and_then(Option::as_ref);
+            let first = extra.and_then(|e| e.texts.get(f)).and_then(Option::as_ref);
             *out = self.settle(
                 first,
                 others.iter().filter_map(|o| match o {
@@ -394,45 +488,60 @@ impl FileStore {
             tracking_url,
         ] = texts;
 
-        let mut items = Vec::new();
-        let mut next = p.first_item;
+        let mut pending = Vec::new();
+        let mut next = p.head;
         while let Some(it) = self.items.get(next as usize) {
-            let price = it
-                .price
-                .as_ref()
-                .and_then(|r| match money_cents(r, &conv.price_sep) {
+            pending.push((next, it));
+            next = it.next;
+        }
+        let mut items = Vec::with_capacity(pending.len());
+        for &(index, it) in pending.iter().rev() {
+            let price = (it.price & HAS_PRICE != 0)
+                .then(|| MoneyReading::unpack(it.price_cents, it.price & !HAS_PRICE))
+                .and_then(|r| match money_cents(&r, &conv.price_sep) {
                     Ok(c) => Some(c),
                     Err(message) => {
                         problems.push(Problem {
                             source: self.source,
-                            row: Some(it.row),
+                            row: Some(u64::from(it.row)),
                             field: Some(Field::ItemPrice),
                             message,
                         });
                         None
                     }
                 });
+            let quantity = match it.quantity {
+                0 => None,
+                BIG_QUANTITY => self.big_quantities.get(&index).copied(),
+                q => Some(i64::from(q)),
+            };
             items.push(Item {
-                id: it.id.map(|s| text(&self.text, s).to_string()),
-                quantity: it.quantity,
+                id: (it.id_len != NO_ID).then(|| {
+                    let span = Span {
+                        start: it.id_start,
+                        len: u32::from(it.id_len),
+                    };
+                    text(&self.text, span).to_string()
+                }),
+                quantity,
                 price,
-                description: it.description.map(|s| text(&self.text, s).to_string()),
+                description: self
+                    .descriptions
+                    .get(it.description as usize)
+                    .map(|&span| text(&self.text, span).to_string()),
                 at: at(it.row),
             });
-            next = it.next;
         }
         // Every row in file order: the item rows and the item-less ones, both lists sorted.
         let mut rows = Vec::with_capacity(items.len());
-        let mut item_rows = items.iter().map(|it| it.at.row).peekable();
-        let mut bare = p.first_bare;
-        while let Some(b) = self.bare.get(bare as usize) {
-            while let Some(r) = item_rows.next_if(|&r| r < b.row) {
-                rows.push(at(r));
+        let mut item_rows = items.iter().map(|it| it.at).peekable();
+        for &b in extra.map_or(&[][..], |e| e.bare.as_slice()) {
+            while let Some(r) = item_rows.next_if(|r| r.row < u64::from(b)) {
+                rows.push(r);
             }
-            rows.push(at(b.row));
-            bare = b.next;
+            rows.push(at(b));
         }
-        rows.extend(item_rows.map(at));
+        rows.extend(item_rows);
 
         let (order_id, invoice_number) = self.key(i);
         Some(Invoice {
@@ -457,20 +566,20 @@ impl FileStore {
     /// Converts a slot's first value, then checks that every other value agrees with it.
     fn settle<'s, R: 's, T: PartialEq + Shown>(
         &self,
-        first: Option<&(R, u64)>,
-        others: impl Iterator<Item = (&'s R, u64)>,
+        first: Option<&(R, RowNo)>,
+        others: impl Iterator<Item = (&'s R, RowNo)>,
         field: Field,
         problems: &mut Vec<Problem>,
         convert: impl Fn(&R) -> Result<T, String>,
     ) -> Option<Sourced<T>> {
         let (first, first_row) = first?;
-        let at = |row: u64| RowRef {
+        let at = |row: RowNo| RowRef {
             source: self.source,
-            row,
+            row: u64::from(row),
         };
-        let problem = |row: u64, message: String| Problem {
+        let problem = |row: RowNo, message: String| Problem {
             source: self.source,
-            row: Some(row),
+            row: Some(u64::from(row)),
             field: Some(field),
             message,
         };
@@ -495,12 +604,23 @@ impl FileStore {
     }
 }
 
+/// (order id, invoice number) of an invoice, from the file's text.
+fn invoice_key<'t>(buf: &'t str, inv: &PendingInvoice) -> (&'t str, &'t str) {
+    let start = inv.key_start as usize;
+    let split = start + usize::from(inv.order_len);
+    let end = split + usize::from(inv.number_len);
+    (
+        buf.get(start..split).unwrap_or_default(),
+        buf.get(split..end).unwrap_or_default(),
+    )
+}
+
 /// Keeps the first value of a slot; hands a different one to `other`.
 fn set<T: PartialEq + Copy>(
     slot: &mut First<T>,
     value: Option<T>,
-    row: u64,
-    mut other: impl FnMut(T, u64),
+    row: RowNo,
+    mut other: impl FnMut(T, RowNo),
 ) {
     let Some(value) = value else { return };
     match slot {

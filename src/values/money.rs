@@ -52,11 +52,12 @@ enum Bad {
     OtherSeparator,
 }
 
-/// One parsed amount with both interpretations: 24 bytes, no text.
+/// One parsed amount with both interpretations: 16 bytes, no text. The digits give the same
+/// cents whichever separator is decimal ("1,234" is 1234.00 or not an amount; "1.234,56" is
+/// 1234.56 or not an amount), so the interpretations differ only in whether they are valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MoneyReading {
-    point: i64,
-    comma: i64,
+    cents: i64,
     point_bad: Bad,
     comma_bad: Bad,
     evidence: Evidence,
@@ -65,8 +66,7 @@ pub struct MoneyReading {
 impl MoneyReading {
     fn neutral(cents: i64) -> MoneyReading {
         MoneyReading {
-            point: cents,
-            comma: cents,
+            cents,
             point_bad: Bad::None,
             comma_bad: Bad::None,
             evidence: Evidence::Neutral,
@@ -77,14 +77,53 @@ impl MoneyReading {
         self.evidence
     }
 
+    /// The reading as cents and one byte, for stores that keep millions of them.
+    pub fn pack(&self) -> (i64, u8) {
+        let bad = |b: Bad| match b {
+            Bad::None => 0u8,
+            Bad::ThreeDecimals => 1,
+            Bad::OtherSeparator => 2,
+        };
+        let evidence = match self.evidence {
+            Evidence::Neutral => 0u8,
+            Evidence::Point => 1,
+            Evidence::Comma => 2,
+            Evidence::Ambiguous => 3,
+        };
+        (
+            self.cents,
+            bad(self.point_bad) | bad(self.comma_bad) << 2 | evidence << 4,
+        )
+    }
+
+    /// The reading [`Self::pack`] made.
+    pub fn unpack(cents: i64, packed: u8) -> MoneyReading {
+        let bad = |b: u8| match b & 3 {
+            1 => Bad::ThreeDecimals,
+            2 => Bad::OtherSeparator,
+            _ => Bad::None,
+        };
+        MoneyReading {
+            cents,
+            point_bad: bad(packed),
+            comma_bad: bad(packed >> 2),
+            evidence: match (packed >> 4) & 3 {
+                1 => Evidence::Point,
+                2 => Evidence::Comma,
+                3 => Evidence::Ambiguous,
+                _ => Evidence::Neutral,
+            },
+        }
+    }
+
     /// The amount in cents when `sep` is the column's decimal separator.
     pub fn cents(&self, sep: DecimalSeparator) -> Result<i64, MoneyError> {
-        let (cents, bad) = match sep {
-            DecimalSeparator::Point => (self.point, self.point_bad),
-            DecimalSeparator::Comma => (self.comma, self.comma_bad),
+        let bad = match sep {
+            DecimalSeparator::Point => self.point_bad,
+            DecimalSeparator::Comma => self.comma_bad,
         };
         match bad {
-            Bad::None => Ok(cents),
+            Bad::None => Ok(self.cents),
             Bad::ThreeDecimals => Err(MoneyError::ThreeDecimalsUnder(sep.char())),
             Bad::OtherSeparator => Err(MoneyError::OtherSeparator {
                 column: sep.char(),
@@ -250,8 +289,7 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     let reading = read_body(body.get(..len).unwrap_or_default(), text)?;
     Ok(if negative {
         MoneyReading {
-            point: -reading.point,
-            comma: -reading.comma,
+            cents: -reading.cents,
             ..reading
         }
     } else {
@@ -332,8 +370,7 @@ fn read_body(body: &[u8], text: &str) -> Result<MoneyReading, MoneyError> {
             DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None),
         };
         MoneyReading {
-            point: cents,
-            comma: cents,
+            cents,
             point_bad,
             comma_bad,
             evidence: match dec {
@@ -371,8 +408,7 @@ fn read_body(body: &[u8], text: &str) -> Result<MoneyReading, MoneyError> {
             // "1,234": a thousands separator, or a decimal one with three places (an error).
             let cents = to_cents(digits_value(body, text)?, &[], text)?;
             let mut reading = MoneyReading {
-                point: cents,
-                comma: cents,
+                cents,
                 point_bad: Bad::None,
                 comma_bad: Bad::None,
                 evidence: Evidence::Ambiguous,
@@ -505,6 +541,27 @@ pub fn format_cents(cents: i64, sep: DecimalSeparator) -> String {
 #[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pack_round_trips() {
+        let texts = [
+            "1234.56",
+            "1.234,56",
+            "1,234",
+            "1.234",
+            "12",
+            ",5",
+            "-1.234.567",
+            "R$ 10,00",
+        ];
+        for text in texts {
+            let r = read_money(text).unwrap();
+            let (cents, packed) = r.pack();
+            assert_eq!(MoneyReading::unpack(cents, packed), r, "{text}");
+        }
+        let r = MoneyReading::neutral(-7);
+        assert_eq!(MoneyReading::unpack(r.pack().0, r.pack().1), r);
+    }
     use crate::source::SheetNumber;
     use DecimalSeparator::{Comma, Point};
     use proptest::prelude::*;

@@ -469,3 +469,24 @@ fn many_orders_sharing_one_invoice_number_stay_linear() {
     );
     assert!(message.len() < 300, "{message}");
 }
+
+/// Bug: `check … | head` panicked ("failed printing to stdout: Broken pipe") with exit 101.
+/// A reader that stops early is not an error; the exit code still says how the check went.
+#[test]
+fn output_into_a_closed_pipe_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    for format in ["json", "human"] {
+        let mut child = Command::new(common::bin())
+            .args(["check", "--format", format, &sample("mistakes.csv")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        // Close the read end before the report is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for the binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+    }
+}

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::cli::{CheckArgs, Format};
 use crate::cmd::submit::Mode;
-use crate::cmd::{EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, load_options};
+use crate::cmd::{EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, load_options, write_stdout};
 use crate::group;
 use crate::report::check::{CheckReport, Tally};
 use crate::validate::{self, SharedNumbers};
@@ -55,8 +55,8 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
         report.absorb(&batch, t);
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Human => print!("{}", report.human(&batch, args.verbosity)),
+        Format::Json => write_stdout(serde_json::to_string_pretty(&report)? + "\n")?,
+        Format::Human => write_stdout(report.human(&batch, args.verbosity))?,
     }
     Ok(if !batch.file_errors.is_empty() {
         EXIT_ERROR

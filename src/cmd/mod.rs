@@ -19,6 +19,18 @@ pub const EXIT_PROBLEMS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// Writes a command's output to stdout. A reader that stops early (`check | head`) is not an
+/// error: the output is simply not wanted any more, and the command's exit code still says how
+/// the run went.
+pub(crate) fn write_stdout(text: impl AsRef<[u8]>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_ref()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Runs a parsed command line; errors at this edge are printed with their cause chain.
 pub fn run(cli: Cli) -> i32 {
     let result = dispatch(cli);
@@ -43,21 +55,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
         Command::Config(ConfigCommand::Show(send)) => {
             let settings = Settings::resolve(&send, &config()?)?;
-            print!("{settings}");
+            write_stdout(settings.to_string())?;
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();
-            clap_complete::generate(
-                shell,
-                &mut command,
-                "invoice-import",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "invoice-import", &mut script);
+            write_stdout(script)?;
             Ok(EXIT_OK)
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            write_stdout(page)?;
             Ok(EXIT_OK)
         }
     }

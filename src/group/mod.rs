@@ -613,3 +613,196 @@ fn read_rows(
         (rows, parser.votes, store)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn opts() -> LoadOptions {
+        LoadOptions {
+            read: ReadOptions::default(),
+            overrides: Vec::new(),
+            required: vec![Field::OrderId, Field::InvoiceNumber],
+            decimal: None,
+            date_format: None,
+            timezone: chrono_tz::America::Sao_Paulo,
+        }
+    }
+
+    /// Writes each file in a fresh directory and loads them all, in order.
+    fn load_files(files: &[&str]) -> Batch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths: Vec<String> = files
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let path = dir.path().join(format!("in{i}.csv"));
+                std::fs::write(&path, body).expect("write input");
+                path.to_string_lossy().into_owned()
+            })
+            .collect();
+        load(&paths, &opts())
+    }
+
+    const HEAD: &str = "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Invoice Value,Courier\n";
+
+    fn messages(inv: &Invoice) -> Vec<&str> {
+        inv.problems.iter().map(|p| p.message.as_str()).collect()
+    }
+
+    #[test]
+    fn invoice_across_two_files_merges_items_and_rows() {
+        let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\nO2,N2,2024-01-31,B,Ink,2,2.00,,\n");
+        let b = format!("{HEAD}O3,N3,2024-01-31,C,Pad,1,3.00,,\nO1,N1,,D,Cap,1,4.00,,\n");
+        let batch = load_files(&[&a, &b]);
+        let keys: Vec<(&str, &str)> = batch
+            .invoices
+            .iter()
+            .map(|i| (i.order_id.as_str(), i.invoice_number.as_str()))
+            .collect();
+        assert_eq!(keys, [("O1", "N1"), ("O2", "N2"), ("O3", "N3")]);
+        let o1 = &batch.invoices[0];
+        let ids: Vec<_> = o1.items.iter().map(|i| i.id.as_deref()).collect();
+        assert_eq!(ids, [Some("A"), Some("D")]);
+        assert_eq!(
+            o1.rows,
+            [RowRef { source: 0, row: 2 }, RowRef { source: 1, row: 3 }]
+        );
+        assert!(o1.problems.is_empty(), "{:?}", o1.problems);
+    }
+
+    #[test]
+    fn disagreement_across_files_names_the_other_input() {
+        let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,1.00,UPS\n");
+        let b = format!("{HEAD}O1,N1,2024-01-31,B,Pen,1,1.00,1.00,DHL\n");
+        let batch = load_files(&[&a, &b]);
+        let inv = &batch.invoices[0];
+        assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
+        let msg = messages(inv)[0];
+        assert!(
+            msg.contains("'DHL' here but 'UPS' on row 2 of input #1"),
+            "{msg}"
+        );
+        assert_eq!(inv.problems[0].source, 1);
+    }
+
+    #[test]
+    fn rows_without_items_keep_their_place() {
+        let body = format!(
+            "{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\n\
+             O1,N1,,,,,,3.00,UPS\n\
+             O2,N2,2024-01-31,B,Ink,1,1.00,,\n\
+             O1,N1,,C,Cap,1,2.00,,\n"
+        );
+        let batch = load_files(&[&body]);
+        let o1 = &batch.invoices[0];
+        let rows: Vec<u64> = o1.rows.iter().map(|r| r.row).collect();
+        assert_eq!(rows, [2, 3, 5]);
+        assert_eq!(o1.items.len(), 2);
+        assert!(o1.problems.is_empty(), "{:?}", o1.problems);
+        assert_eq!(
+            o1.invoice_value.as_ref().map(|s| (s.value, s.at.row)),
+            Some((300, 3))
+        );
+        assert_eq!(o1.courier.as_ref().map(|s| s.value.as_str()), Some("UPS"));
+    }
+
+    #[test]
+    fn a_value_written_two_ways_agrees_and_a_different_one_does_not() {
+        let body = "Pedido;NF;Data;SKU;Qtd;Preço;Valor\n\
+                    O1;N1;31/01/2024;A;1;10,00;10\n\
+                    O1;N1;31/01/2024;B;1;0,00;10,00\n\
+                    O2;N2;31/01/2024;A;1;1.234,00;1.234,00\n\
+                    O2;N2;31/01/2024;B;1;0,00;1.235,00\n";
+        let batch = load_files(&[body]);
+        assert!(
+            batch.invoices[0].problems.is_empty(),
+            "{:?}",
+            batch.invoices[0].problems
+        );
+        let o2 = messages(&batch.invoices[1]);
+        assert_eq!(o2.len(), 1, "{o2:?}");
+        assert!(
+            o2[0].contains("'1235.00' here but '1234.00' on row 4"),
+            "{}",
+            o2[0]
+        );
+    }
+
+    #[test]
+    fn descriptions_kept_once_come_back_per_item_and_big_quantities_are_exact() {
+        let body = format!(
+            "{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\n\
+             O1,N1,,B,Pen,5000000000,1.00,,\n\
+             O1,N1,,C,,2,1.00,,\n\
+             O2,N2,2024-01-31,D,Ink,3,1.00,,\n"
+        );
+        let batch = load_files(&[&body]);
+        let items: Vec<(Option<&str>, Option<i64>)> = batch
+            .invoices
+            .iter()
+            .flat_map(|i| &i.items)
+            .map(|it| (it.description.as_deref(), it.quantity))
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (Some("Pen"), Some(1)),
+                (Some("Pen"), Some(5_000_000_000)),
+                (None, Some(2)),
+                (Some("Ink"), Some(3)),
+            ]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// However the rows are ordered, the same invoices come out, each with the same items.
+        #[test]
+        fn row_order_does_not_change_the_invoices(
+            lines in proptest::collection::vec((0u8..6, 0u8..3, 1u16..500, 0u32..100_000), 1..60),
+            seed in any::<u64>(),
+        ) {
+            let row = |&(order, number, quantity, cents): &(u8, u8, u16, u32)| {
+                format!(
+                    "O{order},N{order}-{number},2024-01-31,S{quantity},D{},{quantity},{}.{:02},,\n",
+                    quantity % 7,
+                    cents / 100,
+                    cents % 100
+                )
+            };
+            let grouped: String = std::iter::once(HEAD.to_string()).chain(lines.iter().map(row)).collect();
+            let mut shuffled_lines = lines.clone();
+            // A Fisher-Yates shuffle from the seed: no RNG crate needed for a permutation.
+            let mut state = seed | 1;
+            for i in (1..shuffled_lines.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                shuffled_lines.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            let shuffled: String =
+                std::iter::once(HEAD.to_string()).chain(shuffled_lines.iter().map(row)).collect();
+            let summary = |batch: Batch| {
+                let mut out: Vec<(String, String, Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>)>)> = batch
+                    .invoices
+                    .into_iter()
+                    .map(|i| {
+                        let mut items: Vec<_> = i
+                            .items
+                            .into_iter()
+                            .map(|it| (it.id, it.quantity, it.price, it.description))
+                            .collect();
+                        items.sort();
+                        (i.order_id, i.invoice_number, items)
+                    })
+                    .collect();
+                out.sort();
+                out
+            };
+            prop_assert_eq!(summary(load_files(&[&grouped])), summary(load_files(&[&shuffled])));
+        }
+    }
+}

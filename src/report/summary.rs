@@ -133,9 +133,7 @@ impl RunSummary {
 pub fn write_json<T: Serialize>(path: &str, value: &T) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
     if path == "-" {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{text}")?;
-        out.flush()
+        crate::cmd::write_stdout(text + "\n")
     } else {
         std::fs::write(path, text + "\n")
     }

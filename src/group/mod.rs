@@ -756,6 +756,9 @@ mod tests {
         );
     }
 
+    /// An item's id, quantity, price and description.
+    type ItemParts = (Option<String>, Option<i64>, Option<i64>, Option<String>);
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -786,7 +789,7 @@ mod tests {
             let shuffled: String =
                 std::iter::once(HEAD.to_string()).chain(shuffled_lines.iter().map(row)).collect();
             let summary = |batch: Batch| {
-                let mut out: Vec<(String, String, Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>)>)> = batch
+                let mut out: Vec<(String, String, Vec<ItemParts>)> = batch
                     .invoices
                     .into_iter()
                     .map(|i| {

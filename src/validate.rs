@@ -263,7 +263,7 @@ impl SharedNumbers {
     pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str)) -> SharedNumbers {
         let hasher = hashbrown::DefaultHashBuilder::default();
         // u32 indexes: this table exists beside the batch at its peak.
-        let mut first: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+        let mut first: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
         let mut also: HashMap<usize, Vec<usize>> = HashMap::new();
         for i in 0..n.min(u32::MAX as usize) {
             let number = key(i).1;

@@ -15,7 +15,7 @@ mod store;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 
 use chrono::{DateTime, FixedOffset};
 use hashbrown::HashTable;
@@ -553,65 +553,170 @@ fn load_file(
     Ok((info, LoadedFile { store, conventions }))
 }
 
-/// Reads and parses rows on this thread while another groups them, a batch at a time: the two
-/// halves cost about the same, so two cores take about half the time of one.
+/// CSV records read and not yet parsed, in buffers that go back and forth between threads.
+#[derive(Default)]
+struct RecordBatch {
+    records: Vec<::csv::StringRecord>,
+    /// Row number of each record in use (`records` may hold more, kept for reuse).
+    numbers: Vec<u64>,
+    /// Records that could not be read, with how many good ones come before them in the batch.
+    errors: Vec<(usize, String)>,
+}
+
+/// Takes a lock even if another thread panicked holding it: the data is plain buffers.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads, parses and groups one table's rows, on every core. The reading thread reads; for a
+/// CSV, parsing threads turn each batch of records into readings; one thread groups the
+/// batches in reading order. (A workbook's rows are already in memory after calamine's read,
+/// so the reading thread parses them itself.) Returns the rows read, the columns' votes and the
+/// grouped invoices.
 fn read_rows(
     table: &mut Table,
     source: u32,
     mapping: &Mapping,
     opts: &LoadOptions,
 ) -> (u64, Votes, FileStore) {
-    let (full_tx, full_rx) = mpsc::sync_channel::<RowBatch>(2);
-    let (empty_tx, empty_rx) = mpsc::channel::<RowBatch>();
+    let parser = RowParser::new(source, mapping, opts);
+    let parsers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4);
+    // Each batch reaches the grouper, in reading order, as the receiver its parser answers on;
+    // the bound keeps a fast reader from running far ahead of the others.
+    let (order_tx, order_rx) = mpsc::sync_channel::<mpsc::Receiver<RowBatch>>(parsers + 1);
+    let (job_tx, job_rx) = mpsc::channel::<(RecordBatch, mpsc::SyncSender<RowBatch>)>();
+    let job_rx = Mutex::new(job_rx);
+    let free_records: Mutex<Vec<RecordBatch>> = Mutex::new(Vec::new());
+    let free_rows: Mutex<Vec<RowBatch>> = Mutex::new(Vec::new());
+
     std::thread::scope(|scope| {
-        let grouper = scope.spawn(move || {
+        let grouper = scope.spawn(|| {
             let mut store = FileStore::new(source);
-            for mut batch in full_rx {
+            let mut votes = Votes::default();
+            for pending in order_rx {
+                // A parser that is gone panicked; its scope reports that when it ends.
+                let Ok(mut batch) = pending.recv() else {
+                    continue;
+                };
                 store.add_batch(&batch);
+                votes.merge(batch.votes);
                 batch.clear();
-                // The reader may be done and gone; the batch is then simply dropped.
-                let _ = empty_tx.send(batch);
+                lock(&free_rows).push(batch);
             }
-            store
+            (store, votes)
         });
 
-        let mut parser = RowParser::new(source, mapping, opts);
-        let mut batch = RowBatch::default();
         let mut rows = 0u64;
         // A malformed record costs only itself: say so and read on.
         let mut consecutive_errors = 0;
-        loop {
-            match table.next_row() {
-                Ok(Some(row)) => {
-                    consecutive_errors = 0;
-                    rows += 1;
-                    parser.parse(&row, &mut batch);
+        if table.is_csv() {
+            for _ in 0..parsers {
+                scope.spawn(|| {
+                    loop {
+                        let job = lock(&job_rx).recv();
+                        let Ok((mut records, done)) = job else { break };
+                        let mut batch = lock(&free_rows).pop().unwrap_or_default();
+                        parse_records(&parser, &records, &mut batch);
+                        let _ = done.send(batch);
+                        records.numbers.clear();
+                        records.errors.clear();
+                        lock(&free_records).push(records);
+                    }
+                });
+            }
+            let mut records = RecordBatch::default();
+            loop {
+                let used = records.numbers.len();
+                if records.records.len() <= used {
+                    records.records.push(::csv::StringRecord::new());
                 }
-                Ok(None) => break,
-                Err(err) => {
-                    consecutive_errors += 1;
-                    parser.unreadable(err.to_string(), &mut batch);
-                    if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                let Some(record) = records.records.get_mut(used) else {
+                    break;
+                };
+                match table.next_record(record) {
+                    Some(Ok(Some(number))) => {
+                        consecutive_errors = 0;
+                        rows += 1;
+                        records.numbers.push(number);
+                    }
+                    Some(Ok(None)) | None => break,
+                    Some(Err(err)) => {
+                        consecutive_errors += 1;
+                        records.errors.push((used, err.to_string()));
+                        if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                            break;
+                        }
+                    }
+                }
+                if records.numbers.len() >= parse::BATCH_ROWS {
+                    let next = lock(&free_records).pop().unwrap_or_default();
+                    let full = std::mem::replace(&mut records, next);
+                    let (done, answer) = mpsc::sync_channel(1);
+                    if job_tx.send((full, done)).is_err() || order_tx.send(answer).is_err() {
                         break;
                     }
                 }
             }
-            if batch.is_full() {
-                let next = empty_rx.try_recv().unwrap_or_default();
-                if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                    // The grouper is gone, which only a panic does; join() below reports it.
-                    break;
+            let (done, answer) = mpsc::sync_channel(1);
+            if job_tx.send((records, done)).is_ok() {
+                let _ = order_tx.send(answer);
+            }
+        } else {
+            let mut batch = RowBatch::default();
+            loop {
+                match table.next_row() {
+                    Ok(Some(row)) => {
+                        consecutive_errors = 0;
+                        rows += 1;
+                        parser.parse(&row, &mut batch);
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        consecutive_errors += 1;
+                        parser.unreadable(err.to_string(), &mut batch);
+                        if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                            break;
+                        }
+                    }
+                }
+                if batch.is_full() {
+                    let next = lock(&free_rows).pop().unwrap_or_default();
+                    let (done, answer) = mpsc::sync_channel(1);
+                    let _ = done.send(std::mem::replace(&mut batch, next));
+                    if order_tx.send(answer).is_err() {
+                        break;
+                    }
                 }
             }
+            let (done, answer) = mpsc::sync_channel(1);
+            let _ = done.send(batch);
+            let _ = order_tx.send(answer);
         }
-        let _ = full_tx.send(batch);
-        drop(full_tx);
-        let store = match grouper.join() {
-            Ok(store) => store,
+        // No more work: the parsers and then the grouper finish.
+        drop(job_tx);
+        drop(order_tx);
+        let (store, votes) = match grouper.join() {
+            Ok(done) => done,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        (rows, parser.votes, store)
+        (rows, votes, store)
     })
+}
+
+/// Parses a batch of CSV records, with the unreadable ones in their places.
+fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowBatch) {
+    let mut errors = records.errors.iter().peekable();
+    for (k, (&number, record)) in records.numbers.iter().zip(&records.records).enumerate() {
+        while let Some((_, message)) = errors.next_if(|(at, _)| *at <= k) {
+            parser.unreadable(message.clone(), batch);
+        }
+        parser.parse(&source::Row::of_record(number, record), batch);
+    }
+    for (_, message) in errors {
+        parser.unreadable(message.clone(), batch);
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::values::money::{self, MoneyReading, SeparatorVote};
 
 /// Rows per batch: big enough that handing a batch over costs nothing per row, small enough
 /// that the two threads overlap from the start.
-pub(super) const BATCH_ROWS: usize = 2048;
+pub(super) const BATCH_ROWS: usize = 1024;
 
 /// Invoice-level free-text fields, in the order [`ParsedRow::texts`] holds them.
 pub(super) const TEXT_FIELDS: [Field; 5] = [
@@ -75,6 +75,8 @@ pub(super) struct RowBatch {
     pub text: String,
     pub rows: Vec<ParsedRow>,
     pub problems: Vec<Problem>,
+    /// The conventions these rows vote for; the grouper adds up every batch's.
+    pub votes: Votes,
 }
 
 impl RowBatch {
@@ -82,6 +84,7 @@ impl RowBatch {
         self.text.clear();
         self.rows.clear();
         self.problems.clear();
+        self.votes = Votes::default();
     }
 
     pub fn is_full(&self) -> bool {
@@ -114,13 +117,22 @@ pub(super) struct Votes {
     pub dispatched_date: DayOrderVote,
 }
 
-/// Reads the mapped cells of one file's rows.
+impl Votes {
+    pub fn merge(&mut self, other: Votes) {
+        self.invoice_value.merge(other.invoice_value);
+        self.item_price.merge(other.item_price);
+        self.freight.merge(other.freight);
+        self.issuance_date.merge(other.issuance_date);
+        self.dispatched_date.merge(other.dispatched_date);
+    }
+}
+
+/// Reads the mapped cells of one file's rows; shared by the threads that parse.
 pub(super) struct RowParser<'a> {
     source: u32,
     mapping: &'a Mapping,
     tz: Tz,
     date_format: Option<&'a DateFormat>,
-    pub votes: Votes,
 }
 
 impl<'a> RowParser<'a> {
@@ -130,7 +142,6 @@ impl<'a> RowParser<'a> {
             mapping,
             tz: opts.timezone,
             date_format: opts.date_format.as_ref(),
-            votes: Votes::default(),
         }
     }
 
@@ -220,7 +231,7 @@ impl<'a> RowParser<'a> {
     }
 
     /// Reads `row` into `batch`.
-    pub fn parse(&mut self, row: &Row<'_>, batch: &mut RowBatch) {
+    pub fn parse(&self, row: &Row<'_>, batch: &mut RowBatch) {
         let n = row.number();
         let before = batch.problems.len();
         let order = self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
@@ -253,7 +264,7 @@ impl<'a> RowParser<'a> {
         batch.rows.push(parsed);
     }
 
-    fn parse_fields(&mut self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
+    fn parse_fields(&self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
         let (tz, fmt) = (self.tz, self.date_format);
         let date = |c| date::date_from_cell(c, tz, fmt);
         parsed.kind = self.read(row, Field::Type, batch, id::invoice_type_from_cell);
@@ -285,7 +296,7 @@ impl<'a> RowParser<'a> {
             let description =
                 self.read_text(row, Field::ItemDescription, batch, id::text_from_cell);
             if let Some(r) = &price {
-                self.votes.item_price.observe(r);
+                batch.votes.item_price.observe(r);
             }
             parsed.item = Some(ParsedItem {
                 id,
@@ -296,16 +307,16 @@ impl<'a> RowParser<'a> {
         }
 
         if let Some(r) = &parsed.value {
-            self.votes.invoice_value.observe(r);
+            batch.votes.invoice_value.observe(r);
         }
         if let Some(r) = &parsed.freight {
-            self.votes.freight.observe(r);
+            batch.votes.freight.observe(r);
         }
         if let Some(r) = &parsed.issuance {
-            self.votes.issuance_date.observe(r);
+            batch.votes.issuance_date.observe(r);
         }
         if let Some(r) = &parsed.dispatched {
-            self.votes.dispatched_date.observe(r);
+            batch.votes.dispatched_date.observe(r);
         }
     }
 }

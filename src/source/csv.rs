@@ -153,41 +153,74 @@ impl CsvRows {
     }
 
     pub(super) fn next_row(&mut self, file: &str) -> Result<Option<Row<'_>>, SourceError> {
-        if self.broken {
-            return Ok(None);
-        }
-        loop {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return Ok(None),
-                Ok(true) => {
-                    self.records += 1;
-                    if self.record.iter().all(is_blank) {
-                        continue;
+        let number = read_into(
+            &mut self.reader,
+            &mut self.records,
+            &mut self.broken,
+            file,
+            &mut self.record,
+        )?;
+        Ok(number.map(|number| Row {
+            number,
+            cells: Cells::Csv(&self.record),
+        }))
+    }
+
+    /// As [`Self::next_row`], into the caller's record, which may then go to another thread.
+    pub(super) fn next_into(
+        &mut self,
+        file: &str,
+        record: &mut ::csv::StringRecord,
+    ) -> Result<Option<u64>, SourceError> {
+        read_into(
+            &mut self.reader,
+            &mut self.records,
+            &mut self.broken,
+            file,
+            record,
+        )
+    }
+}
+
+/// Reads the next record with any content into `record`; its row number, or `None` at the end.
+fn read_into(
+    reader: &mut ::csv::Reader<Box<dyn Read + Send>>,
+    records: &mut u64,
+    broken: &mut bool,
+    file: &str,
+    record: &mut ::csv::StringRecord,
+) -> Result<Option<u64>, SourceError> {
+    if *broken {
+        return Ok(None);
+    }
+    loop {
+        match reader.read_record(record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {
+                *records += 1;
+                if record.iter().all(is_blank) {
+                    continue;
+                }
+                return Ok(Some(*records));
+            }
+            Err(err) => {
+                *records += 1;
+                let message = match err.kind() {
+                    ::csv::ErrorKind::Utf8 { .. } => format!(
+                        "not valid UTF-8 text ({err}); if the file is from Excel on Windows, \
+                         pass --encoding windows-1252"
+                    ),
+                    ::csv::ErrorKind::Io(_) => {
+                        *broken = true;
+                        format!("reading stopped: {err}")
                     }
-                    return Ok(Some(Row {
-                        number: self.records,
-                        cells: Cells::Csv(&self.record),
-                    }));
-                }
-                Err(err) => {
-                    self.records += 1;
-                    let message = match err.kind() {
-                        ::csv::ErrorKind::Utf8 { .. } => format!(
-                            "not valid UTF-8 text ({err}); if the file is from Excel on Windows, \
-                             pass --encoding windows-1252"
-                        ),
-                        ::csv::ErrorKind::Io(_) => {
-                            self.broken = true;
-                            format!("reading stopped: {err}")
-                        }
-                        _ => err.to_string(),
-                    };
-                    return Err(SourceError::Record {
-                        file: file.to_string(),
-                        row: self.records,
-                        message,
-                    });
-                }
+                    _ => err.to_string(),
+                };
+                return Err(SourceError::Record {
+                    file: file.to_string(),
+                    row: *records,
+                    message,
+                });
             }
         }
     }

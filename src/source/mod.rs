@@ -328,6 +328,24 @@ impl Table {
         }
     }
 
+    /// For a CSV table, [`Self::next_row`] into the caller's record (so that another thread can
+    /// read its cells, see [`Row::of_record`]); the row number, or `Ok(None)` at the end. `None`
+    /// for a workbook, whose rows are already in memory.
+    pub fn next_record(
+        &mut self,
+        record: &mut ::csv::StringRecord,
+    ) -> Option<Result<Option<u64>, SourceError>> {
+        match &mut self.inner {
+            Inner::Csv(rows) => Some(rows.next_into(&self.source.file, record)),
+            Inner::Sheet(_) => None,
+        }
+    }
+
+    /// Whether [`Self::next_record`] reads this table.
+    pub fn is_csv(&self) -> bool {
+        matches!(self.inner, Inner::Csv(_))
+    }
+
     /// The same input from the start.
     pub fn reopen(&self) -> Result<Table, SourceError> {
         if let Inner::Sheet(rows) = &self.inner {
@@ -359,6 +377,14 @@ enum Cells<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// A CSV record that [`Table::next_record`] read, as a row.
+    pub fn of_record(number: u64, record: &'a ::csv::StringRecord) -> Row<'a> {
+        Row {
+            number,
+            cells: Cells::Csv(record),
+        }
+    }
+
     /// 1-based row number as a spreadsheet app shows it.
     pub fn number(&self) -> u64 {
         self.number

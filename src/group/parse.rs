@@ -77,6 +77,44 @@ pub(super) struct RowBatch {
     pub problems: Vec<Problem>,
     /// The conventions these rows vote for; the grouper adds up every batch's.
     pub votes: Votes,
+    /// The last text read in the columns that repeat on every row of an invoice, and its
+    /// reading: rows of one invoice mostly come together, and a date is costly to read.
+    recent: Recent,
+}
+
+#[derive(Debug, Default)]
+struct Recent {
+    issuance: LastText<DateReading>,
+    value: LastText<MoneyReading>,
+    freight: LastText<MoneyReading>,
+}
+
+/// A cell text and what it read as.
+#[derive(Debug)]
+struct LastText<T> {
+    text: String,
+    value: Option<T>,
+}
+
+impl<T> Default for LastText<T> {
+    fn default() -> Self {
+        LastText {
+            text: String::new(),
+            value: None,
+        }
+    }
+}
+
+impl<T: Copy> LastText<T> {
+    fn get(&self, text: &str) -> Option<T> {
+        self.value.filter(|_| self.text == text)
+    }
+
+    fn put(&mut self, text: &str, value: T) {
+        self.text.clear();
+        self.text.push_str(text);
+        self.value = Some(value);
+    }
 }
 
 impl RowBatch {
@@ -176,6 +214,28 @@ impl<'a> RowParser<'a> {
         }
     }
 
+    /// As [`Self::read`], for a column whose text often repeats: the same text as last time
+    /// reads the same.
+    fn read_repeated<'r, T: Copy, E: fmt::Display>(
+        &self,
+        row: &Row<'r>,
+        field: Field,
+        batch: &mut RowBatch,
+        recent: fn(&mut Recent) -> &mut LastText<T>,
+        parse: impl FnOnce(CellRef<'r>) -> Result<Option<T>, E>,
+    ) -> Option<T> {
+        let cell = self.cell(row, field)?;
+        let CellRef::Text(text) = cell else {
+            return self.read(row, field, batch, |_| parse(cell));
+        };
+        if let Some(value) = recent(&mut batch.recent).get(text) {
+            return Some(value);
+        }
+        let value = self.read(row, field, batch, |_| parse(cell))?;
+        recent(&mut batch.recent).put(text, value);
+        Some(value)
+    }
+
     /// Reads a text field into the batch's buffer.
     fn read_text<'r, E: fmt::Display>(
         &self,
@@ -268,9 +328,27 @@ impl<'a> RowParser<'a> {
         let (tz, fmt) = (self.tz, self.date_format);
         let date = |c| date::date_from_cell(c, tz, fmt);
         parsed.kind = self.read(row, Field::Type, batch, id::invoice_type_from_cell);
-        parsed.issuance = self.read(row, Field::IssuanceDate, batch, date);
-        parsed.value = self.read(row, Field::InvoiceValue, batch, money::money_from_cell);
-        parsed.freight = self.read(row, Field::Freight, batch, money::money_from_cell);
+        parsed.issuance = self.read_repeated(
+            row,
+            Field::IssuanceDate,
+            batch,
+            |r| &mut r.issuance,
+            date,
+        );
+        parsed.value = self.read_repeated(
+            row,
+            Field::InvoiceValue,
+            batch,
+            |r| &mut r.value,
+            money::money_from_cell,
+        );
+        parsed.freight = self.read_repeated(
+            row,
+            Field::Freight,
+            batch,
+            |r| &mut r.freight,
+            money::money_from_cell,
+        );
         for (slot, field) in parsed.texts.iter_mut().zip(TEXT_FIELDS) {
             *slot = match field {
                 Field::InvoiceUrl | Field::TrackingUrl => {

@@ -396,10 +396,11 @@ pub fn read_date(
             reading.timestamp(DayOrder::MonthFirst)?;
         }
         Layout::Either => {
-            if let (Err(e), Err(_)) = (
-                reading.timestamp(DayOrder::DayFirst),
-                reading.timestamp(DayOrder::MonthFirst),
-            ) {
+            // The second order is only tried when the first fails: each try is a time-zone
+            // conversion, and most dates are fine read either way.
+            if let Err(e) = reading.timestamp(DayOrder::DayFirst)
+                && reading.timestamp(DayOrder::MonthFirst).is_err()
+            {
                 return Err(match e {
                     DateError::WrongOrder(v, _) => DateError::Impossible(v),
                     e => e,

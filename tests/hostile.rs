@@ -383,8 +383,8 @@ fn real_password_protected_xlsx_says_so() {
 #[test]
 fn password_protected_workbook_says_so() {
     // An encrypted xlsx is an OLE compound file holding an `EncryptedPackage` stream. This one
-    // has the container's signature and the stream's directory name, which is what is detected;
-    // no tool in this repository can write a real encrypted package.
+    // has only the container's signature and the stream's directory name, the least that is
+    // detected; `real_password_protected_xlsx_says_so` has a real one.
     let w = Workdir::new();
     let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     bytes.resize(512, 0);
@@ -981,11 +981,11 @@ fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fuzzing at scale with proptest. cargo-fuzz needs a nightly toolchain, which CI does not have,
-// so these run the same inputs a fuzzer would (arbitrary bytes, and structured ones near the
-// formats) through the readers and value parsers in-process: no panic, and every row read.
-// `FUZZ_CASES` sets the number of cases (default 500 per target in `cargo test`;
-// `scripts/fuzz-smoke` runs many more).
+// Fuzzing at scale with proptest, beside the coverage-guided cargo-fuzz targets in fuzz/
+// (`scripts/fuzz`): these draw structured inputs near the formats (CSV pieces, a valid workbook
+// with bytes flipped) that a coverage-guided fuzzer takes a while to find, and run in every
+// `cargo test`. The property: no panic, and every row read. `FUZZ_CASES` sets the number of
+// cases (default 500 per target in `cargo test`; `scripts/fuzz-smoke` runs many more).
 
 mod fuzz {
     use invoice_import::source::{self, CellRef, ReadOptions};

@@ -10,8 +10,14 @@ use libfuzzer_sys::fuzz_target;
 fn check_id(text: &str, got: Option<String>) {
     if let Some(v) = got {
         assert!(!v.is_empty(), "{text:?} gave an empty id");
-        assert!(v.chars().count() <= 100, "{text:?} gave an id over 100 characters");
-        assert!(!v.chars().any(char::is_control), "{text:?} gave an id with a control character: {v:?}");
+        assert!(
+            v.chars().count() <= 100,
+            "{text:?} gave an id over 100 characters"
+        );
+        assert!(
+            !v.chars().any(char::is_control),
+            "{text:?} gave an id with a control character: {v:?}"
+        );
     }
 }
 

@@ -908,9 +908,7 @@ fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
     text.push_str(&format!(
         "0000000000002-01,NF2,2026-11-20,{evil},1,10.00,file://{evil}\n"
     ));
-    text.push_str(&format!(
-        "0000000000003-01,../../evil,2026-11-20,SKU-3,x,10.00,\n"
-    ));
+    text.push_str("0000000000003-01,../../evil,2026-11-20,SKU-3,x,10.00,\n");
     w.write("in/x.csv", text);
     let ledger = w.path("state/l.db").display().to_string();
     let new_files = |before: &BTreeSet<String>| -> Vec<String> {

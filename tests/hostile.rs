@@ -360,6 +360,39 @@ fn cell_reference_calamine_overflows_on_is_a_file_error() {
 }
 
 #[test]
+fn reversed_stated_range_is_read_or_a_file_error() {
+    // Found by the workbook_read fuzz target: a dimension whose end is before its start makes
+    // calamine 0.38 subtract with overflow (`get_dimension`): a panic where overflow checks are
+    // on (caught: a file error), a wrapped size it then ignores where they are off (the data is
+    // read). Either way, a clear outcome.
+    let w = Workdir::new();
+    let path = w.path("reversed.xlsx");
+    xlsx(&path, |out| {
+        write!(
+            out,
+            r#"{SHEET_OPEN}<dimension ref="F9:A1"/><sheetData>{}{}</sheetData></worksheet>"#,
+            header_row(),
+            data_row(2, "0000000000001-01", "NF1", "1", "10")
+        )
+    });
+    // Not `check`: with overflow checks on, the default panic hook prints calamine's message
+    // before the reader catches it.
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        &path.display().to_string(),
+    ]);
+    match run.code() {
+        0 => assert_eq!(run.json()["valid_invoices"], 1, "{}", run.stdout()),
+        2 => expect_file_error(&run, "workbook"),
+        other => panic!("exit {other}:\n{}{}", run.stdout(), run.stderr()),
+    }
+}
+
+#[test]
 fn real_password_protected_xlsx_says_so() {
     // A real encrypted workbook: samples/invoices.xlsx encrypted by msoffcrypto-tool (ECMA-376
     // agile encryption, as Excel writes it); see tests/data/hostile/README.md.

@@ -48,20 +48,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = date::date_from_cell(CellRef::Text(value), tz, format.as_ref());
     }
     let _ = vote.resolve(None);
-    // A date cell: the first eight bytes as seconds, clamped by chrono's own range.
+    // A date cell: the first eight bytes as seconds, where chrono can hold them.
     if let Some(secs) = rest
         .get(..8)
         .and_then(|b| b.try_into().ok())
         .map(i64::from_le_bytes)
+        && let Some(dt) = DateTime::from_timestamp(secs, 0)
+        && let Ok(Some(reading)) = date::date_from_cell(CellRef::DateTime(dt.naive_utc()), tz, None)
+        && let Ok(ts) = reading.timestamp(DayOrder::DayFirst)
     {
-        if let Some(dt) = DateTime::from_timestamp(secs, 0) {
-            if let Ok(Some(reading)) =
-                date::date_from_cell(CellRef::DateTime(dt.naive_utc()), tz, None)
-            {
-                if let Ok(ts) = reading.timestamp(DayOrder::DayFirst) {
-                    let _ = date::to_api(&ts);
-                }
-            }
-        }
+        let _ = date::to_api(&ts);
     }
 });

@@ -7,9 +7,13 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
+use common::sim::{self, Sim};
 use common::{Run, Workdir, repo, shared_data};
 
 fn fixture(name: &str) -> String {
@@ -356,10 +360,64 @@ fn cell_reference_calamine_overflows_on_is_a_file_error() {
 }
 
 #[test]
+fn reversed_stated_range_is_read_or_a_file_error() {
+    // Found by the workbook_read fuzz target: a dimension whose end is before its start makes
+    // calamine 0.38 subtract with overflow (`get_dimension`): a panic where overflow checks are
+    // on (caught: a file error), a wrapped size it then ignores where they are off (the data is
+    // read). Either way, a clear outcome.
+    let w = Workdir::new();
+    let path = w.path("reversed.xlsx");
+    xlsx(&path, |out| {
+        write!(
+            out,
+            r#"{SHEET_OPEN}<dimension ref="F9:A1"/><sheetData>{}{}</sheetData></worksheet>"#,
+            header_row(),
+            data_row(2, "0000000000001-01", "NF1", "1", "10")
+        )
+    });
+    // Not `check`: with overflow checks on, the default panic hook prints calamine's message
+    // before the reader catches it.
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        &path.display().to_string(),
+    ]);
+    match run.code() {
+        0 => assert_eq!(run.json()["valid_invoices"], 1, "{}", run.stdout()),
+        2 => expect_file_error(&run, "workbook"),
+        other => panic!("exit {other}:\n{}{}", run.stdout(), run.stderr()),
+    }
+}
+
+#[test]
+fn real_password_protected_xlsx_says_so() {
+    // A real encrypted workbook: samples/invoices.xlsx encrypted by msoffcrypto-tool (ECMA-376
+    // agile encryption, as Excel writes it); see tests/data/hostile/README.md.
+    let w = Workdir::new();
+    let real = fixture("password_protected.xlsx");
+    expect_file_error(&check(&w, &real), "password-protected");
+    // Whatever it is called: the same bytes as .xls, and under a name that makes the reader
+    // look at the bytes.
+    for name in ["locked.xls", "locked.dat"] {
+        let path = w.copy(Path::new(&real), name);
+        expect_file_error(
+            &check(&w, &path.display().to_string()),
+            "password-protected",
+        );
+    }
+    // Named .csv it is not text: a file error, never rows of binary.
+    let path = w.copy(Path::new(&real), "locked.csv");
+    check(&w, &path.display().to_string()).expect_code(2);
+}
+
+#[test]
 fn password_protected_workbook_says_so() {
     // An encrypted xlsx is an OLE compound file holding an `EncryptedPackage` stream. This one
-    // has the container's signature and the stream's directory name, which is what is detected;
-    // no tool in this repository can write a real encrypted package.
+    // has only the container's signature and the stream's directory name, the least that is
+    // detected; `real_password_protected_xlsx_says_so` has a real one.
     let w = Workdir::new();
     let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
     bytes.resize(512, 0);
@@ -508,11 +566,457 @@ fn shared_workbook_with_491k_blank_rows_reads_its_data() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fuzzing at scale with proptest. cargo-fuzz needs a nightly toolchain, which CI does not have,
-// so these run the same inputs a fuzzer would (arbitrary bytes, and structured ones near the
-// formats) through the readers and value parsers in-process: no panic, and every row read.
-// `FUZZ_CASES` sets the number of cases (default 500 per target in `cargo test`;
-// `scripts/fuzz-smoke` runs many more).
+// File paths come from the command line only (RELIABILITY.md §6): no cell, workbook link or
+// config key makes the tool open, fetch or write a file it was not named.
+//
+// Each test baits the tool with two files: a canary, an invoice file with a marker order id that
+// any run reading it reports (each test first shows that it does, so a missing marker means
+// "not read", not "not shown"); and a FIFO with no writer, which blocks whoever opens it for
+// reading, so a run that followed a path to it never ends and the deadline fails the test.
+
+const CANARY: &str = "CANARY0000001-01";
+
+/// Long enough for a debug build on a loaded machine; a run that opened the FIFO never ends.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Bait {
+    canary: String,
+    fifo: String,
+}
+
+fn bait(w: &Workdir) -> Bait {
+    std::fs::create_dir_all(w.path("bait")).expect("bait dir");
+    let canary = w.write(
+        "bait/canary.csv",
+        format!("{HEADER}\n{CANARY},NF-CANARY,2026-11-20,SKU-CANARY,lots,1.00\n"),
+    );
+    let fifo = w.path("bait/fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let bait = Bait {
+        canary: canary.display().to_string(),
+        fifo: fifo.display().to_string(),
+    };
+    // The controls. Named on the command line, the canary is read and its marker reported...
+    let run = check(w, &bait.canary);
+    run.expect_code(1);
+    assert!(run.stdout().contains(CANARY), "{}", run.stdout());
+    // ... and the FIFO is opened and blocks the run (still running after a second; a run that
+    // had refused it would have exited by then, which would make the bait worthless).
+    let mut blocked = w
+        .cmd(&["check", &bait.fifo])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run the binary");
+    std::thread::sleep(Duration::from_secs(1));
+    let exited = blocked.try_wait().expect("wait");
+    let _ = blocked.kill();
+    let _ = blocked.wait();
+    assert!(
+        exited.is_none(),
+        "reading the FIFO did not block: {exited:?}"
+    );
+    bait
+}
+
+/// Runs `c` to its end or kills it at [`DEADLINE`] and fails. Output goes to files, so a chatty
+/// run never blocks on a full pipe.
+fn run_with_deadline(w: &Workdir, mut c: Command, args: &[&str]) -> Run {
+    let out = w.path(".deadline.out");
+    let err = w.path(".deadline.err");
+    c.stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"));
+    let mut child = c.spawn().expect("run the binary");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "invoice-import {} still running after {DEADLINE:?}: it opened the FIFO",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let run = Run {
+        args: args.join(" "),
+        output: std::process::Output {
+            status,
+            stdout: std::fs::read(&out).expect("stdout"),
+            stderr: std::fs::read(&err).expect("stderr"),
+        },
+    };
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(err);
+    assert_no_panic(&run);
+    run
+}
+
+/// Every file under the workdir (relative paths), FIFOs included.
+fn tree(w: &Workdir) -> BTreeSet<String> {
+    fn walk(dir: &Path, root: &Path, into: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                walk(&path, root, into);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                into.insert(rel.display().to_string());
+            }
+        }
+    }
+    let mut all = BTreeSet::new();
+    walk(w.dir.path(), w.dir.path(), &mut all);
+    all
+}
+
+/// Invoices whose every text cell is a path or a `file://` URL to the bait.
+fn baited_csv(w: &Workdir, b: &Bait) -> PathBuf {
+    let (c, f) = (&b.canary, &b.fifo);
+    w.write(
+        "in.csv",
+        format!(
+            "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Invoice URL\n\
+             0000000000001-01,NF1,2026-11-20,{f},{c},1,10.00,file://{f}\n\
+             0000000000002-01,NF2,2026-11-20,file://{c},{f},1,10.00,https://store.example.com/nf2.pdf\n\
+             0000000000003-01,NF3,2026-11-20,SKU-3,file://{c},1,10.00,file://{c}\n\
+             {c},{f},2026-11-20,SKU-4,x,1,10.00,\n"
+        ),
+    )
+}
+
+#[test]
+fn cells_naming_files_are_never_opened_by_check() {
+    let w = Workdir::new();
+    let b = bait(&w);
+    let input = baited_csv(&w, &b);
+    for format in ["json", "human"] {
+        let args = [
+            "check",
+            "--format",
+            format,
+            "--timezone",
+            "UTC",
+            &input.display().to_string(),
+        ];
+        let run = run_with_deadline(&w, w.cmd(&args), &args);
+        // Row 4's id is a path: invalid. The cells are text; the file they name is never read.
+        run.expect_code(1);
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(!all.contains(CANARY), "the canary was read:\n{all}");
+    }
+}
+
+#[test]
+fn cells_naming_files_are_never_opened_by_submit() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let b = bait(&w);
+    baited_csv(&w, &b);
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        "l.db",
+        "--timezone",
+        "UTC",
+        "in.csv",
+    ];
+    let run = run_with_deadline(&w, sim.cmd(&w, &args), &args);
+    run.expect_code(1);
+    let state = serde_json::to_string(&sim.state()).expect("state json");
+    // NF2 went out with its SKU as the text it is, and nothing of the canary went anywhere.
+    assert!(
+        state.contains(&format!("file://{}", b.canary)),
+        "NF2 was not sent with its SKU as text:\n{state}"
+    );
+    let results = w.read("in.results.csv");
+    let failed = w.read("in.failed.csv");
+    for (what, text) in [
+        ("output", format!("{}{}", run.stdout(), run.stderr())),
+        ("server", state),
+        ("results", results),
+        ("failed rows", failed),
+    ] {
+        assert!(
+            !text.contains(CANARY),
+            "the canary reached the {what}:\n{text}"
+        );
+    }
+}
+
+/// An xlsx with every way a workbook can point at another file: an external-link part to the
+/// canary workbook and to the FIFO, formulas reading them (no cached value, so only following
+/// the link could give one), a hyperlink relationship to the FIFO, and paths as cell text.
+fn linked_workbook(w: &Workdir, target_book: &str, fifo: &str) -> PathBuf {
+    const XMLNS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    const PKG: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
+    let types = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>{}</Types>"#,
+        [1, 2]
+            .map(|i| format!(r#"<Override PartName="/xl/externalLinks/externalLink{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/>"#))
+            .concat()
+    );
+    let workbook = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="{XMLNS}" xmlns:r="{REL}"><sheets><sheet name="Plan1" sheetId="1" r:id="rId1"/></sheets><externalReferences><externalReference r:id="rId2"/><externalReference r:id="rId3"/></externalReferences></workbook>"#
+    );
+    let workbook_rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{REL}/externalLink" Target="externalLinks/externalLink1.xml"/><Relationship Id="rId3" Type="{REL}/externalLink" Target="externalLinks/externalLink2.xml"/></Relationships>"#
+    );
+    let link = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<externalLink xmlns="{XMLNS}" xmlns:r="{REL}"><externalBook r:id="rId1"><sheetNames><sheetName val="Plan1"/></sheetNames></externalBook></externalLink>"#
+    );
+    let link_rels = |target: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/externalLinkPath" Target="file://{target}" TargetMode="External"/></Relationships>"#
+        )
+    };
+    let sheet_rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/hyperlink" Target="file://{fifo}" TargetMode="External"/></Relationships>"#
+    );
+    // Row 2 takes its order id from the canary workbook through link [1], row 3 from [2] (the
+    // FIFO); row 4 holds the paths as text.
+    let formula =
+        |cell: &str, link: u32| format!(r#"<c r="{cell}" t="str"><f>[{link}]Plan1!A2</f></c>"#);
+    let sheet = format!(
+        r#"{SHEET_OPEN}<sheetData>{}<row r="2">{}{}{}{}{}{}</row><row r="3">{}{}{}{}{}{}</row>{}</sheetData><hyperlinks><hyperlink ref="D4" r:id="rId1" xmlns:r="{REL}"/></hyperlinks></worksheet>"#,
+        header_row(),
+        formula("A2", 1),
+        s("B2", "NF1"),
+        s("C2", "2026-11-20"),
+        s("D2", "SKU-1"),
+        n("E2", "1"),
+        n("F2", "10"),
+        formula("A3", 2),
+        s("B3", "NF2"),
+        s("C3", "2026-11-20"),
+        s("D3", "SKU-2"),
+        n("E3", "1"),
+        n("F3", "10"),
+        data_row(4, "0000000000004-01", "NF4", "1", "10")
+            .replace("SKU-1", &format!("file://{target_book}")),
+    );
+    let path = w.path("linked.xlsx");
+    let file = std::fs::File::create(&path).expect("create xlsx");
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, text) in [
+        ("[Content_Types].xml", types),
+        ("_rels/.rels", ROOT_RELS.to_string()),
+        ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", workbook_rels),
+        ("xl/externalLinks/externalLink1.xml", link.clone()),
+        ("xl/externalLinks/externalLink2.xml", link),
+        (
+            "xl/externalLinks/_rels/externalLink1.xml.rels",
+            link_rels(target_book),
+        ),
+        (
+            "xl/externalLinks/_rels/externalLink2.xml.rels",
+            link_rels(fifo),
+        ),
+        ("xl/worksheets/_rels/sheet1.xml.rels", sheet_rels),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ] {
+        zip.start_file(name, opts).expect("zip part");
+        zip.write_all(text.as_bytes()).expect("zip write");
+    }
+    zip.finish().expect("zip finish");
+    path
+}
+
+#[test]
+fn workbook_links_to_other_files_are_never_followed() {
+    let w = Workdir::new();
+    let b = bait(&w);
+    // The canary as a workbook too, so link [1] points at something the reader could read.
+    let book = w.path("bait/canary.xlsx");
+    xlsx(&book, |out| {
+        write!(
+            out,
+            "{SHEET_OPEN}<sheetData>{}{}</sheetData></worksheet>",
+            header_row(),
+            data_row(2, CANARY, "NF-CANARY", "1", "-5")
+        )
+    });
+    let control = check(&w, &book.display().to_string());
+    assert!(control.stdout().contains(CANARY), "{}", control.stdout());
+
+    let linked = linked_workbook(&w, &book.display().to_string(), &b.fifo);
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        &linked.display().to_string(),
+    ];
+    let run = run_with_deadline(&w, w.cmd(&args), &args);
+    let all = format!("{}{}", run.stdout(), run.stderr());
+    assert!(!all.contains(CANARY), "a link was followed:\n{all}");
+    // The linked rows have no order id of their own (a formula with no cached value): reported
+    // as row errors, and the row with paths as text is read as text.
+    run.expect_code(1);
+    let r = run.json();
+    assert_eq!(r["rows"], 3, "{r:#}");
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
+    for (i, row) in [2, 3].into_iter().enumerate() {
+        assert_eq!(r["row_errors"][i]["row"], row, "{r:#}");
+        assert!(
+            r["row_errors"][i]["message"]
+                .to_string()
+                .contains("order id is empty"),
+            "{r:#}"
+        );
+    }
+}
+
+#[test]
+fn config_file_cannot_name_input_files() {
+    let w = Workdir::new();
+    let b = bait(&w);
+    let input = w.copy(&repo().join("samples/invoices-en.csv"), "good.csv");
+    let good = input.display().to_string();
+    // The control: a config the tool accepts, with the same file on the command line.
+    w.write("ok.toml", "[input]\ntimezone = \"UTC\"\n");
+    let run = w.run(&["check", "--config", "ok.toml", "--format", "json", &good]);
+    run.expect_code(0);
+    let c = &b.canary;
+    for (config, key) in [
+        (format!("[input]\nfiles = [\"{c}\"]\n"), "files"),
+        (format!("[input]\nfile = \"{c}\"\n"), "file"),
+        (format!("[input]\npath = \"{c}\"\n"), "path"),
+        (format!("files = [\"{c}\"]\n"), "files"),
+        (
+            format!("[submit]\ninbox = \"{}\"\n", w.path("bait").display()),
+            "inbox",
+        ),
+        (format!("[output]\nresults = \"{c}\"\n"), "results"),
+    ] {
+        w.write("bad.toml", &config);
+        let run = w.run(&["check", "--config", "bad.toml", "--format", "json", &good]);
+        assert_no_panic(&run);
+        run.expect_code(2);
+        let said = format!("{}{}", run.stdout(), run.stderr());
+        assert!(
+            said.contains(&format!("unknown field `{key}`")),
+            "{config:?} was not refused as an unknown key:\n{said}"
+        );
+        assert!(
+            !said.contains(CANARY),
+            "{config:?} made the tool read the canary"
+        );
+        // Nor can a config stand in for the files on the command line.
+        let run = w.run(&["check", "--config", "bad.toml"]);
+        run.expect_code(2);
+        assert!(!run.stdout().contains(CANARY));
+    }
+}
+
+#[test]
+fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("in")).expect("in dir");
+    std::fs::create_dir_all(w.path("out")).expect("out dir");
+    std::fs::create_dir_all(w.path("state")).expect("state dir");
+    // Cells that name files in the workdir: none of them may appear.
+    let evil = w.path("evil.csv").display().to_string();
+    let mut text = format!("{HEADER},Invoice URL\n");
+    text.push_str(
+        "0000000000001-01,NF1,2026-11-20,SKU-1,1,10.00,https://store.example.com/1.pdf\n",
+    );
+    text.push_str(&format!(
+        "0000000000002-01,NF2,2026-11-20,{evil},1,10.00,file://{evil}\n"
+    ));
+    text.push_str("0000000000003-01,../../evil,2026-11-20,SKU-3,x,10.00,\n");
+    w.write("in/x.csv", text);
+    let ledger = w.path("state/l.db").display().to_string();
+    let new_files = |before: &BTreeSet<String>| -> Vec<String> {
+        tree(&w)
+            .difference(before)
+            // The ledger and whatever SQLite keeps beside it, where --ledger says.
+            .filter(|f| !f.starts_with("state/l.db"))
+            .cloned()
+            .collect()
+    };
+
+    // Defaults: beside the input, whatever the working directory.
+    let before = tree(&w);
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        &ledger,
+        "--timezone",
+        "UTC",
+        "in/x.csv",
+    ];
+    sim.run(&w, &args).expect_code(1);
+    assert_eq!(new_files(&before), ["in/x.failed.csv", "in/x.results.csv"]);
+
+    // --results and --failed: exactly there (a new input, so there is something to send).
+    w.write("in/y.csv", w.read("in/x.csv").replace("-01,NF", "-02,NF"));
+    let before = tree(&w);
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        &ledger,
+        "--timezone",
+        "UTC",
+        "--results",
+        "out/r.csv",
+        "--failed",
+        "out/f.csv",
+        "in/y.csv",
+    ];
+    sim.run(&w, &args).expect_code(1);
+    assert_eq!(new_files(&before), ["out/f.csv", "out/r.csv"]);
+
+    // --output-dir: the default names, in that folder.
+    w.write("in/z.csv", w.read("in/x.csv").replace("-01,NF", "-03,NF"));
+    let before = tree(&w);
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        &ledger,
+        "--timezone",
+        "UTC",
+        "--output-dir",
+        "out",
+        "in/z.csv",
+    ];
+    sim.run(&w, &args).expect_code(1);
+    assert_eq!(
+        new_files(&before),
+        ["out/z.failed.csv", "out/z.results.csv"]
+    );
+    assert!(!w.path("evil.csv").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fuzzing at scale with proptest, beside the coverage-guided cargo-fuzz targets in fuzz/
+// (`scripts/fuzz`): these draw structured inputs near the formats (CSV pieces, a valid workbook
+// with bytes flipped) that a coverage-guided fuzzer takes a while to find, and run in every
+// `cargo test`. The property: no panic, and every row read. `FUZZ_CASES` sets the number of
+// cases (default 500 per target in `cargo test`; `scripts/fuzz-smoke` runs many more).
 
 mod fuzz {
     use invoice_import::source::{self, CellRef, ReadOptions};

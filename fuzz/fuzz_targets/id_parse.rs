@@ -7,7 +7,7 @@ use invoice_import::source::CellRef;
 use invoice_import::values::id;
 use libfuzzer_sys::fuzz_target;
 
-fn check_id(text: &str, got: Option<String>) {
+fn check_id(text: &str, got: Option<std::borrow::Cow<'_, str>>) {
     if let Some(v) = got {
         assert!(!v.is_empty(), "{text:?} gave an empty id");
         assert!(

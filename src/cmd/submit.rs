@@ -329,11 +329,10 @@ impl Run<'_> {
             jobs.clear();
         }
 
-        // One thread runs every request, the outcome loop and the timers: the work per request
-        // is small, and on a few cores a second worker mostly buys cross-thread wake-ups (the
-        // server, often on the same machine, needs the other cores). The ledger writes on its
-        // own thread.
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // A worker per core. A single-thread runtime used a little less CPU per invoice but was
+        // slower end to end on a busy 2-core machine (one thread gets one share of the CPU), so
+        // the default stays.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("can't start the async runtime")?;

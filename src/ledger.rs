@@ -15,8 +15,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
@@ -205,6 +207,10 @@ struct Inner {
     reader: Mutex<Connection>,
     writer: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// Detached writes (see [`Ledger::record_accepted_detached`]) not yet taken by the writer.
+    detached: Arc<Mutex<Vec<Job>>>,
+    /// Detached writes that did not commit.
+    detached_failures: Arc<AtomicU64>,
     /// Held (locked) for the ledger's life; unlocks when dropped, after the writer has finished.
     _lock: File,
 }
@@ -252,11 +258,15 @@ enum Op {
         sha256: String,
         name: String,
     },
+    /// Writes nothing; answered once everything queued before it has committed.
+    Barrier,
 }
 
 enum Reply {
     Async(tokio::sync::oneshot::Sender<Result<(), LedgerError>>),
     Blocking(mpsc::SyncSender<Result<(), LedgerError>>),
+    /// Nobody waits; a failure is only counted.
+    Detached(Arc<AtomicU64>),
 }
 
 impl Reply {
@@ -269,6 +279,11 @@ impl Reply {
             }
             Reply::Blocking(tx) => {
                 let _ = tx.send(result);
+            }
+            Reply::Detached(failures) => {
+                if result.is_err() {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -326,9 +341,11 @@ impl Ledger {
         let (tx, rx) = mpsc::channel();
         let writer_path = path.to_path_buf();
         let writer_run = run_id.to_string();
+        let detached: Arc<Mutex<Vec<Job>>> = Arc::default();
+        let writer_detached = Arc::clone(&detached);
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer_loop(writer, &writer_path, &writer_run, rx))
+            .spawn(move || writer_loop(writer, &writer_path, &writer_run, rx, &writer_detached))
             .map_err(io)?;
 
         Ok(Ledger {
@@ -338,6 +355,8 @@ impl Ledger {
                 reader: Mutex::new(reader),
                 writer: Some(tx),
                 thread: Some(thread),
+                detached,
+                detached_failures: Arc::default(),
                 _lock: lock,
             }),
         })
@@ -452,6 +471,32 @@ impl Ledger {
             error: error.to_string(),
         })
         .await
+    }
+
+    /// Queues an acceptance without waiting for its commit, so a caller is not held for an fsync
+    /// it does not need: the intent, durable before the request, already keeps a crash before
+    /// this write lands from causing a resend (the next run looks at the order first). Its
+    /// outcome is known after [`Ledger::settle`]: see [`Ledger::detached_failures`].
+    ///
+    /// The write is not even queued to the writer: it waits beside the queue and rides along with
+    /// the next commit (the next intents, a [`Ledger::settle`], or the writer's own look every
+    /// [`DETACHED_LINGER`]), so it costs no wake-up and no transaction of its own.
+    pub fn record_accepted_detached(&self, key: Key, receipt: String) {
+        let job = Job {
+            op: Op::Accepted { key, receipt },
+            reply: Reply::Detached(Arc::clone(&self.inner.detached_failures)),
+        };
+        lock_detached(&self.inner.detached).push(job);
+    }
+
+    /// Waits until every write queued before this call has committed (or failed).
+    pub async fn settle(&self) -> Result<(), LedgerError> {
+        self.write(Op::Barrier).await
+    }
+
+    /// Detached writes that did not commit, so far; complete after [`Ledger::settle`].
+    pub fn detached_failures(&self) -> u64 {
+        self.inner.detached_failures.load(Ordering::Relaxed)
     }
 
     /// When an input file with this content hash was first recorded, if ever.
@@ -611,18 +656,47 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-fn writer_loop(mut conn: Connection, path: &Path, run_id: &str, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+/// Longest a detached write waits beside the queue when nothing else is committed.
+pub const DETACHED_LINGER: Duration = Duration::from_millis(100);
+
+fn lock_detached(detached: &Mutex<Vec<Job>>) -> MutexGuard<'_, Vec<Job>> {
+    // Pushing to or taking a Vec cannot leave it half-changed, so a poisoned lock is used as is.
+    detached
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    path: &Path,
+    run_id: &str,
+    rx: mpsc::Receiver<Job>,
+    detached: &Mutex<Vec<Job>>,
+) {
+    loop {
+        let (mut batch, open) = match rx.recv_timeout(DETACHED_LINGER) {
+            Ok(first) => (vec![first], true),
+            Err(mpsc::RecvTimeoutError::Timeout) => (Vec::new(), true),
+            // Every sender is gone (the ledger is closing): commit what is left, then stop.
+            Err(mpsc::RecvTimeoutError::Disconnected) => (Vec::new(), false),
+        };
+        while open && !batch.is_empty() && batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        let results = commit_batch(&mut conn, path, run_id, &batch);
-        for (job, result) in batch.into_iter().zip(results) {
-            job.reply.send(result);
+        // Detached writes first: each refers to an intent an earlier commit made durable.
+        let mut jobs = std::mem::take(&mut *lock_detached(detached));
+        jobs.append(&mut batch);
+        if !jobs.is_empty() {
+            let results = commit_batch(&mut conn, path, run_id, &jobs);
+            for (job, result) in jobs.into_iter().zip(results) {
+                job.reply.send(result);
+            }
+        }
+        if !open {
+            return;
         }
     }
 }
@@ -677,52 +751,44 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Res
             fingerprint,
             value_cents,
         } => {
-            let existing: Option<(String, String)> = tx
+            // One statement: insert, or turn the entry back into an intent unless it is accepted
+            // and must stay so. Re-posting an accepted invoice only changes its receipt at VTEX,
+            // so it is never repeated; a tracking update is, when its content changed. A refused
+            // intent changes no row.
+            let changed = tx
                 .prepare_cached(
-                    "SELECT state, fingerprint FROM entries \
-                     WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3",
+                    "INSERT INTO entries (kind, order_id, invoice_number, state, fingerprint, \
+                         value_cents, receipt, attempts, error, updated_at, run_id) \
+                     VALUES (?1, ?2, ?3, 'intent', ?4, ?5, NULL, 1, NULL, ?6, ?7) \
+                     ON CONFLICT (kind, order_id, invoice_number) DO UPDATE SET \
+                         state = 'intent', \
+                         attempts = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                                    THEN entries.attempts + 1 ELSE 1 END, \
+                         receipt = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                                   THEN entries.receipt ELSE NULL END, \
+                         fingerprint = excluded.fingerprint, \
+                         value_cents = excluded.value_cents, \
+                         error = NULL, \
+                         updated_at = excluded.updated_at, \
+                         run_id = excluded.run_id \
+                     WHERE NOT (entries.state = 'accepted' AND \
+                                (entries.kind = 'invoice' \
+                                 OR entries.fingerprint = excluded.fingerprint))",
                 )?
-                .query_row(
-                    params![key.kind.as_str(), key.order_id, key.invoice_number],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some((state, old)) = existing {
-                let accepted = state == State::Accepted.as_str();
-                // Re-posting an accepted invoice only changes its receipt at VTEX, so it is
-                // never repeated; a tracking update is, when its content changed.
-                let refuse = accepted && (key.kind == Kind::Invoice || old == *fingerprint);
-                if refuse {
-                    return Err(Applied::Refused(LedgerError::AlreadyAccepted {
-                        key: key.clone(),
-                    }));
-                }
+                .execute(params![
+                    key.kind.as_str(),
+                    key.order_id,
+                    key.invoice_number,
+                    fingerprint,
+                    value_cents,
+                    at,
+                    run_id
+                ])?;
+            if changed == 0 {
+                return Err(Applied::Refused(LedgerError::AlreadyAccepted {
+                    key: key.clone(),
+                }));
             }
-            tx.prepare_cached(
-                "INSERT INTO entries (kind, order_id, invoice_number, state, fingerprint, \
-                     value_cents, receipt, attempts, error, updated_at, run_id) \
-                 VALUES (?1, ?2, ?3, 'intent', ?4, ?5, NULL, 1, NULL, ?6, ?7) \
-                 ON CONFLICT (kind, order_id, invoice_number) DO UPDATE SET \
-                     state = 'intent', \
-                     attempts = CASE WHEN entries.fingerprint = excluded.fingerprint \
-                                THEN entries.attempts + 1 ELSE 1 END, \
-                     receipt = CASE WHEN entries.fingerprint = excluded.fingerprint \
-                               THEN entries.receipt ELSE NULL END, \
-                     fingerprint = excluded.fingerprint, \
-                     value_cents = excluded.value_cents, \
-                     error = NULL, \
-                     updated_at = excluded.updated_at, \
-                     run_id = excluded.run_id",
-            )?
-            .execute(params![
-                key.kind.as_str(),
-                key.order_id,
-                key.invoice_number,
-                fingerprint,
-                value_cents,
-                at,
-                run_id
-            ])?;
             Ok(())
         }
         Op::Accepted { key, receipt } => {
@@ -737,6 +803,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Res
             .execute(params![sha256, name, at])?;
             Ok(())
         }
+        Op::Barrier => Ok(()),
     }
 }
 

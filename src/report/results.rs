@@ -72,24 +72,6 @@ pub const RESULT_HEADERS: [&str; 9] = [
     "source",
 ];
 
-impl ResultRow {
-    fn cells(&self) -> [String; 9] {
-        [
-            self.order_id.clone(),
-            self.invoice_number.clone(),
-            self.status.as_str().to_string(),
-            self.http_status.map(|s| s.to_string()).unwrap_or_default(),
-            self.receipt.clone().unwrap_or_default(),
-            self.attempts.to_string(),
-            self.error.clone().unwrap_or_default(),
-            self.value_cents
-                .map(crate::report::money_plain)
-                .unwrap_or_default(),
-            self.source.clone(),
-        ]
-    }
-}
-
 /// Makes a cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab
 /// or a carriage return would be run as a formula, so it gets a leading `'` (OWASP's advice).
 pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
@@ -118,11 +100,76 @@ where
     w.write_record(&escaped).map_err(io::Error::other)
 }
 
+/// Writes one result row, escaping each cell, without building a row of owned strings.
+fn write_row<W: Write>(w: &mut csv::Writer<W>, row: &ResultRow) -> io::Result<()> {
+    let mut number = itoa_buf();
+    let http = match row.http_status {
+        Some(s) => fmt_into(&mut number, u32::from(s)),
+        None => "",
+    };
+    let mut attempts_buf = itoa_buf();
+    let attempts = fmt_into(&mut attempts_buf, row.attempts);
+    let value = row
+        .value_cents
+        .map(crate::report::money_plain)
+        .unwrap_or_default();
+    let cells: [&str; 9] = [
+        &row.order_id,
+        &row.invoice_number,
+        row.status.as_str(),
+        http,
+        row.receipt.as_deref().unwrap_or_default(),
+        attempts,
+        row.error.as_deref().unwrap_or_default(),
+        &value,
+        &row.source,
+    ];
+    for cell in cells {
+        w.write_field(escape_formula(cell).as_bytes())
+            .map_err(io::Error::other)?;
+    }
+    w.write_record(None::<&[u8]>).map_err(io::Error::other)
+}
+
+/// Room for any `u32` in decimal.
+fn itoa_buf() -> [u8; 10] {
+    [0; 10]
+}
+
+/// Formats `n` into `buf` without allocating.
+fn fmt_into(buf: &mut [u8; 10], n: u32) -> &str {
+    // Ten digits hold any u32, so `at` never goes below zero.
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        // `n % 10` is a single digit, so the cast cannot truncate.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+/// Rows kept in memory before the live file gets them, at most; [`ResultsWriter::flush_live`]
+/// hands them over sooner.
+const LIVE_BUFFER: usize = 64 * 1024;
+
 /// Writes results as they arrive, so a crash leaves a usable file, then rewrites it whole.
+///
+/// Appends are buffered and reach the file in whole records, when 64 KiB have gathered or the
+/// caller calls [`ResultsWriter::flush_live`] (the submit loop does, a few times a second). A
+/// crash can therefore lose the last fraction of a second of live rows, never leave half a row:
+/// the live file is a safety net, the ledger is what makes a rerun exactly-once.
 pub struct ResultsWriter {
     path: PathBuf,
     bom: bool,
-    live: csv::Writer<BufWriter<File>>,
+    file: File,
+    /// Complete records not yet written to `file`.
+    live: csv::Writer<Vec<u8>>,
 }
 
 impl ResultsWriter {
@@ -133,13 +180,15 @@ impl ResultsWriter {
         if bom {
             file.write_all(BOM)?;
         }
-        let mut live = csv_writer(file);
-        write_escaped(&mut live, RESULT_HEADERS)?;
-        live.flush()?;
+        let mut header = csv::WriterBuilder::new().from_writer(Vec::new());
+        write_escaped(&mut header, RESULT_HEADERS)?;
+        header.flush()?;
+        file.write_all(header.get_ref())?;
         Ok(ResultsWriter {
             path: path.to_path_buf(),
             bom,
-            live,
+            file,
+            live: csv::WriterBuilder::new().from_writer(Vec::with_capacity(LIVE_BUFFER)),
         })
     }
 
@@ -147,17 +196,41 @@ impl ResultsWriter {
         &self.path
     }
 
-    /// Appends one outcome and flushes it to the OS.
+    /// Appends one outcome to the live buffer; writes the buffer out when it is full.
     pub fn append(&mut self, row: &ResultRow) -> io::Result<()> {
         crate::submit::engine::crash_point("results-append");
-        write_escaped(&mut self.live, row.cells())?;
-        self.live.flush()
+        write_row(&mut self.live, row)?;
+        if self.live.get_ref().len() >= LIVE_BUFFER {
+            self.flush_live()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every appended row to the OS (whole records only). Cheap when nothing is pending.
+    pub fn flush_live(&mut self) -> io::Result<()> {
+        // The csv writer keeps a small buffer of its own; this moves it into the Vec, which
+        // then holds only whole records, since `write_row` ends each one.
+        self.live.flush()?;
+        if self.live.get_ref().is_empty() {
+            return Ok(());
+        }
+        let fresh = csv::WriterBuilder::new().from_writer(Vec::new());
+        let mut pending = std::mem::replace(&mut self.live, fresh)
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let result = self.file.write_all(&pending);
+        pending.clear();
+        // The buffer's allocation is kept for the next rows.
+        self.live = csv::WriterBuilder::new().from_writer(pending);
+        result
     }
 
     /// Replaces the live file with every row in input order, atomically (write, sync, rename).
-    pub fn finish(self, mut rows: Vec<ResultRow>) -> io::Result<PathBuf> {
+    pub fn finish(self, rows: &[ResultRow]) -> io::Result<PathBuf> {
         drop(self.live);
-        rows.sort_by_key(|r| r.index);
+        drop(self.file);
+        let mut ordered: Vec<&ResultRow> = rows.iter().collect();
+        ordered.sort_by_key(|r| r.index);
         let tmp = self.path.with_extension("csv.tmp");
         {
             let mut file = File::create(&tmp)?;
@@ -166,8 +239,8 @@ impl ResultsWriter {
             }
             let mut w = csv_writer(file);
             write_escaped(&mut w, RESULT_HEADERS)?;
-            for row in &rows {
-                write_escaped(&mut w, row.cells())?;
+            for row in ordered {
+                write_row(&mut w, row)?;
             }
             let file = w
                 .into_inner()
@@ -370,7 +443,7 @@ mod tests {
         for r in &rows {
             w.append(r).unwrap();
         }
-        w.finish(rows).unwrap();
+        w.finish(&rows).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let text = text.trim_start_matches('\u{feff}');
         let lines: Vec<&str> = text.lines().collect();
@@ -382,5 +455,45 @@ mod tests {
         );
         assert!(lines[2].starts_with("o1,'=n1,accepted"), "{}", lines[2]);
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn live_rows_reach_the_file_whole_when_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut w = ResultsWriter::create(&path, false).unwrap();
+        let row = ResultRow {
+            index: 0,
+            order_id: String::from("o1"),
+            invoice_number: String::from("007"),
+            status: Status::Accepted,
+            http_status: Some(200),
+            receipt: Some(String::from("r-1")),
+            attempts: 4_294_967_295,
+            error: Some(String::from("-oops, \"quoted\"")),
+            value_cents: Some(-5),
+            source: String::from("f.csv:2"),
+            rows: vec![],
+        };
+        w.append(&row).unwrap();
+        w.flush_live().unwrap();
+        w.flush_live().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            vec![
+                RESULT_HEADERS.join(",").as_str(),
+                "o1,007,accepted,200,r-1,4294967295,\"'-oops, \"\"quoted\"\"\",'-0.05,f.csv:2"
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_format_without_allocating() {
+        let mut buf = itoa_buf();
+        assert_eq!(fmt_into(&mut buf, 0), "0");
+        assert_eq!(fmt_into(&mut buf, 429), "429");
+        assert_eq!(fmt_into(&mut buf, u32::MAX), "4294967295");
     }
 }

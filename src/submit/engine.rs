@@ -26,7 +26,7 @@ use crate::ledger::{self, Ledger};
 use crate::report::results::Status;
 use crate::submit::rate::AdaptiveRate;
 use crate::submit::retry::{RetryAction, RetryPolicy};
-use crate::vtex::api::{InvoiceRequest, TrackingRequest};
+use crate::vtex::api::{InvoiceRequest, Json, TrackingRequest};
 use crate::vtex::client::{CallError, Client};
 
 /// The environment variable that arms a [`crash_point`].
@@ -56,11 +56,11 @@ pub fn crash_point(point: &str) {
     }
 }
 
-/// What to send.
+/// What to send, serialized once (see [`Json`]).
 #[derive(Debug, Clone)]
 pub enum Op {
-    Invoice(InvoiceRequest),
-    Tracking(TrackingRequest),
+    Invoice(Json<InvoiceRequest>),
+    Tracking(Json<TrackingRequest>),
 }
 
 /// One unit of work: an invoice or a tracking update, with what the ledger knew of it.
@@ -163,8 +163,6 @@ pub struct Engine {
     pub config: EngineConfig,
     pub stopper: Arc<Stopper>,
     pub stats: Arc<Stats>,
-    /// Outcome writes in flight (see [`Engine::record_accepted_later`]); joined before `run` ends.
-    pub outcome_writes: Mutex<tokio::task::JoinSet<Result<(), ledger::LedgerError>>>,
 }
 
 /// What a look at the order found.
@@ -206,13 +204,13 @@ impl Engine {
             // A worker that panicked has lost only its current job, which then shows as not sent.
             let _ = handle.await;
         }
-        let mut writes = match self.outcome_writes.lock() {
-            Ok(mut set) => std::mem::take(&mut *set),
-            Err(_) => tokio::task::JoinSet::new(),
-        };
-        while let Some(done) = writes.join_next().await {
-            self.count_write(done);
-        }
+        // Acceptances recorded in the background (see `record_accepted_later`) land before the
+        // run reports; any that failed leave intents, which the next run looks up.
+        let barrier_failed = u64::from(self.ledger.settle().await.is_err());
+        self.stats.deferred_write_errors.store(
+            self.ledger.detached_failures() + barrier_failed,
+            Ordering::Relaxed,
+        );
         let reason = match self.stopper.reason() {
             Some(StopReason::Auth(msg)) => format!("not sent: the run stopped because {msg}"),
             _ => String::from("not sent: the run was interrupted; submit the file again"),
@@ -343,10 +341,10 @@ impl Engine {
             out.attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let result = match &job.op {
-                Op::Invoice(body) => self.client.post_invoice(&job.key.order_id, body).await,
+                Op::Invoice(body) => self.client.post_invoice_json(&job.key.order_id, body).await,
                 Op::Tracking(body) => {
                     self.client
-                        .patch_tracking(&job.key.order_id, &job.key.invoice_number, body)
+                        .patch_tracking_json(&job.key.order_id, &job.key.invoice_number, body)
                         .await
                 }
             };
@@ -426,21 +424,8 @@ impl Engine {
     /// the intent, looks at the order, finds the invoice there and records it then. So nothing
     /// can be sent twice, and each request costs one fsync on its critical path instead of two.
     fn record_accepted_later(&self, key: &ledger::Key, receipt: &str) {
-        let (ledger, key, receipt) = (self.ledger.clone(), key.clone(), receipt.to_string());
-        if let Ok(mut set) = self.outcome_writes.lock() {
-            while let Some(done) = set.try_join_next() {
-                self.count_write(done);
-            }
-            set.spawn(async move { ledger.record_accepted(&key, &receipt).await });
-        }
-    }
-
-    fn count_write(&self, done: Result<Result<(), ledger::LedgerError>, tokio::task::JoinError>) {
-        if !matches!(done, Ok(Ok(()))) {
-            self.stats
-                .deferred_write_errors
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        self.ledger
+            .record_accepted_detached(key.clone(), receipt.to_string());
     }
 
     async fn ensure_intent(

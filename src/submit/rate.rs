@@ -160,7 +160,18 @@ impl AdaptiveRate {
                 Step::Go => break,
             }
         }
-        self.inner.ceiling.until_ready().await;
+        // governor's own `until_ready` waits on futures-timer, which keeps a timer thread of its
+        // own: every wait would be a wake-up across threads. Tokio's timer is already running.
+        loop {
+            match self.inner.ceiling.check() {
+                Ok(()) => break,
+                Err(not_until) => {
+                    use governor::clock::Clock;
+                    let clock = self.inner.ceiling.clock();
+                    tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+                }
+            }
+        }
     }
 
     /// A 429 arrived: pause every worker for `retry_after` (or an escalating pause when the

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::validate::{Validated, ValidatedInvoice};
 use crate::values::date::to_api;
 use crate::values::id::InvoiceType;
-use crate::vtex::api::{InvoiceItem, InvoiceRequest};
+use crate::vtex::api::{InvoiceItem, InvoiceRequest, Json};
 
 /// The POST body for an invoice: `invoiceValue` as a string of cents, unit prices in cents,
 /// optional keys omitted rather than null (the spec forbids a null `courier`).
@@ -40,8 +40,10 @@ pub fn invoice_request(v: &ValidatedInvoice) -> InvoiceRequest {
 
 /// SHA-256 of the body's JSON: equal bodies, equal fingerprints.
 pub fn fingerprint<T: serde::Serialize>(body: &T) -> String {
-    // Serialising our own plain structs cannot fail (no maps with non-string keys, no custom
-    // serialisers that error); an empty fingerprint would only make the ledger see a change.
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    json_fingerprint(&Json::new(body))
+}
+
+/// [`fingerprint`] of a body already serialized: the hash of exactly the bytes that are sent.
+pub fn json_fingerprint<T>(body: &Json<T>) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
 }

@@ -16,7 +16,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER}
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::api::{InvoiceRequest, Order, Receipt, TrackingRequest};
+use super::api::{InvoiceRequest, Json, Order, Receipt, TrackingRequest};
 
 /// Everything outside RFC 3986's unreserved set is encoded, so an order id like `a/b` can never
 /// change which resource a request addresses.
@@ -121,16 +121,22 @@ impl Target {
         self.base.as_str().trim_end_matches('/')
     }
 
-    fn endpoint(&self, segments: &[&str]) -> Result<Url, CallError> {
-        let mut text = self.as_str().to_string();
-        text.push_str("/api/oms/pvt/orders");
+    /// `{base}/api/oms/pvt/orders/{segments…}`; the segments must be encoded already. Only the
+    /// path is set on a copy of the parsed base, so the scheme and host are not parsed again.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let prefix = self.base.path().trim_end_matches('/');
+        let mut path = String::with_capacity(
+            prefix.len() + 20 + segments.iter().map(|s| s.len() + 1).sum::<usize>(),
+        );
+        path.push_str(prefix);
+        path.push_str("/api/oms/pvt/orders");
         for seg in segments {
-            text.push('/');
-            text.push_str(seg);
+            path.push('/');
+            path.push_str(seg);
         }
-        Url::parse(&text).map_err(|e| CallError::Invalid {
-            message: format!("cannot build the request URL: {e}"),
-        })
+        let mut url = self.base.clone();
+        url.set_path(&path);
+        url
     }
 }
 
@@ -413,11 +419,21 @@ impl Client {
         order_id: &str,
         body: &InvoiceRequest,
     ) -> Result<Receipt, CallError> {
+        self.post_invoice_json(order_id, &Json::new(body)).await
+    }
+
+    /// [`Client::post_invoice`] with a body serialized beforehand.
+    pub async fn post_invoice_json(
+        &self,
+        order_id: &str,
+        body: &Json<InvoiceRequest>,
+    ) -> Result<Receipt, CallError> {
         let url = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?, "invoice"])?;
-        self.send(self.inner.http.post(url).json(body)).await
+            .endpoint(&[&segment("order id", order_id)?, "invoice"]);
+        self.send(self.inner.http.post(url).body(body.as_bytes().to_vec()))
+            .await
     }
 
     /// `PATCH /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}`.
@@ -427,12 +443,24 @@ impl Client {
         invoice_number: &str,
         body: &TrackingRequest,
     ) -> Result<Receipt, CallError> {
+        self.patch_tracking_json(order_id, invoice_number, &Json::new(body))
+            .await
+    }
+
+    /// [`Client::patch_tracking`] with a body serialized beforehand.
+    pub async fn patch_tracking_json(
+        &self,
+        order_id: &str,
+        invoice_number: &str,
+        body: &Json<TrackingRequest>,
+    ) -> Result<Receipt, CallError> {
         let url = self.inner.target.endpoint(&[
             &segment("order id", order_id)?,
             "invoice",
             &segment("invoice number", invoice_number)?,
-        ])?;
-        self.send(self.inner.http.patch(url).json(body)).await
+        ]);
+        self.send(self.inner.http.patch(url).body(body.as_bytes().to_vec()))
+            .await
     }
 
     /// `GET /api/oms/pvt/orders/{orderId}`.
@@ -440,7 +468,7 @@ impl Client {
         let url = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?])?;
+            .endpoint(&[&segment("order id", order_id)?]);
         self.send(self.inner.http.get(url)).await
     }
 
@@ -606,8 +634,20 @@ mod tests {
         ));
         let t = Target::base_url("http://[::1]:9000/prefix/").unwrap();
         assert_eq!(t.to_string(), "http://[::1]:9000/prefix");
-        let url = t.endpoint(&["a%2Fb", "invoice"]).unwrap();
+        let url = t.endpoint(&["a%2Fb", "invoice"]);
         assert_eq!(url.path(), "/prefix/api/oms/pvt/orders/a%2Fb/invoice");
+        // Every encoded segment survives `set_path` as is, with nothing encoded twice.
+        let odd = segment("id", "a/b c?#%é..").unwrap();
+        let url = t.endpoint(&[&odd]);
+        assert_eq!(
+            url.as_str(),
+            "http://[::1]:9000/prefix/api/oms/pvt/orders/a%2Fb%20c%3F%23%25%C3%A9.."
+        );
+        let bare = Target::base_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            bare.endpoint(&["1-01", "invoice"]).as_str(),
+            "http://127.0.0.1:8080/api/oms/pvt/orders/1-01/invoice"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 pub mod api;
 pub mod client;
 
-pub use api::{InvoiceItem, InvoiceRequest, Order, Package, Receipt, TrackingRequest};
+pub use api::{InvoiceItem, InvoiceRequest, Json, Order, Package, Receipt, TrackingRequest};
 pub use client::{
     CallError, Client, ClientError, ClientOptions, Credentials, CredentialsError, Target,
     TargetError,

@@ -328,13 +328,8 @@ impl<'a> RowParser<'a> {
         let (tz, fmt) = (self.tz, self.date_format);
         let date = |c| date::date_from_cell(c, tz, fmt);
         parsed.kind = self.read(row, Field::Type, batch, id::invoice_type_from_cell);
-        parsed.issuance = self.read_repeated(
-            row,
-            Field::IssuanceDate,
-            batch,
-            |r| &mut r.issuance,
-            date,
-        );
+        parsed.issuance =
+            self.read_repeated(row, Field::IssuanceDate, batch, |r| &mut r.issuance, date);
         parsed.value = self.read_repeated(
             row,
             Field::InvoiceValue,

@@ -590,7 +590,9 @@ fn read_rows(
     // the bound keeps a fast reader from running far ahead of the others.
     let (order_tx, order_rx) = mpsc::sync_channel::<mpsc::Receiver<RowBatch>>(parsers + 1);
     let (job_tx, job_rx) = mpsc::channel::<(RecordBatch, mpsc::SyncSender<RowBatch>)>();
-    let job_rx = Mutex::new(job_rx);
+    // `None` once a parsing thread has panicked: the queue is then dropped, so the reader's next
+    // send fails and the grouper's waits end, and the panic surfaces instead of a hang.
+    let job_rx = Mutex::new(Some(job_rx));
     let free_records: Mutex<Vec<RecordBatch>> = Mutex::new(Vec::new());
     let free_rows: Mutex<Vec<RowBatch>> = Mutex::new(Vec::new());
 
@@ -617,8 +619,12 @@ fn read_rows(
         if table.is_csv() {
             for _ in 0..parsers {
                 scope.spawn(|| {
+                    let _guard = DropQueueOnPanic(&job_rx);
                     loop {
-                        let job = lock(&job_rx).recv();
+                        let job = match lock(&job_rx).as_ref() {
+                            Some(queue) => queue.recv(),
+                            None => break,
+                        };
                         let Ok((mut records, done)) = job else { break };
                         let mut batch = lock(&free_rows).pop().unwrap_or_default();
                         parse_records(&parser, &records, &mut batch);
@@ -708,12 +714,29 @@ fn read_rows(
     })
 }
 
+/// Drops the parsing queue if its thread unwinds; see `read_rows`.
+struct DropQueueOnPanic<'a, T>(&'a Mutex<Option<T>>);
+
+impl<T> Drop for DropQueueOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(self.0).take();
+        }
+    }
+}
+
 /// Parses a batch of CSV records, with the unreadable ones in their places.
 fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowBatch) {
     let mut errors = records.errors.iter().peekable();
     for (k, (&number, record)) in records.numbers.iter().zip(&records.records).enumerate() {
         while let Some((_, message)) = errors.next_if(|(at, _)| *at <= k) {
             parser.unreadable(message.clone(), batch);
+        }
+        // A test makes a parsing thread panic with this order id, to prove that a panic there
+        // surfaces and does not leave the other threads waiting.
+        #[cfg(test)]
+        if record.get(0) == Some(tests::PANIC_ORDER_ID) {
+            panic!("parser panic for a test");
         }
         parser.parse(&source::Row::of_record(number, record), batch);
     }
@@ -862,6 +885,33 @@ mod tests {
                 (Some("Ink"), Some(3)),
             ]
         );
+    }
+
+    pub(super) const PANIC_ORDER_ID: &str = "PANIC-IN-PARSER";
+
+    /// A panic in a parsing thread (a bug) ends the load with that panic: the reader and the
+    /// grouper stop waiting for batches nobody will parse. Checked with a deadline, so a hang
+    /// fails the test rather than the test run.
+    #[test]
+    fn a_parser_panic_surfaces_instead_of_hanging() {
+        let mut body = String::from(HEAD);
+        for i in 0..3 * parse::BATCH_ROWS {
+            let order = if i == parse::BATCH_ROWS + 5 {
+                PANIC_ORDER_ID.to_string()
+            } else {
+                format!("O{i}")
+            };
+            body.push_str(&format!("{order},N{i},2024-01-31,A,Pen,1,1.00,,\n"));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let outcome = std::panic::catch_unwind(|| load_files(&[&body]).invoices.len());
+            let _ = tx.send(outcome.is_err());
+        });
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the load hung after a parser panic");
+        assert!(panicked, "the parser's panic was lost");
     }
 
     /// An item's id, quantity, price and description.

@@ -435,6 +435,54 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1100);
 }
 
+/// Bug: the failed-rows file of a ';'-separated Brazilian export was written with ',', so a
+/// Brazilian Excel opened it as one column. It keeps the input's delimiter, and still comes back.
+#[test]
+fn failed_rows_of_a_semicolon_file_keep_semicolons_and_come_back() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let text = "Pedido;Número da NF;Data de Emissão;SKU;Quantidade;Preço Unitário;Valor da Nota\n\
+                B-1;NF-1;20/11/2026;S1;1;1.000,00;1.000,00\n\
+                B-2;NF-2;20/11/2026;S1;1;10,00;12,00\n";
+    // Windows-1252, as Excel on Windows saves it (these accents are the same bytes in Latin-1).
+    let latin1: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+    w.write("notas.csv", latin1);
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "notas.csv"],
+    )
+    .expect_code(1);
+    let failed = w.read("notas.failed.csv");
+    let header = failed
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or("");
+    assert_eq!(
+        header,
+        "Pedido;Número da NF;Data de Emissão;SKU;Quantidade;Preço Unitário;Valor da Nota;error"
+    );
+    assert!(
+        failed.contains("B-2;NF-2;20/11/2026;S1;1;10,00;12,00;"),
+        "{failed}"
+    );
+    w.write("notas.failed.csv", failed.replace(";12,00;", ";10,00;"));
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "notas.failed.csv",
+        ],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&[("B-1".into(), "NF-1".into()), ("B-2".into(), "NF-2".into())]);
+    assert_eq!(sim.state().invoice("B-2", "NF-2").unwrap().value, 1000);
+}
+
 #[test]
 fn strict_sends_nothing_when_any_invoice_is_invalid() {
     let sim = Sim::start(sim::config());

@@ -285,7 +285,8 @@ pub struct FailedOptions<'a> {
 
 /// Writes, for each input that has rows to fix, a file with that input's original header row and
 /// the original cells of those rows, plus an `error` column. A workbook input gets a workbook
-/// (`.failed.xlsx`, same sheet name and cell types), a CSV input a CSV. Returns the files written.
+/// (`.failed.xlsx`, same sheet name and cell types), a CSV input a CSV with the same delimiter
+/// (in UTF-8, whatever the input's encoding). Returns the files written.
 ///
 /// `errors` maps each row to fix to its message. The inputs are read a second time, so memory
 /// never holds the whole input.
@@ -330,7 +331,11 @@ pub fn write_failed_rows(
         if out.bom {
             file.write_all(BOM).map_err(io_err)?;
         }
-        let mut w = csv_writer(file);
+        // The input's own delimiter: a ';' file from a Brazilian Excel must open in that Excel
+        // as columns, be fixed there and come back as it was.
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(table.delimiter().unwrap_or(b','))
+            .from_writer(BufWriter::new(file));
         let mut header: Vec<String> = table.headers().to_vec();
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;

@@ -141,6 +141,10 @@ impl CsvRows {
         })
     }
 
+    pub(super) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     pub(super) fn describe(&self) -> String {
         let delimiter = match self.delimiter {
             b'\t' => "tab".to_string(),

@@ -341,6 +341,14 @@ impl Table {
         }
     }
 
+    /// The CSV delimiter, detected or given; `None` for a workbook.
+    pub fn delimiter(&self) -> Option<u8> {
+        match &self.inner {
+            Inner::Csv(rows) => Some(rows.delimiter()),
+            Inner::Sheet(_) => None,
+        }
+    }
+
     /// Whether [`Self::next_record`] reads this table.
     pub fn is_csv(&self) -> bool {
         matches!(self.inner, Inner::Csv(_))

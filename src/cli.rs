@@ -245,6 +245,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
 
+    /// The longest pause a 429's Retry-After may impose. Asked to wait longer, the run stops
+    /// sending (nothing is sent early) and says when to submit again; accepted invoices are
+    /// never resent [default: 900].
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wait: Option<f64>,
+
     /// Ledger database that makes runs exactly-once [default: one per target in the user's data
     /// directory].
     #[arg(long, value_name = "PATH")]

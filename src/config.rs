@@ -20,6 +20,14 @@ pub const DEFAULT_RATE: f64 = 10.0;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_TIMEOUT: f64 = 30.0;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+/// Seconds. Longer than any rate limit's usual Retry-After, short enough that an unattended
+/// run told to wait hours says so instead of sleeping through them.
+pub const DEFAULT_MAX_WAIT: f64 = 900.0;
+/// Requests per second accepted for `--rate`: one an hour at least, far beyond any API at most.
+const MIN_RATE: f64 = 1.0 / 3600.0;
+const MAX_RATE: f64 = 1e9;
+/// A week: the most any time setting accepts (a longer one is a typo, and overflows clocks).
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 pub const FILE_NAME: &str = "invoice-import.toml";
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +95,7 @@ pub struct SubmitSection {
     pub concurrency: Option<usize>,
     pub timeout: Option<f64>,
     pub max_attempts: Option<u32>,
+    pub max_wait: Option<f64>,
     pub ledger: Option<PathBuf>,
 }
 
@@ -298,6 +307,8 @@ pub struct Settings {
     pub concurrency: usize,
     pub timeout: f64,
     pub max_attempts: u32,
+    /// Seconds: the longest Retry-After the run waits out.
+    pub max_wait: f64,
     pub ledger: Option<PathBuf>,
     pub output_dir: Option<PathBuf>,
     pub bom: bool,
@@ -344,9 +355,12 @@ impl Settings {
         };
         let s = &f.submit;
         let rate = args.rate.or(s.rate).unwrap_or(DEFAULT_RATE);
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(ConfigError::Invalid(String::from(
-                "rate must be a number above 0 (requests per second)",
+        // Bounded so every pause computed from it (1/rate, backoffs) is a time the clock can
+        // hold: `--rate 1e-300` would otherwise ask for a gap of 10^300 seconds.
+        if !(rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate)) {
+            return Err(ConfigError::Invalid(format!(
+                "rate must be a number of requests per second from {MIN_RATE:.4} (one an hour) to \
+                 {MAX_RATE}"
             )));
         }
         let concurrency = args
@@ -359,9 +373,9 @@ impl Settings {
             )));
         }
         let timeout = args.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        if !(timeout.is_finite() && timeout > 0.0) {
-            return Err(ConfigError::Invalid(String::from(
-                "timeout must be a number of seconds above 0",
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_SECONDS) {
+            return Err(ConfigError::Invalid(format!(
+                "timeout must be a number of seconds above 0 and at most {MAX_SECONDS}"
             )));
         }
         let max_attempts = args
@@ -373,6 +387,12 @@ impl Settings {
                 "max attempts must be at least 1",
             )));
         }
+        let max_wait = args.max_wait.or(s.max_wait).unwrap_or(DEFAULT_MAX_WAIT);
+        if !(max_wait.is_finite() && (0.0..=MAX_SECONDS).contains(&max_wait)) {
+            return Err(ConfigError::Invalid(format!(
+                "max wait must be a number of seconds from 0 to {MAX_SECONDS}"
+            )));
+        }
         Ok(Settings {
             config_file: loaded.path.clone(),
             target,
@@ -380,6 +400,7 @@ impl Settings {
             concurrency,
             timeout,
             max_attempts,
+            max_wait,
             ledger: args.ledger.clone().or_else(|| s.ledger.clone()),
             output_dir: args.output_dir.clone().or_else(|| f.output.dir.clone()),
             bom: !args.no_bom && f.output.bom.unwrap_or(true),
@@ -482,6 +503,7 @@ impl fmt::Display for Settings {
         writeln!(f, "concurrency:   {}", self.concurrency)?;
         writeln!(f, "timeout:       {} s", self.timeout)?;
         writeln!(f, "max attempts:  {}", self.max_attempts)?;
+        writeln!(f, "max wait:      {} s", self.max_wait)?;
         writeln!(
             f,
             "ledger:        {}",

@@ -384,6 +384,92 @@ fn missing_credentials_is_a_usage_error() {
     assert!(run.stderr().contains("VTEX_APP_KEY"), "{}", run.stderr());
 }
 
+/// A 429 asking for an hour, past `--max-wait`, stops the run at once with a message that says
+/// when to come back: nothing more is sent, nobody sleeps through the hour, and the next run
+/// sends what is left.
+#[test]
+fn retry_after_beyond_max_wait_stops_the_run_and_says_when() {
+    let sim = Sim::start(sim::SandboxConfig {
+        rate: Some(0.5),
+        burst: 1,
+        retry_after: invoice_import::sandbox::RetryAfter::Fixed(Duration::from_secs(3600)),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 4);
+    let started = std::time::Instant::now();
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "100",
+            "--concurrency",
+            "1",
+            "--max-wait",
+            "60",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    );
+    run.expect_code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the run waited instead of stopping"
+    );
+    assert!(
+        run.stderr().contains("asked to wait 3600 s")
+            && run.stderr().contains("--max-wait 60 s")
+            && run.stderr().contains("submit the file again after"),
+        "{}",
+        run.stderr()
+    );
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["accepted", "failed", "failed", "failed"]);
+    assert_eq!(sim.state().invoices.len(), 1, "nothing sent after the 429");
+    // Later (here: a sandbox without the limit, same ledger), the rest goes, once.
+    let later = Sim::start(sim::config());
+    later
+        .run(
+            &w,
+            &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+        )
+        .expect_code(0);
+    assert_eq!(later.state().invoices.len(), 3, "only the three not sent");
+    let _ = keys;
+}
+
+/// Bug: `--timeout 1e300` (and `--rate 1e-300`) panicked turning seconds into a `Duration`.
+/// Numbers past what a clock can hold are usage errors.
+#[test]
+fn absurd_time_settings_are_usage_errors_not_panics() {
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 1);
+    for (flag, value) in [
+        ("--timeout", "1e300"),
+        ("--rate", "1e-300"),
+        ("--max-wait", "1e300"),
+        ("--max-wait", "-1"),
+    ] {
+        let setting = format!("{flag}={value}");
+        let run = w.run(&[
+            "submit",
+            "--sandbox",
+            &setting,
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ]);
+        run.expect_code(2);
+        assert!(
+            !run.stderr().contains("panicked") && run.stderr().contains("must be"),
+            "{flag} {value}: {}",
+            run.stderr()
+        );
+    }
+}
+
 #[test]
 fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     let sim = Sim::start(sim::config());

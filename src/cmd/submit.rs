@@ -391,6 +391,11 @@ impl Run<'_> {
             stopped = Some(msg.clone());
             code = EXIT_ERROR;
         }
+        if let Some(StopReason::Throttled(msg)) = &stop_reason {
+            // Invoices were left unsent, so the exit code is already 1.
+            eprintln!("stopped: {msg}");
+            stopped = Some(msg.clone());
+        }
         if stop_reason == Some(StopReason::Interrupted) {
             stopped = Some(String::from("interrupted"));
             code = EXIT_INTERRUPTED;
@@ -568,6 +573,7 @@ impl Run<'_> {
                     ..RetryPolicy::default()
                 },
                 check_remote: args.check_remote && self.mode == Mode::Invoices,
+                max_wait: Duration::from_secs_f64(self.settings.max_wait),
                 ..EngineConfig::default()
             },
             stopper: Arc::clone(&stopper),

@@ -98,6 +98,8 @@ pub struct EngineConfig {
     /// Pauses before each look at an order after an uncertain outcome; their sum should exceed
     /// VTEX's propagation delay (a newly accepted invoice can take seconds to show).
     pub looks: Vec<Duration>,
+    /// The longest Retry-After waited out; a longer one stops the run ([`StopReason::Throttled`]).
+    pub max_wait: Duration,
 }
 
 impl Default for EngineConfig {
@@ -112,6 +114,7 @@ impl Default for EngineConfig {
                 Duration::from_secs(2),
                 Duration::from_secs(3),
             ],
+            max_wait: Duration::from_secs(900),
         }
     }
 }
@@ -130,6 +133,8 @@ pub struct Stats {
 pub enum StopReason {
     Interrupted,
     Auth(String),
+    /// A 429 asked for a longer pause than `--max-wait`.
+    Throttled(String),
 }
 
 /// Shared by the workers and whoever may stop them (Ctrl-C, an auth failure).
@@ -212,7 +217,9 @@ impl Engine {
             Ordering::Relaxed,
         );
         let reason = match self.stopper.reason() {
-            Some(StopReason::Auth(msg)) => format!("not sent: the run stopped because {msg}"),
+            Some(StopReason::Auth(msg) | StopReason::Throttled(msg)) => {
+                format!("not sent: the run stopped because {msg}")
+            }
             _ => String::from("not sent: the run was interrupted; submit the file again"),
         };
         let rest: Vec<Job> = match queue.lock() {
@@ -393,6 +400,15 @@ impl Engine {
                     }
                     return Ok(());
                 }
+                RetryAction::Retry { .. } if self.throttled_out() => {
+                    // Not applied (a 429), so nothing to look for: the next run sends it.
+                    let msg = format!("{err}; not sent again: the run stopped, see its summary");
+                    if !uncertain {
+                        self.ledger.record_failed(&job.key, &msg).await?;
+                    }
+                    out.error = Some(msg);
+                    return Ok(());
+                }
                 RetryAction::Retry {
                     after,
                     reconcile_first,
@@ -408,8 +424,24 @@ impl Engine {
     /// Tells the limiter about a 429 and keeps `streak` = 429s in a row without `Retry-After`,
     /// which the retry policy turns into VTEX's suggested long pause. Any other answer ends the
     /// streak; a 429 that says how long to wait neither adds to it nor ends it.
+    ///
+    /// A Retry-After above `max_wait` stops the run instead: the limiter is not told to pause for
+    /// it, so no worker sleeps through it, and no request is sent before it has passed.
     fn note_throttling(&self, err: &CallError, streak: &mut u32) {
         if err.status() == Some(429) {
+            if let Some(wait) = err.retry_after().filter(|w| *w > self.config.max_wait) {
+                let resume = chrono::Local::now()
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                self.stopper.stop(StopReason::Throttled(format!(
+                    "VTEX asked to wait {} s before more requests (Retry-After), longer than \
+                     --max-wait {} s; submit the file again after {} (accepted invoices are never \
+                     resent)",
+                    wait.as_secs(),
+                    self.config.max_wait.as_secs(),
+                    resume.format("%Y-%m-%d %H:%M:%S")
+                )));
+                return;
+            }
             self.rate.on_throttled(err.retry_after());
             if err.retry_after().is_none() {
                 *streak += 1;
@@ -451,6 +483,11 @@ impl Engine {
             ),
             _ => err.to_string(),
         }
+    }
+
+    /// Whether a Retry-After past `--max-wait` has stopped the run.
+    fn throttled_out(&self) -> bool {
+        matches!(self.stopper.reason(), Some(StopReason::Throttled(_)))
     }
 
     fn stop_auth(&self, err: &CallError) {
@@ -501,6 +538,7 @@ impl Engine {
                         streak_429,
                         rand::random::<f64>(),
                     ) {
+                        RetryAction::Retry { .. } if self.throttled_out() => return Err(err),
                         RetryAction::Retry { after, .. } => tokio::time::sleep(after).await,
                         RetryAction::GiveUp | RetryAction::StopRun => return Err(err),
                     }

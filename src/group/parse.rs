@@ -205,10 +205,23 @@ impl<'a> RowParser<'a> {
         batch: &mut RowBatch,
         parse: impl FnOnce(CellRef<'r>) -> Result<Option<T>, E>,
     ) -> Option<T> {
-        match parse(self.cell(row, field)?) {
+        let cell = self.cell(row, field)?;
+        self.read_cell(row.number(), field, cell, batch, parse)
+    }
+
+    /// [`Self::read`] for a cell already fetched from row `n`.
+    fn read_cell<'r, T, E: fmt::Display>(
+        &self,
+        n: u64,
+        field: Field,
+        cell: CellRef<'r>,
+        batch: &mut RowBatch,
+        parse: impl FnOnce(CellRef<'r>) -> Result<Option<T>, E>,
+    ) -> Option<T> {
+        match parse(cell) {
             Ok(v) => v,
             Err(e) => {
-                batch.problems.push(self.problem(row.number(), field, e));
+                batch.problems.push(self.problem(n, field, e));
                 None
             }
         }
@@ -226,12 +239,12 @@ impl<'a> RowParser<'a> {
     ) -> Option<T> {
         let cell = self.cell(row, field)?;
         let CellRef::Text(text) = cell else {
-            return self.read(row, field, batch, |_| parse(cell));
+            return self.read_cell(row.number(), field, cell, batch, parse);
         };
         if let Some(value) = recent(&mut batch.recent).get(text) {
             return Some(value);
         }
-        let value = self.read(row, field, batch, |_| parse(cell))?;
+        let value = self.read_cell(row.number(), field, cell, batch, parse)?;
         recent(&mut batch.recent).put(text, value);
         Some(value)
     }
@@ -354,20 +367,31 @@ impl<'a> RowParser<'a> {
         }
         parsed.dispatched = self.read(row, Field::DispatchedDate, batch, date);
 
-        let item_cells_present = [
+        // Each item cell is fetched once: to see whether the row has an item, then to read it.
+        let n = row.number();
+        let cells = [
             Field::ItemId,
             Field::ItemQuantity,
             Field::ItemPrice,
             Field::ItemDescription,
         ]
-        .into_iter()
-        .any(|f| self.cell(row, f).is_some_and(|c| !is_blank(c)));
-        if item_cells_present {
-            let id = self.read_text(row, Field::ItemId, batch, id::id_from_cell);
-            let quantity = self.read(row, Field::ItemQuantity, batch, id::quantity_from_cell);
-            let price = self.read(row, Field::ItemPrice, batch, money::money_from_cell);
-            let description =
-                self.read_text(row, Field::ItemDescription, batch, id::text_from_cell);
+        .map(|f| self.cell(row, f));
+        if cells.iter().flatten().any(|&c| !is_blank(c)) {
+            let [id_cell, quantity_cell, price_cell, description_cell] = cells;
+            let id = id_cell
+                .and_then(|c| self.read_cell(n, Field::ItemId, c, batch, id::id_from_cell))
+                .map(|text| batch.push_text(&text));
+            let quantity = quantity_cell.and_then(|c| {
+                self.read_cell(n, Field::ItemQuantity, c, batch, id::quantity_from_cell)
+            });
+            let price = price_cell.and_then(|c| {
+                self.read_cell(n, Field::ItemPrice, c, batch, money::money_from_cell)
+            });
+            let description = description_cell
+                .and_then(|c| {
+                    self.read_cell(n, Field::ItemDescription, c, batch, id::text_from_cell)
+                })
+                .map(|text| batch.push_text(&text));
             if let Some(r) = &price {
                 batch.votes.item_price.observe(r);
             }

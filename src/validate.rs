@@ -326,6 +326,9 @@ fn money(cents: i64) -> String {
     format_cents(cents, DecimalSeparator::Point)
 }
 
+/// `check` judges invoices built without their item ids' and descriptions' text
+/// ([`crate::group::Pending::get_for_verdict`]): a rule here may ask whether an item has an id,
+/// never what it says.
 fn check(mut invoice: Invoice) -> Checked {
     let first_row = invoice.rows.first().copied();
     let mut problems = std::mem::take(&mut invoice.problems);

@@ -421,7 +421,7 @@ impl<'a> RowParser<'a> {
 fn is_blank(cell: CellRef<'_>) -> bool {
     match cell {
         CellRef::Empty => true,
-        CellRef::Text(t) => t.trim().is_empty(),
+        CellRef::Text(t) => !crate::values::is_trimmed(t) && t.trim().is_empty(),
         _ => false,
     }
 }

@@ -14,6 +14,35 @@ use crate::values::date::{self, DateFormat, DateReading, DayOrder, DayOrderVote}
 use crate::values::id::InvoiceType;
 use crate::values::money::{self, DecimalSeparator, MoneyReading, SeparatorVote};
 
+/// How much of an item's text an invoice is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemText {
+    /// Ids and descriptions as read: for requests.
+    Full,
+    /// Ids and descriptions empty where there is one: for a verdict, as no rule reads their
+    /// text (a bad id is caught when read), and a million items' strings cost a third of
+    /// judging.
+    Presence,
+}
+
+/// 32 bits of a key's hash, kept beside its index in the key table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tag(u32);
+
+impl Tag {
+    fn of(hash: u64) -> Tag {
+        // The low half of foldhash's output is as well mixed as the high half.
+        Tag(hash as u32)
+    }
+
+    /// The table's hash, spread back over 64 bits: hashbrown takes the slot from the low bits
+    /// and a control byte from the top seven, and a multiplication by an odd constant feeds
+    /// every bit of the tag into the top ones.
+    fn hash(self) -> u64 {
+        u64::from(self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
 /// End of a linked list; no index.
 const NIL: u32 = u32::MAX;
 
@@ -127,7 +156,9 @@ pub(super) struct FileStore {
     source: u32,
     text: String,
     hasher: hashbrown::DefaultHashBuilder,
-    index: HashTable<u32>,
+    /// Invoice index and 32 bits of its key's hash ([`Tag`]): growing the table then never
+    /// reads a key again, and a probe compares keys only when the tags match.
+    index: HashTable<(u32, Tag)>,
     invoices: Vec<PendingInvoice>,
     items: Vec<PendingItem>,
     extras: Vec<Extra>,
@@ -141,6 +172,9 @@ pub(super) struct FileStore {
     /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
     /// is then refused as a whole.
     pub overflow: bool,
+    /// The invoice the previous row joined: rows of one invoice mostly come together, and
+    /// comparing with it costs less than hashing the key.
+    last: Option<usize>,
 }
 
 impl FileStore {
@@ -160,6 +194,7 @@ impl FileStore {
             problems: HashMap::new(),
             row_errors: Vec::new(),
             overflow: false,
+            last: None,
         }
     }
 
@@ -176,15 +211,16 @@ impl FileStore {
     }
 
     /// The invoice with this key, if the file has it.
-    fn find(&self, hash: u64, key: (&str, &str)) -> Option<usize> {
+    fn find(&self, tag: Tag, key: (&str, &str)) -> Option<usize> {
         let (invoices, buf) = (&self.invoices, &self.text);
         self.index
-            .find(hash, |&i| {
-                invoices
-                    .get(i as usize)
-                    .is_some_and(|inv| invoice_key(buf, inv) == key)
+            .find(tag.hash(), |&(i, t)| {
+                t == tag
+                    && invoices
+                        .get(i as usize)
+                        .is_some_and(|inv| invoice_key(buf, inv) == key)
             })
-            .map(|&i| i as usize)
+            .map(|&(i, _)| i as usize)
     }
 
     /// Copies `s` into the file's text.
@@ -229,11 +265,20 @@ impl FileStore {
             return;
         };
         let key = (batch.str(order), batch.str(number));
-        let hash = self.hasher.hash_one(key);
-        let i = match self.find(hash, key) {
+        let same_as_last = self
+            .last
+            .filter(|&i| self.invoices.get(i).map(|inv| invoice_key(&self.text, inv)) == Some(key));
+        let i = match same_as_last {
             Some(i) => i,
-            None => self.insert(hash, key),
+            None => {
+                let tag = Tag::of(self.hasher.hash_one(key));
+                match self.find(tag, key) {
+                    Some(i) => i,
+                    None => self.insert(tag, key),
+                }
+            }
         };
+        self.last = Some(i);
         let id = i as u32;
         let n = self.row_no(row.number);
         if !problems.is_empty() {
@@ -269,7 +314,7 @@ impl FileStore {
     }
 
     /// A new invoice for a key the file has not had before.
-    fn insert(&mut self, hash: u64, (order, number): (&str, &str)) -> usize {
+    fn insert(&mut self, tag: Tag, (order, number): (&str, &str)) -> usize {
         let i = self.invoices.len();
         let (Ok(order_len), Ok(number_len)) =
             (u16::try_from(order.len()), u16::try_from(number.len()))
@@ -290,13 +335,8 @@ impl FileStore {
             value: PackedMoney::default(),
             freight: PackedMoney::default(),
         });
-        let (invoices, buf, hasher) = (&self.invoices, &self.text, &self.hasher);
-        self.index.insert_unique(hash, i as u32, |&j| {
-            let key = invoices
-                .get(j as usize)
-                .map_or(("", ""), |inv| invoice_key(buf, inv));
-            hasher.hash_one(key)
-        });
+        self.index
+            .insert_unique(tag.hash(), (i as u32, tag), |&(_, t)| t.hash());
         i
     }
 
@@ -440,7 +480,8 @@ impl FileStore {
     }
 
     /// Turns the file's pending invoice `i` into an [`Invoice`] under the file's conventions.
-    pub fn invoice(&self, i: usize, conv: &Conventions) -> Option<Invoice> {
+    /// With [`ItemText::Presence`], item ids and descriptions that are there come out empty.
+    pub fn invoice(&self, i: usize, conv: &Conventions, item_text: ItemText) -> Option<Invoice> {
         let p = self.invoices.get(i)?;
         let extra = self.extras.get(p.extra as usize);
         let id = i as u32;
@@ -524,14 +565,13 @@ impl FileStore {
             tracking_url,
         ] = texts;
 
-        let mut pending = Vec::new();
+        // The list is newest first: items are built from it, then put in file order.
+        let mut items = Vec::new();
+        let price_problems_from = problems.len();
         let mut next = p.head;
         while let Some(it) = self.items.get(next as usize) {
-            pending.push((next, it));
+            let index = next;
             next = it.next;
-        }
-        let mut items = Vec::with_capacity(pending.len());
-        for &(index, it) in pending.iter().rev() {
             let price = (it.price & PRESENT != 0)
                 .then(|| MoneyReading::unpack(it.price_cents, it.price & !PRESENT))
                 .and_then(|r| match money_cents(&r, &conv.price_sep) {
@@ -551,22 +591,29 @@ impl FileStore {
                 BIG_QUANTITY => self.big_quantities.get(&index).copied(),
                 q => Some(i64::from(q)),
             };
+            let kept = |span: Span| match item_text {
+                ItemText::Full => text(&self.text, span).to_string(),
+                ItemText::Presence => String::new(),
+            };
             items.push(Item {
                 id: (it.id_len != NO_ID).then(|| {
-                    let span = Span {
+                    kept(Span {
                         start: it.id_start,
                         len: u32::from(it.id_len),
-                    };
-                    text(&self.text, span).to_string()
+                    })
                 }),
                 quantity,
                 price,
                 description: self
                     .descriptions
                     .get(it.description as usize)
-                    .map(|&span| text(&self.text, span).to_string()),
+                    .map(|&s| kept(s)),
                 at: at(it.row),
             });
+        }
+        items.reverse();
+        if let Some(added) = problems.get_mut(price_problems_from..) {
+            added.reverse();
         }
         // Every row in file order: the item rows and the item-less ones, both lists sorted.
         let mut rows = Vec::with_capacity(items.len());

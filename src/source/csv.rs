@@ -170,19 +170,97 @@ impl CsvRows {
         }))
     }
 
-    /// As [`Self::next_row`], into the caller's record, which may then go to another thread.
+    /// As [`Self::next_row`], into the caller's record, which may then go to another thread;
+    /// its text is not yet known to be UTF-8 (see [`record_text`]).
     pub(super) fn next_into(
         &mut self,
         file: &str,
-        record: &mut ::csv::StringRecord,
+        record: &mut ::csv::ByteRecord,
     ) -> Result<Option<u64>, SourceError> {
-        read_into(
-            &mut self.reader,
-            &mut self.records,
-            &mut self.broken,
-            file,
-            record,
-        )
+        if self.broken {
+            return Ok(None);
+        }
+        loop {
+            match self.reader.read_byte_record(record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    self.records += 1;
+                    if record.iter().all(is_blank_bytes) {
+                        continue;
+                    }
+                    return Ok(Some(self.records));
+                }
+                Err(err) => {
+                    self.records += 1;
+                    return Err(record_error(err, &mut self.broken, file, self.records));
+                }
+            }
+        }
+    }
+}
+
+/// A field of only spaces, as [`is_blank`] says, from its bytes: a visible ASCII first byte
+/// settles it at once.
+fn is_blank_bytes(field: &[u8]) -> bool {
+    match field.first() {
+        None => true,
+        Some(&b) if b > b' ' && b.is_ascii() => false,
+        _ => std::str::from_utf8(field).is_ok_and(is_blank),
+    }
+}
+
+/// The text of a record [`CsvRows::next_into`] read: all its fields at once, each a slice of
+/// it (see [`super::Row::of_record`]). One check of the whole record costs less than one per
+/// field, and lets the reading thread skip it.
+pub fn record_text<'r>(
+    file: &str,
+    row: u64,
+    record: &'r ::csv::ByteRecord,
+) -> Result<&'r str, SourceError> {
+    let text = std::str::from_utf8(record.as_slice())
+        .ok()
+        // Valid as a whole, a record may still have a character cut between two fields.
+        .filter(|text| {
+            (0..record.len()).all(|i| {
+                record
+                    .range(i)
+                    .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+            })
+        });
+    text.ok_or_else(|| {
+        // The csv crate's own check names the field and the byte.
+        let detail = match ::csv::StringRecord::from_byte_record(record.clone()) {
+            Err(e) => e.utf8_error().to_string(),
+            Ok(_) => String::from("a character is split between two fields"),
+        };
+        SourceError::Record {
+            file: file.to_string(),
+            row,
+            message: utf8_message(&detail),
+        }
+    })
+}
+
+fn utf8_message(detail: &dyn std::fmt::Display) -> String {
+    format!(
+        "not valid UTF-8 text ({detail}); if the file is from Excel on Windows, \
+         pass --encoding windows-1252"
+    )
+}
+
+fn record_error(err: ::csv::Error, broken: &mut bool, file: &str, row: u64) -> SourceError {
+    let message = match err.kind() {
+        ::csv::ErrorKind::Utf8 { .. } => utf8_message(&err),
+        ::csv::ErrorKind::Io(_) => {
+            *broken = true;
+            format!("reading stopped: {err}")
+        }
+        _ => err.to_string(),
+    };
+    SourceError::Record {
+        file: file.to_string(),
+        row,
+        message,
     }
 }
 
@@ -209,22 +287,7 @@ fn read_into(
             }
             Err(err) => {
                 *records += 1;
-                let message = match err.kind() {
-                    ::csv::ErrorKind::Utf8 { .. } => format!(
-                        "not valid UTF-8 text ({err}); if the file is from Excel on Windows, \
-                         pass --encoding windows-1252"
-                    ),
-                    ::csv::ErrorKind::Io(_) => {
-                        *broken = true;
-                        format!("reading stopped: {err}")
-                    }
-                    _ => err.to_string(),
-                };
-                return Err(SourceError::Record {
-                    file: file.to_string(),
-                    row: *records,
-                    message,
-                });
+                return Err(record_error(err, broken, file, *records));
             }
         }
     }
@@ -326,6 +389,33 @@ mod tests {
         assert_eq!(sniff_delimiter("", true), b',');
         // Quoted delimiters don't count, and a quoted field may span lines.
         assert_eq!(sniff_delimiter("a;b\n\"x,y,z\n,w\";2\n3;4\n", true), b';');
+    }
+
+    #[test]
+    fn record_text_is_checked_whole_and_per_field() {
+        let good = ::csv::ByteRecord::from(vec!["Açúcar", "1,5", ""]);
+        assert_eq!(record_text("f.csv", 2, &good).ok(), Some("Açúcar1,5"));
+        // "é" cut between two fields: the record's bytes together are valid UTF-8, its fields
+        // are not.
+        let cut = ::csv::ByteRecord::from(vec![&b"caf\xc3"[..], &b"\xa9"[..]]);
+        let err = record_text("f.csv", 7, &cut).expect_err("a cut character is an error");
+        assert!(
+            err.to_string().contains("f.csv row 7: not valid UTF-8"),
+            "{err}"
+        );
+        let latin1 = ::csv::ByteRecord::from(vec![&b"Sa\xedda"[..]]);
+        let err = record_text("f.csv", 3, &latin1).expect_err("Latin-1 is an error");
+        assert!(err.to_string().contains("--encoding windows-1252"), "{err}");
+    }
+
+    #[test]
+    fn blank_fields_from_bytes() {
+        assert!(is_blank_bytes(b""));
+        assert!(is_blank_bytes(b"  \t"));
+        assert!(is_blank_bytes("\u{a0}".as_bytes()));
+        assert!(!is_blank_bytes(b"x"));
+        assert!(!is_blank_bytes(b" x"));
+        assert!(!is_blank_bytes(b"\xff"));
     }
 
     #[test]

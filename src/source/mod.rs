@@ -333,7 +333,7 @@ impl Table {
     /// for a workbook, whose rows are already in memory.
     pub fn next_record(
         &mut self,
-        record: &mut ::csv::StringRecord,
+        record: &mut ::csv::ByteRecord,
     ) -> Option<Result<Option<u64>, SourceError>> {
         match &mut self.inner {
             Inner::Csv(rows) => Some(rows.next_into(&self.source.file, record)),
@@ -381,16 +381,23 @@ pub struct Row<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Cells<'a> {
     Csv(&'a ::csv::StringRecord),
+    /// A record read as bytes, and its text, which [`csv::record_text`] checked.
+    Record(&'a str, &'a ::csv::ByteRecord),
     Sheet(&'a [calamine::Data]),
 }
 
 impl<'a> Row<'a> {
-    /// A CSV record that [`Table::next_record`] read, as a row.
-    pub fn of_record(number: u64, record: &'a ::csv::StringRecord) -> Row<'a> {
-        Row {
+    /// A CSV record that [`Table::next_record`] read, as a row; `file` names it in an error.
+    pub fn of_record(
+        file: &str,
+        number: u64,
+        record: &'a ::csv::ByteRecord,
+    ) -> Result<Row<'a>, SourceError> {
+        let text = csv::record_text(file, number, record)?;
+        Ok(Row {
             number,
-            cells: Cells::Csv(record),
-        }
+            cells: Cells::Record(text, record),
+        })
     }
 
     /// 1-based row number as a spreadsheet app shows it.
@@ -401,6 +408,7 @@ impl<'a> Row<'a> {
     pub fn len(&self) -> usize {
         match self.cells {
             Cells::Csv(r) => r.len(),
+            Cells::Record(_, r) => r.len(),
             Cells::Sheet(r) => r.len(),
         }
     }
@@ -416,6 +424,10 @@ impl<'a> Row<'a> {
                 Some(text) if !is_blank(text) => CellRef::Text(text),
                 _ => CellRef::Empty,
             },
+            Cells::Record(text, r) => match r.range(col).and_then(|range| text.get(range)) {
+                Some(text) if !is_blank(text) => CellRef::Text(text),
+                _ => CellRef::Empty,
+            },
             Cells::Sheet(r) => r.get(col).map_or(CellRef::Empty, sheet::cell_ref),
         }
     }
@@ -424,6 +436,9 @@ impl<'a> Row<'a> {
     pub fn text(&self, col: usize) -> Cow<'a, str> {
         match self.cells {
             Cells::Csv(r) => Cow::Borrowed(r.get(col).unwrap_or("")),
+            Cells::Record(text, r) => {
+                Cow::Borrowed(r.range(col).and_then(|range| text.get(range)).unwrap_or(""))
+            }
             Cells::Sheet(r) => match r.get(col).map_or(CellRef::Empty, sheet::cell_ref) {
                 CellRef::Empty => Cow::Borrowed(""),
                 CellRef::Text(t) | CellRef::Error(t) => Cow::Borrowed(t),
@@ -447,7 +462,7 @@ pub(crate) fn datetime_text(dt: NaiveDateTime) -> String {
 
 /// Empty or only whitespace (NBSP included): such cells are empty, and rows of them are skipped.
 fn is_blank(text: &str) -> bool {
-    text.trim().is_empty()
+    !crate::values::is_trimmed(text) && text.trim().is_empty()
 }
 
 /// Parses a `--delimiter` value: ",", ";", "tab" or "\t", "|" (or any single ASCII character).

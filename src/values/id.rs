@@ -35,6 +35,11 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             } else if t.len() > MAX_ID_CHARS && t.chars().nth(MAX_ID_CHARS).is_some() {
                 let head: String = t.chars().take(20).collect();
                 Err(ValueError::IdTooLong(head, t.chars().count()))
+            } else if let Some((maybe_scientific, control)) = scan_ascii_id(t)
+                && !control
+                && !maybe_scientific
+            {
+                Ok(Some(Cow::Borrowed(t)))
             } else if has_control(t) {
                 Err(ValueError::ControlChar(t.to_string()))
             } else if looks_scientific(t) {
@@ -70,6 +75,21 @@ fn has_control(t: &str) -> bool {
     }
 }
 
+/// What one pass over an id's bytes tells: whether it may be scientific notation (has an 'e'
+/// or 'E'), and whether it has a control character; most ids are short ASCII and are judged
+/// here without walking chars.
+fn scan_ascii_id(t: &str) -> Option<(bool, bool)> {
+    let (mut e, mut control) = (false, false);
+    for b in t.bytes() {
+        if !b.is_ascii() {
+            return None;
+        }
+        e |= b == b'e' || b == b'E';
+        control |= b.is_ascii_control();
+    }
+    Some((e, control))
+}
+
 /// "1.17245E+12", "1,17245E+12" (Brazilian Excel): what Excel shows for a long number. The
 /// "+" is required: Excel always writes it, and ids like "2E5" exist.
 fn looks_scientific(t: &str) -> bool {
@@ -93,6 +113,12 @@ pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>
     let Some(id) = id_from_cell(cell)? else {
         return Ok(None);
     };
+    let clean_ascii = id
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'#' | b'?' | b'%'));
+    if clean_ascii {
+        return Ok(Some(id));
+    }
     let bad = id.chars().find_map(|c| match c {
         '/' => Some("a slash '/'".to_string()),
         '#' => Some("'#'".to_string()),

@@ -52,7 +52,21 @@ pub enum ValueError {
 
 /// Trims cell text, with the space characters spreadsheets insert.
 pub(crate) fn trim(text: &str) -> &str {
+    if is_trimmed(text) {
+        return text;
+    }
     text.trim_matches(|c: char| {
         c.is_whitespace() || matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{feff}')
     })
+}
+
+/// True when `text` starts and ends with a visible ASCII character, so no trimming can change
+/// it: every space character, ASCII or not, is either at most `' '` or outside ASCII. Most cells
+/// are like this, and this costs two comparisons where a trim walks chars.
+pub(crate) fn is_trimmed(text: &str) -> bool {
+    fn visible(b: u8) -> bool {
+        b > b' ' && b.is_ascii()
+    }
+    let bytes = text.as_bytes();
+    matches!((bytes.first(), bytes.last()), (Some(&a), Some(&z)) if visible(a) && visible(z))
 }

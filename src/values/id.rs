@@ -79,15 +79,14 @@ fn has_control(t: &str) -> bool {
 /// or 'E'), and whether it has a control character; most ids are short ASCII and are judged
 /// here without walking chars.
 fn scan_ascii_id(t: &str) -> Option<(bool, bool)> {
-    let (mut e, mut control) = (false, false);
+    // No early exit: the loop then runs on whole vectors of bytes.
+    let (mut high, mut e, mut control) = (0u8, false, false);
     for b in t.bytes() {
-        if !b.is_ascii() {
-            return None;
-        }
-        e |= b == b'e' || b == b'E';
-        control |= b.is_ascii_control();
+        high |= b;
+        e |= (b | 0x20) == b'e';
+        control |= b < 0x20 || b == 0x7f;
     }
-    Some((e, control))
+    high.is_ascii().then_some((e, control))
 }
 
 /// "1.17245E+12", "1,17245E+12" (Brazilian Excel): what Excel shows for a long number. The
@@ -113,9 +112,10 @@ pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>
     let Some(id) = id_from_cell(cell)? else {
         return Ok(None);
     };
-    let clean_ascii = id
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'#' | b'?' | b'%'));
+    // Without an early exit, so that it runs on whole vectors of bytes.
+    let clean_ascii = id.bytes().fold(true, |ok, b| {
+        ok & b.is_ascii_graphic() & (b != b'/') & (b != b'#') & (b != b'?') & (b != b'%')
+    });
     if clean_ascii {
         return Ok(Some(id));
     }

@@ -84,6 +84,9 @@ pub(super) struct RowBatch {
 
 #[derive(Debug, Default)]
 struct Recent {
+    /// The last key's cell texts and where the batch keeps it: the rows of one invoice
+    /// mostly come together. Cleared with the batch's text.
+    key: LastKey,
     issuance: LastText<DateReading>,
     value: LastText<MoneyReading>,
     freight: LastText<MoneyReading>,
@@ -105,6 +108,28 @@ impl<T> Default for LastText<T> {
     }
 }
 
+#[derive(Debug, Default)]
+struct LastKey {
+    order: String,
+    number: String,
+    spans: Option<(Span, Span)>,
+}
+
+impl LastKey {
+    fn get(&self, order: &str, number: &str) -> Option<(Span, Span)> {
+        self.spans
+            .filter(|_| self.number == number && self.order == order)
+    }
+
+    fn put(&mut self, order: &str, number: &str, spans: (Span, Span)) {
+        self.order.clear();
+        self.order.push_str(order);
+        self.number.clear();
+        self.number.push_str(number);
+        self.spans = Some(spans);
+    }
+}
+
 impl<T: Copy> LastText<T> {
     fn get(&self, text: &str) -> Option<T> {
         self.value.filter(|_| self.text == text)
@@ -120,6 +145,8 @@ impl<T: Copy> LastText<T> {
 impl RowBatch {
     pub fn clear(&mut self) {
         self.text.clear();
+        // Its spans were in the text.
+        self.recent.key.spans = None;
         self.rows.clear();
         self.problems.clear();
         self.votes = Votes::default();
@@ -307,15 +334,34 @@ impl<'a> RowParser<'a> {
     pub fn parse(&self, row: &Row<'_>, batch: &mut RowBatch) {
         let n = row.number();
         let before = batch.problems.len();
-        let order = self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
-        let number = self.read_key(
-            row,
-            Field::InvoiceNumber,
-            "invoice number",
-            batch,
-            id::invoice_number_from_cell,
-        );
-        let key = order.zip(number);
+        let texts = match (
+            self.cell(row, Field::OrderId),
+            self.cell(row, Field::InvoiceNumber),
+        ) {
+            (Some(CellRef::Text(order)), Some(CellRef::Text(number))) => Some((order, number)),
+            _ => None,
+        };
+        let recent = texts.and_then(|(order, number)| batch.recent.key.get(order, number));
+        let key = match recent {
+            // The same cells as the last row's read the same.
+            Some(key) => Some(key),
+            None => {
+                let order =
+                    self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
+                let number = self.read_key(
+                    row,
+                    Field::InvoiceNumber,
+                    "invoice number",
+                    batch,
+                    id::invoice_number_from_cell,
+                );
+                let key = order.zip(number);
+                if let (Some(key), Some((order, number))) = (key, texts) {
+                    batch.recent.key.put(order, number, key);
+                }
+                key
+            }
+        };
         let mut parsed = ParsedRow {
             number: n,
             key,

@@ -346,8 +346,7 @@ impl<'a> RowParser<'a> {
             // The same cells as the last row's read the same.
             Some(key) => Some(key),
             None => {
-                let order =
-                    self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
+                let order = self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
                 let number = self.read_key(
                     row,
                     Field::InvoiceNumber,

@@ -495,6 +495,17 @@ impl FileStore {
         }
     }
 
+    /// Walks invoice `i`'s items, only to have them read (see [`super::Pending::warm`]).
+    pub fn touch_items(&self, i: usize) -> u64 {
+        let mut rows = 0u64;
+        let mut next = self.invoices.get(i).map_or(NIL, |p| p.head);
+        while let Some(it) = self.items.get(next as usize) {
+            rows = rows.wrapping_add(u64::from(it.row));
+            next = it.next;
+        }
+        rows
+    }
+
     /// Turns the file's pending invoice `i` into an [`Invoice`] under the file's conventions.
     /// With [`ItemText::Presence`], item ids and descriptions that are there come out empty.
     pub fn invoice(&self, i: usize, conv: &Conventions, item_text: ItemText) -> Option<Invoice> {

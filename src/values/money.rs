@@ -229,9 +229,9 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     let bytes = text.as_bytes();
     if !bytes.is_empty()
         && bytes.len() <= MAX_BODY
-        && bytes.iter().all(|&b| b.is_ascii_digit() || is_sep(b))
+        && let Some(shape) = Shape::of(bytes)
     {
-        return read_body(bytes, text);
+        return read_shape(&shape, text);
     }
     let mut s = if super::is_trimmed(text) {
         text
@@ -301,10 +301,6 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     })
 }
 
-fn is_sep(b: u8) -> bool {
-    b == b'.' || b == b','
-}
-
 /// What one pass over an amount's body (digits and separators) finds.
 #[derive(Debug, Default)]
 struct Shape {
@@ -326,7 +322,8 @@ struct Shape {
 }
 
 impl Shape {
-    fn of(body: &[u8]) -> Shape {
+    /// `None` when the body has anything but digits, '.' and ','.
+    fn of(body: &[u8]) -> Option<Shape> {
         let mut shape = Shape {
             all_digits: Some(0),
             ..Shape::default()
@@ -345,11 +342,10 @@ impl Shape {
                 run += 1;
                 continue;
             }
-            // Only digits and separators reach here.
-            if b == b'.' {
-                shape.points += 1;
-            } else {
-                shape.commas += 1;
+            match b {
+                b'.' => shape.points += 1,
+                b',' => shape.commas += 1,
+                _ => return None,
             }
             if run == 0 && i > 0 {
                 shape.adjacent = true;
@@ -367,7 +363,7 @@ impl Shape {
             shape.first_run = run;
         }
         shape.tail = run;
-        shape
+        Some(shape)
     }
 
     /// Whether the runs before the last separator group thousands: "1.234" of "1.234,56".
@@ -381,10 +377,17 @@ impl Shape {
     }
 }
 
+/// Reads `body`, digits and separators only (anything else is not an amount).
 fn read_body(body: &[u8], text: &str) -> Result<MoneyReading, MoneyError> {
+    match Shape::of(body) {
+        Some(shape) => read_shape(&shape, text),
+        None => Err(MoneyError::NotAnAmount(text.trim().to_string())),
+    }
+}
+
+fn read_shape(shape: &Shape, text: &str) -> Result<MoneyReading, MoneyError> {
     let not_amount = || MoneyError::NotAnAmount(text.trim().to_string());
     let too_large = || MoneyError::TooLarge(text.trim().to_string());
-    let shape = Shape::of(body);
     if shape.digits == 0 {
         return Err(not_amount());
     }
@@ -589,6 +592,10 @@ pub fn format_cents(cents: i64, sep: DecimalSeparator) -> String {
 // Literals like 2.5499999999999998 are Excel's own <v> text, kept verbatim on purpose.
 #[allow(clippy::excessive_precision)]
 mod tests {
+
+    fn is_sep(b: u8) -> bool {
+        b == b'.' || b == b','
+    }
 
     // The multi-pass reading `read_body` replaced, kept as the oracle of the property test
     // `one_pass_body_reads_as_the_multi_pass_one`.

@@ -43,7 +43,7 @@ CREATE TABLE entries (
     run_id         TEXT    NOT NULL,
     PRIMARY KEY (kind, order_id, invoice_number)
 ) WITHOUT ROWID;
-CREATE INDEX entries_state ON entries (state);
+CREATE INDEX entries_intents ON entries (updated_at, order_id) WHERE state = 'intent';
 CREATE TABLE files (
     sha256  TEXT PRIMARY KEY,
     name    TEXT NOT NULL,
@@ -624,6 +624,31 @@ fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
             "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))
         .map_err(err)?;
+    } else {
+        migrate_state_index(conn).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ledgers written before the index on `state` became partial have it on every row: each
+/// acceptance then moved its entry within a tree as big as the ledger, the costliest part of
+/// recording one. Only intents are ever looked up by state, and few are pending at any time, so
+/// the index now holds just them. Old and new builds read either form alike.
+fn migrate_state_index(conn: &Connection) -> rusqlite::Result<()> {
+    let old: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'entries_state'",
+        [],
+        |r| r.get(0),
+    )?;
+    if old {
+        // Dropped unless committed, so a failure leaves the old index in place.
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(
+            "DROP INDEX entries_state; \
+             CREATE INDEX IF NOT EXISTS entries_intents ON entries (updated_at, order_id) \
+             WHERE state = 'intent';",
+        )?;
+        tx.commit()?;
     }
     Ok(())
 }
@@ -856,6 +881,62 @@ mod tests {
         );
         assert!(file_name_for("").starts_with("ledger-"));
         assert!(!file_name_for("../../etc").contains('/'));
+    }
+
+    /// The index an older build created on every row's state: replaced by the partial one on
+    /// open, with the pending intents still found, through the new index.
+    #[tokio::test]
+    async fn an_old_state_index_is_made_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let old = SCHEMA.replace(
+                "CREATE INDEX entries_intents ON entries (updated_at, order_id) WHERE state = 'intent';",
+                "CREATE INDEX entries_state ON entries (state);",
+            );
+            assert_ne!(old, SCHEMA);
+            conn.execute_batch(&format!("{old} PRAGMA user_version = 1;"))
+                .unwrap();
+            conn.execute(
+                &format!(
+                    "INSERT INTO entries ({COLUMNS}) VALUES \
+                     ('invoice', 'o1', 'n1', 'intent', 'f', 100, NULL, 1, NULL, 't', 'r0'), \
+                     ('invoice', 'o2', 'n2', 'accepted', 'f', 200, 'x', 1, NULL, 't', 'r0')"
+                ),
+                [],
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open(&path, "r1").unwrap();
+        let pending = ledger.pending_intents().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].key, Key::invoice("o1", "n1"));
+        ledger
+            .record_accepted(&Key::invoice("o1", "n1"), "rc")
+            .await
+            .unwrap();
+        assert!(ledger.pending_intents().unwrap().is_empty());
+        let conn = ledger.reader();
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(indexes, ["entries_intents"]);
+        let plan: String = conn
+            .query_row(
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT {COLUMNS} FROM entries WHERE state = 'intent' \
+                     ORDER BY updated_at, order_id"
+                ),
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("entries_intents"), "{plan}");
     }
 
     #[test]

@@ -319,3 +319,104 @@ fn debug_output_hides_credentials() {
     let text = format!("{c:?} {:?}", Credentials::new(KEY, TOKEN));
     assert!(!text.contains(TOKEN) && !text.contains(KEY), "{text}");
 }
+
+/// A bare HTTP/1.1 server: answers each request with a receipt on a keep-alive connection, and
+/// closes each connection `close_after` its first answer (a server's keep-alive timeout) when
+/// given. Returns its base URL and the count of connections it accepted.
+async fn keep_alive_server(close_after: Option<Duration>) -> (String, Arc<Mutex<usize>>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted: Arc<Mutex<usize>> = Arc::default();
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            *count.lock().unwrap() += 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // One request: headers, then Content-Length bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map(|v| v.trim().parse().unwrap())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + length {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    let body = r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"r-1"}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if let Some(after) = close_after {
+                        tokio::time::sleep(after).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_is_reused() {
+    let (base, accepted) = keep_alive_server(None).await;
+    let c = client(&base, Duration::from_secs(5));
+    for _ in 0..5 {
+        c.post_invoice("1-01", &invoice()).await.unwrap();
+    }
+    assert_eq!(*accepted.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_idle_is_replaced_without_an_error() {
+    let (base, accepted) = keep_alive_server(Some(Duration::from_millis(20))).await;
+    let c = client(&base, Duration::from_secs(5));
+    for _ in 0..3 {
+        c.post_invoice("1-01", &invoice()).await.unwrap();
+        // Past the server's keep-alive: the pooled connection is closed by the time it is used.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(*accepted.lock().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn connections_idle_past_the_pool_timeout_are_not_reused() {
+    let (base, accepted) = keep_alive_server(None).await;
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        pool_idle_timeout: Duration::from_millis(50),
+        ..ClientOptions::default()
+    };
+    let c = Client::new(
+        &Target::base_url(&base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap();
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    assert_eq!(*accepted.lock().unwrap(), 2);
+}

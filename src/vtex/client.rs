@@ -7,14 +7,23 @@
 //! errors, never from the request headers.
 
 use std::fmt;
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use rustls::pki_types::ServerName;
 use serde::de::DeserializeOwned;
-use url::Url;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use url::{Host, Url};
 
 use super::api::{InvoiceRequest, Json, Order, Receipt, TrackingRequest};
 
@@ -121,9 +130,17 @@ impl Target {
         self.base.as_str().trim_end_matches('/')
     }
 
-    /// `{base}/api/oms/pvt/orders/{segments…}`; the segments must be encoded already. Only the
-    /// path is set on a copy of the parsed base, so the scheme and host are not parsed again.
+    /// `{base}/api/oms/pvt/orders/{segments…}`; the segments must be encoded already.
+    #[cfg(test)]
     fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(&self.endpoint_path(segments));
+        url
+    }
+
+    /// The path (origin form) of `{base}/api/oms/pvt/orders/{segments…}`, as the request line
+    /// carries it; the segments must be encoded already, so nothing here needs parsing.
+    fn endpoint_path(&self, segments: &[&str]) -> String {
         let prefix = self.base.path().trim_end_matches('/');
         let mut path = String::with_capacity(
             prefix.len() + 20 + segments.iter().map(|s| s.len() + 1).sum::<usize>(),
@@ -134,9 +151,7 @@ impl Target {
             path.push('/');
             path.push_str(seg);
         }
-        let mut url = self.base.clone();
-        url.set_path(&path);
-        url
+        path
     }
 }
 
@@ -346,14 +361,35 @@ impl CallError {
 }
 
 /// The OMS client. Cheap to clone (the connection pool is shared).
+///
+/// HTTP/1.1 over hyper's connection API, with its own small pool of keep-alive connections:
+/// a request through a general-purpose client (redirect layer, URL parsed again on each send,
+/// per-request header merging) cost about three times the instructions, and a run is thousands
+/// of the same request to one host.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
     target: Target,
+    host: Host<String>,
+    port: u16,
+    /// For https targets: the TLS settings and the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    /// Sent on every request: Host, Accept, Content-Type, User-Agent, and the two keys (marked
+    /// sensitive, so no debug output of hyper's shows them).
+    headers: HeaderMap,
+    timeout: Duration,
+    idle_timeout: Duration,
+    max_idle: usize,
+    /// Connections between requests, the most recently used last.
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    sender: SendRequest<Full<Bytes>>,
+    since: Instant,
 }
 
 impl fmt::Debug for Client {
@@ -362,6 +398,13 @@ impl fmt::Debug for Client {
             .field("target", &self.inner.target.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// A status line and headers arrived; the body may not have.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Result<Bytes, CallError>,
 }
 
 impl Client {
@@ -374,37 +417,70 @@ impl Client {
             let mut v = HeaderValue::from_str(value).map_err(|_| CredentialsError::Invalid {
                 variable: variable.into(),
             })?;
-            // Keeps the value out of hyper's and reqwest's own debug output.
+            // Keeps the value out of hyper's own debug output.
             v.set_sensitive(true);
             Ok::<_, CredentialsError>(v)
         };
+        let build = |message: String| ClientError::Build { message };
+        let base = target.url();
+        let host = base
+            .host()
+            .ok_or_else(|| build(format!("no host in {target}")))?
+            .to_owned();
+        let https = base.scheme() == "https";
+        let port = base
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        // `host[:port]`, the port only when it is not the scheme's default, as browsers send it.
+        let authority = match base.port() {
+            Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
+            None => base.host_str().unwrap_or_default().to_string(),
+        };
+
         let mut headers = HeaderMap::new();
+        headers.insert(
+            HOST,
+            HeaderValue::from_str(&authority)
+                .map_err(|e| build(format!("host {authority:?}: {e}")))?,
+        );
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(&opts.user_agent)
+                .map_err(|e| build(format!("user agent {:?}: {e}", opts.user_agent)))?,
+        );
         headers.insert("X-VTEX-API-AppKey", secret(&creds.app_key, "VTEX_APP_KEY")?);
         headers.insert(
             "X-VTEX-API-AppToken",
             secret(&creds.app_token, "VTEX_APP_TOKEN")?,
         );
-        let http = reqwest::Client::builder()
-            .http1_only()
-            .default_headers(headers)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
-            .pool_max_idle_per_host(opts.pool_max_idle_per_host)
-            .pool_idle_timeout(opts.pool_idle_timeout)
-            .user_agent(opts.user_agent.clone())
-            .tcp_nodelay(true)
-            // Redirects would re-send credentials to wherever the server points.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Build {
-                message: error_chain(&e),
-            })?;
+
+        let tls = if https {
+            let name = match &host {
+                Host::Domain(d) => ServerName::try_from(d.clone()).map_err(|e| {
+                    build(format!(
+                        "host {d:?} cannot be checked against a certificate: {e}"
+                    ))
+                })?,
+                Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
+                Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
+            };
+            Some((tls_connector()?, name))
+        } else {
+            None
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
                 target: target.clone(),
+                host,
+                port,
+                tls,
+                headers,
+                timeout: opts.timeout,
+                idle_timeout: opts.pool_idle_timeout,
+                max_idle: opts.pool_max_idle_per_host,
+                idle: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -428,12 +504,11 @@ impl Client {
         order_id: &str,
         body: &Json<InvoiceRequest>,
     ) -> Result<Receipt, CallError> {
-        let url = self
+        let path = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?, "invoice"]);
-        self.send(self.inner.http.post(url).body(body.as_bytes().to_vec()))
-            .await
+            .endpoint_path(&[&segment("order id", order_id)?, "invoice"]);
+        self.send(Method::POST, path, body.to_bytes()).await
     }
 
     /// `PATCH /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}`.
@@ -454,45 +529,45 @@ impl Client {
         invoice_number: &str,
         body: &Json<TrackingRequest>,
     ) -> Result<Receipt, CallError> {
-        let url = self.inner.target.endpoint(&[
+        let path = self.inner.target.endpoint_path(&[
             &segment("order id", order_id)?,
             "invoice",
             &segment("invoice number", invoice_number)?,
         ]);
-        self.send(self.inner.http.patch(url).body(body.as_bytes().to_vec()))
-            .await
+        self.send(Method::PATCH, path, body.to_bytes()).await
     }
 
     /// `GET /api/oms/pvt/orders/{orderId}`.
     pub async fn get_order(&self, order_id: &str) -> Result<Order, CallError> {
-        let url = self
+        let path = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?]);
-        self.send(self.inner.http.get(url)).await
+            .endpoint_path(&[&segment("order id", order_id)?]);
+        self.send(Method::GET, path, Bytes::new()).await
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        method: Method,
+        path: String,
+        body: Bytes,
     ) -> Result<T, CallError> {
-        let response = request.send().await.map_err(classify)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-        let body = response.bytes().await;
+        // The whole exchange (connect, send, wait, read) has one deadline.
+        let deadline = Instant::now() + self.inner.timeout;
+        let uri = Uri::try_from(path).map_err(|e| CallError::Invalid {
+            message: format!("cannot make a request path: {e}"),
+        })?;
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = self.inner.headers.clone();
+        let Answer {
+            status,
+            retry_after,
+            body,
+        } = self.exchange(request, deadline).await?;
         if (200..300).contains(&status) {
-            let body = body.map_err(|e| {
-                let err = classify(e);
-                // The status line arrived, so the request was received; only the body was lost.
-                match err {
-                    CallError::Connect { message } => CallError::Transport { message },
-                    other => other,
-                }
-            })?;
+            let body = body?;
             return serde_json::from_slice(&body).map_err(|e| CallError::Decode {
                 status,
                 message: format!("{e}; body: {}", snippet(&body)),
@@ -507,19 +582,200 @@ impl Client {
             retry_after,
         })
     }
+
+    /// Sends `request` on a pooled connection, or a new one, and reads the answer. Each error
+    /// is classified by how far the request got: not written (`Connect`), written and then
+    /// lost (`Transport`), or no answer by the deadline (`Timeout`).
+    async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        let timed_out = || CallError::Timeout {
+            message: format!(
+                "no complete answer within {} s",
+                self.inner.timeout.as_secs_f64()
+            ),
+        };
+        // Each round takes a pooled connection out of the pool for good, so this ends.
+        loop {
+            let (mut sender, pooled) = match self.checkout() {
+                Some(sender) => (sender, true),
+                None => (self.connect(deadline).await?, false),
+            };
+            match tokio::time::timeout_at(deadline, sender.ready()).await {
+                Ok(Ok(())) => {}
+                // The server closed it while it sat in the pool; nothing was written.
+                Ok(Err(_)) if pooled => continue,
+                Ok(Err(e)) => {
+                    return Err(CallError::Connect {
+                        message: error_chain(&e),
+                    });
+                }
+                Err(_) => {
+                    return Err(CallError::Connect {
+                        message: String::from("no usable connection before the deadline"),
+                    });
+                }
+            }
+            let response =
+                match tokio::time::timeout_at(deadline, sender.try_send_request(request)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(mut e)) => match e.take_message() {
+                        // Handed back unwritten: the connection closed under it (the keep-alive
+                        // race), so another connection may take it.
+                        Some(unsent) if pooled => {
+                            request = unsent;
+                            continue;
+                        }
+                        Some(_) => {
+                            return Err(CallError::Connect {
+                                message: error_chain(e.error()),
+                            });
+                        }
+                        None => {
+                            return Err(CallError::Transport {
+                                message: error_chain(e.error()),
+                            });
+                        }
+                    },
+                    Err(_) => return Err(timed_out()),
+                };
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            let body = match tokio::time::timeout_at(deadline, response.into_body().collect()).await
+            {
+                Ok(Ok(collected)) => {
+                    self.check_in(sender);
+                    Ok(collected.to_bytes())
+                }
+                // The status line arrived, so the request was received; only the body was lost.
+                Ok(Err(e)) => Err(CallError::Transport {
+                    message: error_chain(&e),
+                }),
+                Err(_) => Err(timed_out()),
+            };
+            return Ok(Answer {
+                status,
+                retry_after,
+                body,
+            });
+        }
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
+        // Pushing to or popping a Vec cannot leave it half-changed: a poisoned lock is fine.
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The most recently used idle connection that is still open and not idle for too long:
+    /// past `pool_idle_timeout` the server may be about to close it.
+    fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle();
+        while let Some(conn) = idle.pop() {
+            if conn.since.elapsed() < self.inner.idle_timeout && !conn.sender.is_closed() {
+                return Some(conn.sender);
+            }
+        }
+        None
+    }
+
+    fn check_in(&self, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle();
+        if idle.len() < self.inner.max_idle {
+            idle.push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// A new connection (TCP, then TLS for https), or `Connect`: nothing was sent on it.
+    async fn connect(&self, deadline: Instant) -> Result<SendRequest<Full<Bytes>>, CallError> {
+        let inner = &self.inner;
+        let connecting = async {
+            let tcp = match &inner.host {
+                Host::Domain(d) => TcpStream::connect((d.as_str(), inner.port)).await,
+                Host::Ipv4(ip) => {
+                    TcpStream::connect(SocketAddr::new(IpAddr::V4(*ip), inner.port)).await
+                }
+                Host::Ipv6(ip) => {
+                    TcpStream::connect(SocketAddr::new(IpAddr::V6(*ip), inner.port)).await
+                }
+            }
+            .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?;
+            // A request is written whole; don't hold its last segment back for an ACK.
+            tcp.set_nodelay(true)
+                .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?;
+            match &inner.tls {
+                Some((connector, name)) => {
+                    let stream = connector
+                        .connect(name.clone(), tcp)
+                        .await
+                        .map_err(|e| format!("TLS handshake with {}: {e}", inner.target))?;
+                    handshake(stream).await
+                }
+                None => handshake(tcp).await,
+            }
+        };
+        match tokio::time::timeout_at(deadline, connecting).await {
+            Ok(Ok(sender)) => Ok(sender),
+            Ok(Err(message)) => Err(CallError::Connect { message }),
+            Err(_) => Err(CallError::Connect {
+                message: format!(
+                    "no connection to {} within {} s",
+                    inner.target,
+                    inner.timeout.as_secs_f64()
+                ),
+            }),
+        }
+    }
 }
 
-/// Maps a reqwest error onto what it means for delivery. Connect errors happen before any byte
-/// of the request is written; everything else may have reached the server.
-fn classify(err: reqwest::Error) -> CallError {
-    let message = error_chain(&err);
-    if err.is_connect() {
-        CallError::Connect { message }
-    } else if err.is_timeout() {
-        CallError::Timeout { message }
-    } else {
-        CallError::Transport { message }
-    }
+/// HTTP/1.1 on a connected stream; the connection is driven by a task of its own (reads,
+/// writes, keep-alive) until its last sender is dropped or the peer closes it.
+async fn handshake<S>(io: S) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| error_chain(&e))?;
+    tokio::spawn(async move {
+        // Its end (closed by either side, or failed) shows to the sender as a closed connection.
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// TLS as a browser would check it: the operating system's roots and verifier, HTTP/1.1 by ALPN.
+fn tls_connector() -> Result<tokio_rustls::TlsConnector, ClientError> {
+    let build = |message: String| ClientError::Build { message };
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+        .map_err(|e| build(format!("cannot load the system's certificate roots: {e}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| build(format!("TLS settings: {e}")))?
+        // "dangerous" is rustls's name for any verifier of one's own choosing; this one is the
+        // platform's full certificate verification.
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// "outer: inner: root cause", so "connection refused" is visible and not hidden in a source.
@@ -594,6 +850,22 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_clients_build_and_host_headers_omit_default_ports() {
+        let creds = Credentials::new("k", "t");
+        let opts = ClientOptions::default();
+        for (url, host) in [
+            ("https://acme.vtexcommercestable.com.br", "acme.vtexcommercestable.com.br"),
+            ("https://127.0.0.1:8443/x", "127.0.0.1:8443"),
+            ("http://[::1]:9000", "[::1]:9000"),
+            ("http://localhost", "localhost"),
+        ] {
+            let c = Client::new(&Target::base_url(url).unwrap(), &creds, &opts).unwrap();
+            assert_eq!(c.inner.headers[HOST], host, "{url}");
+            assert_eq!(c.inner.tls.is_some(), url.starts_with("https"), "{url}");
+        }
+    }
 
     #[test]
     fn account_targets() {

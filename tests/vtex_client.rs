@@ -359,7 +359,8 @@ async fn keep_alive_server(close_after: Option<Duration>) -> (String, Arc<Mutex<
                         }
                     }
                     buf.drain(..head_end + length);
-                    let body = r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"r-1"}"#;
+                    let body =
+                        r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"r-1"}"#;
                     let answer = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()

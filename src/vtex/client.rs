@@ -856,7 +856,10 @@ mod tests {
         let creds = Credentials::new("k", "t");
         let opts = ClientOptions::default();
         for (url, host) in [
-            ("https://acme.vtexcommercestable.com.br", "acme.vtexcommercestable.com.br"),
+            (
+                "https://acme.vtexcommercestable.com.br",
+                "acme.vtexcommercestable.com.br",
+            ),
             ("https://127.0.0.1:8443/x", "127.0.0.1:8443"),
             ("http://[::1]:9000", "[::1]:9000"),
             ("http://localhost", "localhost"),

@@ -421,3 +421,93 @@ async fn connections_idle_past_the_pool_timeout_are_not_reused() {
     c.post_invoice("1-01", &invoice()).await.unwrap();
     assert_eq!(*accepted.lock().unwrap(), 2);
 }
+
+/// An https server on 127.0.0.1:0 with the test certificate in tests/data/tls (issued by the
+/// test CA there to `localhost` and 127.0.0.1; the key is a throwaway made for these tests),
+/// answering every request with a receipt over HTTP/1.1.
+async fn tls_server() -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async {
+                    let body = r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"tls-1"}"#;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(Bytes::from(body)),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+fn tls_client(base: &str, trust_test_ca: bool) -> Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let extra_roots = if trust_test_ca {
+        vec![CertificateDer::from_pem_file(ca).unwrap().to_vec()]
+    } else {
+        Vec::new()
+    };
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        extra_roots,
+        ..ClientOptions::default()
+    };
+    Client::new(
+        &Target::base_url(base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_a_trusted_certificate_works_by_name_and_by_address() {
+    let port = tls_server().await;
+    for base in [
+        format!("https://localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+    ] {
+        let c = tls_client(&base, true);
+        for _ in 0..3 {
+            let receipt = c.post_invoice("1-01", &invoice()).await.unwrap();
+            assert_eq!(receipt.receipt, "tls-1", "{base}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn https_with_an_untrusted_certificate_is_refused_before_sending() {
+    let port = tls_server().await;
+    let c = tls_client(&format!("https://localhost:{port}"), false);
+    let e = c.post_invoice("1-01", &invoice()).await.unwrap_err();
+    assert!(matches!(e, CallError::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains("TLS"), "{e}");
+    assert!(!e.may_have_applied() && e.is_retriable());
+    assert_no_secrets(&e);
+}

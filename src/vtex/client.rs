@@ -261,6 +261,9 @@ pub struct ClientOptions {
     /// we do not reuse a connection the server is about to close.
     pub pool_idle_timeout: Duration,
     pub user_agent: String,
+    /// DER certificates trusted beside the system's roots for https (a test server, a
+    /// TLS-inspecting proxy); empty normally.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
@@ -270,6 +273,7 @@ impl Default for ClientOptions {
             pool_max_idle_per_host: 64,
             pool_idle_timeout: Duration::from_secs(20),
             user_agent: format!("invoice-import/{}", env!("CARGO_PKG_VERSION")),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -466,7 +470,7 @@ impl Client {
                 Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
                 Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
             };
-            Some((tls_connector()?, name))
+            Some((tls_connector(&opts.extra_roots)?, name))
         } else {
             None
         };
@@ -759,13 +763,20 @@ where
 }
 
 /// TLS as a browser would check it: the operating system's roots and verifier, HTTP/1.1 by ALPN.
-fn tls_connector() -> Result<tokio_rustls::TlsConnector, ClientError> {
+fn tls_connector(extra_roots: &[Vec<u8>]) -> Result<tokio_rustls::TlsConnector, ClientError> {
     let build = |message: String| ClientError::Build { message };
     let provider = rustls::crypto::CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-        .map_err(|e| build(format!("cannot load the system's certificate roots: {e}")))?;
+    let verifier = if extra_roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+    } else {
+        let extra = extra_roots
+            .iter()
+            .map(|der| rustls::pki_types::CertificateDer::from(der.clone()));
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, Arc::clone(&provider))
+    }
+    .map_err(|e| build(format!("cannot load the system's certificate roots: {e}")))?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| build(format!("TLS settings: {e}")))?

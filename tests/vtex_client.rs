@@ -511,3 +511,112 @@ async fn https_with_an_untrusted_certificate_is_refused_before_sending() {
     assert!(!e.may_have_applied() && e.is_retriable());
     assert_no_secrets(&e);
 }
+
+/// A CONNECT proxy on 127.0.0.1:0: records each request head, then either refuses with a 407
+/// or opens the tunnel to the port asked for.
+async fn connect_proxy(refuse: bool) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                seen.lock().unwrap().push(head.clone());
+                if refuse {
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let target_port: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.parse().ok())
+                    .unwrap();
+                let mut upstream = tokio::net::TcpStream::connect(("127.0.0.1", target_port))
+                    .await
+                    .unwrap();
+                sock.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
+            });
+        }
+    });
+    (port, heads)
+}
+
+fn proxied_client(base: &str, proxy: String) -> Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        extra_roots: vec![CertificateDer::from_pem_file(ca).unwrap().to_vec()],
+        proxy: Some(proxy),
+        ..ClientOptions::default()
+    };
+    Client::new(
+        &Target::base_url(base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn https_goes_through_a_connect_proxy_with_its_credentials() {
+    let tls_port = tls_server().await;
+    let (proxy_port, heads) = connect_proxy(false).await;
+    let c = proxied_client(
+        &format!("https://localhost:{tls_port}"),
+        format!("http://bob:s%20cret@127.0.0.1:{proxy_port}"),
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            c.post_invoice("1-01", &invoice()).await.unwrap().receipt,
+            "tls-1"
+        );
+    }
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1, "one tunnel, kept alive: {heads:?}");
+    assert!(
+        heads[0].starts_with(&format!("CONNECT localhost:{tls_port} HTTP/1.1\r\n")),
+        "{heads:?}"
+    );
+    // base64("bob:s cret")
+    assert!(
+        heads[0].contains("Proxy-Authorization: Basic Ym9iOnMgY3JldA==\r\n"),
+        "{heads:?}"
+    );
+    // The proxy sees only the tunnel request: the app keys travel inside TLS.
+    assert!(!heads[0].contains(TOKEN) && !heads[0].contains(KEY));
+}
+
+#[tokio::test]
+async fn a_proxy_that_refuses_the_tunnel_is_a_connect_error_without_its_password() {
+    let (proxy_port, _heads) = connect_proxy(true).await;
+    let c = proxied_client(
+        "https://localhost:1",
+        format!("http://bob:hunter2@127.0.0.1:{proxy_port}"),
+    );
+    let e = c.post_invoice("1-01", &invoice()).await.unwrap_err();
+    assert!(matches!(e, CallError::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains("407"), "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(!e.may_have_applied());
+    assert_no_secrets(&e);
+}

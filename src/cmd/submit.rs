@@ -560,6 +560,7 @@ impl Run<'_> {
             &credentials,
             &ClientOptions {
                 timeout: Duration::from_secs_f64(self.settings.timeout),
+                proxy: ClientOptions::proxy_from_env(&target),
                 ..ClientOptions::default()
             },
         )?;

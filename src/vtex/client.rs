@@ -264,6 +264,118 @@ pub struct ClientOptions {
     /// DER certificates trusted beside the system's roots for https (a test server, a
     /// TLS-inspecting proxy); empty normally.
     pub extra_roots: Vec<Vec<u8>>,
+    /// `http://[user:password@]host:port` of a proxy that https requests are tunnelled through
+    /// (HTTP CONNECT); see [`ClientOptions::proxy_from_env`].
+    pub proxy: Option<String>,
+}
+
+impl ClientOptions {
+    /// The proxy the usual environment variables name for `target` (`HTTPS_PROXY`, then
+    /// `ALL_PROXY`, upper or lower case), unless `NO_PROXY` lists its host (a name, a
+    /// `.suffix` or `*`). Plain http goes only to loopback hosts and is never proxied.
+    pub fn proxy_from_env(target: &Target) -> Option<String> {
+        proxy_for(target, |name| std::env::var(name).ok())
+    }
+}
+
+fn proxy_for(target: &Target, var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if target.url().scheme() != "https" {
+        return None;
+    }
+    let get = |name: &str| {
+        var(name)
+            .or_else(|| var(&name.to_ascii_lowercase()))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let proxy = get("HTTPS_PROXY").or_else(|| get("ALL_PROXY"))?;
+    let host = target.url().host_str()?.to_ascii_lowercase();
+    let bypass = get("NO_PROXY").is_some_and(|list| {
+        list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.to_ascii_lowercase();
+            let bare = entry.trim_start_matches('.');
+            entry == "*"
+                || (!bare.is_empty() && (host == bare || host.ends_with(&format!(".{bare}"))))
+        })
+    });
+    (!bypass).then(|| proxy.trim().to_string())
+}
+
+/// Where a tunnel is asked for, and with which credentials (a sensitive header value).
+struct Proxy {
+    host: Host<String>,
+    port: u16,
+    authorization: Option<HeaderValue>,
+}
+
+impl Proxy {
+    fn parse(text: &str) -> Result<Proxy, ClientError> {
+        let build = |message: String| ClientError::Build { message };
+        // A bare `host:port` is read as http://host:port, as curl does.
+        let with_scheme = if text.contains("://") {
+            text.to_string()
+        } else {
+            format!("http://{text}")
+        };
+        let url = Url::parse(&with_scheme)
+            .map_err(|e| build(format!("the proxy setting is not a URL: {e}")))?;
+        if url.scheme() != "http" {
+            return Err(build(format!(
+                "proxy scheme {}:// is not supported (use http://host:port)",
+                url.scheme()
+            )));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| build(String::from("the proxy setting has no host")))?
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let authorization = if url.username().is_empty() {
+            None
+        } else {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let pair = format!(
+                "{}:{}",
+                decode(url.username()),
+                decode(url.password().unwrap_or(""))
+            );
+            let mut value = HeaderValue::from_str(&format!("Basic {}", base64(pair.as_bytes())))
+                .map_err(|_| build(String::from("the proxy credentials cannot go in a header")))?;
+            value.set_sensitive(true);
+            Some(value)
+        };
+        Ok(Proxy {
+            host,
+            port,
+            authorization,
+        })
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for a proxy's Basic credentials.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(ALPHABET[index as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl Default for ClientOptions {
@@ -274,6 +386,7 @@ impl Default for ClientOptions {
             pool_idle_timeout: Duration::from_secs(20),
             user_agent: format!("invoice-import/{}", env!("CARGO_PKG_VERSION")),
             extra_roots: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -381,6 +494,8 @@ struct Inner {
     port: u16,
     /// For https targets: the TLS settings and the name the certificate must carry.
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    /// For https through a proxy: the tunnel's end and the `CONNECT` request's authority.
+    proxy: Option<(Proxy, String)>,
     /// Sent on every request: Host, Accept, Content-Type, User-Agent, and the two keys (marked
     /// sensitive, so no debug output of hyper's shows them).
     headers: HeaderMap,
@@ -474,12 +589,20 @@ impl Client {
         } else {
             None
         };
+        let proxy = match (&opts.proxy, https) {
+            (Some(text), true) => Some((
+                Proxy::parse(text)?,
+                format!("{}:{port}", base.host_str().unwrap_or_default()),
+            )),
+            _ => None,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 target: target.clone(),
                 host,
                 port,
                 tls,
+                proxy,
                 headers,
                 timeout: opts.timeout,
                 idle_timeout: opts.pool_idle_timeout,
@@ -708,19 +831,21 @@ impl Client {
     async fn connect(&self, deadline: Instant) -> Result<SendRequest<Full<Bytes>>, CallError> {
         let inner = &self.inner;
         let connecting = async {
-            let tcp = match &inner.host {
-                Host::Domain(d) => TcpStream::connect((d.as_str(), inner.port)).await,
-                Host::Ipv4(ip) => {
-                    TcpStream::connect(SocketAddr::new(IpAddr::V4(*ip), inner.port)).await
+            let tcp = match &inner.proxy {
+                Some((proxy, authority)) => {
+                    let at = show(&proxy.host, proxy.port);
+                    let mut tcp = tcp_connect(&proxy.host, proxy.port)
+                        .await
+                        .map_err(|e| format!("tcp connect to the proxy {at}: {e}"))?;
+                    tunnel(&mut tcp, authority, proxy.authorization.as_ref())
+                        .await
+                        .map_err(|e| format!("proxy {at}: {e}"))?;
+                    tcp
                 }
-                Host::Ipv6(ip) => {
-                    TcpStream::connect(SocketAddr::new(IpAddr::V6(*ip), inner.port)).await
-                }
-            }
-            .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?;
-            // A request is written whole; don't hold its last segment back for an ACK.
-            tcp.set_nodelay(true)
-                .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?;
+                None => tcp_connect(&inner.host, inner.port)
+                    .await
+                    .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?,
+            };
             match &inner.tls {
                 Some((connector, name)) => {
                     let stream = connector
@@ -743,6 +868,69 @@ impl Client {
                 ),
             }),
         }
+    }
+}
+
+/// A TCP connection with Nagle off: a request is written whole, so its last segment must not
+/// wait for an ACK.
+async fn tcp_connect(host: &Host<String>, port: u16) -> std::io::Result<TcpStream> {
+    let tcp = match host {
+        Host::Domain(d) => TcpStream::connect((d.as_str(), port)).await,
+        Host::Ipv4(ip) => TcpStream::connect(SocketAddr::new(IpAddr::V4(*ip), port)).await,
+        Host::Ipv6(ip) => TcpStream::connect(SocketAddr::new(IpAddr::V6(*ip), port)).await,
+    }?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
+/// `host:port` for messages (never a proxy's credentials).
+fn show(host: &Host<String>, port: u16) -> String {
+    match host {
+        Host::Ipv6(ip) => format!("[{ip}]:{port}"),
+        other => format!("{other}:{port}"),
+    }
+}
+
+/// Asks the proxy on `tcp` for a tunnel to `authority` (HTTP CONNECT) and reads its answer; on
+/// a 2xx the stream is then a byte pipe to the target, ready for TLS.
+async fn tunnel(
+    tcp: &mut TcpStream,
+    authority: &str,
+    authorization: Option<&HeaderValue>,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").into_bytes();
+    if let Some(value) = authorization {
+        request.extend_from_slice(b"Proxy-Authorization: ");
+        request.extend_from_slice(value.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    tcp.write_all(&request).await.map_err(|e| e.to_string())?;
+    // The answer's head, read a byte at a time so nothing of the tunnel is consumed; it is
+    // short and read once per connection.
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= 8192 {
+            return Err(String::from("answered CONNECT with an oversized header"));
+        }
+        let mut byte = [0u8; 1];
+        match tcp.read(&mut byte).await.map_err(|e| e.to_string())? {
+            0 => {
+                return Err(String::from(
+                    "closed the connection instead of answering CONNECT",
+                ));
+            }
+            _ => head.extend_from_slice(&byte),
+        }
+    }
+    let status_line = String::from_utf8_lossy(&head);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    let status = status_line.split_whitespace().nth(1).unwrap_or_default();
+    if status.starts_with('2') && status.len() == 3 {
+        Ok(())
+    } else {
+        Err(format!("refused the tunnel: {}", status_line.trim()))
     }
 }
 
@@ -879,6 +1067,76 @@ mod tests {
             assert_eq!(c.inner.headers[HOST], host, "{url}");
             assert_eq!(c.inner.tls.is_some(), url.starts_with("https"), "{url}");
         }
+    }
+
+    #[test]
+    fn proxies_from_the_environment() {
+        let vtex = Target::account("acme", "vtexcommercestable").unwrap();
+        let env = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        assert_eq!(proxy_for(&vtex, env(&[])), None);
+        assert_eq!(
+            proxy_for(&vtex, env(&[("https_proxy", "http://p:3128")])).as_deref(),
+            Some("http://p:3128")
+        );
+        assert_eq!(
+            proxy_for(&vtex, env(&[("ALL_PROXY", "p:1"), ("HTTPS_PROXY", "p:2")])).as_deref(),
+            Some("p:2")
+        );
+        for no in [
+            "*",
+            "vtexcommercestable.com.br",
+            ".com.br",
+            "x, acme.vtexcommercestable.com.br",
+        ] {
+            let found = proxy_for(&vtex, env(&[("HTTPS_PROXY", "p:2"), ("NO_PROXY", no)]));
+            assert_eq!(found, None, "{no}");
+        }
+        let pairs = [
+            ("HTTPS_PROXY", "p:2"),
+            ("NO_PROXY", "me.com.br,cme.vtexcommercestable.com.br"),
+        ];
+        assert!(
+            proxy_for(&vtex, env(&pairs)).is_some(),
+            "a suffix is matched on a dot"
+        );
+        // Plain http only ever goes to loopback: not proxied.
+        let local = Target::base_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            proxy_for(&local, env(&[("HTTPS_PROXY", "p:2"), ("ALL_PROXY", "p:3")])),
+            None
+        );
+    }
+
+    #[test]
+    fn proxy_settings_and_credentials() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        let p = Proxy::parse("http://us%40er:p%3Ass@proxy.local:3128").unwrap();
+        assert_eq!((show(&p.host, p.port)), "proxy.local:3128");
+        let auth = p.authorization.unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth, format!("Basic {}", base64(b"us@er:p:ss")).as_str());
+        let p = Proxy::parse("10.0.0.1:8080").unwrap();
+        assert_eq!(
+            (show(&p.host, p.port), p.authorization),
+            (String::from("10.0.0.1:8080"), None)
+        );
+        assert!(Proxy::parse("socks5://p:1080").is_err());
+        assert!(Proxy::parse("http://").is_err());
     }
 
     #[test]

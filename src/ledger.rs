@@ -43,7 +43,7 @@ CREATE TABLE entries (
     run_id         TEXT    NOT NULL,
     PRIMARY KEY (kind, order_id, invoice_number)
 ) WITHOUT ROWID;
-CREATE INDEX entries_state ON entries (state);
+CREATE INDEX entries_intents ON entries (updated_at, order_id) WHERE state = 'intent';
 CREATE TABLE files (
     sha256  TEXT PRIMARY KEY,
     name    TEXT NOT NULL,
@@ -246,6 +246,8 @@ enum Op {
         fingerprint: String,
         value_cents: i64,
     },
+    /// Several intents in one message, answered together (see [`Ledger::record_intents`]).
+    Intents(Vec<Intent>),
     Accepted {
         key: Key,
         receipt: String,
@@ -262,18 +264,45 @@ enum Op {
     Barrier,
 }
 
+impl Op {
+    /// Answers the op needs.
+    fn count(&self) -> usize {
+        match self {
+            Op::Intents(intents) => intents.len(),
+            _ => 1,
+        }
+    }
+}
+
+/// One intent of [`Ledger::record_intents`].
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub key: Key,
+    pub fingerprint: String,
+    pub value_cents: i64,
+}
+
 enum Reply {
     Async(tokio::sync::oneshot::Sender<Result<(), LedgerError>>),
+    /// For [`Op::Intents`]: one answer per intent, in order.
+    AsyncMany(tokio::sync::oneshot::Sender<Vec<Result<(), LedgerError>>>),
     Blocking(mpsc::SyncSender<Result<(), LedgerError>>),
     /// Nobody waits; a failure is only counted.
     Detached(Arc<AtomicU64>),
 }
 
 impl Reply {
-    fn send(self, result: Result<(), LedgerError>) {
+    /// `results` holds one answer per op of the job: one, except for [`Op::Intents`].
+    fn send(self, mut results: Vec<Result<(), LedgerError>>) {
         // A caller that stopped waiting (a cancelled task) no longer needs the answer; the
         // write itself is committed either way.
+        if let Reply::AsyncMany(tx) = self {
+            let _ = tx.send(results);
+            return;
+        }
+        let result = results.pop().unwrap_or(Err(LedgerError::WriterGone));
         match self {
+            Reply::AsyncMany(_) => {}
             Reply::Async(tx) => {
                 let _ = tx.send(result);
             }
@@ -457,6 +486,21 @@ impl Ledger {
         .await
     }
 
+    /// [`Ledger::record_intent`] for several keys in one message to the writer, so they share
+    /// one commit and one wake-up of the caller. One answer per intent, in order; each is
+    /// refused or recorded on its own.
+    pub async fn record_intents(
+        &self,
+        intents: Vec<Intent>,
+    ) -> Result<Vec<Result<(), LedgerError>>, LedgerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(Job {
+            op: Op::Intents(intents),
+            reply: Reply::AsyncMany(tx),
+        })?;
+        rx.await.map_err(|_| LedgerError::WriterGone)
+    }
+
     pub async fn record_accepted(&self, key: &Key, receipt: &str) -> Result<(), LedgerError> {
         self.write(Op::Accepted {
             key: key.clone(),
@@ -624,6 +668,31 @@ fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
             "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))
         .map_err(err)?;
+    } else {
+        migrate_state_index(conn).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Ledgers written before the index on `state` became partial have it on every row: each
+/// acceptance then moved its entry within a tree as big as the ledger, the costliest part of
+/// recording one. Only intents are ever looked up by state, and few are pending at any time, so
+/// the index now holds just them. Old and new builds read either form alike.
+fn migrate_state_index(conn: &Connection) -> rusqlite::Result<()> {
+    let old: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'entries_state'",
+        [],
+        |r| r.get(0),
+    )?;
+    if old {
+        // Dropped unless committed, so a failure leaves the old index in place.
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(
+            "DROP INDEX entries_state; \
+             CREATE INDEX IF NOT EXISTS entries_intents ON entries (updated_at, order_id) \
+             WHERE state = 'intent';",
+        )?;
+        tx.commit()?;
     }
     Ok(())
 }
@@ -691,8 +760,8 @@ fn writer_loop(
         jobs.append(&mut batch);
         if !jobs.is_empty() {
             let results = commit_batch(&mut conn, path, run_id, &jobs);
-            for (job, result) in jobs.into_iter().zip(results) {
-                job.reply.send(result);
+            for (job, results) in jobs.into_iter().zip(results) {
+                job.reply.send(results);
             }
         }
         if !open {
@@ -708,23 +777,45 @@ fn commit_batch(
     path: &Path,
     run_id: &str,
     batch: &[Job],
-) -> Vec<Result<(), LedgerError>> {
+) -> Vec<Vec<Result<(), LedgerError>>> {
     let all_failed = |e: rusqlite::Error| {
         let err = sqlite_error(path, e);
-        batch.iter().map(|_| Err(err.clone())).collect()
+        batch
+            .iter()
+            .map(|job| vec![Err(err.clone()); job.op.count()])
+            .collect()
     };
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return all_failed(e),
     };
     let at = now_text();
+    let answer = |r: Result<(), Applied>| {
+        r.map_err(|e| match e {
+            Applied::Refused(err) => err,
+            Applied::Sql(e) => sqlite_error(path, e),
+        })
+    };
     let results: Vec<_> = batch
         .iter()
-        .map(|job| {
-            apply(&tx, &job.op, run_id, &at).map_err(|e| match e {
-                Applied::Refused(err) => err,
-                Applied::Sql(e) => sqlite_error(path, e),
-            })
+        .map(|job| match &job.op {
+            Op::Intents(intents) => match tx.prepare_cached(INTENT_SQL) {
+                Ok(mut stmt) => intents
+                    .iter()
+                    .map(|i| {
+                        answer(intent(
+                            &mut stmt,
+                            &i.key,
+                            &i.fingerprint,
+                            i.value_cents,
+                            run_id,
+                            &at,
+                        ))
+                    })
+                    .collect(),
+                Err(e) => vec![answer(Err(Applied::Sql(e))); intents.len()],
+            },
+            op => vec![answer(apply(&tx, op, run_id, &at))],
         })
         .collect();
     match tx.commit() {
@@ -750,44 +841,19 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Res
             key,
             fingerprint,
             value_cents,
-        } => {
-            // One statement: insert, or turn the entry back into an intent unless it is accepted
-            // and must stay so. Re-posting an accepted invoice only changes its receipt at VTEX,
-            // so it is never repeated; a tracking update is, when its content changed. A refused
-            // intent changes no row.
-            let changed = tx
-                .prepare_cached(
-                    "INSERT INTO entries (kind, order_id, invoice_number, state, fingerprint, \
-                         value_cents, receipt, attempts, error, updated_at, run_id) \
-                     VALUES (?1, ?2, ?3, 'intent', ?4, ?5, NULL, 1, NULL, ?6, ?7) \
-                     ON CONFLICT (kind, order_id, invoice_number) DO UPDATE SET \
-                         state = 'intent', \
-                         attempts = CASE WHEN entries.fingerprint = excluded.fingerprint \
-                                    THEN entries.attempts + 1 ELSE 1 END, \
-                         receipt = CASE WHEN entries.fingerprint = excluded.fingerprint \
-                                   THEN entries.receipt ELSE NULL END, \
-                         fingerprint = excluded.fingerprint, \
-                         value_cents = excluded.value_cents, \
-                         error = NULL, \
-                         updated_at = excluded.updated_at, \
-                         run_id = excluded.run_id \
-                     WHERE NOT (entries.state = 'accepted' AND \
-                                (entries.kind = 'invoice' \
-                                 OR entries.fingerprint = excluded.fingerprint))",
-                )?
-                .execute(params![
-                    key.kind.as_str(),
-                    key.order_id,
-                    key.invoice_number,
-                    fingerprint,
-                    value_cents,
-                    at,
-                    run_id
-                ])?;
-            if changed == 0 {
-                return Err(Applied::Refused(LedgerError::AlreadyAccepted {
-                    key: key.clone(),
-                }));
+        } => intent(
+            &mut tx.prepare_cached(INTENT_SQL)?,
+            key,
+            fingerprint,
+            *value_cents,
+            run_id,
+            at,
+        ),
+        Op::Intents(intents) => {
+            // Written by `commit_batch`, which answers each intent on its own.
+            let mut stmt = tx.prepare_cached(INTENT_SQL)?;
+            for i in intents {
+                intent(&mut stmt, &i.key, &i.fingerprint, i.value_cents, run_id, at)?;
             }
             Ok(())
         }
@@ -805,6 +871,52 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Res
         }
         Op::Barrier => Ok(()),
     }
+}
+
+/// One statement: insert, or turn the entry back into an intent unless it is accepted and must
+/// stay so. Re-posting an accepted invoice only changes its receipt at VTEX, so it is never
+/// repeated; a tracking update is, when its content changed. A refused intent changes no row.
+const INTENT_SQL: &str = "INSERT INTO entries (kind, order_id, invoice_number, state, fingerprint, \
+         value_cents, receipt, attempts, error, updated_at, run_id) \
+     VALUES (?1, ?2, ?3, 'intent', ?4, ?5, NULL, 1, NULL, ?6, ?7) \
+     ON CONFLICT (kind, order_id, invoice_number) DO UPDATE SET \
+         state = 'intent', \
+         attempts = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                    THEN entries.attempts + 1 ELSE 1 END, \
+         receipt = CASE WHEN entries.fingerprint = excluded.fingerprint \
+                   THEN entries.receipt ELSE NULL END, \
+         fingerprint = excluded.fingerprint, \
+         value_cents = excluded.value_cents, \
+         error = NULL, \
+         updated_at = excluded.updated_at, \
+         run_id = excluded.run_id \
+     WHERE NOT (entries.state = 'accepted' AND \
+                (entries.kind = 'invoice' \
+                 OR entries.fingerprint = excluded.fingerprint))";
+
+fn intent(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    key: &Key,
+    fingerprint: &str,
+    value_cents: i64,
+    run_id: &str,
+    at: &str,
+) -> Result<(), Applied> {
+    let changed = stmt.execute(params![
+        key.kind.as_str(),
+        key.order_id,
+        key.invoice_number,
+        fingerprint,
+        value_cents,
+        at,
+        run_id
+    ])?;
+    if changed == 0 {
+        return Err(Applied::Refused(LedgerError::AlreadyAccepted {
+            key: key.clone(),
+        }));
+    }
+    Ok(())
 }
 
 fn outcome(
@@ -856,6 +968,93 @@ mod tests {
         );
         assert!(file_name_for("").starts_with("ledger-"));
         assert!(!file_name_for("../../etc").contains('/'));
+    }
+
+    /// The index an older build created on every row's state: replaced by the partial one on
+    /// open, with the pending intents still found, through the new index.
+    #[tokio::test]
+    async fn an_old_state_index_is_made_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let old = SCHEMA.replace(
+                "CREATE INDEX entries_intents ON entries (updated_at, order_id) WHERE state = 'intent';",
+                "CREATE INDEX entries_state ON entries (state);",
+            );
+            assert_ne!(old, SCHEMA);
+            conn.execute_batch(&format!("{old} PRAGMA user_version = 1;"))
+                .unwrap();
+            conn.execute(
+                &format!(
+                    "INSERT INTO entries ({COLUMNS}) VALUES \
+                     ('invoice', 'o1', 'n1', 'intent', 'f', 100, NULL, 1, NULL, 't', 'r0'), \
+                     ('invoice', 'o2', 'n2', 'accepted', 'f', 200, 'x', 1, NULL, 't', 'r0')"
+                ),
+                [],
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open(&path, "r1").unwrap();
+        let pending = ledger.pending_intents().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].key, Key::invoice("o1", "n1"));
+        ledger
+            .record_accepted(&Key::invoice("o1", "n1"), "rc")
+            .await
+            .unwrap();
+        assert!(ledger.pending_intents().unwrap().is_empty());
+        let conn = ledger.reader();
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(indexes, ["entries_intents"]);
+        let plan: String = conn
+            .query_row(
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT {COLUMNS} FROM entries WHERE state = 'intent' \
+                     ORDER BY updated_at, order_id"
+                ),
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("entries_intents"), "{plan}");
+    }
+
+    #[tokio::test]
+    async fn intents_recorded_together_are_answered_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.sqlite"), "r1").unwrap();
+        let done = Key::invoice("o1", "n1");
+        ledger.record_intent(&done, "f", 100).await.unwrap();
+        ledger.record_accepted(&done, "rc").await.unwrap();
+        let intent = |key: &Key| Intent {
+            key: key.clone(),
+            fingerprint: String::from("f"),
+            value_cents: 100,
+        };
+        let fresh = Key::invoice("o2", "n2");
+        let answers = ledger
+            .record_intents(vec![intent(&fresh), intent(&done), intent(&fresh)])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 3);
+        assert_eq!(answers[0], Ok(()));
+        assert!(
+            matches!(&answers[1], Err(LedgerError::AlreadyAccepted { key }) if *key == done),
+            "{answers:?}"
+        );
+        assert_eq!(answers[2], Ok(()));
+        let pending = ledger.pending_intents().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!((&pending[0].key, pending[0].attempts), (&fresh, 2));
+        assert_eq!(ledger.get(&done).unwrap().unwrap().state, State::Accepted);
+        assert!(ledger.record_intents(Vec::new()).await.unwrap().is_empty());
     }
 
     #[test]

@@ -304,6 +304,78 @@ fn wrong_token_stops_at_once() {
     assert!(rows.iter().all(|r| r[2] == "failed"));
 }
 
+/// At a high rate a worker takes several invoices at once and records their intents in one
+/// ledger write. A stop mid-way (here the first 401) must leave none of those intents behind:
+/// the next run sends everything at once, without looking at any order first.
+#[test]
+fn a_stop_leaves_no_intent_recorded_ahead_behind() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 200);
+    let args = [
+        "submit",
+        "--rate",
+        "100000",
+        "--concurrency",
+        "2",
+        "--ledger",
+        "l.db",
+        "in.csv",
+    ];
+    let mut c = sim.cmd(&w, &args);
+    c.env("VTEX_APP_TOKEN", "wrong-token");
+    let run = common::Run::of(&mut c, &["submit"]);
+    run.expect_code(2);
+    assert!(sim.state().requests("POST post_invoice 401") <= 2);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 200);
+    assert!(rows.iter().all(|r| r[2] == "failed"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r[3] == "401" || r[6].contains("stopped because")),
+        "{rows:?}"
+    );
+
+    let run = sim.run(&w, &args);
+    run.expect_code(0);
+    assert!(
+        !run.stderr().contains("earlier interrupted run"),
+        "{}",
+        run.stderr()
+    );
+    let state = sim.state();
+    assert_eq!(state.requests("GET get_order 200"), 0, "no look-ups needed");
+    assert_eq!(state.requests("GET get_order 404"), 0, "no look-ups needed");
+    assert_eq!(state.requests("POST post_invoice 200"), 200);
+    sim.assert_exactly_once(&keys);
+}
+
+/// Many invoices at an unlimited rate (intents recorded several at a time): every one sent
+/// once, every row accepted, and a rerun sends nothing.
+#[test]
+fn a_fast_run_of_many_invoices_is_exactly_once() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 1000);
+    let args = [
+        "submit",
+        "--rate",
+        "1000000",
+        "--concurrency",
+        "8",
+        "--ledger",
+        "l.db",
+        "in.csv",
+    ];
+    sim.run(&w, &args).expect_code(0);
+    sim.assert_exactly_once(&keys);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r[2] == "accepted"));
+    sim.run(&w, &args).expect_code(0);
+    assert_eq!(sim.state().requests("POST post_invoice 200"), 1000);
+}
+
 #[test]
 fn forbidden_key_stops_with_403() {
     let sim = Sim::start(sim::SandboxConfig {

@@ -319,3 +319,304 @@ fn debug_output_hides_credentials() {
     let text = format!("{c:?} {:?}", Credentials::new(KEY, TOKEN));
     assert!(!text.contains(TOKEN) && !text.contains(KEY), "{text}");
 }
+
+/// A bare HTTP/1.1 server: answers each request with a receipt on a keep-alive connection, and
+/// closes each connection `close_after` its first answer (a server's keep-alive timeout) when
+/// given. Returns its base URL and the count of connections it accepted.
+async fn keep_alive_server(close_after: Option<Duration>) -> (String, Arc<Mutex<usize>>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted: Arc<Mutex<usize>> = Arc::default();
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            *count.lock().unwrap() += 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // One request: headers, then Content-Length bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map(|v| v.trim().parse().unwrap())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + length {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    let body =
+                        r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"r-1"}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if let Some(after) = close_after {
+                        tokio::time::sleep(after).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_is_reused() {
+    let (base, accepted) = keep_alive_server(None).await;
+    let c = client(&base, Duration::from_secs(5));
+    for _ in 0..5 {
+        c.post_invoice("1-01", &invoice()).await.unwrap();
+    }
+    assert_eq!(*accepted.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_idle_is_replaced_without_an_error() {
+    let (base, accepted) = keep_alive_server(Some(Duration::from_millis(20))).await;
+    let c = client(&base, Duration::from_secs(5));
+    for _ in 0..3 {
+        c.post_invoice("1-01", &invoice()).await.unwrap();
+        // Past the server's keep-alive: the pooled connection is closed by the time it is used.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(*accepted.lock().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn connections_idle_past_the_pool_timeout_are_not_reused() {
+    let (base, accepted) = keep_alive_server(None).await;
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        pool_idle_timeout: Duration::from_millis(50),
+        ..ClientOptions::default()
+    };
+    let c = Client::new(
+        &Target::base_url(&base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap();
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    c.post_invoice("1-01", &invoice()).await.unwrap();
+    assert_eq!(*accepted.lock().unwrap(), 2);
+}
+
+/// An https server on 127.0.0.1:0 with the test certificate in tests/data/tls (issued by the
+/// test CA there to `localhost` and 127.0.0.1; the key is a throwaway made for these tests),
+/// answering every request with a receipt over HTTP/1.1.
+async fn tls_server() -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async {
+                    let body = r#"{"date":"2024-01-31T18:25:43+00:00","orderId":"1-01","receipt":"tls-1"}"#;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(Bytes::from(body)),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+fn tls_client(base: &str, trust_test_ca: bool) -> Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let extra_roots = if trust_test_ca {
+        vec![CertificateDer::from_pem_file(ca).unwrap().to_vec()]
+    } else {
+        Vec::new()
+    };
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        extra_roots,
+        ..ClientOptions::default()
+    };
+    Client::new(
+        &Target::base_url(base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_a_trusted_certificate_works_by_name_and_by_address() {
+    let port = tls_server().await;
+    for base in [
+        format!("https://localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+    ] {
+        let c = tls_client(&base, true);
+        for _ in 0..3 {
+            let receipt = c.post_invoice("1-01", &invoice()).await.unwrap();
+            assert_eq!(receipt.receipt, "tls-1", "{base}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn https_with_an_untrusted_certificate_is_refused_before_sending() {
+    let port = tls_server().await;
+    let c = tls_client(&format!("https://localhost:{port}"), false);
+    let e = c.post_invoice("1-01", &invoice()).await.unwrap_err();
+    assert!(matches!(e, CallError::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains("TLS"), "{e}");
+    assert!(!e.may_have_applied() && e.is_retriable());
+    assert_no_secrets(&e);
+}
+
+/// A CONNECT proxy on 127.0.0.1:0: records each request head, then either refuses with a 407
+/// or opens the tunnel to the port asked for.
+async fn connect_proxy(refuse: bool) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                seen.lock().unwrap().push(head.clone());
+                if refuse {
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let target_port: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.parse().ok())
+                    .unwrap();
+                let mut upstream = tokio::net::TcpStream::connect(("127.0.0.1", target_port))
+                    .await
+                    .unwrap();
+                sock.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
+            });
+        }
+    });
+    (port, heads)
+}
+
+fn proxied_client(base: &str, proxy: String) -> Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let opts = ClientOptions {
+        timeout: Duration::from_secs(5),
+        extra_roots: vec![CertificateDer::from_pem_file(ca).unwrap().to_vec()],
+        proxy: Some(proxy),
+        ..ClientOptions::default()
+    };
+    Client::new(
+        &Target::base_url(base).unwrap(),
+        &Credentials::new(KEY, TOKEN),
+        &opts,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn https_goes_through_a_connect_proxy_with_its_credentials() {
+    let tls_port = tls_server().await;
+    let (proxy_port, heads) = connect_proxy(false).await;
+    let c = proxied_client(
+        &format!("https://localhost:{tls_port}"),
+        format!("http://bob:s%20cret@127.0.0.1:{proxy_port}"),
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            c.post_invoice("1-01", &invoice()).await.unwrap().receipt,
+            "tls-1"
+        );
+    }
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1, "one tunnel, kept alive: {heads:?}");
+    assert!(
+        heads[0].starts_with(&format!("CONNECT localhost:{tls_port} HTTP/1.1\r\n")),
+        "{heads:?}"
+    );
+    // base64("bob:s cret")
+    assert!(
+        heads[0].contains("Proxy-Authorization: Basic Ym9iOnMgY3JldA==\r\n"),
+        "{heads:?}"
+    );
+    // The proxy sees only the tunnel request: the app keys travel inside TLS.
+    assert!(!heads[0].contains(TOKEN) && !heads[0].contains(KEY));
+}
+
+#[tokio::test]
+async fn a_proxy_that_refuses_the_tunnel_is_a_connect_error_without_its_password() {
+    let (proxy_port, _heads) = connect_proxy(true).await;
+    let c = proxied_client(
+        "https://localhost:1",
+        format!("http://bob:hunter2@127.0.0.1:{proxy_port}"),
+    );
+    let e = c.post_invoice("1-01", &invoice()).await.unwrap_err();
+    assert!(matches!(e, CallError::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains("407"), "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(!e.may_have_applied());
+    assert_no_secrets(&e);
+}

@@ -29,6 +29,11 @@ use crate::submit::retry::{RetryAction, RetryPolicy};
 use crate::vtex::api::{InvoiceRequest, Json, TrackingRequest};
 use crate::vtex::client::{CallError, Client};
 
+/// Most jobs a worker takes at once (see [`Engine::chunk_len`]).
+const MAX_CHUNK: usize = 8;
+/// How far ahead of its sending an intent may be recorded, in time at the current rate.
+const AHEAD: Duration = Duration::from_millis(100);
+
 /// The environment variable that arms a [`crash_point`].
 pub const CRASH_AT_ENV: &str = "INVOICE_IMPORT_CRASH_AT";
 
@@ -193,14 +198,30 @@ impl Engine {
                     if engine.stopper.is_stopped() {
                         break;
                     }
-                    let job = match queue.lock() {
-                        Ok(mut q) => q.pop_front(),
-                        Err(_) => None,
+                    let chunk: Vec<Job> = match queue.lock() {
+                        Ok(mut q) => {
+                            let n = engine.chunk_len(q.len(), workers);
+                            q.drain(..n).collect()
+                        }
+                        Err(_) => Vec::new(),
                     };
-                    let Some(job) = job else { break };
-                    let outcome = engine.process(&job).await;
-                    if outcomes.send(outcome).is_err() {
+                    if chunk.is_empty() {
                         break;
+                    }
+                    let ahead = engine.record_intents_ahead(&chunk).await;
+                    let mut jobs = chunk.into_iter().zip(ahead);
+                    while let Some((job, recorded)) = jobs.next() {
+                        if engine.stopper.is_stopped() {
+                            // Not started: back to the queue with the rest of the chunk, to be
+                            // reported with the reason the run stopped (see `give_back`).
+                            let rest = std::iter::once((job, recorded)).chain(jobs);
+                            engine.give_back(&queue, rest).await;
+                            break;
+                        }
+                        let outcome = engine.process(&job, recorded).await;
+                        if outcomes.send(outcome).is_err() {
+                            return;
+                        }
                     }
                 }
             }));
@@ -238,7 +259,98 @@ impl Engine {
         }
     }
 
-    async fn process(&self, job: &Job) -> Outcome {
+    /// How many jobs a worker takes from a queue of `queued`: several when the queue is long,
+    /// so their intents share one ledger write (one commit, one wake-up) instead of one each;
+    /// one near the end, so the last jobs still spread over all workers. Intents recorded
+    /// ahead are sent within about [`AHEAD`] at the current rate: a crash leaves few of them,
+    /// each looked up on the order before the next run sends it.
+    fn chunk_len(&self, queued: usize, workers: usize) -> usize {
+        let workers = workers.max(1);
+        // Saturating: an unlimited rate gives usize::MAX, a NaN gives 0.
+        let by_rate = (self.rate.current_rate() * AHEAD.as_secs_f64() / workers as f64) as usize;
+        let by_queue = queued / (workers * 2);
+        by_rate.min(by_queue).clamp(1, MAX_CHUNK).min(queued)
+    }
+
+    /// Records, in one ledger write, the intents of the jobs in `chunk` that go straight to
+    /// sending; a job that needs a look at the order first records its own when it gets there.
+    /// One entry per job: `Some(answer)` for those recorded here.
+    async fn record_intents_ahead(
+        &self,
+        chunk: &[Job],
+    ) -> Vec<Option<Result<(), ledger::LedgerError>>> {
+        let mut ahead: Vec<Option<Result<(), ledger::LedgerError>>> = vec![None; chunk.len()];
+        let straight: Vec<usize> = (0..chunk.len())
+            .filter(|&i| chunk.get(i).is_some_and(|job| !self.looks_first(job)))
+            .collect();
+        if straight.len() < 2 {
+            return ahead; // nothing to share
+        }
+        let intents = straight
+            .iter()
+            .filter_map(|&i| chunk.get(i))
+            .map(|job| ledger::Intent {
+                key: job.key.clone(),
+                fingerprint: job.fingerprint.clone(),
+                value_cents: job.value_cents,
+            })
+            .collect();
+        match self.ledger.record_intents(intents).await {
+            Ok(answers) => {
+                for (i, answer) in straight.into_iter().zip(answers) {
+                    if let Some(slot) = ahead.get_mut(i) {
+                        *slot = Some(answer);
+                    }
+                }
+            }
+            Err(e) => {
+                for i in straight {
+                    if let Some(slot) = ahead.get_mut(i) {
+                        *slot = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        ahead
+    }
+
+    /// Puts jobs a stopped run will not send back in the queue, to be reported as not sent.
+    /// An intent recorded ahead for one is closed as failed first, so the next run sends it
+    /// without a look; should that write fail, the intent stays and the next run looks first.
+    async fn give_back(
+        &self,
+        queue: &Mutex<VecDeque<Job>>,
+        jobs: impl Iterator<Item = (Job, Option<Result<(), ledger::LedgerError>>)>,
+    ) {
+        let mut back = Vec::new();
+        for (job, recorded) in jobs {
+            if let Some(Ok(())) = recorded {
+                let _ = self
+                    .ledger
+                    .record_failed(&job.key, "not sent: the run stopped")
+                    .await;
+            }
+            back.push(job);
+        }
+        if let Ok(mut q) = queue.lock() {
+            for job in back.into_iter().rev() {
+                q.push_front(job);
+            }
+        }
+    }
+
+    /// Whether the job starts with a look at the order (an intent a killed run left, or
+    /// `--check-remote`) instead of its intent.
+    fn looks_first(&self, job: &Job) -> bool {
+        matches!(job.op, Op::Invoice(_)) && (job.unresolved_intent || self.config.check_remote)
+    }
+
+    /// `recorded`: the answer of the intent [`Engine::record_intents_ahead`] wrote for it.
+    async fn process(
+        &self,
+        job: &Job,
+        recorded: Option<Result<(), ledger::LedgerError>>,
+    ) -> Outcome {
         let mut outcome = Outcome {
             index: job.index,
             status: Status::Failed,
@@ -247,7 +359,7 @@ impl Engine {
             attempts: 0,
             error: None,
         };
-        match self.try_process(job, &mut outcome).await {
+        match self.try_process(job, &mut outcome, recorded).await {
             Ok(()) => {}
             Err(ledger_error) => {
                 // The ledger could not record: stop sending, since exactly-once can't be kept.
@@ -259,11 +371,16 @@ impl Engine {
         outcome
     }
 
-    async fn try_process(&self, job: &Job, out: &mut Outcome) -> Result<(), ledger::LedgerError> {
+    async fn try_process(
+        &self,
+        job: &Job,
+        out: &mut Outcome,
+        mut recorded: Option<Result<(), ledger::LedgerError>>,
+    ) -> Result<(), ledger::LedgerError> {
         let is_invoice = matches!(job.op, Op::Invoice(_));
         // Before the first POST: a killed run may have sent it, or (with --check-remote) another
         // system may have. A tracking PATCH is idempotent and needs no look.
-        let mut look_first = is_invoice && (job.unresolved_intent || self.config.check_remote);
+        let mut look_first = self.looks_first(job);
         let mut uncertain = job.unresolved_intent;
         // The ledger records an outcome only against an intent; a look can settle a job before
         // any intent of this run, so one is written first then.
@@ -335,12 +452,23 @@ impl Engine {
             }
 
             if self.stopper.is_stopped() {
+                if let Some(Ok(())) = recorded {
+                    // Recorded ahead and never sent: closed, so the next run sends it at once.
+                    self.ledger
+                        .record_failed(&job.key, "not sent: the run stopped")
+                        .await?;
+                }
                 out.error = Some(String::from("not sent: the run stopped"));
                 return Ok(());
             }
-            self.ledger
-                .record_intent(&job.key, &job.fingerprint, job.value_cents)
-                .await?;
+            match recorded.take() {
+                Some(answer) => answer?,
+                None => {
+                    self.ledger
+                        .record_intent(&job.key, &job.fingerprint, job.value_cents)
+                        .await?
+                }
+            }
             has_intent = true;
             crash_point("after-intent");
             self.rate.acquire().await;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// what is sent. The type parameter keeps an invoice body from going to the tracking endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Json<T> {
-    bytes: Vec<u8>,
+    /// Shared, so each attempt hands the same buffer to the connection without a copy.
+    bytes: bytes::Bytes,
     _body: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -21,7 +22,7 @@ impl<T: Serialize> Json<T> {
         // Serializing our own plain structs (strings, integers, options, vectors; no maps, no
         // custom serializers) into memory cannot fail; should it ever, an empty body is refused
         // by the server, never mistaken for another invoice.
-        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let bytes = serde_json::to_vec(body).unwrap_or_default().into();
         Json {
             bytes,
             _body: std::marker::PhantomData,
@@ -32,6 +33,11 @@ impl<T: Serialize> Json<T> {
 impl<T> Json<T> {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The body as the connection takes it (a reference count, not a copy).
+    pub(crate) fn to_bytes(&self) -> bytes::Bytes {
+        self.bytes.clone()
     }
 }
 

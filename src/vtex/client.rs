@@ -7,14 +7,23 @@
 //! errors, never from the request headers.
 
 use std::fmt;
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use rustls::pki_types::ServerName;
 use serde::de::DeserializeOwned;
-use url::Url;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use url::{Host, Url};
 
 use super::api::{InvoiceRequest, Json, Order, Receipt, TrackingRequest};
 
@@ -121,9 +130,17 @@ impl Target {
         self.base.as_str().trim_end_matches('/')
     }
 
-    /// `{base}/api/oms/pvt/orders/{segments…}`; the segments must be encoded already. Only the
-    /// path is set on a copy of the parsed base, so the scheme and host are not parsed again.
+    /// `{base}/api/oms/pvt/orders/{segments…}`; the segments must be encoded already.
+    #[cfg(test)]
     fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(&self.endpoint_path(segments));
+        url
+    }
+
+    /// The path (origin form) of `{base}/api/oms/pvt/orders/{segments…}`, as the request line
+    /// carries it; the segments must be encoded already, so nothing here needs parsing.
+    fn endpoint_path(&self, segments: &[&str]) -> String {
         let prefix = self.base.path().trim_end_matches('/');
         let mut path = String::with_capacity(
             prefix.len() + 20 + segments.iter().map(|s| s.len() + 1).sum::<usize>(),
@@ -134,9 +151,7 @@ impl Target {
             path.push('/');
             path.push_str(seg);
         }
-        let mut url = self.base.clone();
-        url.set_path(&path);
-        url
+        path
     }
 }
 
@@ -246,6 +261,121 @@ pub struct ClientOptions {
     /// we do not reuse a connection the server is about to close.
     pub pool_idle_timeout: Duration,
     pub user_agent: String,
+    /// DER certificates trusted beside the system's roots for https (a test server, a
+    /// TLS-inspecting proxy); empty normally.
+    pub extra_roots: Vec<Vec<u8>>,
+    /// `http://[user:password@]host:port` of a proxy that https requests are tunnelled through
+    /// (HTTP CONNECT); see [`ClientOptions::proxy_from_env`].
+    pub proxy: Option<String>,
+}
+
+impl ClientOptions {
+    /// The proxy the usual environment variables name for `target` (`HTTPS_PROXY`, then
+    /// `ALL_PROXY`, upper or lower case), unless `NO_PROXY` lists its host (a name, a
+    /// `.suffix` or `*`). Plain http goes only to loopback hosts and is never proxied.
+    pub fn proxy_from_env(target: &Target) -> Option<String> {
+        proxy_for(target, |name| std::env::var(name).ok())
+    }
+}
+
+fn proxy_for(target: &Target, var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if target.url().scheme() != "https" {
+        return None;
+    }
+    let get = |name: &str| {
+        var(name)
+            .or_else(|| var(&name.to_ascii_lowercase()))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let proxy = get("HTTPS_PROXY").or_else(|| get("ALL_PROXY"))?;
+    let host = target.url().host_str()?.to_ascii_lowercase();
+    let bypass = get("NO_PROXY").is_some_and(|list| {
+        list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.to_ascii_lowercase();
+            let bare = entry.trim_start_matches('.');
+            entry == "*"
+                || (!bare.is_empty() && (host == bare || host.ends_with(&format!(".{bare}"))))
+        })
+    });
+    (!bypass).then(|| proxy.trim().to_string())
+}
+
+/// Where a tunnel is asked for, and with which credentials (a sensitive header value).
+struct Proxy {
+    host: Host<String>,
+    port: u16,
+    authorization: Option<HeaderValue>,
+}
+
+impl Proxy {
+    fn parse(text: &str) -> Result<Proxy, ClientError> {
+        let build = |message: String| ClientError::Build { message };
+        // A bare `host:port` is read as http://host:port, as curl does.
+        let with_scheme = if text.contains("://") {
+            text.to_string()
+        } else {
+            format!("http://{text}")
+        };
+        let url = Url::parse(&with_scheme)
+            .map_err(|e| build(format!("the proxy setting is not a URL: {e}")))?;
+        if url.scheme() != "http" {
+            return Err(build(format!(
+                "proxy scheme {}:// is not supported (use http://host:port)",
+                url.scheme()
+            )));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| build(String::from("the proxy setting has no host")))?
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let authorization = if url.username().is_empty() {
+            None
+        } else {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let pair = format!(
+                "{}:{}",
+                decode(url.username()),
+                decode(url.password().unwrap_or(""))
+            );
+            let mut value = HeaderValue::from_str(&format!("Basic {}", base64(pair.as_bytes())))
+                .map_err(|_| build(String::from("the proxy credentials cannot go in a header")))?;
+            value.set_sensitive(true);
+            Some(value)
+        };
+        Ok(Proxy {
+            host,
+            port,
+            authorization,
+        })
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for a proxy's Basic credentials.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(ALPHABET[index as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl Default for ClientOptions {
@@ -255,6 +385,8 @@ impl Default for ClientOptions {
             pool_max_idle_per_host: 64,
             pool_idle_timeout: Duration::from_secs(20),
             user_agent: format!("invoice-import/{}", env!("CARGO_PKG_VERSION")),
+            extra_roots: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -346,14 +478,37 @@ impl CallError {
 }
 
 /// The OMS client. Cheap to clone (the connection pool is shared).
+///
+/// HTTP/1.1 over hyper's connection API, with its own small pool of keep-alive connections:
+/// a request through a general-purpose client (redirect layer, URL parsed again on each send,
+/// per-request header merging) cost about three times the instructions, and a run is thousands
+/// of the same request to one host.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
     target: Target,
+    host: Host<String>,
+    port: u16,
+    /// For https targets: the TLS settings and the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    /// For https through a proxy: the tunnel's end and the `CONNECT` request's authority.
+    proxy: Option<(Proxy, String)>,
+    /// Sent on every request: Host, Accept, Content-Type, User-Agent, and the two keys (marked
+    /// sensitive, so no debug output of hyper's shows them).
+    headers: HeaderMap,
+    timeout: Duration,
+    idle_timeout: Duration,
+    max_idle: usize,
+    /// Connections between requests, the most recently used last.
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    sender: SendRequest<Full<Bytes>>,
+    since: Instant,
 }
 
 impl fmt::Debug for Client {
@@ -362,6 +517,13 @@ impl fmt::Debug for Client {
             .field("target", &self.inner.target.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// A status line and headers arrived; the body may not have.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Result<Bytes, CallError>,
 }
 
 impl Client {
@@ -374,37 +536,78 @@ impl Client {
             let mut v = HeaderValue::from_str(value).map_err(|_| CredentialsError::Invalid {
                 variable: variable.into(),
             })?;
-            // Keeps the value out of hyper's and reqwest's own debug output.
+            // Keeps the value out of hyper's own debug output.
             v.set_sensitive(true);
             Ok::<_, CredentialsError>(v)
         };
+        let build = |message: String| ClientError::Build { message };
+        let base = target.url();
+        let host = base
+            .host()
+            .ok_or_else(|| build(format!("no host in {target}")))?
+            .to_owned();
+        let https = base.scheme() == "https";
+        let port = base
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        // `host[:port]`, the port only when it is not the scheme's default, as browsers send it.
+        let authority = match base.port() {
+            Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
+            None => base.host_str().unwrap_or_default().to_string(),
+        };
+
         let mut headers = HeaderMap::new();
+        headers.insert(
+            HOST,
+            HeaderValue::from_str(&authority)
+                .map_err(|e| build(format!("host {authority:?}: {e}")))?,
+        );
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(&opts.user_agent)
+                .map_err(|e| build(format!("user agent {:?}: {e}", opts.user_agent)))?,
+        );
         headers.insert("X-VTEX-API-AppKey", secret(&creds.app_key, "VTEX_APP_KEY")?);
         headers.insert(
             "X-VTEX-API-AppToken",
             secret(&creds.app_token, "VTEX_APP_TOKEN")?,
         );
-        let http = reqwest::Client::builder()
-            .http1_only()
-            .default_headers(headers)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
-            .pool_max_idle_per_host(opts.pool_max_idle_per_host)
-            .pool_idle_timeout(opts.pool_idle_timeout)
-            .user_agent(opts.user_agent.clone())
-            .tcp_nodelay(true)
-            // Redirects would re-send credentials to wherever the server points.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Build {
-                message: error_chain(&e),
-            })?;
+
+        let tls = if https {
+            let name = match &host {
+                Host::Domain(d) => ServerName::try_from(d.clone()).map_err(|e| {
+                    build(format!(
+                        "host {d:?} cannot be checked against a certificate: {e}"
+                    ))
+                })?,
+                Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
+                Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
+            };
+            Some((tls_connector(&opts.extra_roots)?, name))
+        } else {
+            None
+        };
+        let proxy = match (&opts.proxy, https) {
+            (Some(text), true) => Some((
+                Proxy::parse(text)?,
+                format!("{}:{port}", base.host_str().unwrap_or_default()),
+            )),
+            _ => None,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
                 target: target.clone(),
+                host,
+                port,
+                tls,
+                proxy,
+                headers,
+                timeout: opts.timeout,
+                idle_timeout: opts.pool_idle_timeout,
+                max_idle: opts.pool_max_idle_per_host,
+                idle: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -428,12 +631,11 @@ impl Client {
         order_id: &str,
         body: &Json<InvoiceRequest>,
     ) -> Result<Receipt, CallError> {
-        let url = self
+        let path = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?, "invoice"]);
-        self.send(self.inner.http.post(url).body(body.as_bytes().to_vec()))
-            .await
+            .endpoint_path(&[&segment("order id", order_id)?, "invoice"]);
+        self.send(Method::POST, path, body.to_bytes()).await
     }
 
     /// `PATCH /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}`.
@@ -454,45 +656,45 @@ impl Client {
         invoice_number: &str,
         body: &Json<TrackingRequest>,
     ) -> Result<Receipt, CallError> {
-        let url = self.inner.target.endpoint(&[
+        let path = self.inner.target.endpoint_path(&[
             &segment("order id", order_id)?,
             "invoice",
             &segment("invoice number", invoice_number)?,
         ]);
-        self.send(self.inner.http.patch(url).body(body.as_bytes().to_vec()))
-            .await
+        self.send(Method::PATCH, path, body.to_bytes()).await
     }
 
     /// `GET /api/oms/pvt/orders/{orderId}`.
     pub async fn get_order(&self, order_id: &str) -> Result<Order, CallError> {
-        let url = self
+        let path = self
             .inner
             .target
-            .endpoint(&[&segment("order id", order_id)?]);
-        self.send(self.inner.http.get(url)).await
+            .endpoint_path(&[&segment("order id", order_id)?]);
+        self.send(Method::GET, path, Bytes::new()).await
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        method: Method,
+        path: String,
+        body: Bytes,
     ) -> Result<T, CallError> {
-        let response = request.send().await.map_err(classify)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-        let body = response.bytes().await;
+        // The whole exchange (connect, send, wait, read) has one deadline.
+        let deadline = Instant::now() + self.inner.timeout;
+        let uri = Uri::try_from(path).map_err(|e| CallError::Invalid {
+            message: format!("cannot make a request path: {e}"),
+        })?;
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = self.inner.headers.clone();
+        let Answer {
+            status,
+            retry_after,
+            body,
+        } = self.exchange(request, deadline).await?;
         if (200..300).contains(&status) {
-            let body = body.map_err(|e| {
-                let err = classify(e);
-                // The status line arrived, so the request was received; only the body was lost.
-                match err {
-                    CallError::Connect { message } => CallError::Transport { message },
-                    other => other,
-                }
-            })?;
+            let body = body?;
             return serde_json::from_slice(&body).map_err(|e| CallError::Decode {
                 status,
                 message: format!("{e}; body: {}", snippet(&body)),
@@ -507,19 +709,272 @@ impl Client {
             retry_after,
         })
     }
+
+    /// Sends `request` on a pooled connection, or a new one, and reads the answer. Each error
+    /// is classified by how far the request got: not written (`Connect`), written and then
+    /// lost (`Transport`), or no answer by the deadline (`Timeout`).
+    async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        let timed_out = || CallError::Timeout {
+            message: format!(
+                "no complete answer within {} s",
+                self.inner.timeout.as_secs_f64()
+            ),
+        };
+        // Each round takes a pooled connection out of the pool for good, so this ends.
+        loop {
+            let (mut sender, pooled) = match self.checkout() {
+                Some(sender) => (sender, true),
+                None => (self.connect(deadline).await?, false),
+            };
+            match tokio::time::timeout_at(deadline, sender.ready()).await {
+                Ok(Ok(())) => {}
+                // The server closed it while it sat in the pool; nothing was written.
+                Ok(Err(_)) if pooled => continue,
+                Ok(Err(e)) => {
+                    return Err(CallError::Connect {
+                        message: error_chain(&e),
+                    });
+                }
+                Err(_) => {
+                    return Err(CallError::Connect {
+                        message: String::from("no usable connection before the deadline"),
+                    });
+                }
+            }
+            let response =
+                match tokio::time::timeout_at(deadline, sender.try_send_request(request)).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(mut e)) => match e.take_message() {
+                        // Handed back unwritten: the connection closed under it (the keep-alive
+                        // race), so another connection may take it.
+                        Some(unsent) if pooled => {
+                            request = unsent;
+                            continue;
+                        }
+                        Some(_) => {
+                            return Err(CallError::Connect {
+                                message: error_chain(e.error()),
+                            });
+                        }
+                        None => {
+                            return Err(CallError::Transport {
+                                message: error_chain(e.error()),
+                            });
+                        }
+                    },
+                    Err(_) => return Err(timed_out()),
+                };
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            let body = match tokio::time::timeout_at(deadline, response.into_body().collect()).await
+            {
+                Ok(Ok(collected)) => {
+                    self.check_in(sender);
+                    Ok(collected.to_bytes())
+                }
+                // The status line arrived, so the request was received; only the body was lost.
+                Ok(Err(e)) => Err(CallError::Transport {
+                    message: error_chain(&e),
+                }),
+                Err(_) => Err(timed_out()),
+            };
+            return Ok(Answer {
+                status,
+                retry_after,
+                body,
+            });
+        }
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
+        // Pushing to or popping a Vec cannot leave it half-changed: a poisoned lock is fine.
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The most recently used idle connection that is still open and not idle for too long:
+    /// past `pool_idle_timeout` the server may be about to close it.
+    fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle();
+        while let Some(conn) = idle.pop() {
+            if conn.since.elapsed() < self.inner.idle_timeout && !conn.sender.is_closed() {
+                return Some(conn.sender);
+            }
+        }
+        None
+    }
+
+    fn check_in(&self, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle();
+        if idle.len() < self.inner.max_idle {
+            idle.push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// A new connection (TCP, then TLS for https), or `Connect`: nothing was sent on it.
+    async fn connect(&self, deadline: Instant) -> Result<SendRequest<Full<Bytes>>, CallError> {
+        let inner = &self.inner;
+        let connecting = async {
+            let tcp = match &inner.proxy {
+                Some((proxy, authority)) => {
+                    let at = show(&proxy.host, proxy.port);
+                    let mut tcp = tcp_connect(&proxy.host, proxy.port)
+                        .await
+                        .map_err(|e| format!("tcp connect to the proxy {at}: {e}"))?;
+                    tunnel(&mut tcp, authority, proxy.authorization.as_ref())
+                        .await
+                        .map_err(|e| format!("proxy {at}: {e}"))?;
+                    tcp
+                }
+                None => tcp_connect(&inner.host, inner.port)
+                    .await
+                    .map_err(|e| format!("tcp connect to {}: {e}", inner.target))?,
+            };
+            match &inner.tls {
+                Some((connector, name)) => {
+                    let stream = connector
+                        .connect(name.clone(), tcp)
+                        .await
+                        .map_err(|e| format!("TLS handshake with {}: {e}", inner.target))?;
+                    handshake(stream).await
+                }
+                None => handshake(tcp).await,
+            }
+        };
+        match tokio::time::timeout_at(deadline, connecting).await {
+            Ok(Ok(sender)) => Ok(sender),
+            Ok(Err(message)) => Err(CallError::Connect { message }),
+            Err(_) => Err(CallError::Connect {
+                message: format!(
+                    "no connection to {} within {} s",
+                    inner.target,
+                    inner.timeout.as_secs_f64()
+                ),
+            }),
+        }
+    }
 }
 
-/// Maps a reqwest error onto what it means for delivery. Connect errors happen before any byte
-/// of the request is written; everything else may have reached the server.
-fn classify(err: reqwest::Error) -> CallError {
-    let message = error_chain(&err);
-    if err.is_connect() {
-        CallError::Connect { message }
-    } else if err.is_timeout() {
-        CallError::Timeout { message }
-    } else {
-        CallError::Transport { message }
+/// A TCP connection with Nagle off: a request is written whole, so its last segment must not
+/// wait for an ACK.
+async fn tcp_connect(host: &Host<String>, port: u16) -> std::io::Result<TcpStream> {
+    let tcp = match host {
+        Host::Domain(d) => TcpStream::connect((d.as_str(), port)).await,
+        Host::Ipv4(ip) => TcpStream::connect(SocketAddr::new(IpAddr::V4(*ip), port)).await,
+        Host::Ipv6(ip) => TcpStream::connect(SocketAddr::new(IpAddr::V6(*ip), port)).await,
+    }?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
+/// `host:port` for messages (never a proxy's credentials).
+fn show(host: &Host<String>, port: u16) -> String {
+    match host {
+        Host::Ipv6(ip) => format!("[{ip}]:{port}"),
+        other => format!("{other}:{port}"),
     }
+}
+
+/// Asks the proxy on `tcp` for a tunnel to `authority` (HTTP CONNECT) and reads its answer; on
+/// a 2xx the stream is then a byte pipe to the target, ready for TLS.
+async fn tunnel(
+    tcp: &mut TcpStream,
+    authority: &str,
+    authorization: Option<&HeaderValue>,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").into_bytes();
+    if let Some(value) = authorization {
+        request.extend_from_slice(b"Proxy-Authorization: ");
+        request.extend_from_slice(value.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    tcp.write_all(&request).await.map_err(|e| e.to_string())?;
+    // The answer's head, read a byte at a time so nothing of the tunnel is consumed; it is
+    // short and read once per connection.
+    let mut head = Vec::with_capacity(256);
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= 8192 {
+            return Err(String::from("answered CONNECT with an oversized header"));
+        }
+        let mut byte = [0u8; 1];
+        match tcp.read(&mut byte).await.map_err(|e| e.to_string())? {
+            0 => {
+                return Err(String::from(
+                    "closed the connection instead of answering CONNECT",
+                ));
+            }
+            _ => head.extend_from_slice(&byte),
+        }
+    }
+    let status_line = String::from_utf8_lossy(&head);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    let status = status_line.split_whitespace().nth(1).unwrap_or_default();
+    if status.starts_with('2') && status.len() == 3 {
+        Ok(())
+    } else {
+        Err(format!("refused the tunnel: {}", status_line.trim()))
+    }
+}
+
+/// HTTP/1.1 on a connected stream; the connection is driven by a task of its own (reads,
+/// writes, keep-alive) until its last sender is dropped or the peer closes it.
+async fn handshake<S>(io: S) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| error_chain(&e))?;
+    tokio::spawn(async move {
+        // Its end (closed by either side, or failed) shows to the sender as a closed connection.
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// TLS as a browser would check it: the operating system's roots and verifier, HTTP/1.1 by ALPN.
+fn tls_connector(extra_roots: &[Vec<u8>]) -> Result<tokio_rustls::TlsConnector, ClientError> {
+    let build = |message: String| ClientError::Build { message };
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = if extra_roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+    } else {
+        let extra = extra_roots
+            .iter()
+            .map(|der| rustls::pki_types::CertificateDer::from(der.clone()));
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, Arc::clone(&provider))
+    }
+    .map_err(|e| build(format!("cannot load the system's certificate roots: {e}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| build(format!("TLS settings: {e}")))?
+        // "dangerous" is rustls's name for any verifier of one's own choosing; this one is the
+        // platform's full certificate verification.
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// "outer: inner: root cause", so "connection refused" is visible and not hidden in a source.
@@ -594,6 +1049,95 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_clients_build_and_host_headers_omit_default_ports() {
+        let creds = Credentials::new("k", "t");
+        let opts = ClientOptions::default();
+        for (url, host) in [
+            (
+                "https://acme.vtexcommercestable.com.br",
+                "acme.vtexcommercestable.com.br",
+            ),
+            ("https://127.0.0.1:8443/x", "127.0.0.1:8443"),
+            ("http://[::1]:9000", "[::1]:9000"),
+            ("http://localhost", "localhost"),
+        ] {
+            let c = Client::new(&Target::base_url(url).unwrap(), &creds, &opts).unwrap();
+            assert_eq!(c.inner.headers[HOST], host, "{url}");
+            assert_eq!(c.inner.tls.is_some(), url.starts_with("https"), "{url}");
+        }
+    }
+
+    #[test]
+    fn proxies_from_the_environment() {
+        let vtex = Target::account("acme", "vtexcommercestable").unwrap();
+        let env = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        assert_eq!(proxy_for(&vtex, env(&[])), None);
+        assert_eq!(
+            proxy_for(&vtex, env(&[("https_proxy", "http://p:3128")])).as_deref(),
+            Some("http://p:3128")
+        );
+        assert_eq!(
+            proxy_for(&vtex, env(&[("ALL_PROXY", "p:1"), ("HTTPS_PROXY", "p:2")])).as_deref(),
+            Some("p:2")
+        );
+        for no in [
+            "*",
+            "vtexcommercestable.com.br",
+            ".com.br",
+            "x, acme.vtexcommercestable.com.br",
+        ] {
+            let found = proxy_for(&vtex, env(&[("HTTPS_PROXY", "p:2"), ("NO_PROXY", no)]));
+            assert_eq!(found, None, "{no}");
+        }
+        let pairs = [
+            ("HTTPS_PROXY", "p:2"),
+            ("NO_PROXY", "me.com.br,cme.vtexcommercestable.com.br"),
+        ];
+        assert!(
+            proxy_for(&vtex, env(&pairs)).is_some(),
+            "a suffix is matched on a dot"
+        );
+        // Plain http only ever goes to loopback: not proxied.
+        let local = Target::base_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            proxy_for(&local, env(&[("HTTPS_PROXY", "p:2"), ("ALL_PROXY", "p:3")])),
+            None
+        );
+    }
+
+    #[test]
+    fn proxy_settings_and_credentials() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        let p = Proxy::parse("http://us%40er:p%3Ass@proxy.local:3128").unwrap();
+        assert_eq!((show(&p.host, p.port)), "proxy.local:3128");
+        let auth = p.authorization.unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth, format!("Basic {}", base64(b"us@er:p:ss")).as_str());
+        let p = Proxy::parse("10.0.0.1:8080").unwrap();
+        assert_eq!(
+            (show(&p.host, p.port), p.authorization),
+            (String::from("10.0.0.1:8080"), None)
+        );
+        assert!(Proxy::parse("socks5://p:1080").is_err());
+        assert!(Proxy::parse("http://").is_err());
+    }
 
     #[test]
     fn account_targets() {

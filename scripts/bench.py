@@ -246,22 +246,46 @@ def wrk(url, seconds):
 
 
 def submit_throughput(quick):
-    """No latency, no limit: the tool's invoices/s vs wrk's POSTs/s on the same endpoint."""
-    rows = 15_000 if quick else 60_000
+    """No latency, no limit: the tool's request rate vs wrk's POSTs/s on the same endpoint.
+
+    Three runs of each, a fresh sandbox for every run (an --any-order sandbox keeps every invoice
+    and slows as it fills). The tool sends ~100k invoices, a run of seconds like wrk's 10 s, and
+    is measured two ways: its sustained request rate (requests / sending time, from its
+    --summary-json; what the target compares with wrk, which also counts only requests) and the
+    whole process (invoices / wall time, reading the file and writing results included)."""
+    rows = 30_000 if quick else 300_000
+    runs = 3
     path = generate(f"submit-{rows}", rows, "en")
     invoices = count_invoices(path)
-    sandbox = Sandbox("--any-order")
-    try:
-        tool = measure("submit unlimited", submit_cmd(sandbox.url, 1_000_000, 64, path, "fast"), 1,
-                       env=submit_env())
-    finally:
-        sandbox.stop()
-    sandbox = Sandbox("--any-order")
-    try:
-        load = wrk(sandbox.url, 5 if quick else 10)
-    finally:
-        sandbox.stop()
-    return {"invoices": invoices, "tool": tool, "tool_rps": invoices / tool["wall"], "wrk": load}
+    samples = []
+    for i in range(runs):
+        sandbox = Sandbox("--any-order")
+        try:
+            summary = DATA / "submit" / "fast.summary.json"
+            cmd = submit_cmd(sandbox.url, 1_000_000, 64, path, "fast")
+            cmd[cmd.index("--quiet"):cmd.index("--quiet")] = ["--summary-json", summary]
+            run = measure(f"submit unlimited ({i + 1}/{runs})", cmd, 1, env=submit_env())
+            run["sustained_rps"] = json.loads(summary.read_text())["requests_per_second"]
+            samples.append(run)
+        finally:
+            sandbox.stop()
+    loads = []
+    for _ in range(runs):
+        sandbox = Sandbox("--any-order")
+        try:
+            loads.append(wrk(sandbox.url, 5 if quick else 10))
+        finally:
+            sandbox.stop()
+    tool = sorted(samples, key=lambda r: r["sustained_rps"])[runs // 2]
+    return {
+        "invoices": invoices,
+        "tool": tool,
+        "tool_rps": invoices / statistics.median(r["wall"] for r in samples),
+        "sustained_rps": tool["sustained_rps"],
+        "sustained_all": [r["sustained_rps"] for r in samples],
+        "wrk": sorted(loads, key=lambda r: r["rps"])[runs // 2],
+        "wrk_all": [r["rps"] for r in loads],
+    }
 
 
 def submit_rated(quick):
@@ -476,19 +500,30 @@ def report(res, quick):
     w("## Submit: against the sandbox")
     w("")
     t = res["throughput"]
-    wrk_share = t["tool_rps"] / t["wrk"]["rps"]
-    w("No latency, no limit (`invoice-import sandbox --any-order`), a fresh sandbox for each tool. "
-      "The tool's rate is whole-process: invoices / wall time, reading the file and writing the "
-      "ledger and results included. wrk POSTs the same kind of body to the same endpoint.")
+    sustained = t.get("sustained_rps", t["tool_rps"])
+    wrk_share = sustained / t["wrk"]["rps"]
+    whole_share = t["tool_rps"] / t["wrk"]["rps"]
+    w("No latency, no limit (`invoice-import sandbox --any-order`), a fresh sandbox for every run, "
+      "three runs of each tool (medians; every run's figure in brackets). wrk POSTs the same kind "
+      "of body to the same endpoint for 10 s and counts requests. The tool is counted two ways: "
+      "its sustained request rate, requests / sending time as its `--summary-json` reports it "
+      "(what wrk's figure is, and what the target compares), and the whole process, invoices / "
+      "wall time with reading the file, the ledger and the results files included.")
     w("")
     w("| tool | invoices or requests | requests/s | tool / wrk |")
     w("|---|---|---|---|")
-    w(f"| invoice-import submit --rate 1000000 --concurrency 64 | {t['invoices']:,} invoices in "
-      f"{fmt_s(t['tool']['wall'])} s | {t['tool_rps']:,.0f} | {wrk_share:.0%} |")
-    w(f"| {t['wrk']['command']} | {t['wrk']['command'].split()[3][2:]} run | {t['wrk']['rps']:,.0f} | 100% |")
+    all_sustained = ", ".join(f"{x:,.0f}" for x in t.get("sustained_all", [sustained]))
+    w(f"| invoice-import submit --rate 1000000 --concurrency 64, sustained | {t['invoices']:,} "
+      f"invoices | {sustained:,.0f} ({all_sustained}) | {wrk_share:.0%} |")
+    w(f"| the same, whole process | {t['invoices']:,} invoices in {fmt_s(t['tool']['wall'])} s | "
+      f"{t['tool_rps']:,.0f} | {whole_share:.0%} |")
+    all_wrk = ", ".join(f"{x:,.0f}" for x in t.get("wrk_all", [t["wrk"]["rps"]]))
+    w(f"| {t['wrk']['command']} | {t['wrk']['command'].split()[3][2:]} runs | "
+      f"{t['wrk']['rps']:,.0f} ({all_wrk}) | 100% |")
     w("")
-    w(f"Target ≥ 50% of wrk: {wrk_share:.0%} {verdict(wrk_share >= 0.5)}. Peak RSS "
-      f"{t['tool']['rss_mib']:.0f} MiB, CPU {t['tool']['cpu']:.1f} s.")
+    w(f"Target ≥ 50% of wrk: {wrk_share:.0%} {verdict(wrk_share >= 0.5)} (whole process "
+      f"{whole_share:.0%}). Peak RSS {t['tool']['rss_mib']:.0f} MiB, CPU "
+      f"{t['tool']['cpu']:.1f} s.")
     w("")
     r = res["rated"]
     w(f"`--rate 100` against 50 ms latency (`sandbox --latency-ms 50..50`), --concurrency 16, "

@@ -3,8 +3,9 @@
 //! Each file streams through once. A row's mapped cells are read into compact typed readings
 //! (money and dates keep both possible interpretations, because a column's decimal separator and
 //! day/month order are only known once the whole column has been seen), and the row joins its
-//! invoice at once, so memory holds invoices and items, never the file's rows: reading and
-//! parsing run on one thread ([`parse`]), grouping into a compact store on another ([`store`]).
+//! invoice at once, so memory holds invoices and items, never the file's rows: one thread reads
+//! records, parsing threads read their cells ([`parse`]), one thread groups them, in reading
+//! order, into a compact store ([`store`]).
 //! When a file ends, its columns' conventions are settled; each invoice is then built on demand,
 //! its readings turned into cents and timestamps, its rows from every file merged
 //! ([`Pending`]). Rows of one invoice need not be adjacent, nor in one file.

@@ -1,8 +1,9 @@
 //! One row's mapped cells → typed readings, written into a batch that the grouping thread takes.
 //!
 //! This is the per-cell work of grouping (trimming, id rules, money and date readings, the
-//! column votes), done on the reading thread while the previous batch is being grouped. A batch
-//! owns its text in one buffer, so a row costs no allocation of its own.
+//! column votes), done on parsing threads (a workbook's, on the reading thread) while earlier
+//! batches are grouped. A batch owns its text in one buffer, so a row costs no allocation of
+//! its own.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -113,6 +113,9 @@ Examples:
   invoice-import submit --account mystore --summary-json - --log-file run.jsonl \
       --report run.html invoices.xlsx
 
+Environment: VTEX_APP_KEY, VTEX_APP_TOKEN (credentials); HTTPS_PROXY or ALL_PROXY
+(http://[user:password@]host:port) and NO_PROXY for a proxy.
+
 Exit codes: 0 all accepted or already accepted, 1 some invalid or failed, 2 usage, configuration or
 I/O error, 130 interrupted.";
 
@@ -122,7 +125,7 @@ Examples:
   invoice-import track --account mystore rastreio.xlsx
 
 Columns: order_id, invoice_number, tracking_number (required); tracking_url, courier, dispatched_date.
-Exit codes: as for submit.";
+Environment and exit codes: as for submit.";
 
 /// How to read the input files: shared by every command.
 #[derive(Debug, Clone, Args)]

@@ -815,6 +815,46 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_build_judges_as_the_full_one() {
+        use crate::validate::{Checked, SharedNumbers, Validated, validate_one};
+        // Valid; a total that disagrees; an item without an id; a price that can't be read; a
+        // shared invoice number; an invoice across two files.
+        let a = format!(
+            "{HEAD}O1,N1,2024-01-31,A,Pen,2,1.00,2.00,\nO2,N2,2024-01-31,B,Ink,1,2.00,9.00,\n\
+             O3,N3,2024-01-31,,Pad,1,3.00,,\nO4,N4,2024-01-31,C,Cap,1,x,,\n\
+             O5,N1,2024-01-31,D,Mug,1,4.00,,\nO6,N6,2024-01-31,E,Bag,1,5.00,,\n"
+        );
+        let b = format!("{HEAD}O6,N6,,F,Box,1,6.00,,\n");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths: Vec<String> = [a, b]
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let path = dir.path().join(format!("in{i}.csv"));
+                std::fs::write(&path, body).expect("write input");
+                path.to_string_lossy().into_owned()
+            })
+            .collect();
+        let (_, pending) = load_pending(&paths, &opts());
+        let shared = SharedNumbers::find(pending.len(), |i| pending.key(i));
+        let verdict = |checked: Checked| match checked {
+            Checked::Valid(v) => Ok(v.value_cents()),
+            Checked::Invalid(i) => Err(i.problems),
+        };
+        assert_eq!(pending.len(), 6);
+        for i in 0..pending.len() {
+            let full = pending.get(i).expect("invoice");
+            let lean = pending.get_for_verdict(i).expect("invoice");
+            assert_eq!(lean.items.len(), full.items.len());
+            assert_eq!(
+                verdict(validate_one(lean, &shared)),
+                verdict(validate_one(full, &shared)),
+                "invoice {i}"
+            );
+        }
+    }
+
+    #[test]
     fn invoice_across_two_files_merges_items_and_rows() {
         let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\nO2,N2,2024-01-31,B,Ink,2,2.00,,\n");
         let b = format!("{HEAD}O3,N3,2024-01-31,C,Pad,1,3.00,,\nO1,N1,,D,Cap,1,4.00,,\n");

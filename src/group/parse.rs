@@ -70,6 +70,24 @@ pub(super) struct ParsedRow {
     pub problems: u32,
 }
 
+impl ParsedRow {
+    /// Row `number` with its key and nothing else read yet.
+    fn bare(number: u64, key: Option<(Span, Span)>) -> ParsedRow {
+        ParsedRow {
+            number,
+            key,
+            kind: None,
+            issuance: None,
+            value: None,
+            freight: None,
+            texts: [None; TEXT_FIELDS.len()],
+            dispatched: None,
+            item: None,
+            problems: 0,
+        }
+    }
+}
+
 /// Rows read and not yet grouped.
 #[derive(Debug, Default)]
 pub(super) struct RowBatch {
@@ -318,16 +336,8 @@ impl<'a> RowParser<'a> {
             message,
         });
         batch.rows.push(ParsedRow {
-            number: 0,
-            key: None,
-            kind: None,
-            issuance: None,
-            value: None,
-            freight: None,
-            texts: [None; TEXT_FIELDS.len()],
-            dispatched: None,
-            item: None,
             problems: 1,
+            ..ParsedRow::bare(0, None)
         });
     }
 
@@ -362,18 +372,7 @@ impl<'a> RowParser<'a> {
                 key
             }
         };
-        let mut parsed = ParsedRow {
-            number: n,
-            key,
-            kind: None,
-            issuance: None,
-            value: None,
-            freight: None,
-            texts: [None; TEXT_FIELDS.len()],
-            dispatched: None,
-            item: None,
-            problems: 0,
-        };
+        let mut parsed = ParsedRow::bare(n, key);
         // Without both keys the row belongs to no invoice: only the key problems are reported,
         // as the row's own.
         if key.is_some() {

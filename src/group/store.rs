@@ -253,8 +253,8 @@ impl FileStore {
     pub fn add_batch(&mut self, batch: &RowBatch) {
         // Every row's invoice first, then every row's values. Looking a key up is mostly
         // waiting for memory, and the look-ups of a batch don't depend on each other, so done
-        // together the processor overlaps them (a shuffled file groups 40% faster); the
-        // invoices are then in cache for the updates.
+        // together the processor overlaps them (the shuffled 1M-row file's check took about a
+        // tenth less); the invoices are then in cache for the updates.
         let mut found = std::mem::take(&mut self.found);
         found.clear();
         for row in &batch.rows {

@@ -27,7 +27,7 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
     let opts = load_options(&args.input, &mode.required());
     // Invoices are built, judged and dropped one at a time: a million-row file's invoices are
     // never all held at once, only the compact store they are built from.
-    let (batch, pending) = group::load_pending(&args.input.files, &opts);
+    let (batch, pending) = group::load_for_verdicts(&args.input.files, &opts);
     let tally = |judge: &(dyn Fn(group::Invoice, &mut Tally) + Sync)| -> Vec<Tally> {
         // Chunks of invoices judged on every core, tallied in order.
         let n = pending.len();

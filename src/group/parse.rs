@@ -10,6 +10,7 @@ use std::fmt;
 
 use chrono_tz::Tz;
 
+use super::store::ItemText;
 use super::{LoadOptions, Problem};
 use crate::mapping::{Field, Mapping};
 use crate::source::{CellRef, Row};
@@ -217,15 +218,31 @@ pub(super) struct RowParser<'a> {
     mapping: &'a Mapping,
     tz: Tz,
     date_format: Option<&'a DateFormat>,
+    item_text: ItemText,
 }
 
 impl<'a> RowParser<'a> {
-    pub fn new(source: u32, mapping: &'a Mapping, opts: &'a LoadOptions) -> Self {
+    pub fn new(
+        source: u32,
+        mapping: &'a Mapping,
+        opts: &'a LoadOptions,
+        item_text: ItemText,
+    ) -> Self {
         RowParser {
             source,
             mapping,
             tz: opts.timezone,
             date_format: opts.date_format.as_ref(),
+            item_text,
+        }
+    }
+
+    /// Where an item's id or description goes: into the batch, or, loading for verdicts only,
+    /// nowhere (an empty span says it is there).
+    fn item_text(&self, batch: &mut RowBatch, text: &str) -> Span {
+        match self.item_text {
+            ItemText::Full => batch.push_text(text),
+            ItemText::Presence => Span::default(),
         }
     }
 
@@ -425,7 +442,7 @@ impl<'a> RowParser<'a> {
             let [id_cell, quantity_cell, price_cell, description_cell] = cells;
             let id = id_cell
                 .and_then(|c| self.read_cell(n, Field::ItemId, c, batch, id::id_from_cell))
-                .map(|text| batch.push_text(&text));
+                .map(|text| self.item_text(batch, &text));
             let quantity = quantity_cell.and_then(|c| {
                 self.read_cell(n, Field::ItemQuantity, c, batch, id::quantity_from_cell)
             });
@@ -436,7 +453,7 @@ impl<'a> RowParser<'a> {
                 .and_then(|c| {
                     self.read_cell(n, Field::ItemDescription, c, batch, id::text_from_cell)
                 })
-                .map(|text| batch.push_text(&text));
+                .map(|text| self.item_text(batch, &text));
             if let Some(r) = &price {
                 batch.votes.item_price.observe(r);
             }

@@ -177,6 +177,8 @@ pub(super) struct FileStore {
     last: Option<usize>,
     /// [`Self::add_batch`]'s list of each row's invoice, kept for its capacity.
     found: Vec<Option<usize>>,
+    /// The index of the empty description, once there is one.
+    empty_description: Option<u32>,
 }
 
 impl FileStore {
@@ -198,6 +200,7 @@ impl FileStore {
             overflow: false,
             last: None,
             found: Vec::new(),
+            empty_description: None,
         }
     }
 
@@ -407,6 +410,12 @@ impl FileStore {
 
     /// The index of a description, kept once.
     fn description(&mut self, s: &str) -> u32 {
+        // Every description of a file loaded for verdicts is empty (`ItemText::Presence`).
+        if s.is_empty()
+            && let Some(d) = self.empty_description
+        {
+            return d;
+        }
         let hash = self.hasher.hash_one(s);
         let (spans, buf) = (&self.descriptions, &self.text);
         let found = self.description_index.find(hash, |&d| {
@@ -418,6 +427,9 @@ impl FileStore {
             return d;
         }
         let d = self.descriptions.len() as u32;
+        if s.is_empty() {
+            self.empty_description = Some(d);
+        }
         let span = self.keep(s);
         self.descriptions.push(span);
         let (spans, buf, hasher) = (&self.descriptions, &self.text, &self.hasher);

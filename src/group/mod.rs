@@ -866,7 +866,11 @@ mod tests {
             let expected = verdict(validate_one(full.clone(), &shared));
             for lean in builds {
                 assert_eq!(lean.items.len(), full.items.len());
-                assert_eq!(verdict(validate_one(lean, &shared)), expected, "invoice {i}");
+                assert_eq!(
+                    verdict(validate_one(lean, &shared)),
+                    expected,
+                    "invoice {i}"
+                );
             }
         }
     }

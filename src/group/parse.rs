@@ -107,7 +107,7 @@ struct Recent {
     /// The last key's cell texts and where the batch keeps it: the rows of one invoice
     /// mostly come together. Cleared with the batch's text.
     key: LastKey,
-    issuance: LastText<DateReading>,
+    issuance: TextCache<DateReading>,
     value: LastText<MoneyReading>,
     freight: LastText<MoneyReading>,
 }
@@ -150,7 +150,13 @@ impl LastKey {
     }
 }
 
-impl<T: Copy> LastText<T> {
+/// Texts read before and what they read as.
+trait Remember<T> {
+    fn get(&self, text: &str) -> Option<T>;
+    fn put(&mut self, text: &str, value: T);
+}
+
+impl<T: Copy> Remember<T> for LastText<T> {
     fn get(&self, text: &str) -> Option<T> {
         self.value.filter(|_| self.text == text)
     }
@@ -159,6 +165,51 @@ impl<T: Copy> LastText<T> {
         self.text.clear();
         self.text.push_str(text);
         self.value = Some(value);
+    }
+}
+
+/// Slots of [`TextCache`]: a power of two.
+const CACHE_SLOTS: usize = 512;
+
+/// Recent texts of a column and their readings, in slots chosen by a hash of the text: a
+/// file's issuance dates are a few hundred texts repeated in any order (a shuffled file's rows
+/// of one invoice are far apart), and a date costs far more to read than to hash.
+#[derive(Debug)]
+struct TextCache<T> {
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Empty until the first `put`.
+    slots: Vec<LastText<T>>,
+}
+
+impl<T> Default for TextCache<T> {
+    fn default() -> Self {
+        TextCache {
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            slots: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> TextCache<T> {
+    fn slot(&self, text: &str) -> usize {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(text) as usize & (CACHE_SLOTS - 1)
+    }
+}
+
+impl<T: Copy> Remember<T> for TextCache<T> {
+    fn get(&self, text: &str) -> Option<T> {
+        self.slots.get(self.slot(text)).and_then(|s| s.get(text))
+    }
+
+    fn put(&mut self, text: &str, value: T) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(CACHE_SLOTS, LastText::default);
+        }
+        let slot = self.slot(text);
+        if let Some(s) = self.slots.get_mut(slot) {
+            s.put(text, value);
+        }
     }
 }
 
@@ -297,7 +348,7 @@ impl<'a> RowParser<'a> {
         row: &Row<'r>,
         field: Field,
         batch: &mut RowBatch,
-        recent: fn(&mut Recent) -> &mut LastText<T>,
+        recent: fn(&mut Recent) -> &mut dyn Remember<T>,
         parse: impl FnOnce(CellRef<'r>) -> Result<Option<T>, E>,
     ) -> Option<T> {
         let cell = self.cell(row, field)?;
@@ -485,5 +536,27 @@ fn is_blank(cell: CellRef<'_>) -> bool {
         CellRef::Empty => true,
         CellRef::Text(t) => !crate::values::is_trimmed(t) && t.trim().is_empty(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_cache_answers_only_for_the_same_text() {
+        let mut cache: TextCache<u32> = TextCache::default();
+        assert_eq!(cache.get("09/11/2026 08:15"), None);
+        // More texts than slots: some evict others, and none answers for another.
+        let texts: Vec<String> = (0..2 * CACHE_SLOTS).map(|i| format!("{i:04}")).collect();
+        for (i, t) in texts.iter().enumerate() {
+            cache.put(t, i as u32);
+            assert_eq!(cache.get(t), Some(i as u32));
+        }
+        for (i, t) in texts.iter().enumerate() {
+            assert!(cache.get(t).is_none_or(|v| v == i as u32), "{t}");
+        }
+        assert!(texts.iter().filter(|t| cache.get(t).is_some()).count() > CACHE_SLOTS / 2);
+        assert_eq!(cache.get("0001 "), None);
     }
 }

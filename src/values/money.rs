@@ -233,6 +233,15 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     {
         return read_shape(&shape, text);
     }
+    // Next most: a currency, maybe a space, then the bare amount ("R$ 1.234,56", "BRL 10").
+    // Anything else after the currency (a sign, inner or trailing spaces) takes the long way.
+    if let Some(rest) = strip_currency_prefix(text).map(|r| r.trim_start_matches(' '))
+        && !rest.is_empty()
+        && rest.len() <= MAX_BODY
+        && let Some(shape) = Shape::of(rest.as_bytes())
+    {
+        return read_shape(&shape, text);
+    }
     let mut s = if super::is_trimmed(text) {
         text
     } else {
@@ -893,6 +902,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_currency_before_a_bare_amount_reads_as_the_long_way_does(
+            currency in prop::sample::select(vec!["R$", "$", "US$", "€", "BRL", "usd", "R", ""]),
+            space in prop::sample::select(vec!["", " ", "  ", "\u{a0}"]),
+            body in "[0-9.,-]{0,14}",
+        ) {
+            // A leading space is trimmed by the long way only, so it gives the reference.
+            let text = format!("{currency}{space}{body}");
+            let long_way = read_money(&format!(" {text}"));
+            prop_assert_eq!(format!("{:?}", read_money(&text)), format!("{long_way:?}"));
+        }
+
         #[test]
         fn one_pass_body_reads_as_the_multi_pass_one(body in "[0-9.,]{0,40}") {
             let old = read_body_reference(body.as_bytes(), &body);

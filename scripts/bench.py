@@ -257,7 +257,9 @@ def submit_throughput(quick):
     runs = 3
     path = generate(f"submit-{rows}", rows, "en")
     invoices = count_invoices(path)
-    samples = []
+    samples, loads = [], []
+    # Rounds of one tool run then one wrk run, so a machine that drifts slower or faster over the
+    # minute (a shared host does) weighs on both alike.
     for i in range(runs):
         sandbox = Sandbox("--any-order")
         try:
@@ -269,8 +271,6 @@ def submit_throughput(quick):
             samples.append(run)
         finally:
             sandbox.stop()
-    loads = []
-    for _ in range(runs):
         sandbox = Sandbox("--any-order")
         try:
             loads.append(wrk(sandbox.url, 5 if quick else 10))
@@ -504,7 +504,8 @@ def report(res, quick):
     wrk_share = sustained / t["wrk"]["rps"]
     whole_share = t["tool_rps"] / t["wrk"]["rps"]
     w("No latency, no limit (`invoice-import sandbox --any-order`), a fresh sandbox for every run, "
-      "three runs of each tool (medians; every run's figure in brackets). wrk POSTs the same kind "
+      "three rounds of one run of each tool (medians; every run's figure in brackets, in round "
+      "order). wrk POSTs the same kind "
       "of body to the same endpoint for 10 s and counts requests. The tool is counted two ways: "
       "its sustained request rate, requests / sending time as its `--summary-json` reports it "
       "(what wrk's figure is, and what the target compares), and the whole process, invoices / "

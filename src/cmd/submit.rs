@@ -37,10 +37,10 @@ use crate::vtex::client::{Client, ClientOptions, Credentials, Target};
 
 /// How long a live result row may wait in memory before it is written to the results file.
 const LIVE_FLUSH_EVERY: Duration = Duration::from_millis(250);
-/// Pause between takes of the outcomes queue. At full speed outcomes come thousands a second;
-/// taking them as they come woke this thread (a futex call and two context switches) for each
-/// one. A few milliseconds apart, a take is hundreds of them, and the results file and progress
-/// lag by no more than that.
+/// Pause between takes of the outcomes queue, when a take found several waiting. At full speed
+/// outcomes come thousands a second; taking them as they come woke this thread (a futex call and
+/// two context switches) for each one. A few milliseconds apart, a take is hundreds of them, and
+/// the results file and progress lag by no more than that.
 const OUTCOMES_PAUSE: Duration = Duration::from_millis(5);
 /// Most outcomes taken at once.
 const OUTCOMES_TAKE: usize = 4096;
@@ -640,11 +640,13 @@ impl Run<'_> {
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut taken: Vec<Outcome> = Vec::with_capacity(OUTCOMES_TAKE);
         loop {
-            tokio::select! {
+            // Whether outcomes queued up while the last were handled.
+            let queued = tokio::select! {
                 n = rx.recv_many(&mut taken, OUTCOMES_TAKE) => {
                     if n == 0 {
                         break; // every sender is gone: the engine is done
                     }
+                    n > 1
                 }
                 _ = flush_tick.tick() => {
                     if let Err(e) = writer.flush_live() {
@@ -652,7 +654,7 @@ impl Run<'_> {
                     }
                     continue;
                 }
-            }
+            };
             for outcome in taken.drain(..) {
                 let row = &mut rows[outcome.index];
                 row.status = outcome.status;
@@ -680,7 +682,11 @@ impl Run<'_> {
                     live_warning(&progress, e);
                 }
             }
-            tokio::time::sleep(OUTCOMES_PAUSE).await;
+            // Outcomes that queued up while the last were handled come fast: pause so the next
+            // take is many. One at a time (`--rate 100`), a pause would only add a wake-up.
+            if queued {
+                tokio::time::sleep(OUTCOMES_PAUSE).await;
+            }
         }
         if let Err(e) = writer.flush_live() {
             live_warning(&progress, e);

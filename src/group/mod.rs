@@ -782,6 +782,10 @@ fn parse_records(file: &str, parser: &RowParser<'_>, records: &RecordBatch, batc
         }
         match source::Row::of_record(file, number, record) {
             Ok(row) => parser.parse(&row, batch),
+            // The reading thread counted the row: its problem names it, as a row's problems do.
+            Err(source::SourceError::Record { row, message, .. }) => {
+                parser.unreadable_row(row, message, batch);
+            }
             Err(err) => parser.unreadable(err.to_string(), batch),
         }
     }
@@ -825,6 +829,32 @@ mod tests {
 
     fn messages(inv: &Invoice) -> Vec<&str> {
         inv.problems.iter().map(|p| p.message.as_str()).collect()
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_counts_once_and_is_named() {
+        // Found by the group_check fuzz target: the row was counted as read but its problem had
+        // no row number, so it was in no invoice and among no row errors.
+        let mut csv = HEAD.as_bytes().to_vec();
+        csv.extend_from_slice(b"O1,N1,2024-01-31,A,Pen,1,1.00,,\n");
+        csv.extend_from_slice(b"O2,N\xff2,2024-01-31,B,Ink,1,2.00,,\n");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, &csv).expect("write input");
+        let mut o = opts();
+        o.read.encoding = Some(encoding_rs::UTF_8);
+        let batch = load(&[path.to_string_lossy().into_owned()], &o);
+        assert_eq!(batch.rows, 2);
+        let grouped: usize = batch.invoices.iter().map(|i| i.rows.len()).sum();
+        assert_eq!(grouped, 1);
+        assert_eq!(batch.row_errors.len(), 1);
+        let error = &batch.row_errors[0];
+        assert_eq!(error.row, Some(3));
+        assert!(
+            error.message.starts_with("not valid UTF-8"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

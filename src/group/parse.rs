@@ -394,6 +394,21 @@ impl<'a> RowParser<'a> {
         span
     }
 
+    /// Row `row`, read but not readable as text: a problem of no invoice at that row, which
+    /// counts among the rows read like any other.
+    pub fn unreadable_row(&self, row: u64, message: String, batch: &mut RowBatch) {
+        batch.problems.push(Problem {
+            source: self.source,
+            row: Some(row),
+            field: None,
+            message,
+        });
+        batch.rows.push(ParsedRow {
+            problems: 1,
+            ..ParsedRow::bare(row, None)
+        });
+    }
+
     /// A record the reader could not read: a problem of no invoice, kept in its place among the
     /// rows.
     pub fn unreadable(&self, message: String, batch: &mut RowBatch) {

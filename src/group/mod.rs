@@ -810,10 +810,9 @@ mod tests {
         }
     }
 
-    /// Writes each file in a fresh directory and loads them all, in order.
-    fn load_files(files: &[&str]) -> Batch {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let paths: Vec<String> = files
+    /// Writes each body as `in{i}.csv` in `dir`; their paths, in order.
+    fn write_inputs<B: AsRef<[u8]>>(dir: &tempfile::TempDir, bodies: &[B]) -> Vec<String> {
+        bodies
             .iter()
             .enumerate()
             .map(|(i, body)| {
@@ -821,8 +820,13 @@ mod tests {
                 std::fs::write(&path, body).expect("write input");
                 path.to_string_lossy().into_owned()
             })
-            .collect();
-        load(&paths, &opts())
+            .collect()
+    }
+
+    /// Writes each file in a fresh directory and loads them all, in order.
+    fn load_files(files: &[&str]) -> Batch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        load(&write_inputs(&dir, files), &opts())
     }
 
     const HEAD: &str = "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Invoice Value,Courier\n";
@@ -839,11 +843,9 @@ mod tests {
         csv.extend_from_slice(b"O1,N1,2024-01-31,A,Pen,1,1.00,,\n");
         csv.extend_from_slice(b"O2,N\xff2,2024-01-31,B,Ink,1,2.00,,\n");
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("in.csv");
-        std::fs::write(&path, &csv).expect("write input");
         let mut o = opts();
         o.read.encoding = Some(encoding_rs::UTF_8);
-        let batch = load(&[path.to_string_lossy().into_owned()], &o);
+        let batch = load(&write_inputs(&dir, &[csv]), &o);
         assert_eq!(batch.rows, 2);
         let grouped: usize = batch.invoices.iter().map(|i| i.rows.len()).sum();
         assert_eq!(grouped, 1);
@@ -869,15 +871,7 @@ mod tests {
         );
         let b = format!("{HEAD}O6,N6,,F,Box,1,6.00,,\n");
         let dir = tempfile::tempdir().expect("temp dir");
-        let paths: Vec<String> = [a, b]
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let path = dir.path().join(format!("in{i}.csv"));
-                std::fs::write(&path, body).expect("write input");
-                path.to_string_lossy().into_owned()
-            })
-            .collect();
+        let paths = write_inputs(&dir, &[a, b]);
         let (_, pending) = load_pending(&paths, &opts());
         let (_, lean_store) = load_for_verdicts(&paths, &opts());
         let shared = SharedNumbers::find(pending.len(), |i| pending.key(i));

@@ -225,8 +225,12 @@ const MAX_BODY: usize = 40;
 /// don't depend on the decimal separator come out here; the rest wait for
 /// [`MoneyReading::cents`].
 pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
-    // Most cells are bare digits and separators: nothing to strip, the text is the body.
     let bytes = text.as_bytes();
+    // Most cells are a plain amount in one of a few shapes, read without judging a shape.
+    if let Some(reading) = quick(bytes) {
+        return Ok(reading);
+    }
+    // Most others are bare digits and separators: nothing to strip, the text is the body.
     if !bytes.is_empty()
         && bytes.len() <= MAX_BODY
         && let Some(shape) = Shape::of(bytes)
@@ -238,9 +242,13 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     if let Some(rest) = strip_currency_prefix(text).map(|r| r.trim_start_matches(' '))
         && !rest.is_empty()
         && rest.len() <= MAX_BODY
-        && let Some(shape) = Shape::of(rest.as_bytes())
     {
-        return read_shape(&shape, text);
+        if let Some(reading) = quick(rest.as_bytes()) {
+            return Ok(reading);
+        }
+        if let Some(shape) = Shape::of(rest.as_bytes()) {
+            return read_shape(&shape, text);
+        }
     }
     let mut s = if super::is_trimmed(text) {
         text
@@ -307,6 +315,70 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
         }
     } else {
         reading
+    })
+}
+
+/// Longest text [`quick`] reads: at most 16 digits, whose cents fit an `i64` with room to
+/// spare.
+const QUICK_MAX: usize = 18;
+
+/// The common amounts, read in one tight pass: whole digits ("1234"), or digits with two
+/// decimals ("1234.56", "0,00"), their whole part maybe grouped in threes by the other
+/// separator ("2,081.22", "1.480,61"). `None` for anything else, which [`read_shape`] judges;
+/// for these it would give the same reading.
+fn quick(b: &[u8]) -> Option<MoneyReading> {
+    if b.is_empty() || b.len() > QUICK_MAX {
+        return None;
+    }
+    if b.iter().all(u8::is_ascii_digit) {
+        if b.len() > 16 {
+            return None;
+        }
+        let whole = b.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        return Some(MoneyReading::neutral(whole * 100));
+    }
+    let [whole @ .., sep, d1, d2] = b else {
+        return None;
+    };
+    let (dec, group) = match sep {
+        b'.' => (DecimalSeparator::Point, b','),
+        b',' => (DecimalSeparator::Comma, b'.'),
+        _ => return None,
+    };
+    if whole.is_empty() || !d1.is_ascii_digit() || !d2.is_ascii_digit() {
+        return None;
+    }
+    let (mut value, mut run, mut groups, mut first_run) = (0i64, 0usize, 0usize, 0usize);
+    for &c in whole {
+        if c.is_ascii_digit() {
+            value = value * 10 + i64::from(c - b'0');
+            run += 1;
+        } else if c == group {
+            if groups == 0 {
+                first_run = run;
+            } else if run != 3 {
+                return None;
+            }
+            groups += 1;
+            run = 0;
+        } else {
+            return None;
+        }
+    }
+    // Grouped: one to three digits, not starting with 0, then groups of exactly three.
+    if groups > 0 && (run != 3 || !(1..=3).contains(&first_run) || whole.first() == Some(&b'0')) {
+        return None;
+    }
+    let cents = value * 100 + i64::from(d1 - b'0') * 10 + i64::from(d2 - b'0');
+    let (point_bad, comma_bad, evidence) = match dec {
+        DecimalSeparator::Point => (Bad::None, Bad::OtherSeparator, Evidence::Point),
+        DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None, Evidence::Comma),
+    };
+    Some(MoneyReading {
+        cents,
+        point_bad,
+        comma_bad,
+        evidence,
     })
 }
 
@@ -912,6 +984,31 @@ mod tests {
             let text = format!("{currency}{space}{body}");
             let long_way = read_money(&format!(" {text}"));
             prop_assert_eq!(format!("{:?}", read_money(&text)), format!("{long_way:?}"));
+        }
+
+        #[test]
+        fn the_quick_reading_is_the_shape_reading(body in "[0-9.,]{0,24}") {
+            if let Some(quick) = quick(body.as_bytes()) {
+                prop_assert_eq!(Ok(quick), read_body(body.as_bytes(), &body), "{}", body);
+            }
+        }
+
+        #[test]
+        fn the_quick_reading_covers_plain_amounts(
+            c in 0i64..100_000_000_000_000,
+            sep in prop::sample::select(vec![Point, Comma]),
+            grouped in any::<bool>(),
+        ) {
+            // As ERPs write amounts: always two decimals, grouped or not.
+            let mut text = format_cents(c, sep);
+            if !grouped {
+                let group = if sep == Point { ',' } else { '.' };
+                text.retain(|ch| ch != group);
+            }
+            let quick = quick(text.as_bytes());
+            prop_assert!(quick.is_some(), "{}", text);
+            prop_assert_eq!(quick.map(|r| r.cents(sep)), Some(Ok(c)));
+            prop_assert_eq!(Ok(quick.unwrap()), read_body(text.as_bytes(), &text));
         }
 
         #[test]

@@ -593,6 +593,48 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1100);
 }
 
+/// Bug: a row with a cell that was not UTF-8 (a stray Latin-1 byte deep in a UTF-8 file) was
+/// dropped as a row of no invoice, and the rest of its invoice was sent without it; nor was the
+/// row in the failed-rows file. Now the invoice is invalid as a whole, the error names the
+/// column, both rows are in the failed-rows file, and a bad byte in a column no field reads
+/// costs nothing.
+#[test]
+fn a_cell_that_is_not_utf8_holds_back_its_whole_invoice() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let mut csv =
+        b"Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Notes\n\
+        A-1,N-1,2026-11-20,S1,Caf\xe9,1,10.00,\n\
+        A-1,N-1,2026-11-20,S2,Tea,1,2.00,\n"
+            .to_vec();
+    csv.extend_from_slice(b"A-2,N-2,2026-11-20,S1,Pen,1,5.00,caf\xe9\n");
+    w.write("in.csv", csv);
+    let out = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "--encoding",
+            "utf-8",
+            "in.csv",
+        ],
+    );
+    out.expect_code(1);
+    sim.assert_exactly_once(&[("A-2".into(), "N-2".into())]);
+    let (_, rows) = read_csv(&w.path("in.failed.csv"));
+    assert_eq!(rows.len(), 2, "both rows of the invoice: {rows:?}");
+    assert_eq!(rows[0][4], "Caf\u{fffd}");
+    assert_eq!(rows[1][4], "Tea");
+    let error = rows[0].last().unwrap();
+    assert!(
+        error.contains("row 2, column 'Description': not valid UTF-8"),
+        "{error}"
+    );
+}
+
 /// Bug: the failed-rows file of a ';'-separated Brazilian export was written with ',', so a
 /// Brazilian Excel opened it as one column. It keeps the input's delimiter, and still comes back.
 #[test]

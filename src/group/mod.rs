@@ -782,11 +782,15 @@ fn parse_records(file: &str, parser: &RowParser<'_>, records: &RecordBatch, batc
         }
         match source::Row::of_record(file, number, record) {
             Ok(row) => parser.parse(&row, batch),
-            // The reading thread counted the row: its problem names it, as a row's problems do.
-            Err(source::SourceError::Record { row, message, .. }) => {
-                parser.unreadable_row(row, message, batch);
+            // Some field is not UTF-8: read the others, and that field is the row's problem.
+            Err(_) => {
+                let (text, bad) = source::record_by_field(record);
+                parser.parse_with_bad_cells(
+                    &source::Row::of_text_record(number, &text),
+                    &bad,
+                    batch,
+                );
             }
-            Err(err) => parser.unreadable(err.to_string(), batch),
         }
     }
     for (_, message) in errors {
@@ -857,6 +861,40 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_cell_that_is_not_utf8_is_a_problem_of_its_invoice() {
+        // Bug: the whole row went among the rows of no invoice, and the rest of its invoice
+        // was valid without it. A bad byte in a column no field reads costs nothing.
+        let mut csv =
+            b"Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price,Notes\n"
+                .to_vec();
+        csv.extend_from_slice(b"O1,N1,2024-01-31,A,Caf\xe9,1,1.00,\n");
+        csv.extend_from_slice(b"O1,N1,2024-01-31,B,Tea,1,2.00,\n");
+        csv.extend_from_slice(b"O2,N2,2024-01-31,C,Pen,1,3.00,\xff\n");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut o = opts();
+        o.read.encoding = Some(encoding_rs::UTF_8);
+        let batch = load(&write_inputs(&dir, &[csv]), &o);
+        assert!(batch.row_errors.is_empty(), "{:?}", batch.row_errors);
+        let [first, second] = batch.invoices.as_slice() else {
+            panic!("two invoices: {:?}", batch.invoices)
+        };
+        assert_eq!(first.rows.len(), 2);
+        assert_eq!(first.problems.len(), 1, "{:?}", first.problems);
+        let problem = &first.problems[0];
+        assert_eq!(
+            (problem.row, problem.field),
+            (Some(2), Some(Field::ItemDescription))
+        );
+        assert!(
+            problem
+                .message
+                .starts_with("not valid UTF-8 text (byte 0xE9")
+        );
+        assert!(second.problems.is_empty(), "{:?}", second.problems);
+        assert_eq!(second.items[0].description.as_deref(), Some("Pen"));
     }
 
     #[test]

@@ -394,19 +394,47 @@ impl<'a> RowParser<'a> {
         span
     }
 
-    /// Row `row`, read but not readable as text: a problem of no invoice at that row, which
-    /// counts among the rows read like any other.
-    pub fn unreadable_row(&self, row: u64, message: String, batch: &mut RowBatch) {
-        batch.problems.push(Problem {
-            source: self.source,
-            row: Some(row),
-            field: None,
-            message,
-        });
-        batch.rows.push(ParsedRow {
-            problems: 1,
-            ..ParsedRow::bare(row, None)
-        });
+    /// Reads `row`, whose cells `bad` (column, what is wrong) could not be read as text and
+    /// are blank in it. A bad cell in a column no field reads costs nothing. One a field reads
+    /// is a problem of the row, so its invoice is invalid as a whole rather than sent without
+    /// the row; in the order id or invoice number, the row belongs to no invoice.
+    pub fn parse_with_bad_cells(
+        &self,
+        row: &Row<'_>,
+        bad: &[(usize, String)],
+        batch: &mut RowBatch,
+    ) {
+        let n = row.number();
+        let bad: Vec<(Field, &String)> = bad
+            .iter()
+            .flat_map(|(col, message)| {
+                self.mapping
+                    .fields()
+                    .filter(move |&(_, c)| c == *col)
+                    .map(move |(field, _)| (field, message))
+            })
+            .collect();
+        let is_key = |f: Field| matches!(f, Field::OrderId | Field::InvoiceNumber);
+        let before = batch.problems.len();
+        if bad.iter().any(|&(f, _)| is_key(f)) {
+            for &(field, message) in bad.iter().filter(|&&(f, _)| is_key(f)) {
+                batch.problems.push(self.problem(n, field, message));
+            }
+            batch.rows.push(ParsedRow {
+                problems: u32::try_from(batch.problems.len() - before).unwrap_or(u32::MAX),
+                ..ParsedRow::bare(n, None)
+            });
+            return;
+        }
+        self.parse(row, batch);
+        for &(field, message) in &bad {
+            batch.problems.push(self.problem(n, field, message));
+        }
+        if let Some(parsed) = batch.rows.last_mut() {
+            parsed.problems = parsed
+                .problems
+                .saturating_add(u32::try_from(bad.len()).unwrap_or(u32::MAX));
+        }
     }
 
     /// A record the reader could not read: a problem of no invoice, kept in its place among the

@@ -340,27 +340,53 @@ pub fn write_failed_rows(
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;
         let width = table.headers().len();
-        loop {
-            let row = match table.next_row() {
-                Ok(Some(row)) => row,
-                Ok(None) => break,
-                // Rows that can't be read were reported the first time; they have no text to copy.
-                Err(_) => continue,
-            };
+        let mut write_row = |number: u64, mut cells: Vec<String>| {
             let Some(message) = errors.get(&RowRef {
                 source: index,
-                row: row.number(),
+                row: number,
             }) else {
-                continue;
+                return Ok(());
             };
-            let mut cells: Vec<String> = (0..width.max(row.len()))
-                .map(|c| row.text(c).into_owned())
-                .collect();
             cells.truncate(width.max(1));
             cells.resize(width, String::new());
             cells.push(message.clone());
-            write_escaped(&mut w, &cells).map_err(io_err)?;
+            write_escaped(&mut w, &cells).map_err(io_err)
+        };
+        if table.is_csv() {
+            // Read as bytes: a row with a cell that is not UTF-8 failed for that, and must be
+            // in this file to be fixed (its invoice was not sent without it). Such a cell is
+            // copied with U+FFFD in place of what can't be read.
+            let mut record = csv::ByteRecord::new();
+            while let Some(read) = table.next_record(&mut record) {
+                match read {
+                    Ok(Some(number)) => write_row(
+                        number,
+                        record
+                            .iter()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .collect(),
+                    )?,
+                    Ok(None) => break,
+                    // Reported the first time, with no text to copy.
+                    Err(_) => continue,
+                }
+            }
+        } else {
+            loop {
+                let row = match table.next_row() {
+                    Ok(Some(row)) => row,
+                    Ok(None) => break,
+                    // Rows that can't be read were reported the first time; they have no text
+                    // to copy.
+                    Err(_) => continue,
+                };
+                let cells = (0..width.max(row.len()))
+                    .map(|c| row.text(c).into_owned())
+                    .collect();
+                write_row(row.number(), cells)?;
+            }
         }
+        drop(write_row);
         w.flush().map_err(io_err)?;
         written.push(path);
     }

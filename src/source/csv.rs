@@ -249,6 +249,35 @@ pub fn record_text<'r>(
     })
 }
 
+/// A record that [`record_text`] refused, field by field: its text with each field that is
+/// not UTF-8 left blank, and those fields, by index, with what is wrong with each. Only the
+/// cells that are not text then fail, not the whole row.
+pub fn record_by_field(record: &::csv::ByteRecord) -> (::csv::StringRecord, Vec<(usize, String)>) {
+    let mut text = ::csv::StringRecord::with_capacity(record.as_slice().len(), record.len());
+    let mut bad = Vec::new();
+    for (i, field) in record.iter().enumerate() {
+        match std::str::from_utf8(field) {
+            Ok(t) => text.push_field(t),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let byte = field.get(at).copied().unwrap_or_default();
+                bad.push((
+                    i,
+                    utf8_message(&format_args!(
+                        "byte 0x{byte:02X}, character {} of the cell",
+                        String::from_utf8_lossy(field.get(..at).unwrap_or_default())
+                            .chars()
+                            .count()
+                            + 1
+                    )),
+                ));
+                text.push_field("");
+            }
+        }
+    }
+    (text, bad)
+}
+
 fn utf8_message(detail: &dyn std::fmt::Display) -> String {
     format!(
         "not valid UTF-8 text ({detail}); if the file is from Excel on Windows, \

@@ -8,6 +8,8 @@
 //! so a million-row CSV is checked without holding its rows.
 
 mod csv;
+
+pub use csv::record_by_field;
 mod sheet;
 
 use std::borrow::Cow;
@@ -398,6 +400,14 @@ impl<'a> Row<'a> {
             number,
             cells: Cells::Record(text, record),
         })
+    }
+
+    /// A CSV record read as text ([`csv::record_by_field`]'s), as row `number`.
+    pub fn of_text_record(number: u64, record: &'a ::csv::StringRecord) -> Row<'a> {
+        Row {
+            number,
+            cells: Cells::Csv(record),
+        }
     }
 
     /// 1-based row number as a spreadsheet app shows it.

@@ -386,7 +386,6 @@ pub fn write_failed_rows(
                 write_row(row.number(), cells)?;
             }
         }
-        drop(write_row);
         w.flush().map_err(io_err)?;
         written.push(path);
     }

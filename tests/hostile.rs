@@ -539,6 +539,49 @@ fn stated_range_far_past_the_data_reads_only_the_data() {
 }
 
 #[test]
+fn cells_in_the_grids_far_corner_are_read_without_its_area() {
+    // Bug: a legal workbook with a cell in A1 and one in XFD1048576 (the Excel Solver add-in
+    // stores its model out there) aborted the process in every build: calamine's range
+    // allocates rows × columns, 549 GB, for two cells (tafia/calamine#693). The sheet is kept
+    // by the cells it holds; the far cells have no header, so no field reads them.
+    let w = Workdir::new();
+    let path = w.path("corner.xlsx");
+    xlsx(&path, |out| {
+        write!(out, r#"{SHEET_OPEN}<sheetData>{}"#, header_row())?;
+        write!(out, "{}", data_row(2, "0000000000002-01", "NF2", "2", "3"))?;
+        // Out past the header's columns on a data row, then the grid's last cell on its own.
+        write!(
+            out,
+            r#"<row r="3">{}{}{}{}{}{}{}</row>"#,
+            s("A3", "0000000000003-01"),
+            s("B3", "NF3"),
+            s("C3", "2026-11-20"),
+            s("D3", "SKU-1"),
+            n("E3", "1"),
+            n("F3", "5"),
+            n("XFD3", "0.5")
+        )?;
+        write!(
+            out,
+            r#"<row r="1048576">{}</row></sheetData></worksheet>"#,
+            n("XFD1048576", "1")
+        )
+    });
+    let run = check(&w, &path.display().to_string());
+    // 1: the corner cell's row is a row of no invoice.
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["valid_invoices"], 2, "{}", run.stdout());
+    assert_eq!(report["total_cents"], 1100);
+    // The row of the far cell alone is a row of no invoice, named by its number.
+    assert!(
+        report["row_errors"].to_string().contains("1048576"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
 fn shared_workbook_with_491k_blank_rows_reads_its_data() {
     let Some(src) = shared_data("edge_cases/online_retail_51k_rows_plus_491k_blank_rows.xlsx")
     else {

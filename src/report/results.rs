@@ -380,9 +380,9 @@ pub fn write_failed_rows(
                     // to copy.
                     Err(_) => continue,
                 };
-                let cells = (0..width.max(row.len()))
-                    .map(|c| row.text(c).into_owned())
-                    .collect();
+                // Only the header's columns: a stray cell far to the right (the Solver add-in
+                // writes in column XFD) would otherwise cost thousands of empty cells a row.
+                let cells = (0..width).map(|c| row.text(c).into_owned()).collect();
                 write_row(row.number(), cells)?;
             }
         }

@@ -385,7 +385,7 @@ enum Cells<'a> {
     Csv(&'a ::csv::StringRecord),
     /// A record read as bytes, and its text, which [`csv::record_text`] checked.
     Record(&'a str, &'a ::csv::ByteRecord),
-    Sheet(&'a [calamine::Data]),
+    Sheet(sheet::SheetRow<'a>),
 }
 
 impl<'a> Row<'a> {

@@ -1,23 +1,29 @@
 //! Workbook reading through calamine (XLSX, XLSM, XLSB, XLS, ODS): pick the sheet, find the
-//! header row, and hand out rows of the parsed range.
+//! header row, and hand out rows of the cells the sheet holds.
+//!
+//! A sheet is kept by the cells it holds ([`Store`]), never by their bounding box: a workbook
+//! with one cell in A1 and one in XFD1048576 (the Excel Solver add-in writes cells out there)
+//! is two cells, where calamine's `worksheet_range` would allocate 17 billion and abort.
+//! XLSX and XLSB are read cell by cell for that; XLS (at most 65,536 × 256) and ODS come
+//! through calamine's range.
 //!
 //! calamine inflates and parses what it is given, so a hostile file is turned away first
 //! ([`guard`]): a zip whose parts would inflate past sane sizes (a decompression bomb), and an
 //! encrypted workbook, which is an OLE container and would otherwise read as "corrupt".
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{CellErrorType, Data, Range, Reader, Sheets, open_workbook_auto};
+use calamine::{Cell, CellErrorType, Data, DataRef, Range, Reader, Sheets, open_workbook_auto};
 
 use super::{CellRef, Cells, ReadOptions, Row, SheetNumber, SourceError, SourceRef, is_blank};
 
 pub(super) struct SheetRows {
     /// Shared so `reopen` does not parse the workbook again.
-    range: Arc<Range<Data>>,
-    /// Index (within the range) of the next row to look at.
+    store: Arc<Store>,
+    /// Index (among the store's rows) of the next row to look at.
     next: usize,
     kind: &'static str,
     sheet: Arc<str>,
@@ -73,7 +79,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
     };
     let names = workbook.sheet_names();
 
-    let (name, range) = match &opts.sheet {
+    let (name, store) = match &opts.sheet {
         Some(wanted) => {
             let wanted_trim = wanted.trim();
             let name = names
@@ -90,10 +96,9 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
                     sheets: names.join(", "),
                 })?
                 .clone();
-            let range = workbook
-                .worksheet_range(&name)
+            let store = read_sheet(&mut workbook, &name)
                 .map_err(|e| workbook_err(format!("sheet '{name}': {e}")))?;
-            (name, range)
+            (name, store)
         }
         None => {
             // The first sheet with a header and rows under it: a cover sheet of notes or a
@@ -103,14 +108,14 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             let mut header_only = None;
             let mut first_error = None;
             for name in &names {
-                match workbook.worksheet_range(name) {
-                    Ok(range) => match first_data_row(&range, 0) {
-                        Some(h) if first_data_row(&range, h + 1).is_some() => {
-                            found = Some((name.clone(), range));
+                match read_sheet(&mut workbook, name) {
+                    Ok(store) => match store.first_data_row(0) {
+                        Some(h) if store.first_data_row(h + 1).is_some() => {
+                            found = Some((name.clone(), store));
                             break;
                         }
                         Some(_) if header_only.is_none() => {
-                            header_only = Some((name.clone(), range))
+                            header_only = Some((name.clone(), store))
                         }
                         _ => {}
                     },
@@ -133,15 +138,15 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         file: file.clone(),
         sheet: Some(sheet.clone()),
     };
-    let Some(header_index) = first_data_row(&range, 0) else {
+    let Some(header_index) = store.first_data_row(0) else {
         return Err(SourceError::NoData(format!("{file}, sheet '{name}'")));
     };
-    let start_row = range.start().map_or(0, |(r, _)| u64::from(r));
-    let header_row = start_row + header_index as u64 + 1;
-    let headers = row_at(&range, header_index)
-        .map(|cells| {
+    let header = store.row(header_index);
+    let header_row = header.map_or(0, |(number, _)| number);
+    let headers = header
+        .map(|(number, cells)| {
             let row = Row {
-                number: header_row,
+                number,
                 cells: Cells::Sheet(cells),
             };
             (0..cells.len())
@@ -150,12 +155,211 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         })
         .unwrap_or_default();
     let rows = SheetRows {
-        range: Arc::new(range),
+        store: Arc::new(store),
         next: header_index + 1,
         kind,
         sheet,
     };
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
+}
+
+/// The cells of sheet `name` that hold anything.
+fn read_sheet<RS: Read + Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<Store, String> {
+    let mut store = StoreBuilder::default();
+    match workbook {
+        Sheets::Xlsx(xlsx) => {
+            let mut cells = match xlsx.worksheet_cells_reader(name) {
+                Ok(cells) => cells,
+                // A chart sheet holds no cells; calamine's range reads it as empty too.
+                Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Store::default()),
+                Err(e) => return Err(e.to_string()),
+            };
+            while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                store.push_ref(cell);
+            }
+        }
+        Sheets::Xlsb(xlsb) => {
+            let mut cells = xlsb
+                .worksheet_cells_reader(name)
+                .map_err(|e| e.to_string())?;
+            while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                store.push_ref(cell);
+            }
+        }
+        Sheets::Xls(_) | Sheets::Ods(_) => {
+            let mut range = workbook.worksheet_range(name).map_err(|e| e.to_string())?;
+            store.take_range(&mut range);
+        }
+    }
+    Ok(store.finish())
+}
+
+/// The cells of a sheet that hold anything, row by row, in sheet order.
+#[derive(Debug, Default)]
+struct Store {
+    values: Vec<Data>,
+    /// The 0-based sheet column of each value; ascending within a row.
+    columns: Vec<u32>,
+    /// Rows holding any value, ascending: 0-based sheet row and the index of its first value
+    /// (its last is just before the next row's first).
+    rows: Vec<(u32, usize)>,
+    /// Leftmost column holding anything in the whole sheet: column 0 of every row, as in
+    /// calamine's range (a table that starts in column C reads as starting there).
+    first_column: u32,
+}
+
+/// The cells of one row: what [`Cells::Sheet`] borrows.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SheetRow<'a> {
+    values: &'a [Data],
+    columns: &'a [u32],
+    first_column: u32,
+}
+
+impl<'a> SheetRow<'a> {
+    /// Columns up to the last one holding anything.
+    pub(super) fn len(&self) -> usize {
+        self.columns
+            .last()
+            .map_or(0, |&c| (c - self.first_column) as usize + 1)
+    }
+
+    /// The value in column `col` (counted from the sheet's first column).
+    pub(super) fn get(&self, col: usize) -> Option<&'a Data> {
+        let wanted = u32::try_from(col).ok()?.checked_add(self.first_column)?;
+        // A row filled from the first column on has column `col` at index `col`.
+        if self.columns.get(col) == Some(&wanted) {
+            return self.values.get(col);
+        }
+        let at = self.columns.binary_search(&wanted).ok()?;
+        self.values.get(at)
+    }
+
+    fn is_blank(&self) -> bool {
+        self.values.iter().all(|c| match c {
+            Data::Empty => true,
+            Data::String(s) => is_blank(s),
+            _ => false,
+        })
+    }
+}
+
+impl Store {
+    /// The `i`th row holding anything: its 1-based number as a spreadsheet app shows it, and
+    /// its cells.
+    fn row(&self, i: usize) -> Option<(u64, SheetRow<'_>)> {
+        let &(number, start) = self.rows.get(i)?;
+        let end = self
+            .rows
+            .get(i + 1)
+            .map_or(self.values.len(), |&(_, next)| next);
+        Some((
+            u64::from(number) + 1,
+            SheetRow {
+                values: self.values.get(start..end)?,
+                columns: self.columns.get(start..end)?,
+                first_column: self.first_column,
+            },
+        ))
+    }
+
+    /// Index of the first row at or after `from` with any non-blank cell.
+    fn first_data_row(&self, from: usize) -> Option<usize> {
+        (from..self.rows.len()).find(|&i| self.row(i).is_some_and(|(_, row)| !row.is_blank()))
+    }
+}
+
+/// Builds a [`Store`] from cells in any order. Readers give them in sheet order, which is
+/// stored as it comes; a file that lists them otherwise is sorted once at the end, and where
+/// one cell is given twice the later wins, as in calamine's range.
+#[derive(Default)]
+struct StoreBuilder {
+    store: Store,
+    last: Option<(u32, u32)>,
+    /// Every cell, once one came out of order.
+    unordered: Option<Vec<Cell<Data>>>,
+}
+
+impl StoreBuilder {
+    fn push_ref(&mut self, cell: Cell<DataRef<'_>>) {
+        if !matches!(cell.get_value(), DataRef::Empty) {
+            let (row, col) = cell.get_position();
+            self.push(row, col, Data::from(cell.get_value().clone()));
+        }
+    }
+
+    fn push(&mut self, row: u32, col: u32, value: Data) {
+        if let Some(cells) = &mut self.unordered {
+            cells.push(Cell::new((row, col), value));
+            return;
+        }
+        if self.last.is_some_and(|last| (row, col) <= last) {
+            let mut cells = self.take_cells();
+            cells.push(Cell::new((row, col), value));
+            self.unordered = Some(cells);
+            return;
+        }
+        let store = &mut self.store;
+        if self.last.is_none_or(|(last_row, _)| last_row != row) {
+            store.rows.push((row, store.values.len()));
+        }
+        if store.values.is_empty() || col < store.first_column {
+            store.first_column = col;
+        }
+        store.values.push(value);
+        store.columns.push(col);
+        self.last = Some((row, col));
+    }
+
+    /// The cells stored so far, emptying the store.
+    fn take_cells(&mut self) -> Vec<Cell<Data>> {
+        let store = std::mem::take(&mut self.store);
+        let mut cells = Vec::with_capacity(store.values.len() + 1);
+        let mut values = store.values.into_iter().zip(store.columns);
+        for (i, &(row, start)) in store.rows.iter().enumerate() {
+            let end = store.rows.get(i + 1).map_or(usize::MAX, |&(_, next)| next);
+            for (value, col) in values.by_ref().take(end.saturating_sub(start)) {
+                cells.push(Cell::new((row, col), value));
+            }
+        }
+        self.last = None;
+        cells
+    }
+
+    /// Moves a calamine range's non-empty cells in.
+    fn take_range(&mut self, range: &mut Range<Data>) {
+        let Some((top, left)) = range.start() else {
+            return;
+        };
+        for r in 0..range.height() {
+            for (c, value) in range[r].iter_mut().enumerate() {
+                if !matches!(value, Data::Empty) {
+                    let (Ok(r32), Ok(c32)) = (u32::try_from(r), u32::try_from(c)) else {
+                        continue;
+                    };
+                    self.push(top + r32, left + c32, std::mem::take(value));
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Store {
+        let Some(mut cells) = self.unordered.take() else {
+            return self.store;
+        };
+        // Stable: of two cells at one position, the one given later stays later.
+        cells.sort_by_key(|cell| cell.get_position());
+        let mut ordered = StoreBuilder::default();
+        let mut cells = cells.into_iter().peekable();
+        while let Some(cell) = cells.next() {
+            let at = cell.get_position();
+            if cells.peek().is_some_and(|next| next.get_position() == at) {
+                continue;
+            }
+            ordered.push(at.0, at.1, cell.get_value().clone());
+        }
+        ordered.store
+    }
 }
 
 /// Most bytes every part of a workbook together may inflate to. A million-row sheet of twenty
@@ -262,35 +466,15 @@ fn holds_encrypted_package(path: &Path) -> std::io::Result<bool> {
     }
 }
 
-/// Index of the first row at or after `from` with any non-blank cell.
-fn first_data_row(range: &Range<Data>, from: usize) -> Option<usize> {
-    (from..range.height()).find(|&i| row_at(range, i).is_some_and(|cells| !row_is_blank(cells)))
-}
-
-/// Row `i` of the range in constant time. (`range.rows().nth(i)` walks every row before it,
-/// which made reading a sheet quadratic: minutes for 50,000 rows.)
-fn row_at(range: &Range<Data>, i: usize) -> Option<&[Data]> {
-    // In bounds by the check: calamine's Index<usize> slices row i of height() rows.
-    (i < range.height()).then(|| &range[i])
-}
-
-fn row_is_blank(cells: &[Data]) -> bool {
-    cells.iter().all(|c| match c {
-        Data::Empty => true,
-        Data::String(s) => is_blank(s),
-        _ => false,
-    })
-}
-
 impl SheetRows {
     pub(super) fn describe(&self) -> String {
         format!("{} sheet '{}'", self.kind, self.sheet)
     }
 
     pub(super) fn restart(&self) -> SheetRows {
-        let header_index = first_data_row(&self.range, 0).unwrap_or(0);
+        let header_index = self.store.first_data_row(0).unwrap_or(0);
         SheetRows {
-            range: self.range.clone(),
+            store: self.store.clone(),
             next: header_index + 1,
             kind: self.kind,
             sheet: self.sheet.clone(),
@@ -298,12 +482,11 @@ impl SheetRows {
     }
 
     pub(super) fn next_row(&mut self) -> Option<Row<'_>> {
-        let index = first_data_row(&self.range, self.next)?;
+        let index = self.store.first_data_row(self.next)?;
         self.next = index + 1;
-        let start_row = self.range.start().map_or(0, |(r, _)| u64::from(r));
-        let cells = row_at(&self.range, index)?;
+        let (number, cells) = self.store.row(index)?;
         Some(Row {
-            number: start_row + index as u64 + 1,
+            number,
             cells: Cells::Sheet(cells),
         })
     }
@@ -398,6 +581,85 @@ mod tests {
         // A stored size of zero does not divide by zero.
         assert!(check_inflation(&[part("z.xml", 0, 1 << 30)]).is_err());
         assert!(check_inflation(&[part("z.xml", 0, u64::MAX), part("y", 0, u64::MAX)]).is_err());
+    }
+
+    fn text(row: SheetRow<'_>, col: usize) -> Option<String> {
+        row.get(col).map(|d| d.to_string())
+    }
+
+    #[test]
+    fn a_store_keeps_only_the_cells_a_sheet_holds() {
+        let mut b = StoreBuilder::default();
+        b.push(0, 2, Data::String("h".into()));
+        b.push(0, 3, Data::String("i".into()));
+        b.push(4, 3, Data::Float(1.5));
+        b.push(1_048_575, 16_383, Data::Int(7));
+        let store = b.finish();
+        assert_eq!(store.values.len(), 4);
+        assert_eq!(store.first_column, 2);
+        let (number, row) = store.row(0).unwrap();
+        assert_eq!((number, row.len()), (1, 2));
+        assert_eq!(text(row, 0).as_deref(), Some("h"));
+        assert_eq!(text(row, 1).as_deref(), Some("i"));
+        assert_eq!(text(row, 2), None);
+        let (number, row) = store.row(1).unwrap();
+        assert_eq!((number, row.len()), (5, 2));
+        assert_eq!(text(row, 0), None);
+        assert_eq!(text(row, 1).as_deref(), Some("1.5"));
+        let (number, row) = store.row(2).unwrap();
+        assert_eq!((number, row.len()), (1_048_576, 16_382));
+        assert_eq!(text(row, 16_381).as_deref(), Some("7"));
+        assert_eq!(text(row, usize::MAX), None);
+        assert!(store.row(3).is_none());
+    }
+
+    #[test]
+    fn cells_out_of_order_are_sorted_and_the_later_of_two_wins() {
+        let mut b = StoreBuilder::default();
+        b.push(2, 0, Data::Int(3));
+        b.push(2, 1, Data::Int(4));
+        b.push(0, 1, Data::Int(2));
+        b.push(0, 0, Data::Int(1));
+        b.push(2, 1, Data::Int(5));
+        let store = b.finish();
+        let rows: Vec<(u64, Vec<Option<String>>)> = (0..store.rows.len())
+            .filter_map(|i| store.row(i))
+            .map(|(n, row)| (n, (0..row.len()).map(|c| text(row, c)).collect()))
+            .collect();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            rows,
+            [
+                (1, vec![some("1"), some("2")]),
+                (3, vec![some("3"), some("5")])
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_rows_are_passed_over() {
+        let mut b = StoreBuilder::default();
+        b.push(0, 0, Data::String("  ".into()));
+        b.push(1, 0, Data::String("Order".into()));
+        b.push(2, 5, Data::String("".into()));
+        b.push(3, 0, Data::Int(1));
+        let store = b.finish();
+        assert_eq!(store.first_data_row(0), Some(1));
+        assert_eq!(store.first_data_row(2), Some(3));
+        assert_eq!(store.first_data_row(4), None);
+    }
+
+    #[test]
+    fn a_range_moves_in_at_its_place_on_the_sheet() {
+        let mut range = Range::new((3, 1), (4, 2));
+        range.set_value((3, 1), Data::Int(1));
+        range.set_value((4, 2), Data::Int(2));
+        let mut b = StoreBuilder::default();
+        b.take_range(&mut range);
+        let store = b.finish();
+        assert_eq!(store.first_column, 1);
+        assert_eq!(store.rows, [(3, 0), (4, 1)]);
+        assert_eq!(store.columns, [1, 2]);
     }
 
     #[test]

@@ -839,6 +839,15 @@ mod tests {
         inv.problems.iter().map(|p| p.message.as_str()).collect()
     }
 
+    /// `csv` loaded with its encoding given as UTF-8, so a stray byte is not taken as a sign
+    /// of Windows-1252.
+    fn load_as_utf8(csv: Vec<u8>) -> Batch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut o = opts();
+        o.read.encoding = Some(encoding_rs::UTF_8);
+        load(&write_inputs(&dir, &[csv]), &o)
+    }
+
     #[test]
     fn a_row_that_is_not_utf8_counts_once_and_is_named() {
         // Found by the group_check fuzz target: the row was counted as read but its problem had
@@ -846,10 +855,7 @@ mod tests {
         let mut csv = HEAD.as_bytes().to_vec();
         csv.extend_from_slice(b"O1,N1,2024-01-31,A,Pen,1,1.00,,\n");
         csv.extend_from_slice(b"O2,N\xff2,2024-01-31,B,Ink,1,2.00,,\n");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut o = opts();
-        o.read.encoding = Some(encoding_rs::UTF_8);
-        let batch = load(&write_inputs(&dir, &[csv]), &o);
+        let batch = load_as_utf8(csv);
         assert_eq!(batch.rows, 2);
         let grouped: usize = batch.invoices.iter().map(|i| i.rows.len()).sum();
         assert_eq!(grouped, 1);
@@ -873,10 +879,7 @@ mod tests {
         csv.extend_from_slice(b"O1,N1,2024-01-31,A,Caf\xe9,1,1.00,\n");
         csv.extend_from_slice(b"O1,N1,2024-01-31,B,Tea,1,2.00,\n");
         csv.extend_from_slice(b"O2,N2,2024-01-31,C,Pen,1,3.00,\xff\n");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut o = opts();
-        o.read.encoding = Some(encoding_rs::UTF_8);
-        let batch = load(&write_inputs(&dir, &[csv]), &o);
+        let batch = load_as_utf8(csv);
         assert!(batch.row_errors.is_empty(), "{:?}", batch.row_errors);
         let [first, second] = batch.invoices.as_slice() else {
             panic!("two invoices: {:?}", batch.invoices)

@@ -265,9 +265,8 @@ pub fn record_by_field(record: &::csv::ByteRecord) -> (::csv::StringRecord, Vec<
                     i,
                     utf8_message(&format_args!(
                         "byte 0x{byte:02X}, character {} of the cell",
-                        String::from_utf8_lossy(field.get(..at).unwrap_or_default())
-                            .chars()
-                            .count()
+                        std::str::from_utf8(field.get(..at).unwrap_or_default())
+                            .map_or(0, |valid| valid.chars().count())
                             + 1
                     )),
                 ));

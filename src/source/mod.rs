@@ -8,9 +8,9 @@
 //! so a million-row CSV is checked without holding its rows.
 
 mod csv;
+mod sheet;
 
 pub use csv::record_by_field;
-mod sheet;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -64,6 +64,20 @@ pub struct MoneyReading {
 }
 
 impl MoneyReading {
+    /// Decimal separator `dec` with cents `cents`; the other reading doesn't fit.
+    fn definite(dec: DecimalSeparator, cents: i64) -> MoneyReading {
+        let (point_bad, comma_bad, evidence) = match dec {
+            DecimalSeparator::Point => (Bad::None, Bad::OtherSeparator, Evidence::Point),
+            DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None, Evidence::Comma),
+        };
+        MoneyReading {
+            cents,
+            point_bad,
+            comma_bad,
+            evidence,
+        }
+    }
+
     fn neutral(cents: i64) -> MoneyReading {
         MoneyReading {
             cents,
@@ -370,16 +384,7 @@ fn quick(b: &[u8]) -> Option<MoneyReading> {
         return None;
     }
     let cents = value * 100 + i64::from(d1 - b'0') * 10 + i64::from(d2 - b'0');
-    let (point_bad, comma_bad, evidence) = match dec {
-        DecimalSeparator::Point => (Bad::None, Bad::OtherSeparator, Evidence::Point),
-        DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None, Evidence::Comma),
-    };
-    Some(MoneyReading {
-        cents,
-        point_bad,
-        comma_bad,
-        evidence,
-    })
+    Some(MoneyReading::definite(dec, cents))
 }
 
 /// What one pass over an amount's body (digits and separators) finds.
@@ -500,22 +505,7 @@ fn read_shape(shape: &Shape, text: &str) -> Result<MoneyReading, MoneyError> {
         DecimalSeparator::Comma
     };
 
-    // Decimal separator `dec` with cents `cents`; the other reading doesn't fit.
-    let definite = |dec: DecimalSeparator, cents: i64| {
-        let (point_bad, comma_bad) = match dec {
-            DecimalSeparator::Point => (Bad::None, Bad::OtherSeparator),
-            DecimalSeparator::Comma => (Bad::OtherSeparator, Bad::None),
-        };
-        MoneyReading {
-            cents,
-            point_bad,
-            comma_bad,
-            evidence: match dec {
-                DecimalSeparator::Point => Evidence::Point,
-                DecimalSeparator::Comma => Evidence::Comma,
-            },
-        }
-    };
+    let definite = MoneyReading::definite;
 
     if other_count > 0 {
         // Both kinds: the last is the decimal separator, the other groups thousands.

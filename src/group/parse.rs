@@ -19,8 +19,10 @@ use crate::values::id::{self, InvoiceType};
 use crate::values::money::{self, MoneyReading, SeparatorVote};
 
 /// Rows per batch: big enough that handing a batch over costs nothing per row, small enough
-/// that the two threads overlap from the start.
-pub(super) const BATCH_ROWS: usize = 1024;
+/// that the threads overlap from the start. (1M-row files, medians of 11 interleaved runs:
+/// 4096 took the English file 0.77 -> 0.70 s against 1024, the Brazilian one the same, for
+/// 7 MB more at the peak.)
+pub(super) const BATCH_ROWS: usize = 4096;
 
 /// Invoice-level free-text fields, in the order [`ParsedRow::texts`] holds them.
 pub(super) const TEXT_FIELDS: [Field; 5] = [

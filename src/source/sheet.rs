@@ -38,11 +38,15 @@ pub(super) fn open(
 ) -> Result<Opened, SourceError> {
     // calamine panics on some damaged workbooks (fuzzing found an overflow on a cell reference
     // of many letters). Parsing touches no state of ours, so unwinding out of it leaves
-    // nothing half-done: the file becomes a file error like any other unreadable workbook.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        open_parsed(file, path, opts)
-    }))
-    .unwrap_or_else(|payload| {
+    // nothing half-done: the file becomes a file error like any other unreadable workbook,
+    // whose message carries the panic's. The panic hook is kept quiet meanwhile, so the user
+    // sees that error and not a "thread panicked" report as well.
+    let parsed = quiet_panics(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            open_parsed(file, path, opts)
+        }))
+    });
+    parsed.unwrap_or_else(|payload| {
         let why = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -53,6 +57,30 @@ pub(super) fn open(
             message: format!("the workbook reader failed on it ({why})"),
         })
     })
+}
+
+thread_local! {
+    /// Set while this thread reads a workbook: see [`quiet_panics`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with panics on this thread left unreported by the panic hook (they are caught and
+/// reported as file errors). Panics anywhere else still reach the hook as before: the hook this
+/// installs, once per process, hands them to the one it replaces.
+fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let out = f();
+    QUIET.with(|q| q.set(was));
+    out
 }
 
 fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opened, SourceError> {

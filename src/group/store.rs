@@ -348,7 +348,12 @@ impl FileStore {
     /// key's unless two keys share a tag or the invoice is new since.
     fn invoice_for(&mut self, tag: Tag, named: u32, key: (&str, &str)) -> usize {
         let named = named as usize;
-        if self.invoices.get(named).map(|inv| invoice_key(&self.text, inv)) == Some(key) {
+        if self
+            .invoices
+            .get(named)
+            .map(|inv| invoice_key(&self.text, inv))
+            == Some(key)
+        {
             return named;
         }
         match self.find(tag, key) {

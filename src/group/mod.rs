@@ -681,7 +681,19 @@ fn read_rows(
             loop {
                 let used = records.numbers.len();
                 if records.records.len() <= used {
-                    records.records.push(::csv::ByteRecord::new());
+                    // Sized like the record before (within reason: one huge cell is not a
+                    // pattern), so it is not grown a few bytes at a time. Fresh records are
+                    // a fixed cost, a batch's worth for each batch in flight: callgrind had
+                    // them at 60M of the 100k-row file's 750M instructions.
+                    let (bytes, fields) = used
+                        .checked_sub(1)
+                        .and_then(|last| records.records.get(last))
+                        .map_or((0, 0), |r| {
+                            ((r.as_slice().len() * 2).min(1 << 16), r.len().min(1 << 10))
+                        });
+                    records
+                        .records
+                        .push(::csv::ByteRecord::with_capacity(bytes, fields));
                 }
                 let Some(record) = records.records.get_mut(used) else {
                     break;

@@ -227,13 +227,13 @@ pub fn record_text<'r>(
 ) -> Result<&'r str, SourceError> {
     let text = std::str::from_utf8(record.as_slice())
         .ok()
-        // Valid as a whole, a record may still have a character cut between two fields.
-        .filter(|text| {
-            (0..record.len()).all(|i| {
-                record
-                    .range(i)
-                    .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
-            })
+        // Valid as a whole, a record may still have a character cut between two fields: the
+        // field after the cut (the next one with any bytes) then starts with a continuation
+        // byte. Every field starting on a character makes each one text.
+        .filter(|_| {
+            record
+                .iter()
+                .all(|field| field.first().is_none_or(|&b| b & 0xC0 != 0x80))
         });
     text.ok_or_else(|| {
         // The csv crate's own check names the field and the byte.
@@ -435,6 +435,19 @@ mod tests {
         // are not.
         let cut = ::csv::ByteRecord::from(vec![&b"caf\xc3"[..], &b"\xa9"[..]]);
         let err = record_text("f.csv", 7, &cut).expect_err("a cut character is an error");
+        // With an empty field, or two, between the halves.
+        for gap in [1, 2] {
+            let mut fields: Vec<&[u8]> = vec![b"caf\xe2\x82"];
+            fields.extend(std::iter::repeat_n(&b""[..], gap));
+            fields.push(b"\xac!");
+            let cut = ::csv::ByteRecord::from(fields);
+            assert!(record_text("f.csv", 7, &cut).is_err(), "gap {gap}");
+        }
+        let whole = ::csv::ByteRecord::from(vec!["R$ 1.234,56", "", "€", "ção"]);
+        assert_eq!(
+            record_text("f.csv", 7, &whole).ok(),
+            Some("R$ 1.234,56€ção")
+        );
         assert!(
             err.to_string().contains("f.csv row 7: not valid UTF-8"),
             "{err}"

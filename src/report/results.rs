@@ -340,14 +340,15 @@ pub fn write_failed_rows(
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;
         let width = table.headers().len();
-        let mut write_row = |number: u64, mut cells: Vec<String>| {
+        // Row `number`'s cells, read only when the row failed: most rows did not.
+        let mut write_row = |number: u64, cells: &mut dyn Iterator<Item = String>| {
             let Some(message) = errors.get(&RowRef {
                 source: index,
                 row: number,
             }) else {
                 return Ok(());
             };
-            cells.truncate(width.max(1));
+            let mut cells: Vec<String> = cells.take(width).collect();
             cells.resize(width, String::new());
             cells.push(message.clone());
             write_escaped(&mut w, &cells).map_err(io_err)
@@ -361,10 +362,9 @@ pub fn write_failed_rows(
                 match read {
                     Ok(Some(number)) => write_row(
                         number,
-                        record
+                        &mut record
                             .iter()
-                            .map(|f| String::from_utf8_lossy(f).into_owned())
-                            .collect(),
+                            .map(|f| String::from_utf8_lossy(f).into_owned()),
                     )?,
                     Ok(None) => break,
                     // Reported the first time, with no text to copy.
@@ -382,8 +382,8 @@ pub fn write_failed_rows(
                 };
                 // Only the header's columns: a stray cell far to the right (the Solver add-in
                 // writes in column XFD) would otherwise cost thousands of empty cells a row.
-                let cells = (0..width).map(|c| row.text(c).into_owned()).collect();
-                write_row(row.number(), cells)?;
+                let number = row.number();
+                write_row(number, &mut (0..width).map(|c| row.text(c).into_owned()))?;
             }
         }
         w.flush().map_err(io_err)?;

@@ -304,8 +304,8 @@ impl Store {
 struct StoreBuilder {
     store: Store,
     last: Option<(u32, u32)>,
-    /// Every cell, once one came out of order.
-    unordered: Option<Vec<Cell<Data>>>,
+    /// Every cell as (row, column, value), once one came out of order.
+    unordered: Option<Vec<(u32, u32, Data)>>,
 }
 
 impl StoreBuilder {
@@ -318,12 +318,12 @@ impl StoreBuilder {
 
     fn push(&mut self, row: u32, col: u32, value: Data) {
         if let Some(cells) = &mut self.unordered {
-            cells.push(Cell::new((row, col), value));
+            cells.push((row, col, value));
             return;
         }
         if self.last.is_some_and(|last| (row, col) <= last) {
             let mut cells = self.take_cells();
-            cells.push(Cell::new((row, col), value));
+            cells.push((row, col, value));
             self.unordered = Some(cells);
             return;
         }
@@ -340,14 +340,14 @@ impl StoreBuilder {
     }
 
     /// The cells stored so far, emptying the store.
-    fn take_cells(&mut self) -> Vec<Cell<Data>> {
+    fn take_cells(&mut self) -> Vec<(u32, u32, Data)> {
         let store = std::mem::take(&mut self.store);
         let mut cells = Vec::with_capacity(store.values.len() + 1);
         let mut values = store.values.into_iter().zip(store.columns);
         for (i, &(row, start)) in store.rows.iter().enumerate() {
             let end = store.rows.get(i + 1).map_or(usize::MAX, |&(_, next)| next);
             for (value, col) in values.by_ref().take(end.saturating_sub(start)) {
-                cells.push(Cell::new((row, col), value));
+                cells.push((row, col, value));
             }
         }
         self.last = None;
@@ -376,15 +376,17 @@ impl StoreBuilder {
             return self.store;
         };
         // Stable: of two cells at one position, the one given later stays later.
-        cells.sort_by_key(|cell| cell.get_position());
+        cells.sort_by_key(|&(row, col, _)| (row, col));
         let mut ordered = StoreBuilder::default();
         let mut cells = cells.into_iter().peekable();
-        while let Some(cell) = cells.next() {
-            let at = cell.get_position();
-            if cells.peek().is_some_and(|next| next.get_position() == at) {
+        while let Some((row, col, value)) = cells.next() {
+            if cells
+                .peek()
+                .is_some_and(|next| (next.0, next.1) == (row, col))
+            {
                 continue;
             }
-            ordered.push(at.0, at.1, cell.get_value().clone());
+            ordered.push(row, col, value);
         }
         ordered.store
     }

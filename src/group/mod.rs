@@ -596,12 +596,14 @@ fn load_file(
 /// CSV records read and not yet parsed, in buffers that go back and forth between threads.
 #[derive(Default)]
 struct RecordBatch {
-    records: Vec<::csv::ByteRecord>,
-    /// Row number of each record in use (`records` may hold more, kept for reuse).
-    numbers: Vec<u64>,
+    block: source::RecordBlock,
     /// Records that could not be read, with how many good ones come before them in the batch.
     errors: Vec<(usize, String)>,
 }
+
+/// A batch of records is handed on at this many bytes even if it has fewer than
+/// [`parse::BATCH_ROWS`] records (a file of huge cells).
+const BATCH_BYTES: usize = 16 << 20;
 
 /// Takes a lock even if another thread panicked holding it: the data is plain buffers.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -621,7 +623,6 @@ fn read_rows(
     item_text: ItemText,
 ) -> (u64, Votes, FileStore) {
     let parser = RowParser::new(source, mapping, opts, item_text);
-    let file = table.source().file.clone();
     // The reading and grouping threads take a core's worth between them; the rest parse.
     // (Measured on 2 cores: one parser beats two, which only add switching.)
     let parsers = std::thread::available_parallelism()
@@ -669,9 +670,9 @@ fn read_rows(
                         };
                         let Ok((mut records, done)) = job else { break };
                         let mut batch = lock(&free_rows).pop().unwrap_or_default();
-                        parse_records(&file, &parser, &records, &mut batch);
+                        parse_records(&parser, &records, &mut batch);
                         let _ = done.send(batch);
-                        records.numbers.clear();
+                        records.block.clear();
                         records.errors.clear();
                         lock(&free_records).push(records);
                     }
@@ -679,41 +680,23 @@ fn read_rows(
             }
             let mut records = RecordBatch::default();
             loop {
-                let used = records.numbers.len();
-                if records.records.len() <= used {
-                    // Sized like the record before (within reason: one huge cell is not a
-                    // pattern), so it is not grown a few bytes at a time. Fresh records are
-                    // a fixed cost, a batch's worth for each batch in flight: callgrind had
-                    // them at 60M of the 100k-row file's 750M instructions.
-                    let (bytes, fields) = used
-                        .checked_sub(1)
-                        .and_then(|last| records.records.get(last))
-                        .map_or((0, 0), |r| {
-                            ((r.as_slice().len() * 2).min(1 << 16), r.len().min(1 << 10))
-                        });
-                    records
-                        .records
-                        .push(::csv::ByteRecord::with_capacity(bytes, fields));
-                }
-                let Some(record) = records.records.get_mut(used) else {
-                    break;
-                };
-                match table.next_record(record) {
-                    Some(Ok(Some(number))) => {
+                match table.next_record_into(&mut records.block) {
+                    Some(Ok(Some(_))) => {
                         consecutive_errors = 0;
                         rows += 1;
-                        records.numbers.push(number);
                     }
                     Some(Ok(None)) | None => break,
                     Some(Err(err)) => {
                         consecutive_errors += 1;
-                        records.errors.push((used, err.to_string()));
+                        records.errors.push((records.block.len(), err.to_string()));
                         if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
                             break;
                         }
                     }
                 }
-                if records.numbers.len() >= parse::BATCH_ROWS {
+                if records.block.len() >= parse::BATCH_ROWS
+                    || records.block.byte_len() >= BATCH_BYTES
+                {
                     let next = lock(&free_records).pop().unwrap_or_default();
                     let full = std::mem::replace(&mut records, next);
                     let (done, answer) = mpsc::sync_channel(1);
@@ -780,29 +763,34 @@ impl<T> Drop for DropQueueOnPanic<'_, T> {
 }
 
 /// Parses a batch of CSV records, with the unreadable ones in their places.
-fn parse_records(file: &str, parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowBatch) {
+fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowBatch) {
     let mut errors = records.errors.iter().peekable();
-    for (k, (&number, record)) in records.numbers.iter().zip(&records.records).enumerate() {
+    let text = records.block.text();
+    for k in 0..records.block.len() {
         while let Some((_, message)) = errors.next_if(|(at, _)| *at <= k) {
             parser.unreadable(message.clone(), batch);
         }
-        // A test makes a parsing thread panic with this order id, to prove that a panic there
-        // surfaces and does not leave the other threads waiting.
-        #[cfg(test)]
-        if record.get(0) == Some(tests::PANIC_ORDER_ID.as_bytes()) {
-            panic!("parser panic for a test");
-        }
-        match source::Row::of_record(file, number, record) {
-            Ok(row) => parser.parse(&row, batch),
+        match records.block.row(text, k) {
+            Some(Ok(row)) => {
+                // A test makes a parsing thread panic with this order id, to prove that a
+                // panic there surfaces and does not leave the other threads waiting.
+                #[cfg(test)]
+                if row.text(0) == tests::PANIC_ORDER_ID {
+                    panic!("parser panic for a test");
+                }
+                parser.parse(&row, batch);
+            }
             // Some field is not UTF-8: read the others, and that field is the row's problem.
-            Err(_) => {
-                let (text, bad) = source::record_by_field(record);
+            Some(Err(record)) => {
+                let (text, bad) = source::record_by_field(&record);
+                let number = records.block.number(k).unwrap_or_default();
                 parser.parse_with_bad_cells(
                     &source::Row::of_text_record(number, &text),
                     &bad,
                     batch,
                 );
             }
+            None => {}
         }
     }
     for (_, message) in errors {

@@ -10,7 +10,7 @@
 mod csv;
 mod sheet;
 
-pub use csv::record_by_field;
+pub use csv::{BlockText, RecordBlock, record_by_field};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -330,15 +330,26 @@ impl Table {
         }
     }
 
-    /// For a CSV table, [`Self::next_row`] into the caller's record (so that another thread can
-    /// read its cells, see [`Row::of_record`]); the row number, or `Ok(None)` at the end. `None`
-    /// for a workbook, whose rows are already in memory.
+    /// For a CSV table, [`Self::next_row`] into the caller's record, as bytes (for a
+    /// [`RecordBlock`] that another thread reads); the row number, or `Ok(None)` at the end.
+    /// `None` for a workbook, whose rows are already in memory.
     pub fn next_record(
         &mut self,
         record: &mut ::csv::ByteRecord,
     ) -> Option<Result<Option<u64>, SourceError>> {
         match &mut self.inner {
             Inner::Csv(rows) => Some(rows.next_into(&self.source.file, record)),
+            Inner::Sheet(_) => None,
+        }
+    }
+
+    /// As [`Self::next_record`], appended to `block`.
+    pub fn next_record_into(
+        &mut self,
+        block: &mut RecordBlock,
+    ) -> Option<Result<Option<u64>, SourceError>> {
+        match &mut self.inner {
+            Inner::Csv(rows) => Some(rows.next_into_block(&self.source.file, block)),
             Inner::Sheet(_) => None,
         }
     }
@@ -383,25 +394,12 @@ pub struct Row<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Cells<'a> {
     Csv(&'a ::csv::StringRecord),
-    /// A record read as bytes, and its text, which [`csv::record_text`] checked.
-    Record(&'a str, &'a ::csv::ByteRecord),
+    /// A record of a [`RecordBlock`]: its text, and each field's end in it.
+    Record(&'a str, &'a [usize]),
     Sheet(sheet::SheetRow<'a>),
 }
 
 impl<'a> Row<'a> {
-    /// A CSV record that [`Table::next_record`] read, as a row; `file` names it in an error.
-    pub fn of_record(
-        file: &str,
-        number: u64,
-        record: &'a ::csv::ByteRecord,
-    ) -> Result<Row<'a>, SourceError> {
-        let text = csv::record_text(file, number, record)?;
-        Ok(Row {
-            number,
-            cells: Cells::Record(text, record),
-        })
-    }
-
     /// A CSV record read as text ([`csv::record_by_field`]'s), as row `number`.
     pub fn of_text_record(number: u64, record: &'a ::csv::StringRecord) -> Row<'a> {
         Row {
@@ -418,7 +416,7 @@ impl<'a> Row<'a> {
     pub fn len(&self) -> usize {
         match self.cells {
             Cells::Csv(r) => r.len(),
-            Cells::Record(_, r) => r.len(),
+            Cells::Record(_, ends) => ends.len(),
             Cells::Sheet(r) => r.len(),
         }
     }
@@ -434,7 +432,7 @@ impl<'a> Row<'a> {
                 Some(text) if !is_blank(text) => CellRef::Text(text),
                 _ => CellRef::Empty,
             },
-            Cells::Record(text, r) => match r.range(col).and_then(|range| text.get(range)) {
+            Cells::Record(text, ends) => match field(text, ends, col) {
                 Some(text) if !is_blank(text) => CellRef::Text(text),
                 _ => CellRef::Empty,
             },
@@ -446,9 +444,7 @@ impl<'a> Row<'a> {
     pub fn text(&self, col: usize) -> Cow<'a, str> {
         match self.cells {
             Cells::Csv(r) => Cow::Borrowed(r.get(col).unwrap_or("")),
-            Cells::Record(text, r) => {
-                Cow::Borrowed(r.range(col).and_then(|range| text.get(range)).unwrap_or(""))
-            }
+            Cells::Record(text, ends) => Cow::Borrowed(field(text, ends, col).unwrap_or("")),
             Cells::Sheet(r) => match r.get(col).map_or(CellRef::Empty, sheet::cell_ref) {
                 CellRef::Empty => Cow::Borrowed(""),
                 CellRef::Text(t) | CellRef::Error(t) => Cow::Borrowed(t),
@@ -459,6 +455,15 @@ impl<'a> Row<'a> {
             },
         }
     }
+}
+
+/// Field `col` of a record's `text` whose fields end at `ends`.
+fn field<'a>(text: &'a str, ends: &[usize], col: usize) -> Option<&'a str> {
+    let start = match col.checked_sub(1) {
+        Some(before) => *ends.get(before)?,
+        None => 0,
+    };
+    text.get(start..*ends.get(col)?)
 }
 
 /// ISO text of a date cell: date only at midnight, else date and time.

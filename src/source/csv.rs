@@ -125,25 +125,32 @@ impl CsvRows {
             Input::Path(path) => Box::new(File::open(path)?),
             Input::Bytes(bytes) => Box::new(Cursor::new(bytes.clone())),
         };
-        let decoded: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
-            // Passed through untouched, its BOM skipped: the parsing threads check the text
-            // (see `RecordBlock::text`), so an invalid byte is an error of its row, not a
-            // silent U+FFFD, and the bytes are not copied once more on the way.
-            without_bom(raw)?
-        } else {
-            let mut builder = DecodeReaderBytesBuilder::new();
-            builder.strip_bom(true);
-            if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-                builder.encoding(None).bom_sniffing(true);
+        let (raw, bom) = read_bom(raw)?;
+        let decoded: Box<dyn Read + Send> =
+            if bom == Some(Bom::Utf8) || (bom.is_none() && encoding == encoding_rs::UTF_8) {
+                // UTF-8 (a byte-order mark wins over `--encoding`, as it always has) is passed
+                // through untouched, its mark skipped: the parsing threads check the text (see
+                // `RecordBlock::text`), so an invalid byte is an error of its row, not a
+                // silent U+FFFD, and the bytes are not copied once more on the way.
+                raw
             } else {
-                builder.encoding(Some(encoding)).bom_override(true);
-            }
-            Box::new(
-                builder
-                    .build_with_buffer(raw, vec![0; READ_BUFFER])
-                    .map_err(std::io::Error::other)?,
-            )
-        };
+                let mut builder = DecodeReaderBytesBuilder::new();
+                builder.strip_bom(true);
+                if bom == Some(Bom::Utf16)
+                    || encoding == encoding_rs::UTF_16LE
+                    || encoding == encoding_rs::UTF_16BE
+                {
+                    // A UTF-16 byte-order mark wins over `--encoding`, as it always has.
+                    builder.encoding(None).bom_sniffing(true);
+                } else {
+                    builder.encoding(Some(encoding)).bom_override(true);
+                }
+                Box::new(
+                    builder
+                        .build_with_buffer(raw, vec![0; READ_BUFFER])
+                        .map_err(std::io::Error::other)?,
+                )
+            };
         Ok(CsvRows {
             input: Box::new(BufReader::with_capacity(READ_BUFFER, decoded)),
             core: Box::new(
@@ -323,15 +330,28 @@ fn fields_of<'a>(out: &'a [u8], ends: &'a [usize]) -> impl Iterator<Item = &'a [
     })
 }
 
-/// Skips a UTF-8 byte-order mark at the start of `raw`.
-fn without_bom(mut raw: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
-    const BOM: &[u8] = b"\xEF\xBB\xBF";
-    let mut head = Vec::with_capacity(BOM.len());
-    (&mut raw).take(BOM.len() as u64).read_to_end(&mut head)?;
-    if head == BOM {
+/// A byte-order mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bom {
+    Utf8,
+    Utf16,
+}
+
+/// The byte-order mark `raw` starts with, if any, and `raw` without a UTF-8 one (a UTF-16 one
+/// is left for the decoder).
+fn read_bom(mut raw: Box<dyn Read + Send>) -> std::io::Result<(Box<dyn Read + Send>, Option<Bom>)> {
+    const UTF8: &[u8] = b"\xEF\xBB\xBF";
+    let mut head = Vec::with_capacity(UTF8.len());
+    (&mut raw).take(UTF8.len() as u64).read_to_end(&mut head)?;
+    let bom = if head == UTF8 {
         head.clear();
-    }
-    Ok(Box::new(Cursor::new(head).chain(raw)))
+        Some(Bom::Utf8)
+    } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        Some(Bom::Utf16)
+    } else {
+        None
+    };
+    Ok((Box::new(Cursor::new(head).chain(raw)), bom))
 }
 
 /// A field of only spaces, as [`is_blank`] says, from its bytes: a visible ASCII first byte
@@ -694,6 +714,16 @@ mod tests {
         assert_eq!(rows[2], Ok(vec![format!("4:{long}"), "4:z".into()]));
         assert_eq!(rows[3].as_ref().map(Vec::len), Ok(200));
 
+        // A UTF-16 file read with `--encoding utf-8`: its byte-order mark wins.
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("a,b\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let rows = rows_from(&utf16, encoding_rs::UTF_8);
+        assert_eq!(rows, vec![Ok(vec!["1:a".to_string(), "1:b".into()])]);
+        // And a UTF-8 one over `--encoding windows-1252`.
+        let rows = rows_from("\u{feff}Saída,1\n".as_bytes(), encoding_rs::WINDOWS_1252);
+        assert_eq!(rows, vec![Ok(vec!["1:Saída".to_string(), "1:1".into()])]);
         // Read through the decoder: Windows-1252.
         let rows = rows_from(b"Sa\xedda,1\n", encoding_rs::WINDOWS_1252);
         assert_eq!(rows, vec![Ok(vec!["1:Saída".to_string(), "1:1".into()])]);

@@ -293,12 +293,10 @@ impl CsvRows {
             return Ok(None);
         };
         record.clear();
-        for field in fields_of(
+        record.extend(fields_of(
             self.out.get(..len).unwrap_or_default(),
             self.ends.get(..fields).unwrap_or_default(),
-        ) {
-            record.push_field(field);
-        }
+        ));
         Ok(Some(number))
     }
 
@@ -417,26 +415,22 @@ impl RecordBlock {
         // simdutf8: thousands of records' text, mostly ASCII with an accent every few
         // fields, where the standard library's check leaves its fast path at each accent.
         let text = simdutf8::basic::from_utf8(&self.bytes).ok().filter(|text| {
-            self.records
-                .iter()
-                .enumerate()
-                .all(|(k, &(_, start, first))| {
-                    let last = self.field_limit(k);
-                    self.ends
-                        .get(first..last)
-                        .unwrap_or_default()
-                        .iter()
-                        .all(|&end| text.is_char_boundary(start + end))
-                })
+            (0..self.len()).all(|k| {
+                self.record(k)
+                    .is_some_and(|(_, start, ends)| ends_on_characters(text, start, ends))
+            })
         });
         BlockText(text)
     }
 
-    /// One past the index in `ends` of record `k`'s last field.
-    fn field_limit(&self, k: usize) -> usize {
-        self.records
+    /// Record `k`: its row number, its start in `bytes` and its fields' ends.
+    fn record(&self, k: usize) -> Option<(u64, usize, &[usize])> {
+        let &(number, start, first) = self.records.get(k)?;
+        let last = self
+            .records
             .get(k + 1)
-            .map_or(self.ends.len(), |&(_, _, first)| first)
+            .map_or(self.ends.len(), |&(_, _, next)| next);
+        Some((number, start, self.ends.get(first..last)?))
     }
 
     /// Record `k` as a row, with `text` from [`Self::text`]; `Err` with the record when some
@@ -446,17 +440,14 @@ impl RecordBlock {
         text: BlockText<'a>,
         k: usize,
     ) -> Option<Result<Row<'a>, ::csv::ByteRecord>> {
-        let &(number, start, first) = self.records.get(k)?;
-        let ends = self.ends.get(first..self.field_limit(k))?;
+        let (number, start, ends) = self.record(k)?;
         let end = start + ends.last().copied().unwrap_or(0);
+        let bytes = self.bytes.get(start..end)?;
         let record_text = match text.0 {
             Some(all) => all.get(start..end),
-            None => {
-                let bytes = self.bytes.get(start..end)?;
-                std::str::from_utf8(bytes)
-                    .ok()
-                    .filter(|t| ends.iter().all(|&end| t.is_char_boundary(end)))
-            }
+            None => std::str::from_utf8(bytes)
+                .ok()
+                .filter(|t| ends_on_characters(t, 0, ends)),
         };
         Some(match record_text {
             Some(text) => Ok(Row {
@@ -464,13 +455,8 @@ impl RecordBlock {
                 cells: Cells::Record(text, ends),
             }),
             None => {
-                let bytes = self.bytes.get(start..end).unwrap_or_default();
                 let mut record = ::csv::ByteRecord::with_capacity(bytes.len(), ends.len());
-                let mut from = 0;
-                for &end in ends {
-                    record.push_field(bytes.get(from..end).unwrap_or_default());
-                    from = end;
-                }
+                record.extend(fields_of(bytes, ends));
                 Err(record)
             }
         })
@@ -478,8 +464,14 @@ impl RecordBlock {
 
     /// Row number of record `k`.
     pub fn number(&self, k: usize) -> Option<u64> {
-        self.records.get(k).map(|&(number, _, _)| number)
+        self.record(k).map(|(number, _, _)| number)
     }
+}
+
+/// Whether every field of the record at `start` in `text`, ending at `ends` from there, ends
+/// (so the next one starts) on a character.
+fn ends_on_characters(text: &str, start: usize, ends: &[usize]) -> bool {
+    ends.iter().all(|&end| text.is_char_boundary(start + end))
 }
 
 /// A record that [`RecordBlock::row`] refused, field by field: its text with each field that is

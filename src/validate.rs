@@ -241,14 +241,30 @@ pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
 
 /// Every rule for one invoice; `shared` comes from the whole batch.
 pub fn validate_one(mut invoice: Invoice, shared: &SharedNumbers) -> Checked {
+    match judge_one(&mut invoice, shared) {
+        Some(judged) => Checked::Valid(request(invoice, judged)),
+        None => Checked::Invalid(Box::new(invoice)),
+    }
+}
+
+/// [`validate_one`]'s verdict without the request it builds: the invoice value in cents when
+/// `invoice` is valid; `None` when it is not, with every problem found added to
+/// `invoice.problems`. `check` judges this way, over one reused [`Invoice`]
+/// ([`crate::group::Pending::get_for_verdict_into`]), and so allocates nothing per valid
+/// invoice.
+pub fn verdict(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<i64> {
+    judge_one(invoice, shared).map(|j| j.invoice_value)
+}
+
+fn judge_one(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<Judged> {
     if let Some(orders) = shared.orders.get(invoice.invoice_number.as_str()) {
         let at = invoice.rows.first().copied();
-        let message = shared_number_message(&invoice, orders);
+        let message = shared_number_message(invoice, orders);
         invoice
             .problems
             .push(problem_at(at, Some(Field::InvoiceNumber), message));
     }
-    check(invoice)
+    judge(invoice)
 }
 
 /// Invoice numbers that more than one order of the batch uses, with those orders in batch order.
@@ -326,10 +342,19 @@ fn money(cents: i64) -> String {
     format_cents(cents, DecimalSeparator::Point)
 }
 
+/// What a valid invoice's request takes that the rules work out.
+struct Judged {
+    issuance_date: Timestamp,
+    invoice_value: i64,
+}
+
+/// Applies the per-invoice rules: `Some` when `invoice` is valid, else `None` with every problem
+/// in `invoice.problems` (never empty then).
+///
 /// `check` judges invoices built without their item ids' and descriptions' text
 /// ([`crate::group::Pending::get_for_verdict`]): a rule here may ask whether an item has an id,
 /// never what it says.
-fn check(mut invoice: Invoice) -> Checked {
+fn judge(invoice: &mut Invoice) -> Option<Judged> {
     let first_row = invoice.rows.first().copied();
     let mut problems = std::mem::take(&mut invoice.problems);
 
@@ -488,38 +513,14 @@ fn check(mut invoice: Invoice) -> Checked {
     }
 
     match (problems.is_empty(), issuance_date, value) {
-        (true, Some(issuance_date), Some(invoice_value)) => Checked::Valid(ValidatedInvoice {
-            // No problem means every item had its id, quantity and price (each missing one is
-            // a problem above), so none is dropped here.
-            items: invoice
-                .items
-                .into_iter()
-                .filter_map(|item| {
-                    Some(ValidItem {
-                        id: item.id?,
-                        quantity: item.quantity?,
-                        price: item.price?,
-                        description: item.description,
-                    })
-                })
-                .collect(),
-            kind: invoice
-                .kind
-                .as_ref()
-                .map(|s| s.value)
-                .unwrap_or(InvoiceType::Output),
-            order_id: invoice.order_id,
-            invoice_number: invoice.invoice_number,
-            issuance_date,
-            invoice_value,
-            invoice_key: invoice.invoice_key.map(|s| s.value),
-            invoice_url: invoice.invoice_url.map(|s| s.value),
-            courier: invoice.courier.map(|s| s.value),
-            tracking_number: invoice.tracking_number.map(|s| s.value),
-            tracking_url: invoice.tracking_url.map(|s| s.value),
-            dispatched_date: invoice.dispatched_date.map(|s| s.value),
-            rows: invoice.rows,
-        }),
+        (true, Some(issuance_date), Some(invoice_value)) => {
+            // Empty, but with its memory, for the next invoice built over this one.
+            invoice.problems = problems;
+            Some(Judged {
+                issuance_date,
+                invoice_value,
+            })
+        }
         _ => {
             if problems.is_empty() {
                 // Unreachable by the rules above, but an invalid invoice must always say why.
@@ -530,7 +531,43 @@ fn check(mut invoice: Invoice) -> Checked {
                 ));
             }
             invoice.problems = problems;
-            Checked::Invalid(Box::new(invoice))
+            None
         }
+    }
+}
+
+/// The request for an invoice [`judge`] found valid.
+fn request(invoice: Invoice, judged: Judged) -> ValidatedInvoice {
+    ValidatedInvoice {
+        // A valid invoice's every item has its id, quantity and price (each missing one is a
+        // problem), so none is dropped here.
+        items: invoice
+            .items
+            .into_iter()
+            .filter_map(|item| {
+                Some(ValidItem {
+                    id: item.id?,
+                    quantity: item.quantity?,
+                    price: item.price?,
+                    description: item.description,
+                })
+            })
+            .collect(),
+        kind: invoice
+            .kind
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or(InvoiceType::Output),
+        order_id: invoice.order_id,
+        invoice_number: invoice.invoice_number,
+        issuance_date: judged.issuance_date,
+        invoice_value: judged.invoice_value,
+        invoice_key: invoice.invoice_key.map(|s| s.value),
+        invoice_url: invoice.invoice_url.map(|s| s.value),
+        courier: invoice.courier.map(|s| s.value),
+        tracking_number: invoice.tracking_number.map(|s| s.value),
+        tracking_url: invoice.tracking_url.map(|s| s.value),
+        dispatched_date: invoice.dispatched_date.map(|s| s.value),
+        rows: invoice.rows,
     }
 }

@@ -28,19 +28,23 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
     // Invoices are built, judged and dropped one at a time: a million-row file's invoices are
     // never all held at once, only the compact store they are built from.
     let (batch, pending) = group::load_for_verdicts(&args.input.files, &opts);
-    let tally = |judge: &(dyn Fn(group::Invoice, &mut Tally) + Sync)| -> Vec<Tally> {
-        // Chunks of invoices judged on every core, tallied in order.
+    let tally = |judge: &(dyn Fn(&mut group::Invoice, &mut Tally) + Sync)| -> Vec<Tally> {
+        // Chunks of invoices judged on every core, tallied in order. Each chunk builds its
+        // invoices over one, reusing its memory.
         let n = pending.len();
         (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
                 let mut tally = Tally::default();
+                let mut invoice = group::Invoice::default();
                 let chunk = c * CHUNK..n.min((c + 1) * CHUNK);
                 for start in chunk.clone().step_by(WARM) {
                     let part = start..chunk.end.min(start + WARM);
                     pending.warm(part.clone());
-                    for invoice in part.filter_map(|i| pending.get_for_verdict(i)) {
-                        judge(invoice, &mut tally);
+                    for i in part {
+                        if pending.get_for_verdict_into(i, &mut invoice) {
+                            judge(&mut invoice, &mut tally);
+                        }
                     }
                 }
                 tally
@@ -54,9 +58,14 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
             } else {
                 SharedNumbers::find(pending.len(), |i| pending.key(i))
             };
-            tally(&|invoice, t| t.add(&validate::validate_one(invoice, &shared)))
+            tally(&|invoice, t| {
+                let value = validate::verdict(invoice, &shared);
+                t.add_verdict(invoice, value);
+            })
         }
-        Mode::Tracking => tally(&|invoice, t| t.add(&validate::validate_tracking_one(invoice))),
+        Mode::Tracking => tally(&|invoice, t| {
+            t.add(&validate::validate_tracking_one(std::mem::take(invoice)));
+        }),
     };
     let mut report = CheckReport::start(&batch);
     for t in tallies {

@@ -69,7 +69,7 @@ pub struct Item {
 }
 
 /// Every row of one (order id, invoice number), gathered. Validation turns it into a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invoice {
     pub order_id: String,
     pub invoice_number: String,
@@ -399,14 +399,37 @@ impl Pending {
         self.build(i, ItemText::Presence)
     }
 
+    /// [`Self::get_for_verdict`] written over `out`, reusing its memory (see
+    /// [`store::FileStore::invoice_into`]); false when there is no invoice `i`.
+    pub fn get_for_verdict_into(&self, i: usize, out: &mut Invoice) -> bool {
+        self.build_into(i, ItemText::Presence, out)
+    }
+
     fn build(&self, i: usize, item_text: ItemText) -> Option<Invoice> {
-        let mut invoice = self.part(self.first_part(i)?, item_text)?;
+        let mut invoice = Invoice::default();
+        self.build_into(i, item_text, &mut invoice)
+            .then_some(invoice)
+    }
+
+    fn build_into(&self, i: usize, item_text: ItemText, out: &mut Invoice) -> bool {
+        let Some((f, j)) = self.first_part(i) else {
+            return false;
+        };
+        let Some(file) = self.files.get(f as usize) else {
+            return false;
+        };
+        if !file
+            .store
+            .invoice_into(j as usize, &file.conventions, item_text, out)
+        {
+            return false;
+        }
         for &part in self.more.get(&i).map_or(&[][..], Vec::as_slice) {
             if let Some(other) = self.part(part, item_text) {
-                merge(&mut invoice, other);
+                merge(out, other);
             }
         }
-        Some(invoice)
+        true
     }
 
     /// Every invoice, built one at a time, in input order.
@@ -922,13 +945,26 @@ mod tests {
         };
         assert_eq!(pending.len(), 6);
         assert_eq!(lean_store.len(), 6);
-        for i in 0..pending.len() {
+        // One invoice built over another, as `check` does, in an order that puts a small valid
+        // one over a large invalid one and the other way round.
+        let mut reused = Invoice::default();
+        for i in (0..pending.len()).rev() {
             let full = pending.get(i).expect("invoice");
             let builds = [
                 pending.get_for_verdict(i).expect("invoice"),
                 lean_store.get_for_verdict(i).expect("invoice"),
             ];
             let expected = verdict(validate_one(full.clone(), &shared));
+            assert!(lean_store.get_for_verdict_into(i, &mut reused));
+            assert_eq!(reused, builds[1], "invoice {i} built over another");
+            let value = crate::validate::verdict(&mut reused, &shared);
+            match &expected {
+                Ok(cents) => assert_eq!(value, Some(*cents), "invoice {i}"),
+                Err(problems) => {
+                    assert_eq!(value, None, "invoice {i}");
+                    assert_eq!(&reused.problems, problems, "invoice {i}");
+                }
+            }
             for lean in builds {
                 assert_eq!(lean.items.len(), full.items.len());
                 assert_eq!(
@@ -938,6 +974,7 @@ mod tests {
                 );
             }
         }
+        assert!(!lean_store.get_for_verdict_into(pending.len(), &mut reused));
     }
 
     #[test]

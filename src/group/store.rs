@@ -586,14 +586,35 @@ impl FileStore {
     /// Turns the file's pending invoice `i` into an [`Invoice`] under the file's conventions.
     /// With [`ItemText::Presence`], item ids and descriptions that are there come out empty.
     pub fn invoice(&self, i: usize, conv: &Conventions, item_text: ItemText) -> Option<Invoice> {
-        let p = self.invoices.get(i)?;
+        let mut invoice = Invoice::default();
+        self.invoice_into(i, conv, item_text, &mut invoice)
+            .then_some(invoice)
+    }
+
+    /// [`Self::invoice`] written over `out`, whose strings and lists keep their memory: judging
+    /// a million invoices one after another then allocates next to nothing. False, and `out`
+    /// untouched, when there is no invoice `i`.
+    pub fn invoice_into(
+        &self,
+        i: usize,
+        conv: &Conventions,
+        item_text: ItemText,
+        out: &mut Invoice,
+    ) -> bool {
+        let Some(p) = self.invoices.get(i) else {
+            return false;
+        };
         let extra = self.extras.get(p.extra as usize);
         let id = i as u32;
         let at = |row: RowNo| RowRef {
             source: self.source,
             row: u64::from(row),
         };
-        let mut problems = self.problems.get(&id).cloned().unwrap_or_default();
+        let problems = &mut out.problems;
+        problems.clear();
+        if let Some(recorded) = self.problems.get(&id) {
+            problems.extend_from_slice(recorded);
+        }
         let others: &[Other] = self.others.get(&id).map_or(&[], Vec::as_slice);
 
         let (value, freight) = (p.value.get(), p.freight.get());
@@ -604,7 +625,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::InvoiceValue,
-            &mut problems,
+            problems,
             |r| money_cents(r, &conv.value_sep),
         );
         let freight = self.settle(
@@ -614,7 +635,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::Freight,
-            &mut problems,
+            problems,
             |r| money_cents(r, &conv.freight_sep),
         );
         let issuance_date = self.settle(
@@ -624,7 +645,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::IssuanceDate,
-            &mut problems,
+            problems,
             |r| date_timestamp(r, &conv.issuance_order),
         );
         let dispatched_date = self.settle(
@@ -634,7 +655,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::DispatchedDate,
-            &mut problems,
+            problems,
             |r| date_timestamp(r, &conv.dispatched_order),
         );
         let kind = self.settle(
@@ -644,7 +665,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::Type,
-            &mut problems,
+            problems,
             |v| Ok(*v),
         );
         let mut texts: [Option<Sourced<String>>; TEXT_FIELDS.len()] = Default::default();
@@ -657,7 +678,7 @@ impl FileStore {
                     _ => None,
                 }),
                 field,
-                &mut problems,
+                problems,
                 |span| Ok(text(&self.text, *span).to_string()),
             );
         }
@@ -670,7 +691,8 @@ impl FileStore {
         ] = texts;
 
         // The list is newest first: items are built from it, then put in file order.
-        let mut items = Vec::new();
+        let items = &mut out.items;
+        items.clear();
         let price_problems_from = problems.len();
         let mut next = p.head;
         while let Some(it) = self.items.get(next as usize) {
@@ -720,7 +742,8 @@ impl FileStore {
             added.reverse();
         }
         // Every row in file order: the item rows and the item-less ones, both lists sorted.
-        let mut rows = Vec::with_capacity(items.len());
+        let rows = &mut out.rows;
+        rows.clear();
         let mut item_rows = items.iter().map(|it| it.at).peekable();
         for &b in extra.map_or(&[][..], |e| e.bare.as_slice()) {
             while let Some(r) = item_rows.next_if(|r| r.row < u64::from(b)) {
@@ -731,23 +754,21 @@ impl FileStore {
         rows.extend(item_rows);
 
         let (order_id, invoice_number) = self.key(i);
-        Some(Invoice {
-            order_id: order_id.to_string(),
-            invoice_number: invoice_number.to_string(),
-            kind,
-            issuance_date,
-            invoice_value,
-            freight,
-            invoice_key,
-            invoice_url,
-            courier,
-            tracking_number,
-            tracking_url,
-            dispatched_date,
-            items,
-            rows,
-            problems,
-        })
+        out.order_id.clear();
+        out.order_id.push_str(order_id);
+        out.invoice_number.clear();
+        out.invoice_number.push_str(invoice_number);
+        out.kind = kind;
+        out.issuance_date = issuance_date;
+        out.invoice_value = invoice_value;
+        out.freight = freight;
+        out.invoice_key = invoice_key;
+        out.invoice_url = invoice_url;
+        out.courier = courier;
+        out.tracking_number = tracking_number;
+        out.tracking_url = tracking_url;
+        out.dispatched_date = dispatched_date;
+        true
     }
 
     /// Converts a slot's first value, then checks that every other value agrees with it.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::cli::Verbosity;
-use crate::group::{Batch, Location, Problem};
+use crate::group::{Batch, Invoice, Location, Problem};
 use crate::report::money;
 use crate::validate::{Checked, Validated};
 
@@ -38,18 +38,33 @@ pub struct Tally {
 
 impl Tally {
     pub fn add<T: Validated>(&mut self, checked: &Checked<T>) {
-        self.invoices += 1;
         match checked {
-            Checked::Valid(v) => {
-                self.valid += 1;
-                self.total_cents = self.total_cents.saturating_add(v.value_cents());
-            }
-            Checked::Invalid(i) => self.invalid.push((
-                i.order_id.clone(),
-                i.invoice_number.clone(),
-                i.problems.clone(),
-            )),
+            Checked::Valid(v) => self.add_valid(v.value_cents()),
+            Checked::Invalid(i) => self.add_invalid(i),
         }
+    }
+
+    /// A [`crate::validate::verdict`] on `invoice`: its value when valid, else `None`.
+    pub fn add_verdict(&mut self, invoice: &Invoice, value: Option<i64>) {
+        match value {
+            Some(cents) => self.add_valid(cents),
+            None => self.add_invalid(invoice),
+        }
+    }
+
+    fn add_valid(&mut self, cents: i64) {
+        self.invoices += 1;
+        self.valid += 1;
+        self.total_cents = self.total_cents.saturating_add(cents);
+    }
+
+    fn add_invalid(&mut self, invoice: &Invoice) {
+        self.invoices += 1;
+        self.invalid.push((
+            invoice.order_id.clone(),
+            invoice.invoice_number.clone(),
+            invoice.problems.clone(),
+        ));
     }
 }
 

@@ -426,6 +426,7 @@ impl<'a> Row<'a> {
     }
 
     /// The cell at `col`; [`CellRef::Empty`] past the end. CSV text is raw (untrimmed).
+    #[inline]
     pub fn get(&self, col: usize) -> CellRef<'a> {
         match self.cells {
             Cells::Csv(r) => match r.get(col) {
@@ -458,6 +459,7 @@ impl<'a> Row<'a> {
 }
 
 /// Field `col` of a record's `text` whose fields end at `ends`.
+#[inline]
 fn field<'a>(text: &'a str, ends: &[usize], col: usize) -> Option<&'a str> {
     let start = match col.checked_sub(1) {
         Some(before) => *ends.get(before)?,

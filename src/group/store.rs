@@ -744,6 +744,7 @@ impl FileStore {
         // Every row in file order: the item rows and the item-less ones, both lists sorted.
         let rows = &mut out.rows;
         rows.clear();
+        rows.reserve(items.len());
         let mut item_rows = items.iter().map(|it| it.at).peekable();
         for &b in extra.map_or(&[][..], |e| e.bare.as_slice()) {
             while let Some(r) = item_rows.next_if(|r| r.row < u64::from(b)) {

@@ -126,31 +126,33 @@ impl CsvRows {
             Input::Bytes(bytes) => Box::new(Cursor::new(bytes.clone())),
         };
         let (raw, bom) = read_bom(raw)?;
-        let decoded: Box<dyn Read + Send> =
-            if bom == Some(Bom::Utf8) || (bom.is_none() && encoding == encoding_rs::UTF_8) {
-                // UTF-8 (a byte-order mark wins over `--encoding`, as it always has) is passed
-                // through untouched, its mark skipped: the parsing threads check the text (see
-                // `RecordBlock::text`), so an invalid byte is an error of its row, not a
-                // silent U+FFFD, and the bytes are not copied once more on the way.
-                raw
+        let decoded: Box<dyn Read + Send> = if bom == Some(encoding_rs::UTF_8)
+            || (bom.is_none() && encoding == encoding_rs::UTF_8)
+        {
+            // UTF-8 (a byte-order mark wins over `--encoding`, as it always has) is passed
+            // through untouched, its mark skipped: the parsing threads check the text (see
+            // `RecordBlock::text`), so an invalid byte is an error of its row, not a
+            // silent U+FFFD, and the bytes are not copied once more on the way.
+            raw
+        } else {
+            let mut builder = DecodeReaderBytesBuilder::new();
+            builder.strip_bom(true);
+            if bom.is_some()
+                || encoding == encoding_rs::UTF_16LE
+                || encoding == encoding_rs::UTF_16BE
+            {
+                // A mark here is UTF-16's (UTF-8's is read above), and wins over `--encoding`,
+                // as it always has.
+                builder.encoding(None).bom_sniffing(true);
             } else {
-                let mut builder = DecodeReaderBytesBuilder::new();
-                builder.strip_bom(true);
-                if bom == Some(Bom::Utf16)
-                    || encoding == encoding_rs::UTF_16LE
-                    || encoding == encoding_rs::UTF_16BE
-                {
-                    // A UTF-16 byte-order mark wins over `--encoding`, as it always has.
-                    builder.encoding(None).bom_sniffing(true);
-                } else {
-                    builder.encoding(Some(encoding)).bom_override(true);
-                }
-                Box::new(
-                    builder
-                        .build_with_buffer(raw, vec![0; READ_BUFFER])
-                        .map_err(std::io::Error::other)?,
-                )
-            };
+                builder.encoding(Some(encoding)).bom_override(true);
+            }
+            Box::new(
+                builder
+                    .build_with_buffer(raw, vec![0; READ_BUFFER])
+                    .map_err(std::io::Error::other)?,
+            )
+        };
         Ok(CsvRows {
             input: Box::new(BufReader::with_capacity(READ_BUFFER, decoded)),
             core: Box::new(
@@ -328,27 +330,19 @@ fn fields_of<'a>(out: &'a [u8], ends: &'a [usize]) -> impl Iterator<Item = &'a [
     })
 }
 
-/// A byte-order mark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bom {
-    Utf8,
-    Utf16,
-}
-
-/// The byte-order mark `raw` starts with, if any, and `raw` without a UTF-8 one (a UTF-16 one
-/// is left for the decoder).
-fn read_bom(mut raw: Box<dyn Read + Send>) -> std::io::Result<(Box<dyn Read + Send>, Option<Bom>)> {
-    const UTF8: &[u8] = b"\xEF\xBB\xBF";
-    let mut head = Vec::with_capacity(UTF8.len());
-    (&mut raw).take(UTF8.len() as u64).read_to_end(&mut head)?;
-    let bom = if head == UTF8 {
+/// The encoding whose byte-order mark `raw` starts with, if any, and `raw` without a UTF-8
+/// mark (a UTF-16 one is left for the decoder).
+fn read_bom(
+    mut raw: Box<dyn Read + Send>,
+) -> std::io::Result<(Box<dyn Read + Send>, Option<&'static Encoding>)> {
+    // The longest mark, UTF-8's.
+    const BOM_BYTES: u64 = 3;
+    let mut head = Vec::with_capacity(BOM_BYTES as usize);
+    (&mut raw).take(BOM_BYTES).read_to_end(&mut head)?;
+    let bom = Encoding::for_bom(&head).map(|(encoding, _)| encoding);
+    if bom == Some(encoding_rs::UTF_8) {
         head.clear();
-        Some(Bom::Utf8)
-    } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
-        Some(Bom::Utf16)
-    } else {
-        None
-    };
+    }
     Ok((Box::new(Cursor::new(head).chain(raw)), bom))
 }
 

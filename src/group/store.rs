@@ -56,6 +56,11 @@ enum Probe {
 /// End of a linked list; no index.
 const NIL: u32 = u32::MAX;
 
+/// Rows grouped per round of [`FileStore::add_batch`]'s passes: enough for many look-ups to
+/// wait on memory at once, few enough that what the first passes bring into cache is still
+/// there for the last.
+const PASS_ROWS: usize = 64;
+
 /// The most text one file may keep (ids, descriptions and other free text; not the file's
 /// size): offsets are 32-bit to keep a million-row file's invoices smaller than the file.
 const MAX_TEXT: usize = u32::MAX as usize;
@@ -266,21 +271,34 @@ impl FileStore {
 
     /// Groups every row of `batch`.
     pub fn add_batch(&mut self, batch: &RowBatch) {
+        let mut problems = batch.problems.iter();
+        for rows in batch.rows.chunks(PASS_ROWS) {
+            self.add_rows(batch, rows, &mut problems);
+        }
+    }
+
+    /// Groups `rows` of `batch`; `problems` yields their problems in order.
+    fn add_rows<'a>(
+        &mut self,
+        batch: &RowBatch,
+        rows: &[ParsedRow],
+        problems: &mut impl Iterator<Item = &'a Problem>,
+    ) {
         // Looking a key up is mostly waiting for memory: the table's slot, then the invoice,
-        // then its key's text, each needed to find the next. The look-ups of a batch don't
-        // depend on each other, so they are made in passes whose loops are small enough for
-        // the processor to have many rows' loads in flight at once: first each key's slot
-        // (the invoice its tag names), then each such invoice's key, then the look-ups proper,
-        // which find all of it in cache. Rows of one invoice mostly come together; a row with
-        // the previous row's key skips all of it. (The shuffled 1M-row file's grouping thread
-        // is its slowest.)
+        // then its key's text, each needed to find the next. The look-ups of a few hundred
+        // rows don't depend on each other, so they are made in passes whose loops are small
+        // enough for the processor to have many rows' loads in flight at once: first each
+        // key's slot (the invoice its tag names), then each such invoice's key, then the
+        // look-ups proper, which find all of it in cache. Rows of one invoice mostly come
+        // together; a row with the previous row's key skips all of it. (The shuffled 1M-row
+        // file's grouping thread is its slowest.)
         let mut probes = std::mem::take(&mut self.probes);
         probes.clear();
         let mut previous = self
             .last
             .and_then(|i| self.invoices.get(i))
             .map(|inv| invoice_key(&self.text, inv));
-        for row in &batch.rows {
+        for row in rows {
             let Some(key) = row.key.map(|(o, n)| (batch.str(o), batch.str(n))) else {
                 probes.push(Probe::NoKey);
                 continue;
@@ -313,7 +331,7 @@ impl FileStore {
 
         let mut found = std::mem::take(&mut self.found);
         found.clear();
-        for (row, probe) in batch.rows.iter().zip(&probes) {
+        for (row, probe) in rows.iter().zip(&probes) {
             let key = row.key.map(|(o, n)| (batch.str(o), batch.str(n)));
             let i = match (*probe, key) {
                 (Probe::NoKey, _) | (_, None) => None,
@@ -328,8 +346,7 @@ impl FileStore {
             }
             found.push(i);
         }
-        let mut problems = batch.problems.iter();
-        for (row, &i) in batch.rows.iter().zip(&found) {
+        for (row, &i) in rows.iter().zip(&found) {
             let own: Vec<Problem> = match row.problems {
                 0 => Vec::new(),
                 n => problems.by_ref().take(n as usize).cloned().collect(),

@@ -397,7 +397,9 @@ impl CsvRows {
                         is_blank_bytes(record.get(from..to).unwrap_or_default())
                     });
                     if !blank {
-                        block.push_spans(self.records, record, &self.spans);
+                        // The line without its terminator.
+                        let line = record.get(..used - 1).unwrap_or_default();
+                        block.push_line(self.records, line, &self.spans);
                     }
                     self.input.consume(start + used);
                     if !blank {
@@ -539,9 +541,10 @@ fn is_blank_bytes(field: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct RecordBlock {
     bytes: Vec<u8>,
-    /// Each field's end, counted from its record's start.
-    ends: Vec<usize>,
-    /// Each record's row number, its start in `bytes` and its first field's index in `ends`.
+    /// Each field's range, counted from its record's start. A plain record keeps its line as
+    /// read, delimiters and quotes between its fields; csv_core's, its fields one after another.
+    spans: Vec<(usize, usize)>,
+    /// Each record's row number, its start in `bytes` and its first field's index in `spans`.
     records: Vec<(u64, usize, usize)>,
 }
 
@@ -552,7 +555,7 @@ pub struct BlockText<'a>(Option<&'a str>);
 impl RecordBlock {
     pub fn clear(&mut self) {
         self.bytes.clear();
-        self.ends.clear();
+        self.spans.clear();
         self.records.clear();
     }
 
@@ -574,47 +577,53 @@ impl RecordBlock {
     /// end in them.
     fn push(&mut self, number: u64, bytes: &[u8], ends: &[usize]) {
         self.records
-            .push((number, self.bytes.len(), self.ends.len()));
+            .push((number, self.bytes.len(), self.spans.len()));
         self.bytes.extend_from_slice(bytes);
-        self.ends.extend_from_slice(ends);
+        let mut start = 0;
+        self.spans.extend(ends.iter().map(|&end| {
+            let span = (start, end);
+            start = end;
+            span
+        }));
     }
 
-    /// Appends a record, row `number`, whose fields are `spans` of `bytes`.
-    fn push_spans(&mut self, number: u64, bytes: &[u8], spans: &[(usize, usize)]) {
+    /// Appends a record, row `number`: `line`, whose fields are its `spans`.
+    fn push_line(&mut self, number: u64, line: &[u8], spans: &[(usize, usize)]) {
         self.records
-            .push((number, self.bytes.len(), self.ends.len()));
-        let mut len = 0;
-        for &(from, to) in spans {
-            let field = bytes.get(from..to).unwrap_or_default();
-            self.bytes.extend_from_slice(field);
-            len += field.len();
-            self.ends.push(len);
-        }
+            .push((number, self.bytes.len(), self.spans.len()));
+        self.bytes.extend_from_slice(line);
+        self.spans.extend_from_slice(spans);
     }
 
-    /// The whole block as text when it is UTF-8 with every field starting on a character (as
-    /// a whole, a record may be valid with a character cut between two fields): one check for
-    /// thousands of records. Otherwise each record is checked alone ([`Self::row`]).
+    /// The whole block as text when it is UTF-8 with every field starting and ending on a
+    /// character (as a whole, a record may be valid with a character cut between two fields):
+    /// one check for thousands of records. Otherwise each record is checked alone
+    /// ([`Self::row`]).
     pub fn text(&self) -> BlockText<'_> {
         // simdutf8: thousands of records' text, mostly ASCII with an accent every few
         // fields, where the standard library's check leaves its fast path at each accent.
         let text = simdutf8::basic::from_utf8(&self.bytes).ok().filter(|text| {
             (0..self.len()).all(|k| {
-                self.record(k)
-                    .is_some_and(|(_, start, ends)| ends_on_characters(text, start, ends))
+                self.record(k).is_some_and(|(_, range, spans)| {
+                    text.is_char_boundary(range.start)
+                        && text.is_char_boundary(range.end)
+                        && on_characters(text, range.start, spans)
+                })
             })
         });
         BlockText(text)
     }
 
-    /// Record `k`: its row number, its start in `bytes` and its fields' ends.
-    fn record(&self, k: usize) -> Option<(u64, usize, &[usize])> {
+    /// Record `k`: its row number, its bytes' range and its fields' spans.
+    fn record(&self, k: usize) -> Option<(u64, std::ops::Range<usize>, &[(usize, usize)])> {
         let &(number, start, first) = self.records.get(k)?;
-        let last = self
+        let (end, last) = self
             .records
             .get(k + 1)
-            .map_or(self.ends.len(), |&(_, _, next)| next);
-        Some((number, start, self.ends.get(first..last)?))
+            .map_or((self.bytes.len(), self.spans.len()), |&(_, next, spans)| {
+                (next, spans)
+            });
+        Some((number, start..end, self.spans.get(first..last)?))
     }
 
     /// Record `k` as a row, with `text` from [`Self::text`]; `Err` with the record when some
@@ -624,23 +633,26 @@ impl RecordBlock {
         text: BlockText<'a>,
         k: usize,
     ) -> Option<Result<Row<'a>, ::csv::ByteRecord>> {
-        let (number, start, ends) = self.record(k)?;
-        let end = start + ends.last().copied().unwrap_or(0);
-        let bytes = self.bytes.get(start..end)?;
+        let (number, range, spans) = self.record(k)?;
+        let bytes = self.bytes.get(range.clone())?;
         let record_text = match text.0 {
-            Some(all) => all.get(start..end),
+            Some(all) => all.get(range),
             None => std::str::from_utf8(bytes)
                 .ok()
-                .filter(|t| ends_on_characters(t, 0, ends)),
+                .filter(|t| on_characters(t, 0, spans)),
         };
         Some(match record_text {
             Some(text) => Ok(Row {
                 number,
-                cells: Cells::Record(text, ends),
+                cells: Cells::Record(text, spans),
             }),
             None => {
-                let mut record = ::csv::ByteRecord::with_capacity(bytes.len(), ends.len());
-                record.extend(fields_of(bytes, ends));
+                let mut record = ::csv::ByteRecord::with_capacity(bytes.len(), spans.len());
+                record.extend(
+                    spans
+                        .iter()
+                        .map(|&(from, to)| bytes.get(from..to).unwrap_or_default()),
+                );
                 Err(record)
             }
         })
@@ -652,10 +664,13 @@ impl RecordBlock {
     }
 }
 
-/// Whether every field of the record at `start` in `text`, ending at `ends` from there, ends
-/// (so the next one starts) on a character.
-fn ends_on_characters(text: &str, start: usize, ends: &[usize]) -> bool {
-    ends.iter().all(|&end| text.is_char_boundary(start + end))
+/// Whether every field of the record at `start` in `text`, at `spans` from there, starts and
+/// ends on a character. Only the ends need a look: a field starts at its record's start, where
+/// the one before it ends, or after a delimiter or quote, which are ASCII.
+fn on_characters(text: &str, start: usize, spans: &[(usize, usize)]) -> bool {
+    spans
+        .iter()
+        .all(|&(_, end)| text.is_char_boundary(start + end))
 }
 
 /// A record that [`RecordBlock::row`] refused, field by field: its text with each field that is
@@ -959,9 +974,14 @@ mod tests {
         while let Ok(Some(_)) = rows.next_into_block("f.csv", &mut block) {}
         (0..block.len())
             .filter_map(|k| {
-                let (number, start, ends) = block.record(k)?;
-                let bytes = block.bytes.get(start..)?;
-                Some((number, fields_of(bytes, ends).map(<[u8]>::to_vec).collect()))
+                // As the parsing threads read it: text if it is, else bytes.
+                let fields = match block.row(block.text(), k)? {
+                    Ok(row) => (0..row.len())
+                        .map(|c| row.text(c).as_bytes().to_vec())
+                        .collect(),
+                    Err(record) => record.iter().map(<[u8]>::to_vec).collect(),
+                };
+                Some((block.number(k)?, fields))
             })
             .collect()
     }

@@ -49,7 +49,7 @@ pub(super) struct CsvRows {
     /// has read (it drops a byte-order mark before its first record).
     plain: bool,
     /// The fields of the plain record found last, as ranges of the input's buffer.
-    spans: Vec<(usize, usize)>,
+    spans: Vec<FieldSpan>,
 }
 
 pub(super) fn open(
@@ -474,7 +474,7 @@ fn find_any<const N: usize>(bytes: &[u8], from: usize, needles: [u64; N]) -> Opt
 /// `tests::plain_records_read_as_csv_core_reads_them`), a few times faster: a vector of bytes
 /// is searched for the next delimiter, quote or line end at once, where csv_core's state
 /// machine steps byte by byte (the ingest benchmark's floor is that state machine).
-fn split_plain(buf: &[u8], delimiter: u8, spans: &mut Vec<(usize, usize)>) -> Option<usize> {
+fn split_plain(buf: &[u8], delimiter: u8, spans: &mut Vec<FieldSpan>) -> Option<usize> {
     let (delimiter, quote, cr, lf) = (splat(delimiter), splat(b'"'), splat(b'\r'), splat(b'\n'));
     spans.clear();
     let mut start = 0;
@@ -543,10 +543,13 @@ pub struct RecordBlock {
     bytes: Vec<u8>,
     /// Each field's range, counted from its record's start. A plain record keeps its line as
     /// read, delimiters and quotes between its fields; csv_core's, its fields one after another.
-    spans: Vec<(usize, usize)>,
+    spans: Vec<FieldSpan>,
     /// Each record's row number, its start in `bytes` and its first field's index in `spans`.
     records: Vec<(u64, usize, usize)>,
 }
+
+/// A field's start and end in its record's bytes.
+pub type FieldSpan = (usize, usize);
 
 /// A [`RecordBlock`]'s text, once checked.
 #[derive(Debug, Clone, Copy)]
@@ -588,7 +591,7 @@ impl RecordBlock {
     }
 
     /// Appends a record, row `number`: `line`, whose fields are its `spans`.
-    fn push_line(&mut self, number: u64, line: &[u8], spans: &[(usize, usize)]) {
+    fn push_line(&mut self, number: u64, line: &[u8], spans: &[FieldSpan]) {
         self.records
             .push((number, self.bytes.len(), self.spans.len()));
         self.bytes.extend_from_slice(line);
@@ -615,7 +618,7 @@ impl RecordBlock {
     }
 
     /// Record `k`: its row number, its bytes' range and its fields' spans.
-    fn record(&self, k: usize) -> Option<(u64, std::ops::Range<usize>, &[(usize, usize)])> {
+    fn record(&self, k: usize) -> Option<(u64, std::ops::Range<usize>, &[FieldSpan])> {
         let &(number, start, first) = self.records.get(k)?;
         let (end, last) = self
             .records
@@ -667,7 +670,7 @@ impl RecordBlock {
 /// Whether every field of the record at `start` in `text`, at `spans` from there, starts and
 /// ends on a character. Only the ends need a look: a field starts at its record's start, where
 /// the one before it ends, or after a delimiter or quote, which are ASCII.
-fn on_characters(text: &str, start: usize, spans: &[(usize, usize)]) -> bool {
+fn on_characters(text: &str, start: usize, spans: &[FieldSpan]) -> bool {
     spans
         .iter()
         .all(|&(_, end)| text.is_char_boundary(start + end))

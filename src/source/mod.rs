@@ -395,7 +395,7 @@ pub struct Row<'a> {
 enum Cells<'a> {
     Csv(&'a ::csv::StringRecord),
     /// A record of a [`RecordBlock`]: its text, and each field's range in it.
-    Record(&'a str, &'a [(usize, usize)]),
+    Record(&'a str, &'a [csv::FieldSpan]),
     Sheet(sheet::SheetRow<'a>),
 }
 
@@ -463,7 +463,7 @@ impl<'a> Row<'a> {
 
 /// Field `col` of a record's `text` whose fields are at `spans`.
 #[inline]
-fn field<'a>(text: &'a str, spans: &[(usize, usize)], col: usize) -> Option<&'a str> {
+fn field<'a>(text: &'a str, spans: &[csv::FieldSpan], col: usize) -> Option<&'a str> {
     let &(start, end) = spans.get(col)?;
     text.get(start..end)
 }

@@ -435,16 +435,19 @@ const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
 }
 
-/// The high bit of each byte of `word` that equals the byte `splat` repeats, and no other bit.
-/// (The sum cannot carry into the next byte, so no byte is flagged for its neighbour.)
+/// The high bit of the first byte of `word` (in memory order) that equals the byte `splat`
+/// repeats, and maybe of later ones: the lowest bit set is exact, the others are not (a borrow
+/// out of a matching byte may flag the next), so only the lowest may be used.
 fn bytes_equal(word: u64, splat: u64) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let x = word ^ splat;
-    !(((x & LOW7) + LOW7) | x | LOW7)
+    x.wrapping_sub(LOW) & !x & HIGH
 }
 
 /// Where the first byte of `bytes` from `from` that is one of `needles` is, eight bytes at a
-/// time; `None` when there is none.
+/// time; `None` when there is none. (The lowest bit [`bytes_equal`] sets for any needle is
+/// exact, so the lowest of them all is.)
 fn find_any<const N: usize>(bytes: &[u8], from: usize, needles: [u64; N]) -> Option<usize> {
     let mut at = from;
     while let Some(chunk) = bytes.get(at..at + 8) {
@@ -987,6 +990,24 @@ mod tests {
                 Some((block.number(k)?, fields))
             })
             .collect()
+    }
+
+    #[test]
+    fn finds_the_first_needle_whatever_follows_it() {
+        // Every pair of bytes, in a word and across two: the bits after the first match are
+        // not exact, and must not be taken for it.
+        let needles = [splat(b';'), splat(b'"'), splat(b'\n')];
+        for at in [3, 7] {
+            for x in 0..=255u8 {
+                for y in 0..=255u8 {
+                    let mut bytes = [b'a'; 12];
+                    bytes[at] = x;
+                    bytes[at + 1] = y;
+                    let naive = bytes.iter().position(|&b| matches!(b, b';' | b'"' | b'\n'));
+                    assert_eq!(find_any(&bytes, 0, needles), naive, "{x:#x} {y:#x} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

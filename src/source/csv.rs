@@ -549,6 +549,10 @@ pub struct RecordBlock {
     spans: Vec<FieldSpan>,
     /// Each record's row number, its start in `bytes` and its first field's index in `spans`.
     records: Vec<(u64, usize, usize)>,
+    /// The records whose fields lie one after another (csv_core's), by index: only theirs may
+    /// meet inside a character. A plain line's fields end at a delimiter, a quote or the line's
+    /// end.
+    packed: Vec<usize>,
 }
 
 /// A field's start and end in its record's bytes.
@@ -563,6 +567,7 @@ impl RecordBlock {
         self.bytes.clear();
         self.spans.clear();
         self.records.clear();
+        self.packed.clear();
     }
 
     /// How many records.
@@ -582,6 +587,7 @@ impl RecordBlock {
     /// Appends a record, row `number`: its fields' bytes one after another, and each field's
     /// end in them.
     fn push(&mut self, number: u64, bytes: &[u8], ends: &[usize]) {
+        self.packed.push(self.records.len());
         self.records
             .push((number, self.bytes.len(), self.spans.len()));
         self.bytes.extend_from_slice(bytes);
@@ -601,20 +607,20 @@ impl RecordBlock {
         self.spans.extend_from_slice(spans);
     }
 
-    /// The whole block as text when it is UTF-8 with every field starting and ending on a
-    /// character (as a whole, a record may be valid with a character cut between two fields):
-    /// one check for thousands of records. Otherwise each record is checked alone
-    /// ([`Self::row`]).
+    /// The whole block as text when it is UTF-8 with every field of a packed record starting
+    /// and ending on a character (as a whole, a record may be valid with a character cut
+    /// between two fields): one check for thousands of records. Otherwise each record is
+    /// checked alone ([`Self::row`]).
     pub fn text(&self) -> BlockText<'_> {
         // simdutf8: thousands of records' text, mostly ASCII with an accent every few
         // fields, where the standard library's check leaves its fast path at each accent.
         let text = simdutf8::basic::from_utf8(&self.bytes).ok().filter(|text| {
-            (0..self.len()).all(|k| {
-                self.record(k).is_some_and(|(_, range, spans)| {
-                    text.is_char_boundary(range.start)
-                        && text.is_char_boundary(range.end)
-                        && on_characters(text, range.start, spans)
-                })
+            // Within a plain line a field ends before an ASCII byte or at the line's end, and a
+            // record that does not start and end on a character is refused by `row` alone (its
+            // text can't be cut out): only packed records' fields need a look of their own.
+            self.packed.iter().all(|&k| {
+                self.record(k)
+                    .is_some_and(|(_, range, spans)| on_characters(text, range.start, spans))
             })
         });
         BlockText(text)

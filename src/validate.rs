@@ -276,23 +276,57 @@ pub struct SharedNumbers {
 impl SharedNumbers {
     /// From the keys (order id, invoice number) of a batch's `n` invoices, each key once. Keys
     /// are looked up through `key` rather than copied: a batch may have a million.
-    pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str)) -> SharedNumbers {
+    ///
+    /// On every core: the numbers are hashed in parallel, then each thread looks up the numbers
+    /// whose hash falls in its share, in batch order, so every number is seen by one thread
+    /// (1M-row file: 20 ms on one core, all of it waiting before judging can start).
+    pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str) + Sync) -> SharedNumbers {
+        Self::find_in(n, key, rayon::current_num_threads())
+    }
+
+    /// [`Self::find`] with the numbers in `shares` shares.
+    fn find_in<'a>(
+        n: usize,
+        key: impl Fn(usize) -> (&'a str, &'a str) + Sync,
+        shares: usize,
+    ) -> SharedNumbers {
+        use rayon::prelude::*;
         let hasher = hashbrown::DefaultHashBuilder::default();
-        // u32 indexes: this table exists beside the batch at its peak.
-        let mut first: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
-        let mut also: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..n.min(u32::MAX as usize) {
-            let number = key(i).1;
-            let hash = hasher.hash_one(number);
-            match first.find(hash, |&j| key(j as usize).1 == number) {
-                Some(&j) => also.entry(j as usize).or_default().push(i),
-                None => {
-                    first.insert_unique(hash, i as u32, |&j| hasher.hash_one(key(j as usize).1));
+        let n = n.min(u32::MAX as usize);
+        let hashes: Vec<u64> = (0..n)
+            .into_par_iter()
+            .map(|i| hasher.hash_one(key(i).1))
+            .collect();
+        let shares = shares.clamp(1, 64) as u64;
+        // The table takes its slot from the low bits and a tag from the top ones: the share
+        // comes from the middle.
+        let share = |hash: u64| (hash >> 32) % shares;
+        let found: Vec<HashMap<usize, Vec<usize>>> = (0..shares)
+            .into_par_iter()
+            .map(|mine| {
+                // u32 indexes: this table exists beside the batch at its peak.
+                let mut first: hashbrown::HashTable<u32> =
+                    hashbrown::HashTable::with_capacity(n / shares as usize + 1);
+                let mut also: HashMap<usize, Vec<usize>> = HashMap::new();
+                for (i, &hash) in hashes.iter().enumerate() {
+                    if share(hash) != mine {
+                        continue;
+                    }
+                    let number = key(i).1;
+                    match first.find(hash, |&j| key(j as usize).1 == number) {
+                        Some(&j) => also.entry(j as usize).or_default().push(i),
+                        None => {
+                            let rehash = |&j: &u32| hashes.get(j as usize).copied().unwrap_or(0);
+                            first.insert_unique(hash, i as u32, rehash);
+                        }
+                    }
                 }
-            }
-        }
-        let orders = also
+                also
+            })
+            .collect();
+        let orders = found
             .into_iter()
+            .flatten()
             .map(|(j, others)| {
                 let (order, number) = key(j);
                 let mut orders = vec![order.to_string()];
@@ -569,5 +603,38 @@ fn request(invoice: Invoice, judged: Judged) -> ValidatedInvoice {
         tracking_url: invoice.tracking_url.map(|s| s.value),
         dispatched_date: invoice.dispatched_date.map(|s| s.value),
         rows: invoice.rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every share count finds what one pass over the keys in batch order finds.
+        #[test]
+        fn shared_numbers_in_shares_are_found_as_in_one_pass(
+            keys in proptest::collection::btree_set((0u8..40, 0u8..25), 0..200),
+            shares in 1usize..6,
+        ) {
+            // Distinct keys, in an order that is not sorted by number.
+            let mut keys: Vec<(String, String)> = keys
+                .into_iter()
+                .map(|(o, n)| (format!("O{o}"), format!("N{n}")))
+                .collect();
+            keys.reverse();
+            let mut expected: HashMap<String, Vec<String>> = HashMap::new();
+            for (order, number) in &keys {
+                expected.entry(number.clone()).or_default().push(order.clone());
+            }
+            expected.retain(|_, orders| orders.len() > 1);
+            let found = SharedNumbers::find_in(
+                keys.len(),
+                |i| keys.get(i).map_or(("", ""), |(o, n)| (o.as_str(), n.as_str())),
+                shares,
+            );
+            prop_assert_eq!(found.orders, expected);
+        }
     }
 }

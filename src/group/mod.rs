@@ -365,18 +365,29 @@ impl Pending {
         }
     }
 
-    /// Reads the items of invoices `range` into the cache in one tight pass, before they are
-    /// built. In a shuffled file an invoice's items lie far apart: building one invoice at a
-    /// time waits for each item's memory in turn, while walking many lists together lets those
-    /// waits overlap.
+    /// Reads the items of invoices `range` into the cache, before they are built. In a
+    /// shuffled file an invoice's items lie far apart, each found from the one before: building
+    /// one invoice at a time waits for each item's memory in turn. Here every invoice's first
+    /// item is read, then every second one, and so on: the reads of one round don't depend on
+    /// each other, so their waits overlap.
     pub fn warm(&self, range: std::ops::Range<usize>) {
-        let mut rows = 0u64;
-        for i in range {
-            if let Some((f, j)) = self.first_part(i)
-                && let Some(file) = self.files.get(f as usize)
-            {
-                rows = rows.wrapping_add(file.store.touch_items(j as usize));
-            }
+        let mut cursors: Vec<(&FileStore, u32)> = range
+            .filter_map(|i| {
+                let (f, j) = self.first_part(i)?;
+                let store = &self.files.get(f as usize)?.store;
+                Some((store, store.first_item(j as usize)))
+            })
+            .collect();
+        let mut rows = 0u32;
+        while !cursors.is_empty() {
+            cursors.retain_mut(|(store, k)| match store.next_item(*k) {
+                Some((row, next)) => {
+                    rows ^= row;
+                    *k = next;
+                    true
+                }
+                None => false,
+            });
         }
         std::hint::black_box(rows);
     }

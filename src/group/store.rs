@@ -589,15 +589,15 @@ impl FileStore {
         }
     }
 
-    /// Walks invoice `i`'s items, only to have them read (see [`super::Pending::warm`]).
-    pub fn touch_items(&self, i: usize) -> u64 {
-        let mut rows = 0u64;
-        let mut next = self.invoices.get(i).map_or(NIL, |p| p.head);
-        while let Some(it) = self.items.get(next as usize) {
-            rows = rows.wrapping_add(u64::from(it.row));
-            next = it.next;
-        }
-        rows
+    /// The first item of invoice `i`'s list, for [`Self::next_item`]; `NIL` for none.
+    pub fn first_item(&self, i: usize) -> u32 {
+        self.invoices.get(i).map_or(NIL, |p| p.head)
+    }
+
+    /// Item `k`'s row and the next item of its invoice's list (`NIL` at the end); `None` for
+    /// no item `k`.
+    pub fn next_item(&self, k: u32) -> Option<(u32, u32)> {
+        self.items.get(k as usize).map(|it| (it.row, it.next))
     }
 
     /// Turns the file's pending invoice `i` into an [`Invoice`] under the file's conventions.

@@ -285,7 +285,7 @@ impl FileStore {
         problems: &mut impl Iterator<Item = &'a Problem>,
     ) {
         // Looking a key up is mostly waiting for memory: the table's slot, then the invoice,
-        // then its key's text, each needed to find the next. The look-ups of a few hundred
+        // then its key's text, each needed to find the next. The look-ups of a few dozen
         // rows don't depend on each other, so they are made in passes whose loops are small
         // enough for the processor to have many rows' loads in flight at once: first each
         // key's slot (the invoice its tag names), then each such invoice's key, then the

@@ -307,15 +307,19 @@ impl CsvRows {
                     }
                     return Ok(Some((self.records, len, fields)));
                 }
-                Err(err) => {
-                    self.records += 1;
-                    return Err(SourceError::Record {
-                        file: file.to_string(),
-                        row: self.records,
-                        message: format!("reading stopped: {err}"),
-                    });
-                }
+                Err(err) => return Err(self.stopped(file, &err)),
             }
+        }
+    }
+
+    /// The error of the record an I/O error stopped at, after which the reader can't resume.
+    fn stopped(&mut self, file: &str, err: &std::io::Error) -> SourceError {
+        self.broken = true;
+        self.records += 1;
+        SourceError::Record {
+            file: file.to_string(),
+            row: self.records,
+            message: format!("reading stopped: {err}"),
         }
     }
 
@@ -407,15 +411,7 @@ impl CsvRows {
                     }
                 }
                 Ok(None) => break,
-                Err(err) => {
-                    self.broken = true;
-                    self.records += 1;
-                    return Err(SourceError::Record {
-                        file: file.to_string(),
-                        row: self.records,
-                        message: format!("reading stopped: {err}"),
-                    });
-                }
+                Err(err) => return Err(self.stopped(file, &err)),
             }
         }
         let Some((number, len, fields)) = self.next_raw(file)? else {
@@ -944,7 +940,7 @@ mod tests {
     }
 
     /// Every record of `bytes` as [`CsvRows::read_raw`] reads it, through a buffer of
-    /// `buffer` bytes: its row number and fields, or the error.
+    /// `buffer` bytes: its row number and fields.
     fn raw_records(bytes: &[u8], delimiter: u8, buffer: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
         let input = Input::Bytes(bytes.to_vec().into());
         let mut rows =

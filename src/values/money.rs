@@ -240,24 +240,21 @@ const MAX_BODY: usize = 40;
 /// [`MoneyReading::cents`].
 pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     let bytes = text.as_bytes();
-    // Most cells are a plain amount in one of a few shapes, read without judging a shape,
-    // maybe after a "R$" or "$" and spaces (for these the long way below reads the same).
-    let plain = match bytes {
-        [b'R', b'$', rest @ ..] | [b'$', rest @ ..] => {
-            let spaces = rest.iter().take_while(|&&c| c == b' ').count();
-            rest.get(spaces..).unwrap_or_default()
-        }
-        _ => bytes,
-    };
-    if let Some(reading) = quick(plain) {
-        return Ok(reading);
-    }
-    // Most others are bare digits and separators: nothing to strip, the text is the body.
-    if !bytes.is_empty()
-        && bytes.len() <= MAX_BODY
-        && let Some(shape) = Shape::of(bytes)
+    // Most cells are a plain amount in one of a few shapes, read without judging a shape;
+    // most others are bare digits and separators: nothing to strip, the text is the body.
+    // Both start with a digit or a separator; anything else ("R$ 1.234,56") goes on at once.
+    if bytes
+        .first()
+        .is_some_and(|&b| b.is_ascii_digit() || b == b'.' || b == b',')
     {
-        return read_shape(&shape, text);
+        if let Some(reading) = quick(bytes) {
+            return Ok(reading);
+        }
+        if bytes.len() <= MAX_BODY
+            && let Some(shape) = Shape::of(bytes)
+        {
+            return read_shape(&shape, text);
+        }
     }
     // Next most: a currency, maybe a space, then the bare amount ("R$ 1.234,56", "BRL 10").
     // Anything else after the currency (a sign, inner or trailing spaces) takes the long way.

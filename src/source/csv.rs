@@ -426,82 +426,42 @@ impl CsvRows {
     }
 }
 
-/// Where the delimiters, quotes and line ends of a buffer are, 64 bytes at a time: a bit per
-/// byte, walked in order. One block's bits serve every field in it, so a record of ten short
-/// fields costs two blocks, not a search per field.
-struct Specials<'a> {
-    buf: &'a [u8],
-    delimiter: u8,
-    /// The block's first byte in `buf`.
-    base: usize,
-    /// A bit for each special byte of the block (bit `i` for `buf[base + i]`); those before
-    /// the last position asked for may have been cleared.
-    mask: u64,
+/// Each byte of a word, eight at a time: `0x0101_0101_0101_0101 * b`.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
 }
 
-impl<'a> Specials<'a> {
-    fn new(buf: &'a [u8], delimiter: u8) -> Self {
-        Specials {
-            buf,
-            delimiter,
-            base: 0,
-            mask: block_mask(buf, 0, delimiter),
-        }
-    }
-
-    /// The first special byte at or after `from` for which `wanted` holds; `None` when `buf`
-    /// has none. `from` never goes back.
-    fn next(&mut self, mut from: usize, wanted: impl Fn(u8) -> bool) -> Option<usize> {
-        loop {
-            if from >= self.base + 64 {
-                if from >= self.buf.len() {
-                    return None;
-                }
-                self.base = from;
-                self.mask = block_mask(self.buf, from, self.delimiter);
-            }
-            let mut mask = self.mask & (u64::MAX << (from - self.base));
-            while mask != 0 {
-                let at = self.base + mask.trailing_zeros() as usize;
-                if wanted(*self.buf.get(at)?) {
-                    self.mask = mask;
-                    return Some(at);
-                }
-                mask &= mask - 1;
-            }
-            from = self.base + 64;
-        }
-    }
+/// The high bit of the first byte of `word` (in memory order) that equals the byte `splat`
+/// repeats, and maybe of later ones: the lowest bit set is exact, the others are not (a borrow
+/// out of a matching byte may flag the next), so only the lowest may be used.
+fn bytes_equal(word: u64, splat: u64) -> u64 {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ splat;
+    x.wrapping_sub(LOW) & !x & HIGH
 }
 
-/// The specials' bits of the 64 bytes of `buf` from `at` (fewer at its end).
-fn block_mask(buf: &[u8], at: usize, delimiter: u8) -> u64 {
-    let rest = buf.get(at..).unwrap_or_default();
-    match rest.first_chunk::<64>() {
-        Some(block) => block_bits(block, delimiter),
-        None => {
-            let mut block = [0; 64];
-            block
-                .get_mut(..rest.len())
-                .unwrap_or_default()
-                .copy_from_slice(rest);
-            // Bytes past the end (zeros, a possible delimiter) are not the buffer's.
-            block_bits(&block, delimiter) & ((1u64 << rest.len()) - 1)
+/// Where the first byte of `bytes` from `from` that is one of `needles` is, eight bytes at a
+/// time; `None` when there is none. (The lowest bit [`bytes_equal`] sets for any needle is
+/// exact, so the lowest of them all is.)
+fn find_any<const N: usize>(bytes: &[u8], from: usize, needles: [u64; N]) -> Option<usize> {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let hits = needles
+            .iter()
+            .fold(0, |hits, &needle| hits | bytes_equal(word, needle));
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
         }
+        at += 8;
     }
-}
-
-/// Bit `i` set when `block[i]` is the delimiter, a quote, `\r` or `\n`, found 16 bytes at a
-/// time (with SSE2 on x86-64, NEON on ARM; `wide` falls back to bytes elsewhere).
-fn block_bits(block: &[u8; 64], delimiter: u8) -> u64 {
-    use wide::u8x16;
-    let [d, q, cr, lf] = [delimiter, b'"', b'\r', b'\n'].map(u8x16::splat);
-    let (chunks, _) = block.as_chunks::<16>();
-    chunks.iter().enumerate().fold(0, |bits, (k, &chunk)| {
-        let v = u8x16::new(chunk);
-        let hits = v.simd_eq(d) | v.simd_eq(q) | v.simd_eq(cr) | v.simd_eq(lf);
-        bits | u64::from(hits.to_bitmask()) << (16 * k)
-    })
+    let tail = bytes.get(at..).unwrap_or_default();
+    tail.iter()
+        .position(|&b| needles.contains(&splat(b)))
+        .map(|k| at + k)
 }
 
 /// Splits the record at the start of `buf` into `spans` (each field's range of `buf`) when it
@@ -510,31 +470,28 @@ fn block_bits(block: &[u8; 64], delimiter: u8) -> u64 {
 /// no quote or line end inside (`"1,234.56"`). Returns the bytes it takes with its
 /// terminator, or `None` for any other record, which is left to csv_core. For plain records
 /// csv_core reads exactly this (see `tests::plain_records_read_as_csv_core_reads_them`), a few
-/// times faster: the delimiters, quotes and line ends are found 16 bytes at a time
-/// ([`Specials`]), where csv_core's state machine steps byte by byte (the ingest benchmark's
-/// floor is that state machine).
+/// times slower: here eight bytes at a time are searched for the next delimiter, quote or line
+/// end, where csv_core's state machine steps byte by byte (the ingest benchmark's floor is
+/// that state machine).
 fn split_plain(buf: &[u8], delimiter: u8, spans: &mut Vec<FieldSpan>) -> Option<usize> {
+    let (delimiter, quote, cr, lf) = (splat(delimiter), splat(b'"'), splat(b'\r'), splat(b'\n'));
     spans.clear();
-    let mut specials = Specials::new(buf, delimiter);
-    let ends_line = |b: u8| b == b'\r' || b == b'\n';
     let mut start = 0;
     loop {
         let (field, next) = if buf.get(start) == Some(&b'"') {
-            // Inside quotes a delimiter is text.
-            let close = specials.next(start + 1, |b| b == b'"' || ends_line(b))?;
+            let close = find_any(buf, start + 1, [quote, cr, lf])?;
             if buf.get(close) != Some(&b'"') {
                 return None;
             }
             ((start + 1, close), close + 1)
         } else {
-            // Further in, a quote is text.
-            let end = specials.next(start, |b| b == delimiter || ends_line(b))?;
+            let end = find_any(buf, start, [delimiter, cr, lf])?;
             ((start, end), end)
         };
         spans.push(field);
         match buf.get(next) {
             Some(b'\r' | b'\n') => return Some(next + 1),
-            Some(&b) if b == delimiter => start = next + 1,
+            Some(&b) if splat(b) == delimiter => start = next + 1,
             // Text after a closing quote, or the buffer's end.
             _ => return None,
         }
@@ -1038,43 +995,21 @@ mod tests {
     }
 
     #[test]
-    fn block_bits_mark_every_special_byte_and_no_other() {
-        // Every byte value at every position of a block, with each delimiter.
-        for delimiter in [b',', b';', b'\t', b'|'] {
-            for at in 0..64 {
-                for x in 0..=255u8 {
-                    let mut block = [b'a'; 64];
-                    block[at] = x;
-                    let special = x == delimiter || matches!(x, b'"' | b'\r' | b'\n');
-                    let expect = u64::from(special) << at;
-                    assert_eq!(block_bits(&block, delimiter), expect, "{x:#x} at {at}");
+    fn finds_the_first_needle_whatever_follows_it() {
+        // Every pair of bytes, in a word and across two: the bits after the first match are
+        // not exact, and must not be taken for it.
+        let needles = [splat(b';'), splat(b'"'), splat(b'\n')];
+        for at in [3, 7] {
+            for x in 0..=255u8 {
+                for y in 0..=255u8 {
+                    let mut bytes = [b'a'; 12];
+                    bytes[at] = x;
+                    bytes[at + 1] = y;
+                    let naive = bytes.iter().position(|&b| matches!(b, b';' | b'"' | b'\n'));
+                    assert_eq!(find_any(&bytes, 0, needles), naive, "{x:#x} {y:#x} at {at}");
                 }
             }
         }
-    }
-
-    #[test]
-    fn specials_are_found_in_order_across_blocks_and_at_the_end() {
-        let mut buf = vec![b'x'; 150];
-        for at in [0, 5, 63, 64, 65, 127, 128, 149] {
-            buf[at] = b';';
-        }
-        buf[70] = b'"';
-        let mut specials = Specials::new(&buf, b';');
-        let semicolons: Vec<usize> =
-            std::iter::successors(specials.next(0, |b| b == b';'), |&at| {
-                specials.next(at + 1, |b| b == b';')
-            })
-            .collect();
-        assert_eq!(semicolons, [0, 5, 63, 64, 65, 127, 128, 149]);
-        let mut specials = Specials::new(&buf, b';');
-        assert_eq!(specials.next(66, |b| b == b'"'), Some(70));
-        assert_eq!(specials.next(71, |b| b == b'"'), None);
-        // Past a short buffer's end there is nothing, not even the padding a zero delimiter
-        // would match.
-        assert_eq!(block_mask(b"a;", 0, b';'), 0b10);
-        assert_eq!(block_mask(b"ab", 0, 0), 0);
-        assert_eq!(Specials::new(b"ab", 0).next(0, |_| true), None);
     }
 
     #[test]

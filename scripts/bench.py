@@ -4,7 +4,7 @@ builds the binaries and the Python environment first.
 
 Each command runs N times under `/usr/bin/time -v` (wall time, user + system CPU, peak RSS);
 tables show medians. Comparisons (floors, pandas, wrk) run in the same invocation on the same
-files, one after the other, so they see the same machine load.
+files, so they see the same machine load; `check` and its floor alternate run by run.
 """
 
 import argparse
@@ -64,7 +64,25 @@ def time_v(cmd, env=None, ok_codes=(0,)):
 def measure(name, cmd, runs, env=None, ok_codes=(0,)):
     """Median wall time, CPU and peak RSS over `runs` runs."""
     log(f"{name}: {' '.join(map(str, cmd))} (x{runs})")
-    samples = [time_v(cmd, env, ok_codes) for _ in range(runs)]
+    return summarize(name, cmd, runs, [time_v(cmd, env, ok_codes) for _ in range(runs)])
+
+
+def measure_pair(floor, check, runs, ok_codes=(0,)):
+    """A floor and a check command measured in alternation, a run of each per round, so that
+    a change in the host's load over the minutes falls on both alike: (floor, check) as
+    `measure` gives them, and each round's check / floor wall-time ratio in "ratios"."""
+    (fname, fcmd), (cname, ccmd) = floor, check
+    log(f"{fname} and {cname}, alternating (x{runs})")
+    fs, cs = [], []
+    for _ in range(runs):
+        fs.append(time_v(fcmd))
+        cs.append(time_v(ccmd, ok_codes=ok_codes))
+    f, c = summarize(fname, fcmd, runs, fs), summarize(cname, ccmd, runs, cs)
+    c["ratios"] = [ratio(b["wall"], a["wall"]) for a, b in zip(fs, cs)]
+    return f, c
+
+
+def summarize(name, cmd, runs, samples):
     return {
         "name": name,
         "command": " ".join(str(c).replace(str(ROOT) + "/", "") for c in cmd),
@@ -102,7 +120,7 @@ def mib(path):
 
 
 def ingest(quick):
-    runs = 3 if quick else 5
+    runs = 3 if quick else 9
     big = 100_000 if quick else 1_000_000
     sheet_rows = 20_000 if quick else 200_000
     inputs = [
@@ -114,9 +132,10 @@ def ingest(quick):
     for label, path, kind in inputs:
         floor = RELEASE / "examples" / ("floor_csv" if kind == "csv" else "floor_calamine")
         row = {"input": label, "file": path.name, "rows": rows_of(path), "size_mib": mib(path)}
-        row["floor"] = measure(f"floor {path.name}", [floor, path], runs)
-        row["check"] = measure(
-            f"check {path.name}", [BIN, "check", "--format", "json", *TZ, path], runs
+        row["floor"], row["check"] = measure_pair(
+            (f"floor {path.name}", [floor, path]),
+            (f"check {path.name}", [BIN, "check", "--format", "json", *TZ, path]),
+            runs,
         )
         row["check_summary"] = check_summary(row["check"]["stdout"])
         # pandas reading a workbook with openpyxl takes minutes at full size: one run is enough.
@@ -163,13 +182,16 @@ def real_data(quick):
         if not path.exists():
             continue
         # Real data has real mistakes (negative quantities, ...): exit code 1 is expected.
-        check = measure(f"check {path.name}",
-                        [BIN, "check", "--format", "json", *TZ, *flags, path], runs,
-                        ok_codes=(0, 1, 2))
+        floor, check = measure_pair(
+            (f"floor {path.name}", [RELEASE / "examples" / floor, path]),
+            (f"check {path.name}", [BIN, "check", "--format", "json", *TZ, *flags, path]),
+            runs,
+            ok_codes=(0, 1, 2),
+        )
         out.append({
             "file": str(path.relative_to(SHARED)),
             "size_mib": mib(path),
-            "floor": measure(f"floor {path.name}", [RELEASE / "examples" / floor, path], runs),
+            "floor": floor,
             "check": check,
             "flags": " ".join(flags),
         })
@@ -341,18 +363,16 @@ def backfill(quick):
 
 def scaling(quick):
     sizes = [10_000, 30_000, 100_000] if quick else [10_000, 30_000, 100_000, 300_000, 1_000_000]
-    runs = 3
+    runs = 3 if quick else 5
     out = []
     for rows in sizes:
         path = generate(f"en-{rows}-grouped", rows, "en")
-        out.append({
-            "rows": rows,
-            "size_mib": mib(path),
-            "check": measure(f"check {path.name}", [BIN, "check", "--format", "json", *TZ, path],
-                             runs),
-            "floor": measure(f"floor {path.name}", [RELEASE / "examples" / "floor_csv", path],
-                             runs),
-        })
+        floor, check = measure_pair(
+            (f"floor {path.name}", [RELEASE / "examples" / "floor_csv", path]),
+            (f"check {path.name}", [BIN, "check", "--format", "json", *TZ, path]),
+            runs,
+        )
+        out.append({"rows": rows, "size_mib": mib(path), "check": check, "floor": floor})
     return out
 
 
@@ -384,6 +404,15 @@ def plot(scale, png):
 
 # ----------------------------------------------------------------------------------------------
 # Report.
+
+
+def rounds(check):
+    """How the check / floor ratio went round by round, when the two were measured alternating."""
+    rs = check.get("ratios")
+    if not rs:
+        return ""
+    return (f" (round by round: median {statistics.median(rs):.2f}×, "
+            f"{min(rs):.2f}–{max(rs):.2f}× over {len(rs)} rounds)")
 
 
 def ratio(a, b):
@@ -436,7 +465,8 @@ def report(res, quick):
     w("Everything above the sandbox section is written by `scripts/bench`"
       + (" (this copy: `scripts/bench --quick`, smaller inputs and fewer runs)" if quick else "")
       + "; rerun it to refresh. Medians of repeated runs under `/usr/bin/time -v`; comparisons "
-        "ran in the same invocation, one after another, on the same files.")
+        "ran in the same invocation on the same files, and each `check` alternated run by run "
+        "with its floor, so that the host's changing load falls on both.")
     w("")
     w(f"- Date: {res['date']}")
     w(f"- Machine: {m['cores']} cores, {m['cpu']}, {m['mem_gib']:.1f} GiB RAM, Linux {m['kernel']}; "
@@ -470,7 +500,7 @@ def report(res, quick):
         csv = r["file"].endswith(".csv")
         limit = 2.0 if csv else 1.3
         w(f"- {r['input']}: check ≤ {limit}× the {'CSV' if csv else 'XLSX'} floor: "
-          f"{c / f:.2f}× {verdict(c / f <= limit)}; ≥ 10× faster than pandas: {p / c:.1f}× "
+          f"{c / f:.2f}× {verdict(c / f <= limit)}{rounds(r['check'])}; ≥ 10× faster than pandas: {p / c:.1f}× "
           f"{verdict(p / c >= 10)}"
           + (f"; peak memory below the input's size: {r['check']['rss_mib']:.0f} MiB vs "
              f"{r['size_mib']:.0f} MiB {verdict(r['check']['rss_mib'] < r['size_mib'])}" if csv else ""))

@@ -572,6 +572,103 @@ fn cells_in_the_grids_far_corner_are_read_without_its_area() {
     );
 }
 
+/// Writes an ODS whose one sheet's rows are `rows` (`table:table-row` elements).
+fn ods(path: &Path, rows: &str) {
+    let file = std::fs::File::create(path).expect("create ods");
+    let mut zip = zip::ZipWriter::new(file);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = zip::write::SimpleFileOptions::default();
+    zip.start_file("mimetype", stored).expect("zip part");
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .expect("zip write");
+    zip.start_file("META-INF/manifest.xml", deflated)
+        .expect("zip part");
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
+    )
+    .expect("zip write");
+    zip.start_file("content.xml", deflated).expect("zip part");
+    write!(
+        zip,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Planilha1">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    )
+    .expect("zip write");
+    zip.finish().expect("zip finish");
+}
+
+/// An ODS row of text cells, then number cells.
+fn ods_row(texts: &[&str], numbers: &[&str]) -> String {
+    let texts = texts.iter().map(|t| {
+        format!(r#"<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#)
+    });
+    let numbers = numbers.iter().map(|v| {
+        format!(r#"<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>"#)
+    });
+    format!(
+        "<table:table-row>{}</table:table-row>",
+        texts.chain(numbers).collect::<String>()
+    )
+}
+
+#[test]
+fn an_ods_sheet_too_large_by_a_stray_far_cell_says_so() {
+    // Bug: calamine reads an ODS sheet by its used area and refuses one past 100 million cells;
+    // a sound file with one value far below and to the right of its table was reported as "not
+    // a readable workbook (truncated or corrupt file?)". It is refused, saying why and what to
+    // do, and costs the other inputs nothing.
+    let w = Workdir::new();
+    let far = w.path("far.ods");
+    let header = ods_row(
+        &[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+        ],
+        &[],
+    );
+    let data = ods_row(
+        &["0000000000002-01", "NF2", "2026-11-20", "SKU-1"],
+        &["2", "3"],
+    );
+    ods(
+        &far,
+        &format!(
+            r#"{header}{data}<table:table-row table:number-rows-repeated="200000"><table:table-cell/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated="1000"/>{}</table:table-row>"#,
+            r#"<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>"#
+        ),
+    );
+    let good = w.path("good.ods");
+    ods(&good, &format!("{header}{data}"));
+    let run = check(&w, &far.display().to_string());
+    expect_file_error(&run, "far.ods: refused to read this workbook");
+    expect_file_error(&run, "used area");
+    expect_file_error(&run, "save the sheet as XLSX or CSV");
+    let errors = run.json()["file_errors"].to_string();
+    assert!(!errors.contains("corrupt"), "{errors}");
+    // The same table without the stray cell reads, beside the refused file too.
+    let run = check(&w, &good.display().to_string());
+    run.expect_code(0);
+    assert_eq!(run.json()["total_cents"], 600);
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        &far.display().to_string(),
+        &good.display().to_string(),
+    ]);
+    expect_file_error(&run, "far.ods: refused");
+    assert_eq!(run.json()["valid_invoices"], 1);
+    assert_eq!(run.json()["total_cents"], 600);
+}
+
 #[test]
 fn shared_workbook_with_491k_blank_rows_reads_its_data() {
     let Some(src) = shared_data("edge_cases/online_retail_51k_rows_plus_491k_blank_rows.xlsx")

@@ -97,7 +97,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         calamine::Error::Xls(calamine::XlsError::Password) => {
             SourceError::PasswordProtected(file.to_string())
         }
-        other => workbook_err(other.to_string()),
+        other => too_large(file, &other).unwrap_or_else(|| workbook_err(other.to_string())),
     })?;
     let kind = match &workbook {
         Sheets::Xls(_) => "XLS",
@@ -406,6 +406,26 @@ const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 /// The stream an encrypted OOXML package keeps in its OLE container, as the UTF-16LE name
 /// the container's directory stores.
 const ENCRYPTED_PACKAGE_UTF16: &[u8] = b"E\0n\0c\0r\0y\0p\0t\0e\0d\0P\0a\0c\0k\0a\0g\0e\0";
+
+/// An ODS sheet whose used area, from its first filled cell to its last, is more than
+/// calamine holds (it reads ODS by that area, not by the cells filled): a whole, sound file, so
+/// not "corrupt", and the usual cause is a stray value far from the table.
+fn too_large(file: &Arc<str>, e: &calamine::Error) -> Option<SourceError> {
+    match e {
+        calamine::Error::Ods(calamine::OdsError::CellLimitExceeded { requested, max }) => {
+            Some(SourceError::TooLarge {
+                file: file.to_string(),
+                message: format!(
+                    "a sheet's used area, from its first filled cell to its last, is {requested} \
+                     cells, more than the {max} an ODS sheet may have here; a value far to the \
+                     right of or below the table usually causes it: delete it (Ctrl+End shows \
+                     where the sheet ends), or save the sheet as XLSX or CSV"
+                ),
+            })
+        }
+        _ => None,
+    }
+}
 
 /// Refuses, before calamine sees them, workbooks that would inflate without bound and
 /// password-protected ones. Other damage is left for calamine to report.

@@ -176,13 +176,9 @@ impl Validated for ValidatedTracking {
     }
 }
 
-/// Tracking rules: a tracking number is required; the rows of one invoice must agree (grouping
-/// already reported any disagreement, on the invoice as a whole). Item columns are ignored.
-pub fn validate_tracking(invoices: Vec<Invoice>) -> Vec<Checked<ValidatedTracking>> {
-    invoices.into_iter().map(validate_tracking_one).collect()
-}
-
-/// [`validate_tracking`] for one invoice.
+/// Tracking rules, for one invoice: a tracking number is required; the rows of one invoice
+/// must agree (grouping already reported any disagreement, on the invoice as a whole). Item
+/// columns are ignored.
 pub fn validate_tracking_one(mut invoice: Invoice) -> Checked<ValidatedTracking> {
     let first_row = invoice.rows.first().copied();
     if invoice.tracking_number.is_none()

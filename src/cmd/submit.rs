@@ -21,7 +21,7 @@ use crate::config::{Loaded, Settings, TargetSpec};
 use crate::group::{self, Batch, RowRef};
 use crate::ledger::{self, Ledger};
 use crate::mapping::Field;
-use crate::report::check::CheckReport;
+use crate::report::check::{CheckReport, Tally};
 use crate::report::progress::Progress;
 use crate::report::results::{self, ResultRow, ResultsWriter, Status};
 use crate::report::summary::{self, EventLog, RunSummary, Sample, Timeline};
@@ -31,7 +31,7 @@ use crate::submit::engine::{Engine, EngineConfig, Job, Op, Outcome, Stats, StopR
 use crate::submit::rate::AdaptiveRate;
 use crate::submit::request::{invoice_request, json_fingerprint};
 use crate::submit::retry::RetryPolicy;
-use crate::validate::{self, Checked, ValidateOptions, Validated};
+use crate::validate::{self, Checked, SharedNumbers, Validated};
 use crate::vtex::api::{Json, TrackingRequest};
 use crate::vtex::client::{Client, ClientOptions, Credentials, Target};
 
@@ -177,7 +177,9 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
     let opts = load_options(&args.input, &mode.required());
-    let mut batch = group::load(&args.input.files, &opts);
+    // Invoices stay compact until each is built, judged, made a request and dropped: a
+    // backfill never holds all its invoices beside their request bodies.
+    let (batch, pending) = group::load_pending(&args.input.files, &opts);
     for e in &batch.file_errors {
         eprintln!("error: {}", e.message);
     }
@@ -196,10 +198,6 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         summary.exit_code = EXIT_ERROR;
         return Ok(Done { summary });
     }
-    let invoices = std::mem::take(&mut batch.invoices);
-    let validate_opts = ValidateOptions {
-        allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers,
-    };
     let run = Run {
         args,
         settings,
@@ -210,37 +208,56 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     };
     let mut summary = match mode {
         Mode::Invoices => {
-            let checked = validate::validate(invoices, validate_opts);
-            run.send(checked, destination, results_writer, |v, index, kind| {
-                let body = Json::new(&invoice_request(v));
-                Job {
-                    index,
-                    key: key(kind, v),
-                    fingerprint: json_fingerprint(&body),
-                    value_cents: v.invoice_value(),
-                    op: Op::Invoice(body),
-                    unresolved_intent: false,
-                }
-            })?
+            let shared = if args.input.allow_shared_invoice_numbers {
+                SharedNumbers::default()
+            } else {
+                SharedNumbers::find(pending.len(), |i| pending.key(i))
+            };
+            let checked = pending
+                .iter()
+                .map(|invoice| validate::validate_one(invoice, &shared));
+            run.send(
+                checked,
+                pending.len(),
+                destination,
+                results_writer,
+                |v, index, kind| {
+                    let body = Json::new(&invoice_request(v));
+                    Job {
+                        index,
+                        key: key(kind, v),
+                        fingerprint: json_fingerprint(&body),
+                        value_cents: v.invoice_value(),
+                        op: Op::Invoice(body),
+                        unresolved_intent: false,
+                    }
+                },
+            )?
         }
         Mode::Tracking => {
-            let checked = validate::validate_tracking(invoices);
-            run.send(checked, destination, results_writer, |v, index, kind| {
-                let body = Json::new(&TrackingRequest {
-                    tracking_number: v.tracking_number().to_string(),
-                    tracking_url: v.tracking_url().map(str::to_string),
-                    courier: v.courier().map(str::to_string),
-                    dispatched_date: v.dispatched_date().map(crate::values::date::to_api),
-                });
-                Job {
-                    index,
-                    key: key(kind, v),
-                    fingerprint: json_fingerprint(&body),
-                    value_cents: 0,
-                    op: Op::Tracking(body),
-                    unresolved_intent: false,
-                }
-            })?
+            let checked = pending.iter().map(validate::validate_tracking_one);
+            run.send(
+                checked,
+                pending.len(),
+                destination,
+                results_writer,
+                |v, index, kind| {
+                    let body = Json::new(&TrackingRequest {
+                        tracking_number: v.tracking_number().to_string(),
+                        tracking_url: v.tracking_url().map(str::to_string),
+                        courier: v.courier().map(str::to_string),
+                        dispatched_date: v.dispatched_date().map(crate::values::date::to_api),
+                    });
+                    Job {
+                        index,
+                        key: key(kind, v),
+                        fingerprint: json_fingerprint(&body),
+                        value_cents: 0,
+                        op: Op::Tracking(body),
+                        unresolved_intent: false,
+                    }
+                },
+            )?
         }
     };
     summary.file_errors = batch
@@ -272,30 +289,26 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Sends the valid invoices of `checked` (`count` of them in all, valid or not), each
+    /// turned into a job as it comes and then dropped.
     fn send<T: Validated>(
         self,
-        checked: Vec<Checked<T>>,
+        checked: impl Iterator<Item = Checked<T>>,
+        count: usize,
         destination: Destination,
         mut writer: ResultsWriter,
         make_job: impl Fn(&T, usize, ledger::Kind) -> Job,
     ) -> anyhow::Result<RunSummary> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
-        let invalid = checked
-            .iter()
-            .filter(|c| matches!(c, Checked::Invalid(_)))
-            .count();
-        if invalid > 0 && !quiet {
-            eprint!(
-                "{}",
-                CheckReport::new(self.batch, &checked).human(self.batch, args.verbosity)
-            );
-        }
-
-        // Invalid invoices are outcomes already; valid ones become jobs.
-        let mut rows: Vec<ResultRow> = Vec::with_capacity(checked.len());
+        // Invalid invoices are outcomes already; valid ones become jobs. Each invoice is
+        // dropped once its job and result row are made: a backfill's invoices, items and all,
+        // are not kept beside their request bodies.
+        let mut rows: Vec<ResultRow> = Vec::with_capacity(count);
         let mut jobs = Vec::new();
-        for (index, c) in checked.iter().enumerate() {
+        let mut tally = Tally::default();
+        for (index, c) in checked.enumerate() {
+            tally.add(&c);
             rows.push(ResultRow {
                 index,
                 order_id: c.order_id().to_string(),
@@ -313,7 +326,7 @@ impl Run<'_> {
                 Checked::Valid(v) => {
                     rows[index].value_cents =
                         Some(v.value_cents()).filter(|_| self.mode == Mode::Invoices);
-                    jobs.push(make_job(v, index, self.mode.ledger_kind()));
+                    jobs.push(make_job(&v, index, self.mode.ledger_kind()));
                 }
                 Checked::Invalid(inv) => {
                     let messages: Vec<String> = inv
@@ -324,6 +337,12 @@ impl Run<'_> {
                     rows[index].error = Some(messages.join("; "));
                 }
             }
+        }
+        let invalid = tally.invalid();
+        if invalid > 0 && !quiet {
+            let mut report = CheckReport::start(self.batch);
+            report.absorb(self.batch, tally);
+            eprint!("{}", report.human(self.batch, args.verbosity));
         }
         let strict_block = args.strict && invalid > 0;
         if strict_block {

@@ -52,6 +52,11 @@ impl Tally {
         }
     }
 
+    /// How many invalid invoices it has counted.
+    pub fn invalid(&self) -> usize {
+        self.invalid.len()
+    }
+
     fn add_valid(&mut self, cents: i64) {
         self.invoices += 1;
         self.valid += 1;

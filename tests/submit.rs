@@ -703,6 +703,57 @@ fn strict_sends_nothing_when_any_invoice_is_invalid() {
 }
 
 #[test]
+fn an_invoice_number_on_two_orders_is_sent_for_neither_unless_allowed() {
+    // The batch-wide rule, where submit judges each invoice as it is built from the store:
+    // NF-7 on orders A-1 and A-2 would book two invoices at VTEX, so both are invalid and
+    // nothing of them is sent; the invoice beside them still goes.
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,NF-7,2026-11-20,S1,1,10.00\n\
+         B-1,NF-8,2026-11-20,S1,1,10.00\n\
+         A-2,NF-7,2026-11-20,S1,1,10.00\n",
+    );
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "in.csv"]);
+    run.expect_code(1);
+    assert!(run.stderr().contains("NF-7"), "{}", run.stderr());
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["invalid", "accepted", "invalid"]);
+    assert!(
+        rows[0][6].contains("also used by order A-2"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        rows[2][6].contains("also used by order A-1"),
+        "{:?}",
+        rows[2]
+    );
+    let state = sim.state();
+    assert_eq!(state.invoices.len(), 1);
+    assert!(state.invoice("B-1", "NF-8").is_some());
+
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--allow-shared-invoice-numbers",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&[
+        ("A-1".into(), "NF-7".into()),
+        ("B-1".into(), "NF-8".into()),
+        ("A-2".into(), "NF-7".into()),
+    ]);
+}
+
+#[test]
 fn kill_9_mid_run_then_rerun_is_exactly_once() {
     let sim = Sim::start(sim::SandboxConfig {
         latency_ms: (150, 250),

@@ -213,12 +213,13 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
             } else {
                 SharedNumbers::find(pending.len(), |i| pending.key(i))
             };
+            let count = pending.len();
             let checked = pending
-                .iter()
-                .map(|invoice| validate::validate_one(invoice, &shared));
+                .into_invoices()
+                .map(move |invoice| validate::validate_one(invoice, &shared));
             run.send(
                 checked,
-                pending.len(),
+                count,
                 destination,
                 results_writer,
                 |v, index, kind| {
@@ -235,10 +236,11 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
             )?
         }
         Mode::Tracking => {
-            let checked = pending.iter().map(validate::validate_tracking_one);
+            let count = pending.len();
+            let checked = pending.into_invoices().map(validate::validate_tracking_one);
             run.send(
                 checked,
-                pending.len(),
+                count,
                 destination,
                 results_writer,
                 |v, index, kind| {

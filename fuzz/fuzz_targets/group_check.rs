@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let (batch, pending) = group::load_pending(&[path.display().to_string()], &opts);
     let shared = SharedNumbers::find(pending.len(), |i| pending.key(i));
     let mut grouped_rows = 0u64;
-    for invoice in pending.iter() {
+    for invoice in pending.into_invoices() {
         grouped_rows += invoice.rows.len() as u64;
         let _ = validate::validate_one(invoice, &shared);
     }

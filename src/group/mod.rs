@@ -242,7 +242,7 @@ fn compress_rows(rows: &[u64]) -> String {
 /// `file_errors` and the others still load.
 pub fn load(paths: &[String], opts: &LoadOptions) -> Batch {
     let (mut batch, pending) = load_pending(paths, opts);
-    batch.invoices = pending.iter().collect();
+    batch.invoices = pending.into_invoices().collect();
     batch
 }
 
@@ -286,7 +286,7 @@ struct LoadedFile {
     conventions: Conventions,
 }
 
-/// Every input's invoices, grouped and not yet built: see [`Pending::iter`].
+/// Every input's invoices, grouped and not yet built: see [`Pending::into_invoices`].
 pub struct Pending {
     files: Vec<LoadedFile>,
     /// Each invoice, in input order (its first row's), as (file, index in that file); empty
@@ -443,13 +443,8 @@ impl Pending {
         true
     }
 
-    /// Every invoice, built one at a time, in input order.
-    pub fn iter(&self) -> impl Iterator<Item = Invoice> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
-    }
-
-    /// [`Self::iter`], the store going with the iterator: once the last invoice is built, none
-    /// of it is kept.
+    /// Every invoice, built one at a time, in input order; the store goes with the iterator,
+    /// so once the last invoice is built none of it is kept.
     pub fn into_invoices(self) -> impl Iterator<Item = Invoice> {
         (0..self.len()).filter_map(move |i| self.get(i))
     }
@@ -992,17 +987,6 @@ mod tests {
             }
         }
         assert!(!lean_store.get_for_verdict_into(pending.len(), &mut reused));
-    }
-
-    #[test]
-    fn the_owning_iterator_builds_what_the_borrowing_one_does() {
-        let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\nO2,N2,2024-01-31,B,Ink,2,2.00,,\n");
-        let b = format!("{HEAD}O3,N3,2024-01-31,C,Pad,1,3.00,,\nO1,N1,,D,Cap,1,4.00,,\n");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (_, pending) = load_pending(&write_inputs(&dir, &[a, b]), &opts());
-        let borrowed: Vec<Invoice> = pending.iter().collect();
-        assert_eq!(borrowed.len(), 3);
-        assert_eq!(pending.into_invoices().collect::<Vec<_>>(), borrowed);
     }
 
     #[test]

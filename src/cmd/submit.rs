@@ -213,13 +213,9 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
             } else {
                 SharedNumbers::find(pending.len(), |i| pending.key(i))
             };
-            let count = pending.len();
-            let checked = pending
-                .into_invoices()
-                .map(move |invoice| validate::validate_one(invoice, &shared));
             run.send(
-                checked,
-                count,
+                pending,
+                |invoice| validate::validate_one(invoice, &shared),
                 destination,
                 results_writer,
                 |v, index, kind| {
@@ -235,32 +231,28 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
                 },
             )?
         }
-        Mode::Tracking => {
-            let count = pending.len();
-            let checked = pending.into_invoices().map(validate::validate_tracking_one);
-            run.send(
-                checked,
-                count,
-                destination,
-                results_writer,
-                |v, index, kind| {
-                    let body = Json::new(&TrackingRequest {
-                        tracking_number: v.tracking_number().to_string(),
-                        tracking_url: v.tracking_url().map(str::to_string),
-                        courier: v.courier().map(str::to_string),
-                        dispatched_date: v.dispatched_date().map(crate::values::date::to_api),
-                    });
-                    Job {
-                        index,
-                        key: key(kind, v),
-                        fingerprint: json_fingerprint(&body),
-                        value_cents: 0,
-                        op: Op::Tracking(body),
-                        unresolved_intent: false,
-                    }
-                },
-            )?
-        }
+        Mode::Tracking => run.send(
+            pending,
+            validate::validate_tracking_one,
+            destination,
+            results_writer,
+            |v, index, kind| {
+                let body = Json::new(&TrackingRequest {
+                    tracking_number: v.tracking_number().to_string(),
+                    tracking_url: v.tracking_url().map(str::to_string),
+                    courier: v.courier().map(str::to_string),
+                    dispatched_date: v.dispatched_date().map(crate::values::date::to_api),
+                });
+                Job {
+                    index,
+                    key: key(kind, v),
+                    fingerprint: json_fingerprint(&body),
+                    value_cents: 0,
+                    op: Op::Tracking(body),
+                    unresolved_intent: false,
+                }
+            },
+        )?,
     };
     summary.file_errors = batch
         .file_errors
@@ -291,12 +283,12 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Sends the valid invoices of `checked` (`count` of them in all, valid or not), each
-    /// turned into a job as it comes and then dropped.
+    /// Judges every invoice of `pending` with `judge` and sends the valid ones, each built,
+    /// judged and turned into a job as it comes, then dropped, and the store with them.
     fn send<T: Validated>(
         self,
-        checked: impl Iterator<Item = Checked<T>>,
-        count: usize,
+        pending: group::Pending,
+        judge: impl FnMut(group::Invoice) -> Checked<T>,
         destination: Destination,
         mut writer: ResultsWriter,
         make_job: impl Fn(&T, usize, ledger::Kind) -> Job,
@@ -306,10 +298,10 @@ impl Run<'_> {
         // Invalid invoices are outcomes already; valid ones become jobs. Each invoice is
         // dropped once its job and result row are made: a backfill's invoices, items and all,
         // are not kept beside their request bodies.
-        let mut rows: Vec<ResultRow> = Vec::with_capacity(count);
+        let mut rows: Vec<ResultRow> = Vec::with_capacity(pending.len());
         let mut jobs = Vec::new();
         let mut tally = Tally::default();
-        for (index, c) in checked.enumerate() {
+        for (index, c) in pending.into_invoices().map(judge).enumerate() {
             tally.add(&c);
             rows.push(ResultRow {
                 index,

@@ -621,17 +621,7 @@ fn an_ods_sheet_too_large_by_a_stray_far_cell_says_so() {
     // do, and costs the other inputs nothing.
     let w = Workdir::new();
     let far = w.path("far.ods");
-    let header = ods_row(
-        &[
-            "Order ID",
-            "Invoice Number",
-            "Issuance Date",
-            "SKU",
-            "Quantity",
-            "Unit Price",
-        ],
-        &[],
-    );
+    let header = ods_row(&HEADER.split(',').collect::<Vec<_>>(), &[]);
     let data = ods_row(
         &["0000000000002-01", "NF2", "2026-11-20", "SKU-1"],
         &["2", "3"],

@@ -266,6 +266,12 @@ pub struct SendArgs {
     /// Write CSVs without the UTF-8 byte-order mark (by default it is there so Excel shows accents).
     #[arg(long)]
     pub no_bom: bool,
+
+    /// Results CSV delimiter: `,` (amounts 1234.56) or `;` (amounts 1234,56, as Excel opens CSVs
+    /// where the comma is the decimal separator) [default: `;` when the first input is a `;` CSV
+    /// or writes amounts with a decimal comma, else `,`]
+    #[arg(long, value_name = "CHAR", value_parser = crate::report::results::ResultsDelimiter::parse)]
+    pub results_delimiter: Option<crate::report::results::ResultsDelimiter>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::cli::{InputArgs, SendArgs};
 use crate::mapping::Override;
+use crate::report::results::ResultsDelimiter;
 use crate::vtex::client::{Credentials, CredentialsError};
 
 pub const DEFAULT_ENVIRONMENT: &str = "vtexcommercestable";
@@ -120,6 +121,8 @@ pub struct OutputSection {
     pub dir: Option<PathBuf>,
     /// UTF-8 byte-order mark on CSVs, so Excel shows accents [default: true].
     pub bom: Option<bool>,
+    /// `,` or `;` between the results CSV's cells [default: the first input's convention].
+    pub results_delimiter: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -312,6 +315,8 @@ pub struct Settings {
     pub ledger: Option<PathBuf>,
     pub output_dir: Option<PathBuf>,
     pub bom: bool,
+    /// `None`: the first input's convention ([`ResultsDelimiter::for_input`]).
+    pub results_delimiter: Option<ResultsDelimiter>,
     pub credentials: CredentialSource,
     /// The file's `[input]` table, for `config show` (runs apply it with [`Loaded::apply_input`]).
     pub input: InputSection,
@@ -404,6 +409,14 @@ impl Settings {
             ledger: args.ledger.clone().or_else(|| s.ledger.clone()),
             output_dir: args.output_dir.clone().or_else(|| f.output.dir.clone()),
             bom: !args.no_bom && f.output.bom.unwrap_or(true),
+            results_delimiter: match (args.results_delimiter, &f.output.results_delimiter) {
+                (Some(d), _) => Some(d),
+                (None, Some(text)) => Some(
+                    ResultsDelimiter::parse(text)
+                        .map_err(|e| loaded.value_error("output.results_delimiter", e))?,
+                ),
+                (None, None) => None,
+            },
             credentials: match &f.credentials.file {
                 Some(p) => CredentialSource::File(p.clone()),
                 None => CredentialSource::Environment,
@@ -518,6 +531,14 @@ impl fmt::Display for Settings {
             opt(&self.output_dir, "(beside each input)")
         )?;
         writeln!(f, "csv bom:       {}", self.bom)?;
+        match self.results_delimiter {
+            Some(d) => writeln!(f, "results delim: {d}")?,
+            None => writeln!(
+                f,
+                "results delim: (';' with amounts 1234,56 when the first input is a ';' CSV or \
+                 uses decimal commas, else ',')"
+            )?,
+        }
         let i = &self.input;
         let or_detect =
             |v: &Option<String>| v.clone().unwrap_or_else(|| String::from("(detected)"));

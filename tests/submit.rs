@@ -683,6 +683,144 @@ fn failed_rows_of_a_semicolon_file_keep_semicolons_and_come_back() {
     assert_eq!(sim.state().invoice("B-2", "NF-2").unwrap().value, 1000);
 }
 
+/// The results file's first line and its data lines, BOM stripped.
+fn results_lines(w: &Workdir, name: &str) -> Vec<String> {
+    w.read(name)
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Bug: the results CSV was always ','-separated with amounts as `1000.00`, so a Brazilian Excel
+/// (list separator ';', decimal comma) showed each row in one cell, while the failed-rows file
+/// beside it opened fine. The results follow the input: ';' and `1000,00` for a ';' file or one
+/// whose amounts have decimal commas; ',' and `1000.00` otherwise.
+#[test]
+fn results_follow_the_input_s_delimiter_and_decimal_comma() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "notas.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Preço Unitário;Valor da Nota\n\
+         B-1;NF-1;20/11/2026;S1;1;1.000,00;1.000,00\n",
+    );
+    // ','-separated, but written where the comma is the decimal separator.
+    w.write(
+        "virgula.csv",
+        "Pedido,NF,Data de Emissão,SKU,Quantidade,Preço Unitário,Valor da Nota\n\
+         B-2,NF-2,20/11/2026,S1,2,\"12,50\",\"25,00\"\n",
+    );
+    w.write(
+        "en.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,N-1,2026-11-20,S1,3,1000.00\n",
+    );
+    for (input, key, sep, value) in [
+        ("notas", "B-1;NF-1", ';', "1000,00"),
+        ("virgula", "B-2;NF-2", ';', "25,00"),
+        ("en", "A-1,N-1", ',', "3000.00"),
+    ] {
+        sim.run(
+            &w,
+            &[
+                "submit",
+                "--rate",
+                "200",
+                "--ledger",
+                "l.db",
+                &format!("{input}.csv"),
+            ],
+        )
+        .expect_code(0);
+        let lines = results_lines(&w, &format!("{input}.results.csv"));
+        let header = "order_id,invoice_number,status,http_status,receipt,attempts,error,\
+                      invoice_value,source";
+        assert_eq!(lines[0], header.replace(',', &sep.to_string()), "{input}");
+        assert_eq!(lines.len(), 2, "{input}: {lines:?}");
+        assert!(
+            lines[1].starts_with(&format!("{key}{sep}accepted{sep}200{sep}")),
+            "{input}: {lines:?}"
+        );
+        assert!(
+            lines[1].ends_with(&format!("{sep}{value}{sep}{input}.csv:2")),
+            "{input}: {lines:?}"
+        );
+    }
+    sim.assert_exactly_once(&[
+        ("B-1".into(), "NF-1".into()),
+        ("B-2".into(), "NF-2".into()),
+        ("A-1".into(), "N-1".into()),
+    ]);
+}
+
+#[test]
+fn results_delimiter_is_chosen_by_flag_or_config() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "notas.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Preço Unitário\n\
+         B-1;NF-1;20/11/2026;S1;1;1.234,56\n",
+    );
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "--results-delimiter",
+            ",",
+            "notas.csv",
+        ],
+    )
+    .expect_code(0);
+    let lines = results_lines(&w, "notas.results.csv");
+    assert!(
+        lines[0].starts_with("order_id,invoice_number,"),
+        "{lines:?}"
+    );
+    assert!(lines[1].ends_with(",1234.56,notas.csv:2"), "{lines:?}");
+
+    // The config file's choice, for an English file; a flag would win over it.
+    w.write("c.toml", "[output]\nresults_delimiter = \"semicolon\"\n");
+    w.write(
+        "en.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,N-1,2026-11-20,S1,1,9.99\n",
+    );
+    sim.run(
+        &w,
+        &[
+            "--config", "c.toml", "submit", "--rate", "200", "--ledger", "l.db", "en.csv",
+        ],
+    )
+    .expect_code(0);
+    let lines = results_lines(&w, "en.results.csv");
+    assert!(
+        lines[0].starts_with("order_id;invoice_number;"),
+        "{lines:?}"
+    );
+    assert!(lines[1].ends_with(";9,99;en.csv:2"), "{lines:?}");
+    sim.assert_exactly_once(&[("B-1".into(), "NF-1".into()), ("A-1".into(), "N-1".into())]);
+
+    w.write("bad.toml", "[output]\nresults_delimiter = \"|\"\n");
+    let out = sim.run(
+        &w,
+        &[
+            "--config", "bad.toml", "submit", "--ledger", "l.db", "en.csv",
+        ],
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr().contains("output.results_delimiter"),
+        "{}",
+        out.stderr()
+    );
+}
+
 #[test]
 fn strict_sends_nothing_when_any_invoice_is_invalid() {
     let sim = Sim::start(sim::config());

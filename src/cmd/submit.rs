@@ -23,7 +23,7 @@ use crate::ledger::{self, Ledger};
 use crate::mapping::Field;
 use crate::report::check::{CheckReport, Tally};
 use crate::report::progress::Progress;
-use crate::report::results::{self, ResultRow, ResultsWriter, Status};
+use crate::report::results::{self, ResultRow, ResultsDelimiter, ResultsWriter, Status};
 use crate::report::summary::{self, EventLog, RunSummary, Sample, Timeline};
 use crate::report::{money, money_plain};
 use crate::sandbox;
@@ -173,7 +173,7 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .results
         .clone()
         .unwrap_or_else(|| results::output_path(first, suffix, settings.output_dir.as_deref()));
-    let results_writer = ResultsWriter::create(&results_path, settings.bom)
+    let mut results_writer = ResultsWriter::create(&results_path, settings.bom)
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
     let opts = load_options(&args.input, &mode.required());
@@ -183,6 +183,13 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     for e in &batch.file_errors {
         eprintln!("error: {}", e.message);
     }
+    results_writer
+        .start(
+            settings
+                .results_delimiter
+                .unwrap_or_else(|| ResultsDelimiter::for_input(batch.sources.first())),
+        )
+        .with_context(|| format!("can't write the results file {}", results_path.display()))?;
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%S"),

@@ -26,7 +26,7 @@ use crate::mapping::{self, Field, Mapping, Override};
 use crate::source::{self, ReadOptions, SourceRef, Table};
 use crate::values::date::{self, DateFormat};
 use crate::values::id::InvoiceType;
-use crate::values::money::DecimalSeparator;
+use crate::values::money::{DecimalSeparator, SeparatorVote};
 use parse::{RowBatch, RowParser, Votes};
 use store::{Conventions, FileStore, ItemText};
 
@@ -112,6 +112,11 @@ pub struct SourceInfo {
     pub mapping: Mapping,
     /// Data rows read (blank rows not counted).
     pub rows: u64,
+    /// The delimiter a CSV input was read with; `None` for a workbook.
+    pub delimiter: Option<u8>,
+    /// Whether the input's amounts are written with a decimal comma (`1.234,56`): most of its
+    /// money values that tell say so, or `--decimal-comma` does.
+    pub decimal_comma: bool,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
 }
@@ -614,6 +619,7 @@ fn load_file(
             table.source()
         ));
     }
+    let conventions = Conventions::settle(&votes, opts);
     let info = SourceInfo {
         path: path.to_string(),
         source: table.source().clone(),
@@ -622,9 +628,15 @@ fn load_file(
         headers,
         mapping,
         rows,
+        delimiter: table.delimiter(),
+        decimal_comma: SeparatorVote::merged(&[
+            &votes.invoice_value,
+            &votes.item_price,
+            &votes.freight,
+        ])
+        .says_comma(opts.decimal),
         keep: (path == "-").then_some(table),
     };
-    let conventions = Conventions::settle(&votes, opts);
     Ok((info, LoadedFile { store, conventions }))
 }
 

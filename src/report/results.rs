@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::group::{Batch, RowRef};
+use crate::group::{Batch, RowRef, SourceInfo};
 use crate::source::ReadOptions;
 
 /// What happened to one invoice.
@@ -84,8 +84,80 @@ pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 /// UTF-8 byte-order mark, so Excel opens the file with accents intact.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-fn csv_writer(file: File) -> csv::Writer<BufWriter<File>> {
-    csv::WriterBuilder::new().from_writer(BufWriter::new(file))
+/// How the results CSV separates its cells, and so its amounts' cents: as the spreadsheet that
+/// opens it expects. Excel splits a CSV at the system's list separator, which is `;` wherever
+/// the decimal separator is a comma (Brazil, most of Europe), and there reads `1234.56` as text
+/// or worse; so a `;` file gets `1234,56`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultsDelimiter {
+    /// `,` between cells, amounts as `1234.56`.
+    #[default]
+    Comma,
+    /// `;` between cells, amounts as `1234,56`.
+    Semicolon,
+}
+
+impl ResultsDelimiter {
+    /// The default for a run: its first input's own convention (`,` when there is none). `;`
+    /// when that input is a `;` CSV or its amounts are written with a decimal comma (a
+    /// spreadsheet from such a locale), else `,`.
+    pub fn for_input(first: Option<&SourceInfo>) -> ResultsDelimiter {
+        match first {
+            Some(s) => ResultsDelimiter::convention(s.delimiter, s.decimal_comma),
+            None => ResultsDelimiter::Comma,
+        }
+    }
+
+    fn convention(delimiter: Option<u8>, decimal_comma: bool) -> ResultsDelimiter {
+        if delimiter == Some(b';') || decimal_comma {
+            ResultsDelimiter::Semicolon
+        } else {
+            ResultsDelimiter::Comma
+        }
+    }
+
+    /// `,` (or `comma`) and `;` (or `semicolon`), as `--results-delimiter` takes them.
+    pub fn parse(text: &str) -> Result<ResultsDelimiter, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "," | "comma" => Ok(ResultsDelimiter::Comma),
+            ";" | "semicolon" => Ok(ResultsDelimiter::Semicolon),
+            other => Err(format!(
+                "results delimiter '{other}' is not one of ',' (comma) or ';' (semicolon)"
+            )),
+        }
+    }
+
+    pub fn byte(self) -> u8 {
+        match self {
+            ResultsDelimiter::Comma => b',',
+            ResultsDelimiter::Semicolon => b';',
+        }
+    }
+
+    /// `1234.56`, or `1234,56` in a `;` file; no thousands separators, so every spreadsheet
+    /// reads a number.
+    fn money(self, cents: i64) -> String {
+        let plain = crate::report::money_plain(cents);
+        match self {
+            ResultsDelimiter::Comma => plain,
+            ResultsDelimiter::Semicolon => plain.replacen('.', ",", 1),
+        }
+    }
+
+    fn writer<W: Write>(self, to: W) -> csv::Writer<W> {
+        csv::WriterBuilder::new()
+            .delimiter(self.byte())
+            .from_writer(to)
+    }
+}
+
+impl std::fmt::Display for ResultsDelimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResultsDelimiter::Comma => "',' (amounts 1234.56)",
+            ResultsDelimiter::Semicolon => "';' (amounts 1234,56)",
+        })
+    }
 }
 
 fn write_escaped<W: Write, I, S>(w: &mut csv::Writer<W>, cells: I) -> io::Result<()>
@@ -101,7 +173,11 @@ where
 }
 
 /// Writes one result row, escaping each cell, without building a row of owned strings.
-fn write_row<W: Write>(w: &mut csv::Writer<W>, row: &ResultRow) -> io::Result<()> {
+fn write_row<W: Write>(
+    w: &mut csv::Writer<W>,
+    row: &ResultRow,
+    delimiter: ResultsDelimiter,
+) -> io::Result<()> {
     let mut number = itoa_buf();
     let http = match row.http_status {
         Some(s) => fmt_into(&mut number, u32::from(s)),
@@ -111,7 +187,7 @@ fn write_row<W: Write>(w: &mut csv::Writer<W>, row: &ResultRow) -> io::Result<()
     let attempts = fmt_into(&mut attempts_buf, row.attempts);
     let value = row
         .value_cents
-        .map(crate::report::money_plain)
+        .map(|cents| delimiter.money(cents))
         .unwrap_or_default();
     let cells: [&str; 9] = [
         &row.order_id,
@@ -167,29 +243,46 @@ const LIVE_BUFFER: usize = 64 * 1024;
 pub struct ResultsWriter {
     path: PathBuf,
     bom: bool,
+    delimiter: ResultsDelimiter,
+    /// Whether the header is in the file yet ([`Self::start`]).
+    started: bool,
     file: File,
     /// Complete records not yet written to `file`.
     live: csv::Writer<Vec<u8>>,
 }
 
 impl ResultsWriter {
-    /// Creates (truncates) the file and writes the header; fails before anything is sent when the
-    /// path is not writable.
+    /// Creates (truncates) the file, so a run fails before anything is sent when the path is
+    /// not writable. The header follows with [`Self::start`], once the inputs have said which
+    /// delimiter suits them.
     pub fn create(path: &Path, bom: bool) -> io::Result<ResultsWriter> {
         let mut file = File::create(path)?;
         if bom {
             file.write_all(BOM)?;
         }
-        let mut header = csv::WriterBuilder::new().from_writer(Vec::new());
-        write_escaped(&mut header, RESULT_HEADERS)?;
-        header.flush()?;
-        file.write_all(header.get_ref())?;
         Ok(ResultsWriter {
             path: path.to_path_buf(),
             bom,
+            delimiter: ResultsDelimiter::default(),
+            started: false,
             file,
-            live: csv::WriterBuilder::new().from_writer(Vec::with_capacity(LIVE_BUFFER)),
+            live: ResultsDelimiter::default().writer(Vec::with_capacity(LIVE_BUFFER)),
         })
+    }
+
+    /// Writes the header, cells separated by `delimiter`, as the rows that follow will be.
+    pub fn start(&mut self, delimiter: ResultsDelimiter) -> io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        let mut header = delimiter.writer(Vec::new());
+        write_escaped(&mut header, RESULT_HEADERS)?;
+        header.flush()?;
+        self.file.write_all(header.get_ref())?;
+        self.delimiter = delimiter;
+        self.live = delimiter.writer(Vec::with_capacity(LIVE_BUFFER));
+        self.started = true;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -199,7 +292,8 @@ impl ResultsWriter {
     /// Appends one outcome to the live buffer; writes the buffer out when it is full.
     pub fn append(&mut self, row: &ResultRow) -> io::Result<()> {
         crate::submit::engine::crash_point("results-append");
-        write_row(&mut self.live, row)?;
+        self.start(self.delimiter)?;
+        write_row(&mut self.live, row, self.delimiter)?;
         if self.live.get_ref().len() >= LIVE_BUFFER {
             self.flush_live()?;
         }
@@ -214,14 +308,14 @@ impl ResultsWriter {
         if self.live.get_ref().is_empty() {
             return Ok(());
         }
-        let fresh = csv::WriterBuilder::new().from_writer(Vec::new());
+        let fresh = self.delimiter.writer(Vec::new());
         let mut pending = std::mem::replace(&mut self.live, fresh)
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?;
         let result = self.file.write_all(&pending);
         pending.clear();
         // The buffer's allocation is kept for the next rows.
-        self.live = csv::WriterBuilder::new().from_writer(pending);
+        self.live = self.delimiter.writer(pending);
         result
     }
 
@@ -237,10 +331,10 @@ impl ResultsWriter {
             if self.bom {
                 file.write_all(BOM)?;
             }
-            let mut w = csv_writer(file);
+            let mut w = self.delimiter.writer(BufWriter::new(file));
             write_escaped(&mut w, RESULT_HEADERS)?;
             for row in ordered {
-                write_row(&mut w, row)?;
+                write_row(&mut w, row, self.delimiter)?;
             }
             let file = w
                 .into_inner()
@@ -517,6 +611,57 @@ mod tests {
                 "o1,007,accepted,200,r-1,4294967295,\"'-oops, \"\"quoted\"\"\",'-0.05,f.csv:2"
             ]
         );
+    }
+
+    #[test]
+    fn a_semicolon_results_file_has_decimal_commas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut w = ResultsWriter::create(&path, false).unwrap();
+        w.start(ResultsDelimiter::Semicolon).unwrap();
+        let row = ResultRow {
+            index: 0,
+            order_id: String::from("o;1"),
+            invoice_number: String::from("007"),
+            status: Status::Failed,
+            http_status: None,
+            receipt: None,
+            attempts: 2,
+            error: Some(String::from("timeout, then 500")),
+            value_cents: Some(123_456_789),
+            source: String::from("f.csv:2-3"),
+            rows: vec![],
+        };
+        w.append(&row).unwrap();
+        w.flush_live().unwrap();
+        let live = fs::read_to_string(&path).unwrap();
+        let expected = vec![
+            RESULT_HEADERS.join(";"),
+            String::from("\"o;1\";007;failed;;;2;timeout, then 500;1234567,89;f.csv:2-3"),
+        ];
+        assert_eq!(live.lines().collect::<Vec<_>>(), expected, "live");
+        w.finish(&[row]).unwrap();
+        let done = fs::read_to_string(&path).unwrap();
+        assert_eq!(done.lines().collect::<Vec<_>>(), expected, "rewritten");
+    }
+
+    #[test]
+    fn the_results_delimiter_follows_the_input() {
+        use ResultsDelimiter::{Comma, Semicolon};
+        assert_eq!(ResultsDelimiter::for_input(None), Comma);
+        assert_eq!(ResultsDelimiter::convention(Some(b';'), false), Semicolon);
+        assert_eq!(ResultsDelimiter::convention(Some(b','), true), Semicolon);
+        assert_eq!(ResultsDelimiter::convention(None, true), Semicolon);
+        assert_eq!(ResultsDelimiter::convention(Some(b','), false), Comma);
+        assert_eq!(ResultsDelimiter::convention(Some(b'\t'), false), Comma);
+        assert_eq!(ResultsDelimiter::convention(None, false), Comma);
+        assert_eq!(ResultsDelimiter::parse(" ; "), Ok(Semicolon));
+        assert_eq!(ResultsDelimiter::parse("Semicolon"), Ok(Semicolon));
+        assert_eq!(ResultsDelimiter::parse(","), Ok(Comma));
+        assert_eq!(ResultsDelimiter::parse("comma"), Ok(Comma));
+        assert!(ResultsDelimiter::parse("|").is_err());
+        assert_eq!(ResultsDelimiter::Semicolon.money(-5), "-0,05");
+        assert_eq!(ResultsDelimiter::Comma.money(100), "1.00");
     }
 
     #[test]

@@ -132,7 +132,17 @@ impl Run {
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    // A results file follows its input's convention: `;` (and decimal commas) for a `;` input.
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if header.contains(&b';') && !header.contains(&b',') {
+        b';'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes);
     let headers = r
         .headers()
         .expect("headers")

@@ -127,7 +127,7 @@ impl ResultsDelimiter {
         }
     }
 
-    pub fn byte(self) -> u8 {
+    fn byte(self) -> u8 {
         match self {
             ResultsDelimiter::Comma => b',',
             ResultsDelimiter::Semicolon => b';',

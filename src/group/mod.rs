@@ -26,7 +26,7 @@ use crate::mapping::{self, Field, Mapping, Override};
 use crate::source::{self, ReadOptions, SourceRef, Table};
 use crate::values::date::{self, DateFormat};
 use crate::values::id::InvoiceType;
-use crate::values::money::{DecimalSeparator, SeparatorVote};
+use crate::values::money::DecimalSeparator;
 use parse::{RowBatch, RowParser, Votes};
 use store::{Conventions, FileStore, ItemText};
 
@@ -114,8 +114,8 @@ pub struct SourceInfo {
     pub rows: u64,
     /// The delimiter a CSV input was read with; `None` for a workbook.
     pub delimiter: Option<u8>,
-    /// Whether the input's amounts are written with a decimal comma (`1.234,56`): most of its
-    /// money values that tell say so, or `--decimal-comma` does.
+    /// Whether the input's amounts are written with a decimal comma (`1.234,56`): its money
+    /// columns' votes together resolve to a comma, or `--decimal-comma` says so.
     pub decimal_comma: bool,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
@@ -619,7 +619,9 @@ fn load_file(
             table.source()
         ));
     }
-    let conventions = Conventions::settle(&votes, opts);
+    let mut amounts = votes.invoice_value;
+    amounts.merge(votes.item_price);
+    amounts.merge(votes.freight);
     let info = SourceInfo {
         path: path.to_string(),
         source: table.source().clone(),
@@ -629,14 +631,10 @@ fn load_file(
         mapping,
         rows,
         delimiter: table.delimiter(),
-        decimal_comma: SeparatorVote::merged(&[
-            &votes.invoice_value,
-            &votes.item_price,
-            &votes.freight,
-        ])
-        .says_comma(opts.decimal),
+        decimal_comma: amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma),
         keep: (path == "-").then_some(table),
     };
+    let conventions = Conventions::settle(&votes, opts);
     Ok((info, LoadedFile { store, conventions }))
 }
 

@@ -620,25 +620,6 @@ impl SeparatorVote {
         self.ambiguous += other.ambiguous;
     }
 
-    /// The votes of several columns together.
-    pub fn merged(votes: &[&SeparatorVote]) -> SeparatorVote {
-        votes
-            .iter()
-            .fold(SeparatorVote::default(), |sum, v| SeparatorVote {
-                point: sum.point + v.point,
-                comma: sum.comma + v.comma,
-                ambiguous: sum.ambiguous + v.ambiguous,
-            })
-    }
-
-    /// Whether the values with evidence mostly have a decimal comma (or `forced` says so).
-    pub fn says_comma(&self, forced: Option<DecimalSeparator>) -> bool {
-        match forced {
-            Some(sep) => sep == DecimalSeparator::Comma,
-            None => self.comma > self.point,
-        }
-    }
-
     /// `forced` wins; else the majority of values with evidence (the minority then fail in
     /// `cents`); no evidence at all is Point unless ambiguous values make it matter.
     pub fn resolve(

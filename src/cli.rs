@@ -287,11 +287,12 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub check_remote: bool,
 
-    /// Results CSV [default: <first input>.results.csv beside it].
+    /// Results CSV [default: <first input>.results.csv beside it; track: .tracking-results.csv].
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
 
-    /// Failed-rows file [default: <first input>.failed.csv beside it, .failed.xlsx for workbooks].
+    /// Failed-rows file, with one input [default: <input>.failed.csv beside each input,
+    /// .failed.xlsx for workbooks; track: .tracking-failed.csv].
     #[arg(long, value_name = "PATH")]
     pub failed: Option<PathBuf>,
 

@@ -490,3 +490,28 @@ fn output_into_a_closed_pipe_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
     }
 }
+
+/// Bug: the same file given twice (`check a.csv ./a.csv`, or a shell glob that matched it
+/// twice) was read twice, so each invoice had every item twice and, with no value column, was
+/// valid at double its value. It is read once, and the run says so (exit 2).
+#[test]
+fn a_file_given_twice_is_read_once() {
+    let w = Workdir::new();
+    w.write(
+        "p1.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         o-1,1,2026-11-20,A,1,10.00\n\
+         o-1,1,2026-11-20,B,2,5.00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "p1.csv", "./p1.csv"]);
+    run.expect_code(2);
+    let r = run.json();
+    assert_eq!(r["invoices"], 1);
+    assert_eq!(r["rows"], 2);
+    assert_eq!(r["total_cents"], 2000);
+    let message = r["file_errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("./p1.csv: this file is given more than once"),
+        "{r:#}"
+    );
+}

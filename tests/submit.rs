@@ -482,10 +482,15 @@ fn retry_after_beyond_max_wait_stops_the_run_and_says_when() {
             "60",
             "--ledger",
             "l.db",
+            "--summary-json",
+            "s.json",
             "in.csv",
         ],
     );
     run.expect_code(1);
+    // Bug: the 429 that stopped the run was not counted (`0 throttled`).
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(summary["throttled_429"], 1, "{summary:#}");
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the run waited instead of stopping"
@@ -591,6 +596,132 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     .expect_code(0);
     sim.assert_exactly_once(&[("A-1".into(), "N-1".into()), ("A-2".into(), "N-2".into())]);
     assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1100);
+    // The second run's results are its own; the first run's, with A-1 accepted, are kept.
+    let statuses = |name: &str| -> Vec<String> {
+        let (_, rows) = read_csv(&w.path(name));
+        rows.iter().map(|r| format!("{} {}", r[0], r[2])).collect()
+    };
+    assert_eq!(statuses("in.results.csv"), ["A-1 accepted", "A-2 invalid"]);
+    assert_eq!(statuses("in.failed.results.csv"), ["A-2 accepted"]);
+}
+
+/// Bugs: feeding a failed-rows file back in (1) sent the `'` that escapes a cell such as `+100`
+/// as part of the value, so VTEX got invoice number `'+100`, another invoice than the one that
+/// failed; (2) wrote that run's results over the first run's and its failed rows over the very
+/// file being read, adding a second `error` column each round. The `'` is dropped on reading,
+/// each run writes files of its own, and the `error` column is replaced.
+#[test]
+fn a_failed_rows_file_comes_back_as_it_failed_and_is_not_written_over() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price\n\
+         D-1,+100,2026-11-20,@SKU1,- brinde,0,10.00\n\
+         D-2,200,2026-11-20,S2,=caneta,0,5.00\n",
+    );
+    let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];
+    let with = |file: &'static str| {
+        let mut a = args.to_vec();
+        a.push(file);
+        a
+    };
+    sim.run(&w, &with("in.csv")).expect_code(1);
+    let failed = w.read("in.failed.csv");
+    assert!(
+        failed.contains("D-1,'+100,2026-11-20,'@SKU1,'- brinde,0,10.00,"),
+        "{failed}"
+    );
+
+    // Fix D-1's quantity only: D-2 fails again.
+    w.write("in.failed.csv", failed.replace(",0,10.00,", ",1,10.00,"));
+    let before = w.read("in.failed.csv");
+    sim.run(&w, &with("in.failed.csv")).expect_code(1);
+    sim.assert_exactly_once(&[("D-1".into(), "+100".into())]);
+    let sent = sim.state().invoice("D-1", "+100").cloned().expect("sent");
+    assert_eq!(sent.items.len(), 1);
+    assert_eq!(sent.items[0].id, "@SKU1");
+    assert_eq!(sent.items[0].description.as_deref(), Some("- brinde"));
+    assert_eq!(
+        w.read("in.failed.csv"),
+        before,
+        "the input was written over"
+    );
+    let (headers, rows) = read_csv(&w.path("in.failed.failed.csv"));
+    assert_eq!(
+        headers,
+        [
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Description",
+            "Quantity",
+            "Unit Price",
+            "error"
+        ],
+        "one error column"
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][4], "'=caneta");
+    assert!(rows[0][7].contains("quantity"), "{:?}", rows[0][7]);
+    let (_, results) = read_csv(&w.path("in.failed.results.csv"));
+    assert_eq!(results.len(), 2);
+    let (_, first) = read_csv(&w.path("in.results.csv"));
+    assert!(first.iter().all(|r| r[2] == "invalid"), "{first:?}");
+}
+
+/// Bug: a run given `x.csv` and `x.failed.csv` together wrote x.csv's failed rows over the
+/// second input, and `--results x.csv x.csv` truncated the input before reading it. A run whose
+/// outputs would land on an input now stops before sending anything.
+#[test]
+fn outputs_never_land_on_an_input() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let body = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+                A-1,N-1,2026-11-20,S1,0,10.00\n";
+    w.write("x.csv", body);
+    w.write("x.failed.csv", body.replace("A-1,N-1", "A-2,N-2"));
+    let out = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "x.csv",
+            "x.failed.csv",
+        ],
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr().contains("over the input x.failed.csv"),
+        "{}",
+        out.stderr()
+    );
+    let out = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "--results",
+            "./x.csv",
+            "x.csv",
+        ],
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr().contains("over the input x.csv"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(w.read("x.csv"), body);
+    assert_eq!(w.read("x.failed.csv"), body.replace("A-1,N-1", "A-2,N-2"));
+    assert_eq!(sim.state().requests("POST post_invoice 200"), 0);
 }
 
 /// Bug: a row with a cell that was not UTF-8 (a stray Latin-1 byte deep in a UTF-8 file) was
@@ -1095,6 +1226,57 @@ fn ctrl_c_settles_in_flight_writes_results_and_exits_130() {
             .all(|r| r[6].contains("interrupted"))
     );
     // The rest goes on the next run, exactly once.
+    sim.run(
+        &w,
+        &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&keys);
+}
+
+/// Bug: at a low rate, Ctrl-C let every worker waiting for its turn under the rate limit send
+/// anyway, one per turn, as if those requests were in flight: 11 of 12 invoices went out after
+/// "interrupted". Only requests already sent are settled now; the rest are not sent.
+#[test]
+fn ctrl_c_sends_nothing_that_was_waiting_for_its_turn() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 12);
+    let args = [
+        "submit",
+        "--rate",
+        "1",
+        "--concurrency",
+        "4",
+        "--ledger",
+        "l.db",
+        "in.csv",
+    ];
+    let child = sim
+        .cmd(&w, &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 12, "every invoice has a row");
+    let accepted = rows.iter().filter(|r| r[2] == "accepted").count();
+    // One a second for 1.5 s: the first two, give or take the start.
+    assert!((1..=3).contains(&accepted), "{accepted} accepted: {rows:?}");
+    assert_eq!(
+        sim.state().requests("POST post_invoice 200") as usize,
+        accepted
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r[2] == "failed")
+            .all(|r| r[6].contains("interrupted")),
+        "{rows:?}"
+    );
     sim.run(
         &w,
         &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],

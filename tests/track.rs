@@ -123,7 +123,7 @@ fn bad_tracking_rows_are_invalid_before_sending() {
         ["invalid", "invalid", "invalid"]
     );
     assert_eq!(sim.state().requests("PATCH patch_tracking 200"), 0);
-    let (_, failed) = read_csv(&w.path("trk.failed.csv"));
+    let (_, failed) = read_csv(&w.path("trk.tracking-failed.csv"));
     assert_eq!(failed.len(), 4, "every row of every invalid update, to fix");
 }
 

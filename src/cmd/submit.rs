@@ -60,6 +60,15 @@ impl Mode {
         }
     }
 
+    /// What the results and failed-rows files add to an input's name: each command has its
+    /// own, so `track x.csv` never writes over what `submit x.csv` wrote.
+    fn output_suffixes(self) -> (&'static str, &'static str) {
+        match self {
+            Mode::Invoices => ("results", "failed"),
+            Mode::Tracking => ("tracking-results", "tracking-failed"),
+        }
+    }
+
     fn ledger_kind(self) -> ledger::Kind {
         match self {
             Mode::Invoices => ledger::Kind::Invoice,
@@ -165,14 +174,12 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     };
 
     let first = args.input.files.first().map(String::as_str).unwrap_or("-");
-    let suffix = match mode {
-        Mode::Invoices => "results",
-        Mode::Tracking => "tracking-results",
-    };
+    let (suffix, _) = mode.output_suffixes();
     let results_path = args
         .results
         .clone()
         .unwrap_or_else(|| results::output_path(first, suffix, settings.output_dir.as_deref()));
+    refuse_to_overwrite_inputs(std::slice::from_ref(&results_path), &args.input.files)?;
     let mut results_writer = ResultsWriter::create(&results_path, settings.bom)
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
@@ -213,6 +220,12 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         read: &opts.read,
         run_id: &run_id,
     };
+    let failed_paths: Vec<PathBuf> = batch
+        .sources
+        .iter()
+        .map(|source| run.failed_options().path_for(source, batch.sources.len()))
+        .collect();
+    refuse_to_overwrite_inputs(&failed_paths, &args.input.files)?;
     let mut summary = match mode {
         Mode::Invoices => {
             let shared = if args.input.allow_shared_invoice_numbers {
@@ -766,14 +779,38 @@ impl Run<'_> {
         if errors.is_empty() {
             return Ok(Vec::new());
         }
-        let out = results::FailedOptions {
-            single_path: self.args.failed.as_deref(),
-            dir: self.settings.output_dir.as_deref(),
-            bom: self.settings.bom,
-        };
-        results::write_failed_rows(self.batch, self.read, &errors, &out)
+        results::write_failed_rows(self.batch, self.read, &errors, &self.failed_options())
             .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))
     }
+
+    fn failed_options(&self) -> results::FailedOptions<'_> {
+        results::FailedOptions {
+            single_path: self.args.failed.as_deref(),
+            dir: self.settings.output_dir.as_deref(),
+            suffix: self.mode.output_suffixes().1,
+            bom: self.settings.bom,
+        }
+    }
+}
+
+/// Refuses a run whose results or failed-rows file would be one of its inputs (`--results x.csv
+/// x.csv`, or `x.csv x.failed.csv` together): the input would be lost.
+fn refuse_to_overwrite_inputs(outputs: &[PathBuf], inputs: &[String]) -> anyhow::Result<()> {
+    for output in outputs {
+        let input = inputs
+            .iter()
+            .filter(|i| *i != "-")
+            .find(|i| crate::source::same_file(output, Path::new(i)));
+        if let Some(input) = input {
+            bail!(
+                "this run would write its results or failed rows to {}, over the input {input}; \
+                 give that input alone, or choose other names with --results, --failed or \
+                 --output-dir",
+                output.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn sample(timeline: &std::sync::Mutex<Timeline>, second: u64, stats: &Stats, rate: &AdaptiveRate) {

@@ -16,6 +16,7 @@ mod store;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::path::Path;
 use std::sync::{Mutex, mpsc};
 
 use chrono::{DateTime, FixedOffset};
@@ -267,7 +268,23 @@ pub fn load_for_verdicts(paths: &[String], opts: &LoadOptions) -> (Batch, Pendin
 fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) -> (Batch, Pending) {
     let mut batch = Batch::default();
     let mut files = Vec::new();
-    for path in paths {
+    for (k, path) in paths.iter().enumerate() {
+        // The same file twice would count each of its rows twice: its invoices' items and
+        // computed values would double.
+        let again = path != "-"
+            && paths[..k]
+                .iter()
+                .any(|earlier| source::same_file(Path::new(earlier), Path::new(path)));
+        if again {
+            batch.file_errors.push(FileError {
+                path: path.clone(),
+                message: format!(
+                    "{path}: this file is given more than once; it was read once, as its \
+                     rows would otherwise count twice"
+                ),
+            });
+            continue;
+        }
         let source_id = batch.sources.len() as u32;
         match load_file(path, source_id, opts, item_text) {
             Ok((info, mut file)) => {

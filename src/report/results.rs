@@ -352,9 +352,9 @@ pub fn beside(input: &str, suffix: &str) -> PathBuf {
         return PathBuf::from(format!("stdin.{suffix}.csv"));
     }
     let path = Path::new(input);
+    // A failed-rows file submitted again gets its own outputs (`x.failed.results.csv`), so
+    // neither the first run's results nor the file being read are written over.
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
-    // A resubmitted failed-rows file should not yield "x.failed.failed.csv".
-    let stem = stem.strip_suffix(".failed").unwrap_or(stem);
     path.with_file_name(format!("{stem}.{suffix}.csv"))
 }
 
@@ -374,7 +374,46 @@ pub struct FailedOptions<'a> {
     pub single_path: Option<&'a Path>,
     /// Folder for the files [default: beside each input].
     pub dir: Option<&'a Path>,
+    /// What the file names add to the input's: `failed` (`x.failed.csv`), or another word for
+    /// another command's rows (`tracking-failed`), so one never writes over the other's.
+    pub suffix: &'a str,
     pub bom: bool,
+}
+
+impl FailedOptions<'_> {
+    /// Where the failed rows of `input` go, in a run of `inputs` inputs (a workbook's rows go
+    /// to a workbook).
+    pub fn path_for(&self, input: &SourceInfo, inputs: usize) -> PathBuf {
+        match self.single_path {
+            Some(p) if inputs == 1 => p.to_path_buf(),
+            _ => {
+                let p = output_path(&input.path, self.suffix, self.dir);
+                if input.source.sheet.is_some() {
+                    p.with_extension("xlsx")
+                } else {
+                    p
+                }
+            }
+        }
+    }
+}
+
+/// How many of `headers`' columns are the input's own: all but a last `error` column, which a
+/// failed-rows file fed back in has from the run before; it is replaced, not kept beside the
+/// new one.
+fn own_columns(headers: &[String]) -> usize {
+    match headers.split_last() {
+        Some((last, rest)) if last.trim().eq_ignore_ascii_case("error") => rest.len(),
+        _ => headers.len(),
+    }
+}
+
+/// `path` with `.tmp` added: a file is written there and then renamed into place, so a run that
+/// stops midway leaves no half-written file, and a file being read is never truncated.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".tmp");
+    PathBuf::from(name)
 }
 
 /// Writes, for each input that has rows to fix, a file with that input's original header row and
@@ -390,7 +429,6 @@ pub fn write_failed_rows(
     errors: &HashMap<RowRef, String>,
     out: &FailedOptions<'_>,
 ) -> Result<Vec<PathBuf>, String> {
-    let single_path = out.single_path;
     let mut written = Vec::new();
     let sources_with_rows: HashSet<u32> = errors.keys().map(|r| r.source).collect();
     for (index, info) in batch.sources.iter().enumerate() {
@@ -399,29 +437,21 @@ pub fn write_failed_rows(
             continue;
         }
         let workbook_sheet = info.source.sheet.as_deref();
-        let path = match single_path {
-            Some(p) if batch.sources.len() == 1 => p.to_path_buf(),
-            _ => {
-                let p = output_path(&info.path, "failed", out.dir);
-                if workbook_sheet.is_some() {
-                    p.with_extension("xlsx")
-                } else {
-                    p
-                }
-            }
-        };
+        let path = out.path_for(info, batch.sources.len());
+        let tmp = tmp_path(&path);
         let mut table = info.reopen(read).map_err(|e| e.to_string())?;
         let as_xlsx = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        let io_err = |e: io::Error| format!("{}: {e}", path.display());
         if let (Some(sheet), true) = (workbook_sheet, as_xlsx) {
-            write_failed_workbook(&mut table, sheet, index, errors, &path)
+            write_failed_workbook(&mut table, sheet, index, errors, &tmp)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+            fs::rename(&tmp, &path).map_err(io_err)?;
             written.push(path);
             continue;
         }
-        let io_err = |e: io::Error| format!("{}: {e}", path.display());
-        let mut file = File::create(&path).map_err(io_err)?;
+        let mut file = File::create(&tmp).map_err(io_err)?;
         if out.bom {
             file.write_all(BOM).map_err(io_err)?;
         }
@@ -430,10 +460,10 @@ pub fn write_failed_rows(
         let mut w = csv::WriterBuilder::new()
             .delimiter(table.delimiter().unwrap_or(b','))
             .from_writer(BufWriter::new(file));
-        let mut header: Vec<String> = table.headers().to_vec();
+        let width = own_columns(table.headers());
+        let mut header: Vec<String> = table.headers()[..width].to_vec();
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;
-        let width = table.headers().len();
         // Row `number`'s cells, read only when the row failed: most rows did not.
         let mut write_row = |number: u64, cells: &mut dyn Iterator<Item = String>| {
             let Some(message) = errors.get(&RowRef {
@@ -480,7 +510,14 @@ pub fn write_failed_rows(
                 write_row(number, &mut (0..width).map(|c| row.text(c).into_owned()))?;
             }
         }
-        w.flush().map_err(io_err)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.into_inner()
+            .map_err(|e| io_err(e.into_error()))?
+            .sync_all()
+            .map_err(io_err)?;
+        fs::rename(&tmp, &path).map_err(io_err)?;
         written.push(path);
     }
     Ok(written)
@@ -493,8 +530,8 @@ fn write_failed_workbook(
     errors: &HashMap<RowRef, String>,
     path: &Path,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
-    let headers = table.headers().to_vec();
-    let width = headers.len();
+    let width = own_columns(table.headers());
+    let headers = table.headers()[..width].to_vec();
     let mut wb = crate::report::workbook::FailedWorkbook::new(sheet, &headers)?;
     loop {
         let row = match table.next_row() {
@@ -516,6 +553,20 @@ fn write_failed_workbook(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escaped_cell_reads_back_as_it_was() {
+        for cell in [
+            "=1+1", "+100", "-24,50", "@SKU", "\tx", "\rx", "100", "", "'", "a'b",
+        ] {
+            let written = escape_formula(cell);
+            assert_eq!(crate::source::unescape_formula(&written), cell, "{written}");
+        }
+        // A `'` before anything else is the user's own; before `=` it is read as Excel reads a
+        // typed one, as the mark of text.
+        assert_eq!(crate::source::unescape_formula("'007"), "'007");
+        assert_eq!(crate::source::unescape_formula("'=x"), "=x");
+    }
 
     #[test]
     fn formula_cells_are_escaped() {
@@ -540,7 +591,11 @@ mod tests {
         );
         assert_eq!(
             beside("inv.failed.csv", "failed"),
-            PathBuf::from("inv.failed.csv")
+            PathBuf::from("inv.failed.failed.csv")
+        );
+        assert_eq!(
+            beside("inv.failed.csv", "results"),
+            PathBuf::from("inv.failed.results.csv")
         );
         assert_eq!(beside("-", "results"), PathBuf::from("stdin.results.csv"));
     }

@@ -433,14 +433,17 @@ impl<'a> Row<'a> {
     pub fn get(&self, col: usize) -> CellRef<'a> {
         match self.cells {
             Cells::Csv(r) => match r.get(col) {
-                Some(text) if !is_blank(text) => CellRef::Text(text),
+                Some(text) if !is_blank(text) => CellRef::Text(unescape_formula(text)),
                 _ => CellRef::Empty,
             },
             Cells::Record(text, spans) => match field(text, spans, col) {
-                Some(text) if !is_blank(text) => CellRef::Text(text),
+                Some(text) if !is_blank(text) => CellRef::Text(unescape_formula(text)),
                 _ => CellRef::Empty,
             },
-            Cells::Sheet(r) => r.get(col).map_or(CellRef::Empty, sheet::cell_ref),
+            Cells::Sheet(r) => match r.get(col).map_or(CellRef::Empty, sheet::cell_ref) {
+                CellRef::Text(text) => CellRef::Text(unescape_formula(text)),
+                cell => cell,
+            },
         }
     }
 
@@ -459,6 +462,35 @@ impl<'a> Row<'a> {
             },
         }
     }
+}
+
+/// A text cell without the `'` the tool's own files put before a cell that a spreadsheet would
+/// run as a formula (`report::results::escape_formula`): a failed-rows file fed back in must
+/// read `'+100` as the `+100` that failed, or the invoice sent would be another one.
+pub fn unescape_formula(text: &str) -> &str {
+    match text.as_bytes() {
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &text[1..],
+        _ => text,
+    }
+}
+
+/// Whether two paths name the same file: the same once made absolute with links resolved, or,
+/// for a file that does not exist yet, the same name in the same (resolved) folder.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(p: &Path) -> std::path::PathBuf {
+        if let Ok(full) = std::fs::canonicalize(p) {
+            return full;
+        }
+        let parent = match p.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        match (std::fs::canonicalize(parent), p.file_name()) {
+            (Ok(dir), Some(name)) => dir.join(name),
+            _ => p.to_path_buf(),
+        }
+    }
+    a == b || resolved(a) == resolved(b)
 }
 
 /// Field `col` of a record's `text` whose fields are at `spans`.

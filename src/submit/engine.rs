@@ -147,6 +147,8 @@ pub enum StopReason {
 pub struct Stopper {
     stopped: AtomicBool,
     reason: Mutex<Option<StopReason>>,
+    /// Wakes whoever waits in [`Stopper::wait`].
+    notify: tokio::sync::Notify,
 }
 
 impl Stopper {
@@ -155,10 +157,24 @@ impl Stopper {
             r.get_or_insert(reason);
         }
         self.stopped.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
     }
 
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is stopped (at once if it is).
+    pub async fn wait(&self) {
+        loop {
+            // Made before the flag is read: `notify_waiters` wakes every `Notified` that
+            // exists, polled or not, so a stop between the two is not missed.
+            let notified = self.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn reason(&self) -> Option<StopReason> {
@@ -237,12 +253,7 @@ impl Engine {
             self.ledger.detached_failures() + barrier_failed,
             Ordering::Relaxed,
         );
-        let reason = match self.stopper.reason() {
-            Some(StopReason::Auth(msg) | StopReason::Throttled(msg)) => {
-                format!("not sent: the run stopped because {msg}")
-            }
-            _ => String::from("not sent: the run was interrupted; submit the file again"),
-        };
+        let reason = self.not_sent();
         let rest: Vec<Job> = match queue.lock() {
             Ok(mut q) => q.drain(..).collect(),
             Err(_) => Vec::new(),
@@ -336,6 +347,16 @@ impl Engine {
             for job in back.into_iter().rev() {
                 q.push_front(job);
             }
+        }
+    }
+
+    /// Why a job the run did not start is not sent: the reason the run stopped.
+    fn not_sent(&self) -> String {
+        match self.stopper.reason() {
+            Some(StopReason::Auth(msg) | StopReason::Throttled(msg)) => {
+                format!("not sent: the run stopped because {msg}")
+            }
+            _ => String::from("not sent: the run was interrupted; submit the file again"),
         }
     }
 
@@ -471,7 +492,29 @@ impl Engine {
             }
             has_intent = true;
             crash_point("after-intent");
-            self.rate.acquire().await;
+            // A slot may be seconds away at a low rate, or minutes in a 429 pause: a stop
+            // meanwhile (Ctrl-C) sends nothing more, since this request is not in flight yet.
+            let slot = tokio::select! {
+                biased;
+                () = self.stopper.wait() => false,
+                () = self.rate.acquire() => true,
+            };
+            if !slot || self.stopper.is_stopped() {
+                if uncertain {
+                    // An earlier attempt may have been applied: the intent stays, and the next
+                    // run looks at the order first.
+                    out.error = Some(String::from(
+                        "not sent again: the run stopped, and an earlier attempt may have been \
+                         applied; the next run will look at the order first",
+                    ));
+                } else {
+                    // Closed as not sent, so the next run sends it at once.
+                    let reason = self.not_sent();
+                    self.ledger.record_failed(&job.key, &reason).await?;
+                    out.error = Some(reason);
+                }
+                return Ok(());
+            }
             crash_point("before-post");
             out.attempts += 1;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -542,7 +585,12 @@ impl Engine {
                     reconcile_first,
                 } => {
                     out.error = Some(err.to_string());
-                    tokio::time::sleep(after).await;
+                    // A stop cuts the pause short; the loop then ends the job (after a look,
+                    // when the last attempt may have been applied).
+                    tokio::select! {
+                        () = tokio::time::sleep(after) => {}
+                        () = self.stopper.wait() => {}
+                    }
                     look_first = is_invoice && (reconcile_first || uncertain);
                 }
             }
@@ -558,6 +606,7 @@ impl Engine {
     fn note_throttling(&self, err: &CallError, streak: &mut u32) {
         if err.status() == Some(429) {
             if let Some(wait) = err.retry_after().filter(|w| *w > self.config.max_wait) {
+                self.rate.count_throttled();
                 let resume = chrono::Local::now()
                     + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                 self.stopper.stop(StopReason::Throttled(format!(

@@ -682,43 +682,17 @@ fn outputs_never_land_on_an_input() {
                 A-1,N-1,2026-11-20,S1,0,10.00\n";
     w.write("x.csv", body);
     w.write("x.failed.csv", body.replace("A-1,N-1", "A-2,N-2"));
-    let out = sim.run(
-        &w,
-        &[
-            "submit",
-            "--rate",
-            "200",
-            "--ledger",
-            "l.db",
-            "x.csv",
-            "x.failed.csv",
-        ],
-    );
-    out.expect_code(2);
-    assert!(
-        out.stderr().contains("over the input x.failed.csv"),
-        "{}",
-        out.stderr()
-    );
-    let out = sim.run(
-        &w,
-        &[
-            "submit",
-            "--rate",
-            "200",
-            "--ledger",
-            "l.db",
-            "--results",
-            "./x.csv",
-            "x.csv",
-        ],
-    );
-    out.expect_code(2);
-    assert!(
-        out.stderr().contains("over the input x.csv"),
-        "{}",
-        out.stderr()
-    );
+    for (rest, input) in [
+        (&["x.csv", "x.failed.csv"][..], "x.failed.csv"),
+        (&["--results", "./x.csv", "x.csv"][..], "x.csv"),
+    ] {
+        let mut args = vec!["submit", "--rate", "200", "--ledger", "l.db"];
+        args.extend(rest);
+        let out = sim.run(&w, &args);
+        out.expect_code(2);
+        let said = format!("over the input {input}");
+        assert!(out.stderr().contains(&said), "{}", out.stderr());
+    }
     assert_eq!(w.read("x.csv"), body);
     assert_eq!(w.read("x.failed.csv"), body.replace("A-1,N-1", "A-2,N-2"));
     assert_eq!(sim.state().requests("POST post_invoice 200"), 0);

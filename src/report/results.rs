@@ -325,7 +325,7 @@ impl ResultsWriter {
         drop(self.file);
         let mut ordered: Vec<&ResultRow> = rows.iter().collect();
         ordered.sort_by_key(|r| r.index);
-        let tmp = self.path.with_extension("csv.tmp");
+        let tmp = tmp_path(&self.path);
         {
             let mut file = File::create(&tmp)?;
             if self.bom {

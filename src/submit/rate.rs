@@ -174,16 +174,16 @@ impl AdaptiveRate {
         }
     }
 
-    /// A 429 arrived: pause every worker for `retry_after` (or an escalating pause when the
-    /// server gave none) and halve the pace.
-    /// Counts a 429 that is not waited out: it stopped the run instead (its `Retry-After` was
-    /// past `--max-wait`).
+    /// Counts a 429. Alone, for one that is not waited out: it stopped the run instead (its
+    /// `Retry-After` was past `--max-wait`).
     pub fn count_throttled(&self) {
         self.inner.throttled.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A 429 arrived: pause every worker for `retry_after` (or an escalating pause when the
+    /// server gave none) and halve the pace.
     pub fn on_throttled(&self, retry_after: Option<Duration>) {
-        self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+        self.count_throttled();
         let mut st = self.state();
         let now = Instant::now();
         let pause = match retry_after {

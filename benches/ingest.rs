@@ -30,6 +30,7 @@ fn load_options() -> LoadOptions {
         read: ReadOptions::default(),
         overrides: Vec::new(),
         required: vec![Field::OrderId, Field::InvoiceNumber],
+        needed: Vec::new(),
         decimal: None,
         date_format: None,
         timezone: chrono_tz::America::Sao_Paulo,

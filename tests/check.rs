@@ -151,6 +151,49 @@ fn missing_required_column_is_a_usage_error_listing_headers() {
     );
 }
 
+/// A column every invoice needs (here the quantity) is a file error before any row is read,
+/// not one error per row. With several inputs it may come from another of them (an invoice
+/// export beside an items export); only when none has it is the batch an error.
+#[test]
+fn a_column_every_invoice_needs_is_required_of_the_batch() {
+    let w = Workdir::new();
+    w.write(
+        "no-qty.csv",
+        "Pedido,NF,Data,SKU,Preco\n1,N1,31/01/2024,A,1.00\n",
+    );
+    w.write("head.csv", "Pedido,NF,Data\n1,N1,31/01/2024\n");
+    w.write(
+        "items.csv",
+        "Pedido,NF,SKU,Quantidade,Preco\n1,N1,A,2,1.00\n",
+    );
+
+    let run = w.run(&["check", "--format", "json", "no-qty.csv"]);
+    run.expect_code(2);
+    let j = run.json();
+    assert_eq!(j["rows"], 0, "{j:#}");
+    let message = j["file_errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("item_quantity")
+            && message.contains("no-qty.csv")
+            && message.contains("'Preco'")
+            && !message.contains("item_price"),
+        "{message}"
+    );
+
+    let split = w.run(&["check", "--format", "json", "head.csv", "items.csv"]);
+    split.expect_code(0);
+    assert_eq!(split.json()["valid_invoices"], 1);
+    assert_eq!(split.json()["total_cents"], 200);
+
+    let neither = w.run(&["check", "head.csv", "no-qty.csv"]);
+    neither.expect_code(2);
+    let out = neither.stderr() + &neither.stdout();
+    assert!(
+        out.contains("none of the inputs") && out.contains("item_quantity"),
+        "{out}"
+    );
+}
+
 #[test]
 fn ambiguous_decimal_column_needs_a_flag() {
     let w = Workdir::new();

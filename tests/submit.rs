@@ -937,6 +937,70 @@ fn strict_sends_nothing_when_any_invoice_is_invalid() {
     );
 }
 
+/// Bug: a row with no usable order id or invoice number joined no invoice, and so was missing
+/// from the results file and the HTML report: only the failed-rows file had it. Each now has a
+/// result of its own, after the invoices, and the counts of invoices leave it out.
+#[test]
+fn a_row_in_no_invoice_has_a_result_and_is_counted_apart() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,N-1,2026-11-20,S1,1,10.00\n\
+         ,N-2,2026-11-20,S1,1,10.00\n\
+         A-3,N/3,2026-11-20,S1,1,10.00\n",
+    );
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--ledger",
+            "l.db",
+            "--summary-json",
+            "s.json",
+            "--report",
+            "r.html",
+            "in.csv",
+        ],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("2 rows joined no invoice"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(sim.state().invoices.len(), 1);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["accepted", "invalid", "invalid"]);
+    for (row, line) in rows[1..].iter().zip(["row 3", "row 4"]) {
+        assert_eq!((row[0].as_str(), row[1].as_str()), ("", ""));
+        let error = &row[6];
+        assert!(error.contains(line), "{error}");
+    }
+    assert!(
+        rows[2][6].contains("'/'") || rows[2][6].contains("slash"),
+        "{rows:?}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(summary["row_errors"], 2, "{summary:#}");
+    assert_eq!(summary["statuses"]["accepted"]["count"], 1, "{summary:#}");
+    assert!(
+        summary["statuses"]["invalid"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+            == 0,
+        "{summary:#}"
+    );
+    let html = w.read("r.html");
+    assert!(
+        html.contains("id=\"count-unkeyed\" class=\"num\">2<") && html.contains("N/3"),
+        "{html}"
+    );
+    let (_, failed) = read_csv(&w.path("in.failed.csv"));
+    assert_eq!(failed.len(), 2);
+}
+
 #[test]
 fn an_invoice_number_on_two_orders_is_sent_for_neither_unless_allowed() {
     // The batch-wide rule, where submit judges each invoice as it is built from the store:

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         read: ReadOptions::default(),
         overrides: Vec::new(),
         required: vec![Field::OrderId, Field::InvoiceNumber],
+        needed: Vec::new(),
         decimal: None,
         date_format: None,
         timezone: chrono_tz::America::Sao_Paulo,

@@ -24,7 +24,7 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
     if args.input.files.is_empty() {
         anyhow::bail!("name at least one input file (or `-` for stdin)");
     }
-    let opts = load_options(&args.input, &mode.required());
+    let opts = load_options(&args.input, mode.required());
     // Invoices are built, judged and dropped one at a time: a million-row file's invoices are
     // never all held at once, only the compact store they are built from.
     let (batch, pending) = group::load_for_verdicts(&args.input.files, &opts);

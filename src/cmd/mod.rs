@@ -75,7 +75,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 }
 
 /// The reading options every command shares, from the input flags.
-pub fn load_options(input: &InputArgs, required: &[Field]) -> LoadOptions {
+pub fn load_options(input: &InputArgs, (required, needed): (&[Field], &[Field])) -> LoadOptions {
     LoadOptions {
         read: crate::source::ReadOptions {
             delimiter: input.delimiter,
@@ -84,6 +84,7 @@ pub fn load_options(input: &InputArgs, required: &[Field]) -> LoadOptions {
         },
         overrides: input.map.clone(),
         required: required.to_vec(),
+        needed: needed.to_vec(),
         decimal: if input.decimal_comma {
             Some(DecimalSeparator::Comma)
         } else if input.decimal_point {
@@ -98,3 +99,10 @@ pub fn load_options(input: &InputArgs, required: &[Field]) -> LoadOptions {
 
 /// The columns an invoice file must have.
 pub const INVOICE_REQUIRED: &[Field] = &[Field::OrderId, Field::InvoiceNumber];
+/// The other columns every invoice needs; with several inputs, one of them may have them.
+pub const INVOICE_NEEDED: &[Field] = &[
+    Field::IssuanceDate,
+    Field::ItemId,
+    Field::ItemQuantity,
+    Field::ItemPrice,
+];

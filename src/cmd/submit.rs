@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::SubmitArgs;
 use crate::cmd::{
-    EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_REQUIRED, load_options,
+    EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_NEEDED, INVOICE_REQUIRED,
+    load_options,
 };
 use crate::config::{Loaded, Settings, TargetSpec};
 use crate::group::{self, Batch, RowRef};
@@ -53,10 +54,14 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub(crate) fn required(self) -> Vec<Field> {
+    /// The columns each input must have, and those some input must have.
+    pub(crate) fn required(self) -> (&'static [Field], &'static [Field]) {
         match self {
-            Mode::Invoices => INVOICE_REQUIRED.to_vec(),
-            Mode::Tracking => vec![Field::OrderId, Field::InvoiceNumber, Field::TrackingNumber],
+            Mode::Invoices => (INVOICE_REQUIRED, INVOICE_NEEDED),
+            Mode::Tracking => (
+                &[Field::OrderId, Field::InvoiceNumber, Field::TrackingNumber],
+                &[],
+            ),
         }
     }
 
@@ -183,7 +188,7 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     let mut results_writer = ResultsWriter::create(&results_path, settings.bom)
         .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
-    let opts = load_options(&args.input, &mode.required());
+    let opts = load_options(&args.input, mode.required());
     // Invoices stay compact until each is built, judged, made a request and dropped: a
     // backfill never holds all its invoices beside their request bodies.
     let (batch, pending) = group::load_pending(&args.input.files, &opts);
@@ -403,6 +408,12 @@ impl Run<'_> {
             runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
         let elapsed = started.elapsed();
 
+        // Rows that joined no invoice (no usable order id or invoice number) follow the
+        // invoices, one result each, so the results file accounts for every input row; they
+        // are not invoices, so the counts below leave them out.
+        let invoices = rows.len();
+        rows.extend(self.unkeyed_rows(invoices));
+
         // Results, complete and in input order; then the rows to fix.
         let results_path = writer.path().to_path_buf();
         writer
@@ -411,7 +422,8 @@ impl Run<'_> {
         let failed_files = self.write_failed(&rows)?;
         print_summary(
             self.mode,
-            &rows,
+            &rows[..invoices],
+            self.batch.row_errors.len(),
             elapsed,
             &stats,
             throttled,
@@ -420,7 +432,7 @@ impl Run<'_> {
             quiet,
         );
 
-        let all_good = rows
+        let all_good = rows[..invoices]
             .iter()
             .all(|r| matches!(r.status, Status::Accepted | Status::AlreadyAccepted))
             && self.batch.row_errors.is_empty();
@@ -442,8 +454,12 @@ impl Run<'_> {
         }
 
         use std::sync::atomic::Ordering;
-        let mut summary =
-            RunSummary::new(self.mode.command(), self.run_id, &args.input.files, &rows);
+        let mut summary = RunSummary::new(
+            self.mode.command(),
+            self.run_id,
+            &args.input.files,
+            &rows[..invoices],
+        );
         let secs = elapsed.as_secs_f64();
         summary.requests =
             stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
@@ -755,6 +771,33 @@ impl Run<'_> {
         Ok((stats, stopper.reason(), rate.throttled(), timeline))
     }
 
+    /// A result for each row that joined no invoice, numbered on from `first`.
+    fn unkeyed_rows(&self, first: usize) -> impl Iterator<Item = ResultRow> + '_ {
+        self.batch.row_errors.iter().enumerate().map(move |(k, p)| {
+            let rows: Vec<RowRef> = p
+                .row
+                .map(|row| RowRef {
+                    source: p.source,
+                    row,
+                })
+                .into_iter()
+                .collect();
+            ResultRow {
+                index: first + k,
+                order_id: String::new(),
+                invoice_number: String::new(),
+                status: Status::Invalid,
+                http_status: None,
+                receipt: None,
+                attempts: 0,
+                error: Some(format!("{}: {}", self.batch.locate(p), p.message)),
+                value_cents: None,
+                source: self.batch.describe_rows(&rows),
+                rows,
+            }
+        })
+    }
+
     fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
         let mut errors: HashMap<RowRef, String> = HashMap::new();
         for r in rows.iter().filter(|r| r.status.needs_fixing()) {
@@ -764,16 +807,6 @@ impl Run<'_> {
                 .unwrap_or_else(|| r.status.as_str().to_string());
             for at in &r.rows {
                 errors.insert(*at, message.clone());
-            }
-        }
-        for p in &self.batch.row_errors {
-            if let Some(row) = p.row {
-                errors
-                    .entry(RowRef {
-                        source: p.source,
-                        row,
-                    })
-                    .or_insert_with(|| format!("{}: {}", self.batch.locate(p), p.message));
             }
         }
         if errors.is_empty() {
@@ -855,6 +888,7 @@ fn temporary_ledger_path() -> PathBuf {
 fn print_summary(
     mode: Mode,
     rows: &[ResultRow],
+    unkeyed: usize,
     elapsed: Duration,
     stats: &Stats,
     throttled: u64,
@@ -906,6 +940,11 @@ fn print_summary(
             String::new()
         };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
+    }
+    if unkeyed > 0 {
+        lines.push(format!(
+            "  {unkeyed} rows joined no invoice (no usable order id or invoice number)"
+        ));
     }
     lines.push(format!("results: {}", results_path.display()));
     for f in failed_files {

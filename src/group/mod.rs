@@ -97,6 +97,10 @@ pub struct LoadOptions {
     pub overrides: Vec<Override>,
     /// Columns that must exist in every file.
     pub required: Vec<Field>,
+    /// Columns every invoice needs that may come from another file of the batch (an items
+    /// export beside an invoice-header export): some input must have each. With one input,
+    /// that input.
+    pub needed: Vec<Field>,
     pub decimal: Option<DecimalSeparator>,
     pub date_format: Option<DateFormat>,
     pub timezone: chrono_tz::Tz,
@@ -267,6 +271,16 @@ pub fn load_for_verdicts(paths: &[String], opts: &LoadOptions) -> (Batch, Pendin
 
 fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) -> (Batch, Pending) {
     let mut batch = Batch::default();
+    // One input must have every needed column itself, which is known from its headers alone:
+    // a missing one stops it before any row is read.
+    let mut required = opts.required.clone();
+    if paths.len() == 1 {
+        for field in &opts.needed {
+            if !required.contains(field) {
+                required.push(*field);
+            }
+        }
+    }
     let mut files = Vec::new();
     for (k, path) in paths.iter().enumerate() {
         // The same file twice would count each of its rows twice: its invoices' items and
@@ -286,7 +300,7 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
             continue;
         }
         let source_id = batch.sources.len() as u32;
-        match load_file(path, source_id, opts, item_text) {
+        match load_file(path, source_id, opts, &required, item_text) {
             Ok((info, mut file)) => {
                 batch.rows += info.rows;
                 batch.sources.push(info);
@@ -299,7 +313,39 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
             }),
         }
     }
+    if let Some(error) = needed_but_absent(&batch.sources, &opts.needed) {
+        batch.file_errors.push(error);
+    }
     (batch, Pending::new(files))
+}
+
+/// With several inputs, a needed column that none of them has: every invoice would lack it, so
+/// it is an error about the batch, as a missing column is about one file.
+fn needed_but_absent(sources: &[SourceInfo], needed: &[Field]) -> Option<FileError> {
+    if sources.len() < 2 {
+        return None;
+    }
+    let missing: Vec<Field> = needed
+        .iter()
+        .copied()
+        .filter(|f| !sources.iter().any(|s| s.mapping.has(*f)))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let mut headers: Vec<String> = Vec::new();
+    for h in sources.iter().flat_map(|s| &s.headers) {
+        if !headers.contains(h) {
+            headers.push(h.clone());
+        }
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.source.to_string()).collect();
+    let path = names.join(", ");
+    let error = mapping::MappingError::Missing { missing, headers };
+    Some(FileError {
+        message: format!("none of the inputs ({path}) has a column every invoice needs: {error}"),
+        path,
+    })
 }
 
 /// A file's invoices, compact, and the conventions its columns settled on.
@@ -622,11 +668,12 @@ fn load_file(
     path: &str,
     source_id: u32,
     opts: &LoadOptions,
+    required: &[Field],
     item_text: ItemText,
 ) -> Result<(SourceInfo, LoadedFile), String> {
     let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
     let headers = table.headers().to_vec();
-    let mapping = mapping::map_headers(&headers, &opts.overrides, &opts.required)
+    let mapping = mapping::map_headers(&headers, &opts.overrides, required)
         .map_err(|e| format!("{}: {e}", table.source()))?;
     let (rows, votes, store) = read_rows(&mut table, source_id, &mapping, opts, item_text);
     if store.overflow {
@@ -870,6 +917,7 @@ mod tests {
             read: ReadOptions::default(),
             overrides: Vec::new(),
             required: vec![Field::OrderId, Field::InvoiceNumber],
+            needed: Vec::new(),
             decimal: None,
             date_format: None,
             timezone: chrono_tz::America::Sao_Paulo,

@@ -104,8 +104,18 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
     }
     let _ = write!(
         h,
-        "<tr class=\"total\"><td>total</td><td id=\"count-total\" class=\"num\">{total_count}</td><td></td></tr></table>"
+        "<tr class=\"total\"><td>total</td><td id=\"count-total\" class=\"num\">{total_count}</td><td></td></tr>"
     );
+    if summary.row_errors > 0 {
+        // Rows that joined no invoice are not invoices; they are listed with the failures.
+        let _ = write!(
+            h,
+            "<tr class=\"invalid\"><td>rows in no invoice</td><td id=\"count-unkeyed\" \
+             class=\"num\">{}</td><td></td></tr>",
+            summary.row_errors
+        );
+    }
+    h.push_str("</table>");
     let _ = write!(
         h,
         "<p>Requests: <span id=\"requests\">{}</span> ({:.1}/s) · throttled (429): \
@@ -139,10 +149,18 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
     for (reason, of) in &groups {
         let _ = write!(
             h,
-            "<details open><summary>{} <span class=\"n\">({} invoices)</span></summary>\
+            "<details open><summary>{} <span class=\"n\">({} {})</span></summary>\
              <table><tr><th>Order</th><th>Invoice</th><th>Status</th><th>Value</th><th>Rows</th><th>Error</th></tr>",
             escape(reason),
-            of.len()
+            of.len(),
+            if of
+                .iter()
+                .all(|r| r.order_id.is_empty() && r.invoice_number.is_empty())
+            {
+                "rows in no invoice"
+            } else {
+                "invoices"
+            }
         );
         for r in of {
             let _ = write!(

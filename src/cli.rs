@@ -259,7 +259,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
 
-    /// Folder for the results and failed-rows files [default: beside each input].
+    /// Folder for the results and failed-rows files, made if missing [default: beside each
+    /// input].
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -291,7 +292,7 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "PATH")]
     pub results: Option<PathBuf>,
 
-    /// Failed-rows file, with one input [default: <input>.failed.csv beside each input,
+    /// Failed-rows file; only with one input [default: <input>.failed.csv beside each input,
     /// .failed.xlsx for workbooks; track: .tracking-failed.csv].
     #[arg(long, value_name = "PATH")]
     pub failed: Option<PathBuf>,

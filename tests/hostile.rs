@@ -1129,6 +1129,47 @@ fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
         new_files(&before),
         ["out/z.failed.csv", "out/z.results.csv"]
     );
+
+    // Bug: an --output-dir that did not exist yet stopped the run ("can't write the results
+    // file"); it is made, as a folder to write into.
+    w.write("in/v.csv", w.read("in/x.csv").replace("-01,NF", "-04,NF"));
+    let before = tree(&w);
+    let mut args = args.to_vec();
+    *args.iter_mut().find(|a| **a == "out").expect("out") = "out/new/deeper";
+    *args.last_mut().expect("input") = "in/v.csv";
+    sim.run(&w, &args).expect_code(1);
+    assert_eq!(
+        new_files(&before),
+        [
+            "out/new/deeper/v.failed.csv",
+            "out/new/deeper/v.results.csv"
+        ]
+    );
+
+    // Bug: --failed with several inputs was silently ignored (each input's rows went beside
+    // it); it is a usage error, before anything is sent or written.
+    let sent = sim.state().invoices.len();
+    let before = tree(&w);
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--ledger",
+            &ledger,
+            "--failed",
+            "out/f2.csv",
+            "in/x.csv",
+            "in/y.csv",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("--failed names one file"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(new_files(&before), Vec::<String>::new());
+    assert_eq!(sim.state().invoices.len(), sent);
     assert!(!w.path("evil.csv").exists());
 }
 

@@ -1001,6 +1001,38 @@ fn a_row_in_no_invoice_has_a_result_and_is_counted_apart() {
     assert_eq!(failed.len(), 2);
 }
 
+/// Bug: after the input was fixed and submitted again with nothing failing, the failed-rows file
+/// of the run before was still there, unmentioned, listing rows that are now accepted. It is
+/// not deleted (it may be the very file a user edited), but the run says it is stale.
+#[test]
+fn a_failed_rows_file_left_from_an_earlier_run_is_called_stale() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let head = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+                A-1,N-1,2026-11-20,S1,1,10.00\n";
+    w.write("in.csv", format!("{head}A-2,N-2,2026-11-20,S1,-1,10.00\n"));
+    let args = ["submit", "--ledger", "l.db", "in.csv"];
+    let first = sim.run(&w, &args);
+    first.expect_code(1);
+    assert!(
+        !first.stderr().contains("earlier run"),
+        "{}",
+        first.stderr()
+    );
+    w.write("in.csv", format!("{head}A-2,N-2,2026-11-20,S1,1,10.00\n"));
+    let second = sim.run(&w, &args);
+    second.expect_code(0);
+    assert!(
+        second
+            .stderr()
+            .contains("in.failed.csv is from an earlier run: none of in.csv's rows failed"),
+        "{}",
+        second.stderr()
+    );
+    assert!(w.path("in.failed.csv").exists());
+    assert_eq!(sim.state().invoices.len(), 2);
+}
+
 #[test]
 fn an_invoice_number_on_two_orders_is_sent_for_neither_unless_allowed() {
     // The batch-wide rule, where submit judges each invoice as it is built from the store:

@@ -178,6 +178,17 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         }
     };
 
+    if args.failed.is_some() && args.input.files.len() > 1 {
+        bail!(
+            "--failed names one file, and there are {} inputs: each input's failed rows go to \
+             a file beside it (or in --output-dir)",
+            args.input.files.len()
+        );
+    }
+    if let Some(dir) = &settings.output_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("can't create the output folder {}", dir.display()))?;
+    }
     let first = args.input.files.first().map(String::as_str).unwrap_or("-");
     let (suffix, _) = mode.output_suffixes();
     let results_path = args
@@ -420,6 +431,9 @@ impl Run<'_> {
             .finish(&rows)
             .with_context(|| format!("can't write the results file {}", results_path.display()))?;
         let failed_files = self.write_failed(&rows)?;
+        if !quiet {
+            self.note_stale_failed(&failed_files);
+        }
         print_summary(
             self.mode,
             &rows[..invoices],
@@ -814,6 +828,23 @@ impl Run<'_> {
         }
         results::write_failed_rows(self.batch, self.read, &errors, &self.failed_options())
             .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))
+    }
+
+    /// Says which failed-rows files beside this run's inputs are from an earlier run: none of
+    /// that input's rows failed this time, so the file no longer says what is left to fix. It
+    /// is left alone (it may be the very file a user fixed and submitted).
+    fn note_stale_failed(&self, written: &[PathBuf]) {
+        let options = self.failed_options();
+        for source in &self.batch.sources {
+            let path = options.path_for(source, self.batch.sources.len());
+            if !written.contains(&path) && path.exists() {
+                eprintln!(
+                    "note: {} is from an earlier run: none of {}'s rows failed this time",
+                    path.display(),
+                    source.source
+                );
+            }
+        }
     }
 
     fn failed_options(&self) -> results::FailedOptions<'_> {

@@ -558,3 +558,81 @@ fn a_file_given_twice_is_read_once() {
         "{r:#}"
     );
 }
+
+/// Bug: a workbook with a sheet per month had only its first sheet with data read, and nothing
+/// said so: a finance user saw January valid and never knew February was not looked at. The
+/// other visible sheets are named (a hidden one is not), and `--sheet` reads one of them.
+#[test]
+fn a_workbook_s_other_sheets_are_named_as_not_read() {
+    use rust_xlsxwriter::Workbook;
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    for (name, order) in [
+        ("Cover", ""),
+        ("Jan", "A-1"),
+        ("Feb", "A-2"),
+        ("Old", "A-3"),
+    ] {
+        let ws = wb.add_worksheet().set_name(name).unwrap();
+        if order.is_empty() {
+            ws.write_string(0, 0, "Notas de janeiro e fevereiro")
+                .unwrap();
+            continue;
+        }
+        for (c, h) in ["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (c, v) in [order, "NF-1", "2026-11-20", "S1"].iter().enumerate() {
+            ws.write_string(1, c as u16, *v).unwrap();
+        }
+        ws.write_number(1, 4, 1.0).unwrap();
+        ws.write_number(1, 5, 10.0).unwrap();
+        if name == "Old" {
+            ws.set_hidden(true);
+        }
+    }
+    wb.save(w.path("months.xlsx")).unwrap();
+
+    let run = w.run(&["check", "--timezone", "UTC", "months.xlsx"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("its other sheets ('Feb') were not") && out.contains("--sheet NAME"),
+        "{out}"
+    );
+    let json = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "months.xlsx",
+    ]);
+    assert_eq!(json.json()["files"][0]["sheet"], "Jan");
+    assert!(
+        json.json()["files"][0]["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("'Feb'")
+    );
+
+    let chosen = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "--sheet",
+        "Feb",
+        "months.xlsx",
+    ]);
+    chosen.expect_code(0);
+    assert!(
+        chosen.json()["files"][0].get("note").is_none(),
+        "{:#}",
+        chosen.json()
+    );
+}

@@ -373,6 +373,11 @@ impl Run<'_> {
             let mut report = CheckReport::start(self.batch);
             report.absorb(self.batch, tally);
             eprint!("{}", report.human(self.batch, args.verbosity));
+        } else if !quiet {
+            // The report above carries these; without it they are said alone.
+            for note in self.batch.sources.iter().filter_map(|s| s.note.as_deref()) {
+                eprintln!("note: {note}");
+            }
         }
         let strict_block = args.strict && invalid > 0;
         if strict_block {

@@ -122,6 +122,8 @@ pub struct SourceInfo {
     /// Whether the input's amounts are written with a decimal comma (`1.234,56`): its money
     /// columns' votes together resolve to a comma, or `--decimal-comma` says so.
     pub decimal_comma: bool,
+    /// What the user should be told about how it was read ([`Table::note`]).
+    pub note: Option<String>,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
 }
@@ -690,6 +692,7 @@ fn load_file(
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
+        note: table.note(),
         header_row: table.header_row(),
         headers,
         mapping,

@@ -86,6 +86,9 @@ pub struct FileSummary {
     pub sheet: Option<String>,
     pub format: String,
     pub rows: u64,
+    /// What the user should know about how it was read (a workbook's sheets not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +133,7 @@ impl CheckReport {
                     sheet: s.source.sheet.as_deref().map(str::to_string),
                     format: s.describe.clone(),
                     rows: s.rows,
+                    note: s.note.clone(),
                 })
                 .collect(),
             rows: batch.rows,
@@ -175,6 +179,9 @@ impl CheckReport {
         if !verbosity.quiet {
             for (f, s) in self.files.iter().zip(&batch.sources) {
                 let _ = writeln!(out, "{}: {} rows ({})", s.source, f.rows, f.format);
+                if let Some(note) = &f.note {
+                    let _ = writeln!(out, "note: {note}");
+                }
                 if verbosity.verbose {
                     for (field, col) in s.mapping.fields() {
                         let header = s.headers.get(col).map(String::as_str).unwrap_or("?");

@@ -321,6 +321,25 @@ impl Table {
         }
     }
 
+    /// What a user should know about how the input was read: a workbook whose first sheet with
+    /// data was read has other sheets that were not.
+    pub fn note(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Csv(_) => None,
+            Inner::Sheet(rows) if rows.unread().is_empty() => None,
+            Inner::Sheet(rows) => Some(format!(
+                "{}: only its first sheet with data was read; its other sheets ({}) were not \
+                 (--sheet NAME reads another)",
+                self.source,
+                rows.unread()
+                    .iter()
+                    .map(|s| format!("'{s}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
     /// The next row with any content; rows that are entirely empty or whitespace are skipped.
     /// After an `Err` (a malformed CSV record) the caller may keep calling: the next row follows.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, SourceError> {

@@ -16,7 +16,10 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{Cell, CellErrorType, Data, DataRef, Range, Reader, Sheets, open_workbook_auto};
+use calamine::{
+    Cell, CellErrorType, Data, DataRef, Range, Reader, SheetType, SheetVisible, Sheets,
+    open_workbook_auto,
+};
 
 use super::{CellRef, Cells, ReadOptions, Row, SheetNumber, SourceError, SourceRef, is_blank};
 
@@ -27,6 +30,9 @@ pub(super) struct SheetRows {
     next: usize,
     kind: &'static str,
     sheet: Arc<str>,
+    /// The workbook's other visible worksheets after the one read, when it was chosen as the
+    /// first with data (no `--sheet`): their invoices are not read, and the user is told so.
+    unread: Arc<[String]>,
 }
 
 type Opened = (SourceRef, Vec<String>, u64, super::Inner);
@@ -106,6 +112,12 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         Sheets::Ods(_) => "ODS",
     };
     let names = workbook.sheet_names();
+    let worksheets: Vec<String> = workbook
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
 
     let (name, store) = match &opts.sheet {
         Some(wanted) => {
@@ -161,6 +173,16 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         }
     };
 
+    let unread: Arc<[String]> = match &opts.sheet {
+        Some(_) => Arc::from([]),
+        None => names
+            .iter()
+            .skip_while(|n| **n != name)
+            .skip(1)
+            .filter(|n| worksheets.contains(n))
+            .cloned()
+            .collect(),
+    };
     let sheet: Arc<str> = Arc::from(name.as_str());
     let source = SourceRef {
         file: file.clone(),
@@ -187,6 +209,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         next: header_index + 1,
         kind,
         sheet,
+        unread,
     };
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
 }
@@ -528,7 +551,13 @@ impl SheetRows {
             next: header_index + 1,
             kind: self.kind,
             sheet: self.sheet.clone(),
+            unread: self.unread.clone(),
         }
+    }
+
+    /// The sheets not read, when the workbook has others after the one read.
+    pub(super) fn unread(&self) -> &[String] {
+        &self.unread
     }
 
     pub(super) fn next_row(&mut self) -> Option<Row<'_>> {

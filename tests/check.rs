@@ -215,6 +215,13 @@ fn ambiguous_dates_need_a_format() {
     let run = w.run(&["check", "--format", "json", "a.csv"]);
     run.expect_code(1);
     assert!(run.stdout().contains("--date-format"), "{}", run.stdout());
+    // Bug: the message showed a made-up 03/04/2024, not what the row holds and how it reads.
+    let report = run.json();
+    let a2 = invalid_for(&report, "N2");
+    assert!(
+        messages(a2).contains("05/06/2026 could be 2026-06-05 (day first) or 2026-05-06"),
+        "{a2:#}"
+    );
     w.run(&["check", "--date-format", "dd/mm/yyyy", "a.csv"])
         .expect_code(0);
     // One unambiguous value settles the column.

@@ -917,7 +917,9 @@ fn money_cents(r: &MoneyReading, sep: &Result<DecimalSeparator, String>) -> Resu
 fn date_timestamp(r: &DateReading, order: &Result<DayOrder, String>) -> Result<Timestamp, String> {
     match order {
         Ok(o) => r.timestamp(*o).map_err(|e| e.to_string()),
-        Err(msg) if r.evidence() == date::Evidence::Ambiguous => Err(msg.clone()),
+        Err(msg) if r.evidence() == date::Evidence::Ambiguous => {
+            Err(format!("{}; {msg}", r.both_ways()))
+        }
         Err(_) => r.timestamp(DayOrder::DayFirst).map_err(|e| e.to_string()),
     }
 }

@@ -149,6 +149,18 @@ impl DateReading {
         }
     }
 
+    /// For an [`Evidence::Ambiguous`] reading, its two dates: "01/02/2024 could be 2024-02-01
+    /// (day first) or 2024-01-02 (month first)".
+    pub fn both_ways(&self) -> String {
+        let date = format!("{:02}/{:02}/{:04}", self.a, self.b, self.year);
+        format!(
+            "{date} could be {y:04}-{b:02}-{a:02} (day first) or {y:04}-{a:02}-{b:02} (month first)",
+            y = self.year,
+            a = self.a,
+            b = self.b
+        )
+    }
+
     /// The value as written, for messages.
     fn shown(&self) -> String {
         let time = if (self.hour, self.minute, self.second) == (0, 0, 0) {
@@ -512,7 +524,7 @@ impl fmt::Display for AmbiguousDayOrder {
         } else {
             write!(
                 f,
-                "can't tell day/month order: {} dates like 03/04/2024 read either way; ",
+                "can't tell day/month order: {} dates of the column read either way; ",
                 self.ambiguous
             )?;
         }

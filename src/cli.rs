@@ -67,7 +67,11 @@ pub enum Command {
     #[command(after_long_help = SUBMIT_EXAMPLES)]
     Submit(SubmitArgs),
     /// Send tracking numbers for invoiced orders (PATCH .../invoice/{invoiceNumber}).
-    #[command(after_long_help = TRACK_EXAMPLES)]
+    #[command(
+        after_long_help = TRACK_EXAMPLES,
+        mut_arg("check_remote", |a| a.hide(true)),
+        mut_arg("allow_shared_invoice_numbers", |a| a.hide(true))
+    )]
     Track(SubmitArgs),
     /// Run a local VTEX OMS simulator until Ctrl-C.
     Sandbox(crate::sandbox::SandboxArgs),

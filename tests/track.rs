@@ -197,3 +197,28 @@ fn track_sample_on_the_embedded_sandbox() {
     assert_eq!(rows.len(), 12);
     assert!(rows.iter().all(|s| s == "accepted"), "{rows:?}");
 }
+
+/// Bug: `track --help` listed `--check-remote` and `--allow-shared-invoice-numbers`, and track
+/// took them and did nothing with them. They are hidden from its help and refused.
+#[test]
+fn submit_only_options_are_not_track_s() {
+    let w = Workdir::new();
+    let help = w.run(&["track", "--help"]);
+    help.expect_code(0);
+    for flag in ["--check-remote", "--allow-shared-invoice-numbers"] {
+        assert!(!help.stdout().contains(flag), "{flag} in track --help");
+        let run = w.run(&["track", "--sandbox", flag, "t.csv"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr()
+                .contains(&format!("{flag} is an option of submit")),
+            "{}",
+            run.stderr()
+        );
+    }
+    assert!(
+        w.run(&["submit", "--help"])
+            .stdout()
+            .contains("--check-remote")
+    );
+}

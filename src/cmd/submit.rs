@@ -116,6 +116,21 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
         return super::check::run_mode(&check, mode);
     }
     let settings = Settings::resolve(&args.send, loaded)?;
+    if mode == Mode::Tracking {
+        // `track` shares submit's options; these two mean nothing to a tracking update, so
+        // they are hidden from its --help and refused rather than ignored.
+        for (given, flag) in [
+            (args.check_remote, "--check-remote"),
+            (
+                args.input.allow_shared_invoice_numbers,
+                "--allow-shared-invoice-numbers",
+            ),
+        ] {
+            if given {
+                bail!("{flag} is an option of submit; track does not take it");
+            }
+        }
+    }
     if let Some(dir) = args.inbox.clone() {
         if !args.input.files.is_empty() {
             bail!("--inbox takes the files from DIR; name no input files with it");

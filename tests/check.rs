@@ -185,13 +185,16 @@ fn a_column_every_invoice_needs_is_required_of_the_batch() {
     assert_eq!(split.json()["valid_invoices"], 1);
     assert_eq!(split.json()["total_cents"], 200);
 
-    let neither = w.run(&["check", "head.csv", "no-qty.csv"]);
-    neither.expect_code(2);
-    let out = neither.stderr() + &neither.stdout();
-    assert!(
-        out.contains("none of the inputs") && out.contains("item_quantity"),
-        "{out}"
-    );
+    // Two inputs of which neither has it; and one input named twice, read once.
+    for args in [["head.csv", "no-qty.csv"], ["no-qty.csv", "no-qty.csv"]] {
+        let neither = w.run(&["check", args[0], args[1]]);
+        neither.expect_code(2);
+        let out = neither.stderr() + &neither.stdout();
+        assert!(
+            out.contains("none of the inputs") && out.contains("item_quantity"),
+            "{args:?}: {out}"
+        );
+    }
 }
 
 #[test]

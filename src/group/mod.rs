@@ -315,7 +315,10 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
             }),
         }
     }
-    if let Some(error) = needed_but_absent(&batch.sources, &opts.needed) {
+    // Several inputs were named, so no one of them was held to the needed columns.
+    if paths.len() > 1
+        && let Some(error) = needed_but_absent(&batch.sources, &opts.needed)
+    {
         batch.file_errors.push(error);
     }
     (batch, Pending::new(files))
@@ -324,7 +327,7 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
 /// With several inputs, a needed column that none of them has: every invoice would lack it, so
 /// it is an error about the batch, as a missing column is about one file.
 fn needed_but_absent(sources: &[SourceInfo], needed: &[Field]) -> Option<FileError> {
-    if sources.len() < 2 {
+    if sources.is_empty() {
         return None;
     }
     let missing: Vec<Field> = needed

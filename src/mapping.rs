@@ -373,7 +373,8 @@ pub enum MappingError {
     },
 }
 
-fn quoted(headers: &[String]) -> String {
+/// `'a', 'b'`: names (headers, sheets) as messages quote them.
+pub fn quoted(headers: &[String]) -> String {
     headers
         .iter()
         .map(|h| format!("'{h}'"))

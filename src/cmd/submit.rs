@@ -354,19 +354,13 @@ impl Run<'_> {
         let mut tally = Tally::default();
         for (index, c) in pending.into_invoices().map(judge).enumerate() {
             tally.add(&c);
-            rows.push(ResultRow {
+            rows.push(self.unsent_row(
                 index,
-                order_id: c.order_id().to_string(),
-                invoice_number: c.invoice_number().to_string(),
-                status: Status::Invalid,
-                http_status: None,
-                receipt: None,
-                attempts: 0,
-                error: None,
-                value_cents: None,
-                source: self.batch.describe_rows(c.rows()),
-                rows: c.rows().to_vec(),
-            });
+                c.order_id(),
+                c.invoice_number(),
+                c.rows().to_vec(),
+                None,
+            ));
             match c {
                 Checked::Valid(v) => {
                     rows[index].value_cents =
@@ -805,30 +799,39 @@ impl Run<'_> {
         Ok((stats, stopper.reason(), rate.throttled(), timeline))
     }
 
+    /// A result not sent (yet): `invalid`, no response, for the input rows `rows`.
+    fn unsent_row(
+        &self,
+        index: usize,
+        order_id: &str,
+        invoice_number: &str,
+        rows: Vec<RowRef>,
+        error: Option<String>,
+    ) -> ResultRow {
+        ResultRow {
+            index,
+            order_id: order_id.to_string(),
+            invoice_number: invoice_number.to_string(),
+            status: Status::Invalid,
+            http_status: None,
+            receipt: None,
+            attempts: 0,
+            error,
+            value_cents: None,
+            source: self.batch.describe_rows(&rows),
+            rows,
+        }
+    }
+
     /// A result for each row that joined no invoice, numbered on from `first`.
     fn unkeyed_rows(&self, first: usize) -> impl Iterator<Item = ResultRow> + '_ {
         self.batch.row_errors.iter().enumerate().map(move |(k, p)| {
-            let rows: Vec<RowRef> = p
-                .row
-                .map(|row| RowRef {
-                    source: p.source,
-                    row,
-                })
-                .into_iter()
-                .collect();
-            ResultRow {
-                index: first + k,
-                order_id: String::new(),
-                invoice_number: String::new(),
-                status: Status::Invalid,
-                http_status: None,
-                receipt: None,
-                attempts: 0,
-                error: Some(format!("{}: {}", self.batch.locate(p), p.message)),
-                value_cents: None,
-                source: self.batch.describe_rows(&rows),
-                rows,
-            }
+            let rows = p.row.map(|row| RowRef {
+                source: p.source,
+                row,
+            });
+            let error = format!("{}: {}", self.batch.locate(p), p.message);
+            self.unsent_row(first + k, "", "", rows.into_iter().collect(), Some(error))
         })
     }
 

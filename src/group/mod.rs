@@ -122,7 +122,7 @@ pub struct SourceInfo {
     /// Whether the input's amounts are written with a decimal comma (`1.234,56`): its money
     /// columns' votes together resolve to a comma, or `--decimal-comma` says so.
     pub decimal_comma: bool,
-    /// What the user should be told about how it was read ([`Table::note`]).
+    /// What the user should be told about how it was read: a workbook's sheets not read.
     pub note: Option<String>,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
@@ -695,7 +695,14 @@ fn load_file(
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
-        note: table.note(),
+        note: (!table.unread_sheets().is_empty()).then(|| {
+            format!(
+                "{}: only its first sheet with data was read; its other sheets ({}) were not \
+                 (--sheet NAME reads another)",
+                table.source(),
+                mapping::quoted(table.unread_sheets())
+            )
+        }),
         header_row: table.header_row(),
         headers,
         mapping,

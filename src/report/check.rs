@@ -188,9 +188,8 @@ impl CheckReport {
                         let _ = writeln!(out, "  {field:<16} ← '{header}'");
                     }
                     if !s.mapping.ignored.is_empty() {
-                        let ignored: Vec<String> =
-                            s.mapping.ignored.iter().map(|h| format!("'{h}'")).collect();
-                        let _ = writeln!(out, "  ignored columns: {}", ignored.join(", "));
+                        let ignored = crate::mapping::quoted(&s.mapping.ignored);
+                        let _ = writeln!(out, "  ignored columns: {ignored}");
                     }
                 }
             }

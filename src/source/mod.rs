@@ -321,22 +321,12 @@ impl Table {
         }
     }
 
-    /// What a user should know about how the input was read: a workbook whose first sheet with
-    /// data was read has other sheets that were not.
-    pub fn note(&self) -> Option<String> {
+    /// A workbook's visible worksheets after the one read, when that one was taken as the first
+    /// with data (no `--sheet`): not read. Empty for a CSV.
+    pub fn unread_sheets(&self) -> &[String] {
         match &self.inner {
-            Inner::Csv(_) => None,
-            Inner::Sheet(rows) if rows.unread().is_empty() => None,
-            Inner::Sheet(rows) => Some(format!(
-                "{}: only its first sheet with data was read; its other sheets ({}) were not \
-                 (--sheet NAME reads another)",
-                self.source,
-                rows.unread()
-                    .iter()
-                    .map(|s| format!("'{s}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            Inner::Csv(_) => &[],
+            Inner::Sheet(rows) => rows.unread(),
         }
     }
 

@@ -1419,3 +1419,48 @@ fn unresolved_intents_of_other_files_are_reported() {
         run.stderr()
     );
 }
+
+/// An id typed into a cell formatted `000000000` is stored as a number without its leading
+/// zeros; the sheet shows them, and they are sent.
+#[test]
+fn zero_padded_xlsx_id_cells_keep_the_zeros_the_sheet_shows() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Quantity",
+        "Unit Price",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let padded = Format::new().set_num_format("000000000");
+    let thousands = Format::new().set_num_format("#,##0");
+    ws.write_string(1, 0, "1100000089777-01").unwrap();
+    ws.write_number_with_format(1, 1, 89777.0, &padded).unwrap();
+    ws.write_string(1, 2, "2026-11-20T10:00:00-03:00").unwrap();
+    ws.write_number_with_format(1, 3, 106_538.0, &thousands)
+        .unwrap();
+    ws.write_number(1, 4, 2.0).unwrap();
+    ws.write_number(1, 5, 10.0).unwrap();
+    wb.save(w.path("in.xlsx")).unwrap();
+
+    sim.run(&w, &["submit", "--ledger", "l.db", "in.xlsx"])
+        .expect_code(0);
+    let state = sim.state();
+    let invoice = state
+        .invoice("1100000089777-01", "000089777")
+        .unwrap_or_else(|| panic!("applied: {:#?}", state.invoices));
+    assert_eq!(
+        invoice.items[0].id, "106538",
+        "a thousands format pads nothing"
+    );
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows[0][1], "000089777");
+}

@@ -225,8 +225,22 @@ fn read_sheet<RS: Read + Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<
                 Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Store::default()),
                 Err(e) => return Err(e.to_string()),
             };
-            while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
-                store.push_ref(cell);
+            // A style's zero padding, by style id: looked up once per style, not per cell.
+            let padding: Vec<Option<usize>> = cells
+                .styles()
+                .iter()
+                .map(|style| {
+                    let format = style.number_format.as_ref()?;
+                    zero_padding(&format.format_code)
+                })
+                .collect();
+            while let Some((cell, style)) =
+                cells.next_cell_with_style_id().map_err(|e| e.to_string())?
+            {
+                match padding.get(style).copied().flatten() {
+                    Some(width) => store.push_padded(cell, width),
+                    None => store.push_ref(cell),
+                }
             }
         }
         Sheets::Xlsb(xlsb) => {
@@ -243,6 +257,15 @@ fn read_sheet<RS: Read + Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<
         }
     }
     Ok(store.finish())
+}
+
+/// The width a number format pads whole numbers to with leading zeros (`000000`: 6), when it
+/// does nothing else: its first section is only `0` and `#` placeholders, at least two of them
+/// zeros. Formats with decimals, separators, literals or colours are left to the number.
+fn zero_padding(code: &str) -> Option<usize> {
+    let positive = code.split(';').next()?.trim();
+    let zeros = positive.bytes().filter(|&b| b == b'0').count();
+    (zeros >= 2 && positive.bytes().all(|b| b == b'0' || b == b'#')).then_some(zeros)
 }
 
 /// The cells of a sheet that hold anything, row by row, in sheet order.
@@ -336,6 +359,27 @@ impl StoreBuilder {
         if !matches!(cell.get_value(), DataRef::Empty) {
             let (row, col) = cell.get_position();
             self.push(row, col, Data::from(cell.get_value().clone()));
+        }
+    }
+
+    /// A number cell shown zero-padded (number format `000000`) is kept as the text the sheet
+    /// shows: an invoice number 000089777 typed into such a cell is stored as 89777, and its
+    /// leading zeros are part of the id. Only whole numbers below 10^15 are padded; a longer
+    /// one has lost digits already and stays a number, for the id rules to call it mangled.
+    fn push_padded(&mut self, cell: Cell<DataRef<'_>>, width: usize) {
+        let whole = match *cell.get_value() {
+            DataRef::Int(i) => Some(i),
+            // In range by the check, so the cast is exact.
+            #[allow(clippy::cast_possible_truncation)]
+            DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(f as i64),
+            _ => None,
+        };
+        match whole {
+            Some(n) if (0..1_000_000_000_000_000).contains(&n) => {
+                let (row, col) = cell.get_position();
+                self.push(row, col, Data::String(format!("{n:0width$}")));
+            }
+            _ => self.push_ref(cell),
         }
     }
 
@@ -713,6 +757,25 @@ mod tests {
                 (3, vec![some("3"), some("5")])
             ]
         );
+    }
+
+    #[test]
+    fn only_plain_zero_padding_formats_pad() {
+        assert_eq!(zero_padding("000000"), Some(6));
+        assert_eq!(zero_padding("#0000;-0000"), Some(4));
+        for code in [
+            "General",
+            "0",
+            "0.00",
+            "#,##0",
+            "00.0",
+            "\"NF\"000",
+            "[Red]000",
+            "@",
+            "",
+        ] {
+            assert_eq!(zero_padding(code), None, "{code}");
+        }
     }
 
     #[test]

@@ -623,7 +623,7 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
     ]);
     assert_eq!(json.json()["files"][0]["sheet"], "Jan");
     assert!(
-        json.json()["files"][0]["note"]
+        json.json()["files"][0]["notes"][0]
             .as_str()
             .unwrap_or("")
             .contains("'Feb'")
@@ -641,8 +641,44 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
     ]);
     chosen.expect_code(0);
     assert!(
-        chosen.json()["files"][0].get("note").is_none(),
+        chosen.json()["files"][0].get("notes").is_none(),
         "{:#}",
         chosen.json()
+    );
+}
+
+/// Exports joined end to end (`cat a.csv b.csv`) repeat the header mid-file: that row is
+/// passed over and named, not read as an invoice whose number has a space.
+#[test]
+fn a_header_repeated_mid_file_is_passed_over_and_named() {
+    let w = Workdir::new();
+    let text = std::fs::read_to_string(repo().join("samples/invoices-en.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (header, rows) = (lines[0], &lines[1..]);
+    let (first, second) = rows.split_at(13);
+    w.write(
+        "joined.csv",
+        format!(
+            "{header}\n{}\n{header}\n{}\n",
+            first.join("\n"),
+            second.join("\n")
+        ),
+    );
+    let original = w
+        .run(&["check", "--format", "json", &sample("invoices-en.csv")])
+        .json();
+    let run = w.run(&["check", "--format", "json", "joined.csv"]);
+    run.expect_code(0);
+    let joined = run.json();
+    for field in ["rows", "invoices", "valid_invoices", "total_cents"] {
+        assert_eq!(joined[field], original[field], "{field}: {joined:#}");
+    }
+    let note = joined["files"][0]["notes"][0].as_str().unwrap_or_default();
+    assert!(note.contains("row 15 repeats the header row"), "{joined:#}");
+    let human = w.run(&["check", "joined.csv"]);
+    assert!(
+        human.stdout().contains("note: joined.csv: row 15 repeats"),
+        "{}",
+        human.stdout()
     );
 }

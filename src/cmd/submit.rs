@@ -384,7 +384,7 @@ impl Run<'_> {
             eprint!("{}", report.human(self.batch, args.verbosity));
         } else if !quiet {
             // The report above carries these; without it they are said alone.
-            for note in self.batch.sources.iter().filter_map(|s| s.note.as_deref()) {
+            for note in self.batch.sources.iter().flat_map(|s| &s.notes) {
                 eprintln!("note: {note}");
             }
         }

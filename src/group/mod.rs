@@ -122,8 +122,9 @@ pub struct SourceInfo {
     /// Whether the input's amounts are written with a decimal comma (`1.234,56`): its money
     /// columns' votes together resolve to a comma, or `--decimal-comma` says so.
     pub decimal_comma: bool,
-    /// What the user should be told about how it was read: a workbook's sheets not read.
-    pub note: Option<String>,
+    /// What the user should be told about how it was read: a workbook's sheets not read, rows
+    /// that repeat the header.
+    pub notes: Vec<String>,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
 }
@@ -695,24 +696,48 @@ fn load_file(
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
-        note: (!table.unread_sheets().is_empty()).then(|| {
-            format!(
-                "{}: only its first sheet with data was read; its other sheets ({}) were not \
-                 (--sheet NAME reads another)",
-                table.source(),
-                mapping::quoted(table.unread_sheets())
-            )
-        }),
+        notes: notes(&table, &store.repeated_headers),
         header_row: table.header_row(),
         headers,
         mapping,
-        rows,
+        // A repeated header is not a data row.
+        rows: rows.saturating_sub(store.repeated_headers.len() as u64),
         delimiter: table.delimiter(),
         decimal_comma: amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma),
         keep: (path == "-").then_some(table),
     };
     let conventions = Conventions::settle(&votes, opts);
     Ok((info, LoadedFile { store, conventions }))
+}
+
+/// What the user should be told about how `table` was read.
+fn notes(table: &Table, repeated_headers: &[u64]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !table.unread_sheets().is_empty() {
+        notes.push(format!(
+            "{}: only its first sheet with data was read; its other sheets ({}) were not \
+             (--sheet NAME reads another)",
+            table.source(),
+            mapping::quoted(table.unread_sheets())
+        ));
+    }
+    if !repeated_headers.is_empty() {
+        let (rows, verb) = match repeated_headers.len() {
+            1 => ("row", "repeats"),
+            _ => ("rows", "repeat"),
+        };
+        notes.push(format!(
+            "{}: {rows} {} {verb} the header row and {} passed over, not read as invoices",
+            table.source(),
+            compress_rows(repeated_headers),
+            if repeated_headers.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        ));
+    }
+    notes
 }
 
 /// CSV records read and not yet parsed, in buffers that go back and forth between threads.
@@ -744,7 +769,8 @@ fn read_rows(
     opts: &LoadOptions,
     item_text: ItemText,
 ) -> (u64, Votes, FileStore) {
-    let parser = RowParser::new(source, mapping, opts, item_text);
+    let headers = table.headers().to_vec();
+    let parser = RowParser::new(source, (&headers, mapping), opts, item_text);
     // The reading and grouping threads take a core's worth between them; the rest parse.
     // (Measured on 2 cores: one parser beats two, which only add switching.)
     let parsers = std::thread::available_parallelism()

@@ -99,6 +99,8 @@ pub(super) struct RowBatch {
     pub problems: Vec<Problem>,
     /// The conventions these rows vote for; the grouper adds up every batch's.
     pub votes: Votes,
+    /// Rows that repeat the header (files joined end to end): passed over, and named.
+    pub repeated_headers: Vec<u64>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -226,6 +228,7 @@ impl RowBatch {
         self.rows.clear();
         self.problems.clear();
         self.votes = Votes::default();
+        self.repeated_headers.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -275,22 +278,34 @@ pub(super) struct RowParser<'a> {
     tz: Tz,
     date_format: Option<&'a DateFormat>,
     item_text: ItemText,
+    /// The headers of the order id and invoice number columns: a row with both as its key
+    /// repeats the header row.
+    header_key: Option<(String, String)>,
 }
 
 impl<'a> RowParser<'a> {
     pub fn new(
         source: u32,
-        mapping: &'a Mapping,
+        (headers, mapping): (&[String], &'a Mapping),
         opts: &'a LoadOptions,
         item_text: ItemText,
     ) -> Self {
+        let header = |field| Some(headers.get(mapping.column(field)?)?.trim().to_string());
         RowParser {
             source,
             mapping,
             tz: opts.timezone,
             date_format: opts.date_format.as_ref(),
             item_text,
+            header_key: header(Field::OrderId).zip(header(Field::InvoiceNumber)),
         }
+    }
+
+    /// Whether a row whose key cells read `order` and `number` is the header row again.
+    fn repeats_header(&self, (order, number): (&str, &str)) -> bool {
+        self.header_key
+            .as_ref()
+            .is_some_and(|(o, n)| order.trim() == o && number.trim() == n)
     }
 
     /// Where an item's id or description goes: into the batch, or, loading for verdicts only,
@@ -472,6 +487,10 @@ impl<'a> RowParser<'a> {
         let key = match recent {
             // The same cells as the last row's read the same.
             Some(key) => Some(key),
+            None if texts.is_some_and(|key| self.repeats_header(key)) => {
+                batch.repeated_headers.push(n);
+                return;
+            }
             None => {
                 let order = self.read_key(row, Field::OrderId, "order id", batch, id::id_from_cell);
                 let number = self.read_key(

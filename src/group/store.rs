@@ -184,6 +184,8 @@ pub(super) struct FileStore {
     others: HashMap<u32, Vec<Other>>,
     problems: HashMap<u32, Vec<Problem>>,
     pub row_errors: Vec<Problem>,
+    /// Rows that repeat the header, passed over.
+    pub repeated_headers: Vec<u64>,
     /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
     /// is then refused as a whole.
     pub overflow: bool,
@@ -213,6 +215,7 @@ impl FileStore {
             others: HashMap::new(),
             problems: HashMap::new(),
             row_errors: Vec::new(),
+            repeated_headers: Vec::new(),
             overflow: false,
             last: None,
             probes: Vec::new(),
@@ -271,6 +274,7 @@ impl FileStore {
 
     /// Groups every row of `batch`.
     pub fn add_batch(&mut self, batch: &RowBatch) {
+        self.repeated_headers.extend(&batch.repeated_headers);
         let mut problems = batch.problems.iter();
         for rows in batch.rows.chunks(PASS_ROWS) {
             self.add_rows(batch, rows, &mut problems);

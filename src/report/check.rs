@@ -86,9 +86,10 @@ pub struct FileSummary {
     pub sheet: Option<String>,
     pub format: String,
     pub rows: u64,
-    /// What the user should know about how it was read (a workbook's sheets not read).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    /// What the user should know about how it was read (a workbook's sheets not read, rows
+    /// that repeat the header).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,7 +134,7 @@ impl CheckReport {
                     sheet: s.source.sheet.as_deref().map(str::to_string),
                     format: s.describe.clone(),
                     rows: s.rows,
-                    note: s.note.clone(),
+                    notes: s.notes.clone(),
                 })
                 .collect(),
             rows: batch.rows,
@@ -179,7 +180,7 @@ impl CheckReport {
         if !verbosity.quiet {
             for (f, s) in self.files.iter().zip(&batch.sources) {
                 let _ = writeln!(out, "{}: {} rows ({})", s.source, f.rows, f.format);
-                if let Some(note) = &f.note {
+                for note in &f.notes {
                     let _ = writeln!(out, "note: {note}");
                 }
                 if verbosity.verbose {

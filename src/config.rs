@@ -167,10 +167,26 @@ impl Loaded {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Loaded, ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        // A relative path in the file means beside the file, as wherever the run starts (a
+        // timer's working directory is not the user's) it is the same place.
+        if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            for p in [
+                &mut file.submit.ledger,
+                &mut file.output.dir,
+                &mut file.credentials.file,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
         let loaded = Loaded {
             path: Some(path.to_path_buf()),
             file,
@@ -684,6 +700,25 @@ mod tests {
         let env = |n: &str| Some(format!("env-{n}"));
         let c = credentials_from(&source, env).unwrap();
         assert_eq!(c.app_key(), "env-VTEX_APP_KEY");
+    }
+
+    #[test]
+    fn relative_paths_in_the_file_are_beside_it() {
+        let text = "[submit]\nledger = \"l.db\"\n[output]\ndir = \"out\"\n\
+                    [credentials]\nfile = \"/etc/secrets\"\n";
+        let loaded = Loaded::parse(Path::new("/srv/ii/config.toml"), text).unwrap();
+        let s = Settings::resolve(&submit_args(&[]).send, &loaded).unwrap();
+        assert_eq!(s.ledger.as_deref(), Some(Path::new("/srv/ii/l.db")));
+        assert_eq!(s.output_dir.as_deref(), Some(Path::new("/srv/ii/out")));
+        assert!(
+            matches!(&s.credentials, CredentialSource::File(p) if p == Path::new("/etc/secrets"))
+        );
+        // A flag's relative path is the shell's, as always.
+        let s = Settings::resolve(&submit_args(&["--ledger", "x.db"]).send, &loaded).unwrap();
+        assert_eq!(s.ledger.as_deref(), Some(Path::new("x.db")));
+        // ./invoice-import.toml: beside it is here.
+        let here = Loaded::parse(Path::new("invoice-import.toml"), text).unwrap();
+        assert_eq!(here.file.submit.ledger.as_deref(), Some(Path::new("l.db")));
     }
 
     #[test]

@@ -63,6 +63,30 @@ fn config_file_is_found_and_flags_override_it() {
     assert!(out.stdout().contains("rate:          42 requests/s"));
 }
 
+/// A scheduled run starts wherever its timer does: a relative path in the config file means
+/// beside the file, not in the working directory.
+#[test]
+fn relative_paths_in_a_config_file_are_beside_it() {
+    let w = Workdir::new();
+    std::fs::create_dir(w.path("etc")).unwrap();
+    w.write(
+        "etc/invoice-import.toml",
+        "[submit]\nledger = \"l.db\"\n[output]\ndir = \"results\"\n",
+    );
+    invoices_csv(&w, "in.csv", 2);
+    let run = w.run(&[
+        "--config",
+        "etc/invoice-import.toml",
+        "submit",
+        "--sandbox",
+        "in.csv",
+    ]);
+    run.expect_code(0);
+    assert!(w.path("etc/results/in.results.csv").is_file());
+    assert!(w.path("etc/l.db").is_file());
+    assert!(!w.path("results").exists() && !w.path("l.db").exists());
+}
+
 #[test]
 fn unknown_keys_and_bad_values_are_errors_naming_file_and_key() {
     let w = Workdir::new();

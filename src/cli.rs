@@ -169,8 +169,8 @@ pub struct InputArgs {
     #[arg(long)]
     pub decimal_point: bool,
 
-    /// Date format: dd/mm/yyyy, mm/dd/yyyy, or a strftime pattern like %d.%m.%Y %H:%M
-    /// [default: inferred per column].
+    /// Date format: dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd (year first only), or a strftime pattern
+    /// like %d.%m.%Y %H:%M [default: inferred per column].
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 

@@ -230,6 +230,25 @@ fn ambiguous_dates_need_a_format() {
     // One unambiguous value settles the column.
     w.write("b.csv", "Order,Invoice,Date,SKU,Qty,Unit Price\nA1,N1,03/04/2026,S,1,10.00\nA2,N2,25/06/2026,S,1,10.00\n");
     w.run(&["check", "b.csv"]).expect_code(0);
+    // Bug: --date-format yyyy-mm-dd was refused as not a format. It reads year-first dates and
+    // makes a day/month one an error, not a guess.
+    w.write("c.csv", "Order,Invoice,Date,SKU,Qty,Unit Price\nA1,N1,2026-04-03,S,1,10.00\nA2,N2,05/06/2026,S,1,10.00\n");
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--date-format",
+        "yyyy-mm-dd",
+        "c.csv",
+    ]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["valid_invoices"], 1, "{report:#}");
+    assert!(
+        messages(invalid_for(&report, "N2"))
+            .contains("'05/06/2026' doesn't match the date format 'yyyy-mm-dd'"),
+        "{report:#}"
+    );
 }
 
 #[test]

@@ -24,10 +24,13 @@ pub enum DayOrder {
     MonthFirst,
 }
 
-/// A `--date-format`: just the order, or a full chrono pattern.
+/// A `--date-format`: just the order, year first (ISO 8601), or a full chrono pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateFormat {
     Order(DayOrder),
+    /// `yyyy-mm-dd`: every date is written year first (with `-`, `/` or `.`), with or without
+    /// a time; a day/month date is an error rather than a guess.
+    YearFirst,
     Pattern(String),
 }
 
@@ -46,8 +49,10 @@ pub fn parse_date_format(s: &str) -> Result<DateFormat, String> {
     match key.as_str() {
         "ddmmyyyy" | "dmy" | "ddmmyy" | "dmyyyy" => Ok(DateFormat::Order(DayOrder::DayFirst)),
         "mmddyyyy" | "mdy" | "mmddyy" | "mdyyyy" => Ok(DateFormat::Order(DayOrder::MonthFirst)),
+        "yyyymmdd" | "ymd" | "iso" => Ok(DateFormat::YearFirst),
         _ => Err(format!(
-            "'{s}' is not a date format; use dd/mm/yyyy, mm/dd/yyyy or a strftime pattern like %d.%m.%Y %H:%M"
+            "'{s}' is not a date format; use dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd or a strftime \
+             pattern like %d.%m.%Y %H:%M"
         )),
     }
 }
@@ -396,6 +401,12 @@ pub fn read_date(
         return Err(not_date());
     }
 
+    if let (Some(DateFormat::YearFirst), Layout::Either) = (format, reading.layout) {
+        return Err(DateError::PatternMismatch(
+            t.to_string(),
+            "yyyy-mm-dd".into(),
+        ));
+    }
     if let (Some(DateFormat::Order(order)), Layout::Either) = (format, reading.layout) {
         if *order == DayOrder::DayFirst {
             std::mem::swap(&mut reading.a, &mut reading.b);
@@ -732,6 +743,19 @@ mod tests {
         let f = parse_date_format("%Y%m%d").unwrap();
         assert!(read_date("20240403", Tz::UTC, Some(&f)).is_ok());
         assert!(parse_date_format("yyyy").is_err());
+        for iso in ["yyyy-mm-dd", "YYYY/MM/DD", "iso"] {
+            let f = parse_date_format(iso).unwrap();
+            let r = read_date("2024-04-03 10:15", Tz::UTC, Some(&f)).unwrap();
+            assert_eq!(
+                to_api(&r.timestamp(DayFirst).unwrap()),
+                "2024-04-03T10:15:00+00:00"
+            );
+            let e = read_date("03/04/2024", Tz::UTC, Some(&f)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "'03/04/2024' doesn't match the date format 'yyyy-mm-dd'"
+            );
+        }
     }
 
     #[test]

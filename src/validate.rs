@@ -469,11 +469,29 @@ fn judge(invoice: &mut Invoice) -> Option<Judged> {
         if let (true, Some(_), Some(quantity), Some(price)) =
             (ok, &item.id, item.quantity, item.price)
         {
-            total = total.and_then(|t| {
-                quantity
-                    .checked_mul(price)
-                    .and_then(|line| t.checked_add(line))
-            });
+            // An amount past i64 cents is an error of its row, never a silent `None`.
+            let Some(line) = quantity.checked_mul(price) else {
+                problems.push(problem_at(
+                    at,
+                    Some(Field::ItemPrice),
+                    format!(
+                        "quantity × unit price ({quantity} × {}) is too large to be an amount",
+                        money(price)
+                    ),
+                ));
+                total = None;
+                continue;
+            };
+            if let Some(t) = total {
+                total = t.checked_add(line);
+                if total.is_none() {
+                    problems.push(problem_at(
+                        at,
+                        Some(Field::ItemPrice),
+                        "the items up to this row add up to more than an amount can hold".into(),
+                    ));
+                }
+            }
         } else {
             total = None;
         }

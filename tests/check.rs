@@ -701,3 +701,34 @@ fn a_header_repeated_mid_file_is_passed_over_and_named() {
         human.stdout()
     );
 }
+
+/// Bug: an item whose quantity × unit price passes what i64 cents hold made its invoice invalid
+/// with only "the invoice is incomplete". The row and the amounts are named now.
+#[test]
+fn amounts_too_large_to_add_up_are_named_on_their_row() {
+    let w = Workdir::new();
+    w.write(
+        "big.csv",
+        "Order,Invoice,Date,SKU,Qty,Unit Price\n\
+         A1,N1,2026-04-03,S,4000000000,99999999999.99\n\
+         A2,N2,2026-04-03,S,1,50000000000000000.00\n\
+         A2,N2,2026-04-03,T,1,50000000000000000.00\n\
+         A3,N3,2026-04-03,S,1,10.00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "big.csv"]);
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(report["valid_invoices"], 1, "{report:#}");
+    let n1 = invalid_for(&report, "N1");
+    assert!(
+        messages(n1).contains("(4000000000 × 99,999,999,999.99) is too large to be an amount"),
+        "{n1:#}"
+    );
+    assert_eq!(n1["errors"][0]["row"], 2);
+    let n2 = invalid_for(&report, "N2");
+    assert!(
+        messages(n2).contains("add up to more than an amount can hold"),
+        "{n2:#}"
+    );
+    assert_eq!(n2["errors"][0]["row"], 4);
+}

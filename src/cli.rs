@@ -178,8 +178,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
     pub timezone: Option<chrono_tz::Tz>,
 
-    /// Allow one invoice number on several orders of a batch (normally an error: VTEX would book two
-    /// invoices).
+    /// Allow one invoice number on several orders, in a batch or across runs (normally an error:
+    /// VTEX would book two invoices; submit checks its ledger for numbers sent earlier).
     #[arg(long)]
     pub allow_shared_invoice_numbers: bool,
 }

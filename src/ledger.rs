@@ -455,6 +455,36 @@ impl Ledger {
         Ok(found)
     }
 
+    /// For each key, an entry of its kind with its invoice number on another order that VTEX
+    /// has or may have (accepted, or an intent not yet resolved), if the ledger holds one: the
+    /// same number booked on two orders. Read in one transaction.
+    pub fn numbers_on_other_orders(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>, LedgerError> {
+        let mut conn = self.reader();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let mut found = Vec::with_capacity(keys.len());
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND invoice_number = ?2 \
+                     AND order_id <> ?3 AND state IN ('accepted', 'intent') \
+                     ORDER BY updated_at LIMIT 1"
+                ))
+                .map_err(|e| self.err(e))?;
+            for key in keys {
+                let entry = stmt
+                    .query_row(
+                        params![key.kind.as_str(), key.invoice_number, key.order_id],
+                        entry_from_row,
+                    )
+                    .optional()
+                    .map_err(|e| self.err(e))?;
+                found.push(entry);
+            }
+        }
+        tx.finish().map_err(|e| self.err(e))?;
+        Ok(found)
+    }
+
     /// Intents with no outcome: requests a killed run may or may not have delivered.
     pub fn pending_intents(&self) -> Result<Vec<Entry>, LedgerError> {
         let conn = self.reader();
@@ -671,8 +701,14 @@ fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     } else {
         migrate_state_index(conn).map_err(err)?;
     }
+    // Added after the first schema: created once on a ledger without it (old builds ignore it).
+    conn.execute_batch(NUMBERS_INDEX).map_err(err)?;
     Ok(())
 }
+
+/// Finds an invoice number on other orders ([`Ledger::numbers_on_other_orders`]).
+const NUMBERS_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS entries_numbers ON entries (kind, invoice_number);";
 
 /// Ledgers written before the index on `state` became partial have it on every row: each
 /// acceptance then moved its entry within a tree as big as the ledger, the costliest part of

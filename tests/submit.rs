@@ -1084,6 +1084,60 @@ fn an_invoice_number_on_two_orders_is_sent_for_neither_unless_allowed() {
     ]);
 }
 
+/// Bug: the rule above held only within one batch. NF-7 accepted on A-1 yesterday and on A-2
+/// in today's file was sent, and VTEX booked it on both orders. The ledger remembers.
+#[test]
+fn an_invoice_number_sent_on_another_order_in_an_earlier_run_is_not_sent() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "monday.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,NF-7,2026-11-20,S1,1,10.00\n",
+    );
+    w.write(
+        "tuesday.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-2,NF-7,2026-11-21,S1,1,10.00\n\
+         B-1,NF-8,2026-11-21,S1,1,10.00\n",
+    );
+    sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
+        .expect_code(0);
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "tuesday.csv"]);
+    run.expect_code(1);
+    let rows = results(&w, "tuesday.results.csv");
+    assert_eq!(statuses(&rows), ["failed", "accepted"]);
+    assert!(
+        rows[0][6].contains("NF-7 was accepted earlier on order A-1"),
+        "{:?}",
+        rows[0]
+    );
+    let state = sim.state();
+    assert!(state.invoice("A-2", "NF-7").is_none());
+    assert_eq!(state.invoices.len(), 2);
+    // Its failed row comes back as it was, and A-1's own rerun is not held back.
+    assert!(w.read("tuesday.failed.csv").contains("A-2,NF-7"));
+    sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
+        .expect_code(0);
+
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--allow-shared-invoice-numbers",
+            "--ledger",
+            "l.db",
+            "tuesday.csv",
+        ],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&[
+        ("A-1".into(), "NF-7".into()),
+        ("B-1".into(), "NF-8".into()),
+        ("A-2".into(), "NF-7".into()),
+    ]);
+}
+
 #[test]
 fn kill_9_mid_run_then_rerun_is_exactly_once() {
     let sim = Sim::start(sim::SandboxConfig {

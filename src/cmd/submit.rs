@@ -593,9 +593,38 @@ impl Run<'_> {
                 first.key.invoice_number
             );
         }
+        // An invoice number an earlier run booked on another order: the batch's own check
+        // (SharedNumbers) can't see across runs.
+        let elsewhere_numbers =
+            if self.mode == Mode::Invoices && !args.input.allow_shared_invoice_numbers {
+                ledger.numbers_on_other_orders(&keys)?
+            } else {
+                Vec::new()
+            };
         let mut to_send = Vec::with_capacity(jobs.len());
-        for mut job in jobs.drain(..) {
+        for (k, mut job) in jobs.drain(..).enumerate() {
             let row = &mut rows[job.index];
+            let accepted_here = known
+                .get(&job.key)
+                .is_some_and(|e| e.state == ledger::State::Accepted);
+            if let Some(Some(other)) = elsewhere_numbers.get(k)
+                && !accepted_here
+            {
+                row.status = Status::Failed;
+                row.error = Some(format!(
+                    "invoice number {} was {} on order {} ({}): VTEX would book it on two \
+                     orders; not sent (--allow-shared-invoice-numbers sends it)",
+                    job.key.invoice_number,
+                    match other.state {
+                        ledger::State::Accepted => "accepted earlier",
+                        _ => "sent earlier, outcome unknown,",
+                    },
+                    other.key.order_id,
+                    other.updated_at,
+                ));
+                log.outcome(row);
+                continue;
+            }
             match known.get(&job.key) {
                 Some(entry) if entry.state == ledger::State::Accepted => {
                     let same = entry.fingerprint == job.fingerprint;

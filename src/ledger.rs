@@ -429,53 +429,48 @@ impl Ledger {
 
     /// The entries for `keys` that exist, read in one transaction (a consistent snapshot).
     pub fn get_many(&self, keys: &[Key]) -> Result<HashMap<Key, Entry>, LedgerError> {
-        let mut conn = self.reader();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let mut found = HashMap::new();
-        {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3"
-                ))
-                .map_err(|e| self.err(e))?;
-            for key in keys {
-                let entry = stmt
-                    .query_row(
-                        params![key.kind.as_str(), key.order_id, key.invoice_number],
-                        entry_from_row,
-                    )
-                    .optional()
-                    .map_err(|e| self.err(e))?;
-                if let Some(entry) = entry {
-                    found.insert(key.clone(), entry);
-                }
-            }
-        }
-        tx.finish().map_err(|e| self.err(e))?;
-        Ok(found)
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND order_id = ?2 AND invoice_number = ?3"
+        );
+        let found = self.each_key(&sql, keys, |key| {
+            (key.kind.as_str(), &key.order_id, &key.invoice_number)
+        })?;
+        Ok(keys
+            .iter()
+            .zip(found)
+            .filter_map(|(key, entry)| Some((key.clone(), entry?)))
+            .collect())
     }
 
     /// For each key, an entry of its kind with its invoice number on another order that VTEX
     /// has or may have (accepted, or an intent not yet resolved), if the ledger holds one: the
     /// same number booked on two orders. Read in one transaction.
     pub fn numbers_on_other_orders(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND invoice_number = ?2 \
+             AND order_id <> ?3 AND state IN ('accepted', 'intent') ORDER BY updated_at LIMIT 1"
+        );
+        self.each_key(&sql, keys, |key| {
+            (key.kind.as_str(), &key.invoice_number, &key.order_id)
+        })
+    }
+
+    /// Runs the one-row query `sql` for each key, with the parameters `bind` makes of it, in
+    /// one read transaction (a consistent snapshot).
+    fn each_key<'k, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        keys: &'k [Key],
+        bind: impl Fn(&'k Key) -> P,
+    ) -> Result<Vec<Option<Entry>>, LedgerError> {
         let mut conn = self.reader();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let mut found = Vec::with_capacity(keys.len());
         {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND invoice_number = ?2 \
-                     AND order_id <> ?3 AND state IN ('accepted', 'intent') \
-                     ORDER BY updated_at LIMIT 1"
-                ))
-                .map_err(|e| self.err(e))?;
+            let mut stmt = tx.prepare_cached(sql).map_err(|e| self.err(e))?;
             for key in keys {
                 let entry = stmt
-                    .query_row(
-                        params![key.kind.as_str(), key.invoice_number, key.order_id],
-                        entry_from_row,
-                    )
+                    .query_row(bind(key), entry_from_row)
                     .optional()
                     .map_err(|e| self.err(e))?;
                 found.push(entry);
@@ -1048,7 +1043,18 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(indexes, ["entries_intents"]);
+        // The index on invoice numbers came later; an old ledger gains it when opened.
+        assert_eq!(indexes, ["entries_intents", "entries_numbers"]);
+        drop(conn);
+        let other = ledger
+            .numbers_on_other_orders(&[Key::invoice("o9", "n2"), Key::invoice("o2", "n2")])
+            .unwrap();
+        assert_eq!(
+            other[0].as_ref().map(|e| e.key.order_id.as_str()),
+            Some("o2")
+        );
+        assert!(other[1].is_none(), "its own order is not another");
+        let conn = ledger.reader();
         let plan: String = conn
             .query_row(
                 &format!(

@@ -604,11 +604,12 @@ impl Run<'_> {
         let mut to_send = Vec::with_capacity(jobs.len());
         for (k, mut job) in jobs.drain(..).enumerate() {
             let row = &mut rows[job.index];
-            let accepted_here = known
-                .get(&job.key)
-                .is_some_and(|e| e.state == ledger::State::Accepted);
+            // Sent on this order before (allowed then): its outcome is resolved as usual.
+            let sent_here = known.get(&job.key).is_some_and(|e| {
+                matches!(e.state, ledger::State::Accepted | ledger::State::Intent)
+            });
             if let Some(Some(other)) = elsewhere_numbers.get(k)
-                && !accepted_here
+                && !sent_here
             {
                 row.status = Status::Failed;
                 row.error = Some(format!(

@@ -604,8 +604,9 @@ impl Run<'_> {
         let mut to_send = Vec::with_capacity(jobs.len());
         for (k, mut job) in jobs.drain(..).enumerate() {
             let row = &mut rows[job.index];
+            let entry = known.get(&job.key);
             // Sent on this order before (allowed then): its outcome is resolved as usual.
-            let sent_here = known.get(&job.key).is_some_and(|e| {
+            let sent_here = entry.is_some_and(|e| {
                 matches!(e.state, ledger::State::Accepted | ledger::State::Intent)
             });
             if let Some(Some(other)) = elsewhere_numbers.get(k)
@@ -626,7 +627,7 @@ impl Run<'_> {
                 log.outcome(row);
                 continue;
             }
-            match known.get(&job.key) {
+            match entry {
                 Some(entry) if entry.state == ledger::State::Accepted => {
                     let same = entry.fingerprint == job.fingerprint;
                     if self.mode == Mode::Tracking && !same {

@@ -681,7 +681,8 @@ fn load_file(
     let headers = table.headers().to_vec();
     let mapping = mapping::map_headers(&headers, &opts.overrides, required)
         .map_err(|e| format!("{}: {e}", table.source()))?;
-    let (rows, votes, store) = read_rows(&mut table, source_id, &mapping, opts, item_text);
+    let (rows, votes, store) =
+        read_rows(&mut table, source_id, (&headers, &mapping), opts, item_text);
     if store.overflow {
         return Err(format!(
             "{}: too big for one run (more than 4 billion rows or 4 GiB of ids and text); \
@@ -722,19 +723,14 @@ fn notes(table: &Table, repeated_headers: &[u64]) -> Vec<String> {
         ));
     }
     if !repeated_headers.is_empty() {
-        let (rows, verb) = match repeated_headers.len() {
-            1 => ("row", "repeats"),
-            _ => ("rows", "repeat"),
+        let (rows, repeat, were) = match repeated_headers.len() {
+            1 => ("row", "repeats", "was"),
+            _ => ("rows", "repeat", "were"),
         };
         notes.push(format!(
-            "{}: {rows} {} {verb} the header row and {} passed over, not read as invoices",
+            "{}: {rows} {} {repeat} the header row and {were} passed over, not read as invoices",
             table.source(),
             compress_rows(repeated_headers),
-            if repeated_headers.len() == 1 {
-                "was"
-            } else {
-                "were"
-            },
         ));
     }
     notes
@@ -765,12 +761,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn read_rows(
     table: &mut Table,
     source: u32,
-    mapping: &Mapping,
+    columns: (&[String], &Mapping),
     opts: &LoadOptions,
     item_text: ItemText,
 ) -> (u64, Votes, FileStore) {
-    let headers = table.headers().to_vec();
-    let parser = RowParser::new(source, (&headers, mapping), opts, item_text);
+    let parser = RowParser::new(source, columns, opts, item_text);
     // The reading and grouping threads take a core's worth between them; the rest parse.
     // (Measured on 2 cores: one parser beats two, which only add switching.)
     let parsers = std::thread::available_parallelism()

@@ -280,17 +280,17 @@ pub(super) struct RowParser<'a> {
     item_text: ItemText,
     /// The headers of the order id and invoice number columns: a row with both as its key
     /// repeats the header row.
-    header_key: Option<(String, String)>,
+    header_key: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> RowParser<'a> {
     pub fn new(
         source: u32,
-        (headers, mapping): (&[String], &'a Mapping),
+        (headers, mapping): (&'a [String], &'a Mapping),
         opts: &'a LoadOptions,
         item_text: ItemText,
     ) -> Self {
-        let header = |field| Some(headers.get(mapping.column(field)?)?.trim().to_string());
+        let header = |field| Some(headers.get(mapping.column(field)?)?.trim());
         RowParser {
             source,
             mapping,
@@ -305,7 +305,7 @@ impl<'a> RowParser<'a> {
     fn repeats_header(&self, (order, number): (&str, &str)) -> bool {
         self.header_key
             .as_ref()
-            .is_some_and(|(o, n)| order.trim() == o && number.trim() == n)
+            .is_some_and(|&(o, n)| order.trim() == o && number.trim() == n)
     }
 
     /// Where an item's id or description goes: into the batch, or, loading for verdicts only,

@@ -401,17 +401,21 @@ pub fn read_date(
         return Err(not_date());
     }
 
-    if let (Some(DateFormat::YearFirst), Layout::Either) = (format, reading.layout) {
-        return Err(DateError::PatternMismatch(
-            t.to_string(),
-            "yyyy-mm-dd".into(),
-        ));
-    }
-    if let (Some(DateFormat::Order(order)), Layout::Either) = (format, reading.layout) {
-        if *order == DayOrder::DayFirst {
-            std::mem::swap(&mut reading.a, &mut reading.b);
+    // A format fixes how a day/month date reads, or (year first) that there is none.
+    match (format, reading.layout) {
+        (Some(DateFormat::YearFirst), Layout::Either) => {
+            return Err(DateError::PatternMismatch(
+                t.to_string(),
+                "yyyy-mm-dd".into(),
+            ));
         }
-        reading.layout = Layout::Fixed;
+        (Some(DateFormat::Order(order)), Layout::Either) => {
+            if *order == DayOrder::DayFirst {
+                std::mem::swap(&mut reading.a, &mut reading.b);
+            }
+            reading.layout = Layout::Fixed;
+        }
+        _ => {}
     }
     // Errors that hold whatever the order: surface them now, with the value in view.
     match reading.layout {

@@ -28,7 +28,8 @@ Examples:
   invoice-import man > invoice-import.1
 
 Configuration: --config PATH, else ./invoice-import.toml, else invoice-import/config.toml in the
-user's config directory. Flags override the file; `invoice-import config show` prints the result.
+user's config directory. Flags override the file; a relative path in the file is relative to its
+folder. `invoice-import config show` prints the result.
 
 Exit codes:
   0    every invoice valid (check) / accepted or already accepted (submit, track)

@@ -236,8 +236,9 @@ pub struct SendArgs {
     #[arg(long)]
     pub sandbox: bool,
 
-    /// Requests per second, shared by every request (retries and order look-ups included). VTEX does
-    /// not publish this endpoint's limit, so the default is conservative [default: 10].
+    /// Requests per second, shared by every request (retries and order look-ups included): no
+    /// second ever sees more, and requests go at an even pace from the first, not in a burst. VTEX
+    /// does not publish this endpoint's limit, so the default is conservative [default: 10].
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
 

@@ -274,6 +274,35 @@ fn rate_seen_by_the_server_never_exceeds_rate() {
     assert_rate_at_most(&samples, 12.0, 1.0);
 }
 
+#[test]
+fn at_the_accounts_own_rate_no_request_is_throttled() {
+    // The server allows 40/s with a bucket of 3, and --rate says 40: the client starts at an
+    // even pace, not with a burst the bucket can't hold (it used to send 4 at once here).
+    let sim = Sim::start(sim::SandboxConfig {
+        rate: Some(40.0),
+        burst: 3,
+        ..matrix_config()
+    });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 60);
+    sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "40",
+            "--concurrency",
+            "8",
+            "--ledger",
+            "l.db",
+            "in.csv",
+        ],
+    )
+    .expect_code(0);
+    sim.assert_exactly_once(&keys);
+    assert_eq!(sim.state().counters.rate_limited, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crash matrix
 

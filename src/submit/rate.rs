@@ -1,14 +1,18 @@
 //! The one rate limiter every request goes through (posts, retries and order look-ups alike),
 //! so the account sees at most `--rate` requests per second whatever the concurrency.
 //!
-//! Two layers, taken in order by `acquire`:
+//! Four layers, taken in order by `acquire`:
 //! 1. a global pause, set by a 429: every worker waits out the server's Retry-After;
 //! 2. an adaptive pace below the ceiling (AIMD): a 429 halves the pace, each second of success
 //!    adds back a twentieth of `--rate`. Slots are spaced from the previous slot, not from
 //!    "now", so the pace adds no drift; at full rate this layer steps aside entirely;
-//! 3. a governor GCRA limiter at `--rate`, the hard ceiling that is never exceeded.
+//! 3. a governor GCRA limiter at `--rate`, with a small burst so that a worker woken a
+//!    little late by the timer does not lose its turn;
+//! 4. a sliding window, the hard ceiling: no more than `--rate` requests (rounded up) start in
+//!    any one second, burst or not.
 
 use std::num::NonZeroU32;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,6 +31,9 @@ const CUT_COOLDOWN: Duration = Duration::from_secs(1);
 /// The most success time credited at once, so one success after a long idle gap does not jump
 /// straight back to full rate.
 const MAX_CREDIT: Duration = Duration::from_secs(1);
+/// Above this many requests per second the window is not kept (its memory grows with the
+/// rate); the GCRA's burst is then at most a ten-thousandth of a second's worth.
+const MAX_WINDOW: f64 = 100_000.0;
 
 /// Shared adaptive limiter; clones share one state.
 #[derive(Clone)]
@@ -40,6 +47,8 @@ struct Inner {
     ceiling: DefaultDirectRateLimiter,
     state: Mutex<State>,
     throttled: AtomicU64,
+    /// At most `window.0` requests start in any `window.1`; `None` above [`MAX_WINDOW`].
+    window: Option<(usize, Duration)>,
 }
 
 struct State {
@@ -54,6 +63,8 @@ struct State {
     last_cut: Option<Instant>,
     /// Last success credited for recovery; `None` right after a cut.
     last_success: Option<Instant>,
+    /// When each of the last `Inner::window.0` requests started, oldest first.
+    starts: VecDeque<Instant>,
 }
 
 impl std::fmt::Debug for AdaptiveRate {
@@ -88,8 +99,8 @@ enum Step {
 }
 
 impl AdaptiveRate {
-    /// A limiter that never exceeds `max_rate` requests per second, allowing bursts of `burst`
-    /// (at least 1). A `max_rate` that is not a positive number is raised to 0.01/s.
+    /// A limiter that never starts more than `max_rate` requests (rounded up) in any second,
+    /// allowing bursts of `burst` (at least 1) within that. A `max_rate` that is not a positive number is raised to 0.01/s.
     pub fn new(max_rate: f64, burst: u32) -> Self {
         let max_rate = if max_rate.is_finite() {
             max_rate.max(FLOOR_RATE)
@@ -104,6 +115,15 @@ impl AdaptiveRate {
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
             .allow_burst(burst);
+        // At 2.5/s, 3 in any second (and 2.5 over a long run, by the GCRA); at 0.5/s, one in
+        // any 2 s.
+        let window = (max_rate <= MAX_WINDOW).then(|| {
+            if max_rate >= 1.0 {
+                (max_rate.ceil() as usize, Duration::from_secs(1))
+            } else {
+                (1, Duration::from_secs_f64(1.0 / max_rate))
+            }
+        });
         let now = Instant::now();
         AdaptiveRate {
             inner: Arc::new(Inner {
@@ -117,8 +137,10 @@ impl AdaptiveRate {
                     blind_streak: 0,
                     last_cut: None,
                     last_success: None,
+                    starts: VecDeque::with_capacity(window.map_or(0, |(n, _)| n)),
                 }),
                 throttled: AtomicU64::new(0),
+                window,
             }),
         }
     }
@@ -172,6 +194,39 @@ impl AdaptiveRate {
                 }
             }
         }
+        // Last, so the start it records is the request's own.
+        loop {
+            let step = {
+                let mut st = self.state();
+                let now = Instant::now();
+                if st.paused_until > now {
+                    Step::Sleep(st.paused_until)
+                } else {
+                    self.window_step(&mut st, now)
+                }
+            };
+            match step {
+                Step::Sleep(until) => tokio::time::sleep_until(until).await,
+                Step::Go => break,
+            }
+        }
+    }
+
+    /// Starts a request `now` if the window has room, recording it; else says when it will.
+    fn window_step(&self, st: &mut State, now: Instant) -> Step {
+        let Some((most, span)) = self.inner.window else {
+            return Step::Go;
+        };
+        if st.starts.len() >= most {
+            match st.starts.front() {
+                Some(&oldest) if now < oldest + span => return Step::Sleep(oldest + span),
+                _ => {
+                    st.starts.pop_front();
+                }
+            }
+        }
+        st.starts.push_back(now);
+        Step::Go
     }
 
     /// Counts a 429. Alone, for one that is not waited out: it stopped the run instead (its
@@ -344,13 +399,62 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn at_full_rate_the_pace_layer_steps_aside() {
-        // Only the governor (burst 1000, not reached here) decides: no virtual time passes.
+        // Only the governor (burst 1000, not reached here) and the window (100 in a second)
+        // decide: no virtual time passes.
         let l = AdaptiveRate::new(100.0, 1000);
         let start = Instant::now();
-        for _ in 0..500 {
+        for _ in 0..100 {
             l.acquire().await;
         }
         assert_eq!(Instant::now(), start);
+    }
+
+    /// Whether any `most + 1` of `starts` (in order) fall within `span`.
+    fn window_overfull(starts: &[Instant], most: usize, span: Duration) -> bool {
+        starts
+            .windows(most + 1)
+            .any(|w| w[most].duration_since(w[0]) < span)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_burst_goes_past_the_rate_in_any_second() {
+        // A burst of 1000 would let 1000 go at once; the window holds every second to 100,
+        // across workers, and the long run still reaches the rate.
+        let l = AdaptiveRate::new(100.0, 1000);
+        let start = Instant::now();
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    let mut starts = Vec::new();
+                    for _ in 0..50 {
+                        l.acquire().await;
+                        starts.push(Instant::now());
+                    }
+                    starts
+                })
+            })
+            .collect();
+        let mut starts = Vec::new();
+        for w in workers {
+            starts.extend(w.await.unwrap());
+        }
+        starts.sort();
+        assert_eq!(starts.len(), 400);
+        assert!(!window_overfull(&starts, 100, Duration::from_secs(1)));
+        assert_eq!(starts[399].duration_since(start), Duration::from_secs(3));
+
+        // A fractional rate: 2.5/s is 3 in any second; below 1/s, one per period. (Fewer
+        // requests than the governor's burst, whose clock is not the paused one.)
+        for (rate, most, span) in [(2.5, 3, 1.0), (0.5, 1, 2.0)] {
+            let l = AdaptiveRate::new(rate, 10);
+            let start = Instant::now();
+            for k in 0..9 {
+                l.acquire().await;
+                let at = Duration::from_secs_f64(span * (k / most) as f64);
+                assert_eq!(Instant::now().duration_since(start), at, "{rate}/s, {k}");
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -362,6 +362,51 @@ crash_matrix! {
 }
 
 #[test]
+fn an_intent_left_on_a_shared_number_is_resolved_without_the_flag() {
+    // A-1 has NF-7. A run allowed to share it on A-2 dies after the post was applied, before
+    // it could record the answer. The rerun, without the flag, must not hold A-2 back as "a
+    // number on another order": its own intent is resolved, by looking, not sent again.
+    let sim = Sim::start(matrix_config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    w.write(
+        "monday.csv",
+        &format!("{header}A-1,NF-7,2026-11-20,S1,1,10.00\n"),
+    );
+    w.write(
+        "tuesday.csv",
+        &format!("{header}A-2,NF-7,2026-11-21,S1,1,10.00\n"),
+    );
+    sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
+        .expect_code(0);
+    let mut c = sim.cmd(
+        &w,
+        &[
+            "submit",
+            "--allow-shared-invoice-numbers",
+            "--ledger",
+            "l.db",
+            "tuesday.csv",
+        ],
+    );
+    c.env(
+        invoice_import::submit::engine::CRASH_AT_ENV,
+        "after-response:1",
+    );
+    let out = c.output().expect("run");
+    assert!(out.status.code().is_none(), "expected an abort");
+    assert!(sim.state().invoice("A-2", "NF-7").is_some());
+
+    sim.run(&w, &["submit", "--ledger", "l.db", "tuesday.csv"])
+        .expect_code(0);
+    let (_, rows) = read_csv(&w.path("tuesday.results.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][2], "accepted", "{rows:?}");
+    assert_eq!(sim.state().counters.reposts, 0);
+    sim.assert_exactly_once(&[("A-1".into(), "NF-7".into()), ("A-2".into(), "NF-7".into())]);
+}
+
+#[test]
 fn kill_9_while_a_post_is_in_flight_then_rerun_is_exactly_once() {
     // Invoice 3's POST is applied and its answer held: the request is in flight when killed.
     let sim = Sim::start(sim::SandboxConfig {

@@ -190,6 +190,7 @@ fn summary_json_and_log_file_match_the_results() {
         "duration_seconds",
         "requests",
         "requests_per_second",
+        "peak_requests_in_a_second",
         "throttled_429",
         "timeline",
         "results_file",
@@ -206,6 +207,11 @@ fn summary_json_and_log_file_match_the_results() {
     // 2 × 10.00 + 2 × 11.01 + 2 × 12.02 + 2 × 13.03 = 92.12
     assert_eq!(s["statuses"]["accepted"]["value_cents"], 9212);
     assert!(s["requests"].as_u64().unwrap() >= 4);
+    let peak = s["peak_requests_in_a_second"].as_u64().unwrap();
+    assert!(
+        (1..=s["requests"].as_u64().unwrap().min(200)).contains(&peak),
+        "{s:#}"
+    );
     let timeline_total: u64 = s["timeline"]
         .as_array()
         .unwrap()
@@ -405,6 +411,16 @@ fn inbox_waits_for_a_file_being_written_and_reports_a_redropped_file() {
     assert_eq!(files[1]["status"], "not_ready");
     assert!(inbox.join("processed/a.csv").exists());
     assert!(inbox.join("processed/a.results.csv").exists());
+    // The log names the results where they were moved, not in the work folder they left.
+    let err = out.stderr();
+    assert!(
+        err.contains(&format!(
+            "results: {}",
+            inbox.join("processed/a.results.csv").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".invoice-import-work"), "{err}");
     assert!(inbox.join("b.csv").exists(), "b left for the next run");
     assert_eq!(sim.state().invoices.len(), 3);
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::cli::SubmitArgs;
-use crate::cmd::submit::{Mode, run_files};
+use crate::cmd::submit::{Mode, output_lines, run_files};
 use crate::cmd::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
 use crate::config::{Settings, TargetSpec};
 use crate::ledger::Ledger;
@@ -135,7 +135,8 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         }
         let mut file_args = args.clone();
         file_args.input.files = vec![path.to_string_lossy().into_owned()];
-        file_args.inbox = None;
+        // Still set: the run then leaves naming its output files to the inbox, which moves them.
+        file_args.inbox = Some(dir.to_path_buf());
         file_args.results = None;
         file_args.failed = None;
         file_args.summary_json = None;
@@ -179,6 +180,11 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             .flatten()
             .collect();
         move_output(file_args.report.clone(), dest)?;
+        let mut lines = vec![format!("inbox: {name} moved to {}", moved.display())];
+        if let Some(results) = &summary.results_file {
+            lines.extend(output_lines(results, &summary.failed_files));
+        }
+        eprintln!("{}", lines.join("\n"));
         // Remembered only once read: a file refused whole (a missing column, say) can be dropped
         // again unchanged after the configuration is fixed.
         if file_code != EXIT_ERROR {

@@ -429,7 +429,7 @@ impl Run<'_> {
             log.outcome(row);
         }
         let started = Instant::now();
-        let (stats, stop_reason, throttled, timeline) =
+        let (stats, stop_reason, seen, timeline) =
             runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
         let elapsed = started.elapsed();
 
@@ -454,9 +454,9 @@ impl Run<'_> {
             self.batch.row_errors.len(),
             elapsed,
             &stats,
-            throttled,
-            &results_path,
-            &failed_files,
+            &seen,
+            // The inbox moves them, and names them where they end up.
+            args.inbox.is_none().then_some((results_path.as_path(), &failed_files[..])),
             quiet,
         );
 
@@ -497,7 +497,8 @@ impl Run<'_> {
         } else {
             0.0
         };
-        summary.throttled_429 = throttled;
+        summary.throttled_429 = seen.throttled;
+        summary.peak_requests_in_a_second = seen.peak_per_second;
         summary.timeline = timeline;
         summary.row_errors = self.batch.row_errors.len() as u64;
         summary.results_file = Some(results_path);
@@ -523,7 +524,7 @@ impl Run<'_> {
         destination: Destination,
         writer: &mut ResultsWriter,
         log: &mut EventLog,
-    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, u64, Vec<Sample>)> {
+    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, RateSeen, Vec<Sample>)> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
         let (target, credentials, sandbox_handle) = match destination {
@@ -827,7 +828,11 @@ impl Run<'_> {
                 let _ = std::fs::remove_file(PathBuf::from(p));
             }
         }
-        Ok((stats, stopper.reason(), rate.throttled(), timeline))
+        let seen = RateSeen {
+            throttled: rate.throttled(),
+            peak_per_second: rate.peak_per_second(),
+        };
+        Ok((stats, stopper.reason(), seen, timeline))
     }
 
     /// A result not sent (yet): `invalid`, no response, for the input rows `rows`.
@@ -939,6 +944,12 @@ fn sample(timeline: &std::sync::Mutex<Timeline>, second: u64, stats: &Stats, rat
     t.record(second, requests, rate.throttled());
 }
 
+/// What the rate limiter saw over a run.
+struct RateSeen {
+    throttled: u64,
+    peak_per_second: Option<u64>,
+}
+
 /// The governor's burst: enough that a worker the timer wakes a millisecond late does not lose
 /// its turn (one slot, plus a millisecond's worth at high rates), and no more, so that a server
 /// counting with a small bucket of its own sees an even pace from the first request. The
@@ -979,9 +990,8 @@ fn print_summary(
     unkeyed: usize,
     elapsed: Duration,
     stats: &Stats,
-    throttled: u64,
-    results_path: &Path,
-    failed_files: &[PathBuf],
+    seen: &RateSeen,
+    outputs: Option<(&Path, &[PathBuf])>,
     quiet: bool,
 ) {
     use std::sync::atomic::Ordering;
@@ -995,8 +1005,14 @@ fn print_summary(
              at those orders before sending anything again"
         ));
     }
+    // The average of a short run can be above --rate (a burst, and one request more than
+    // intervals); the busiest second says what --rate holds.
+    let peak = seen
+        .peak_per_second
+        .map(|p| format!(", at most {p} in one second"))
+        .unwrap_or_default();
     lines.push(format!(
-        "{} {} in {:.1} s: {} requests ({:.1}/s), {} throttled (429)",
+        "{} {} in {:.1} s: {} requests ({:.1}/s{peak}), {} throttled (429)",
         rows.len(),
         mode.noun(),
         secs,
@@ -1006,7 +1022,7 @@ fn print_summary(
         } else {
             0.0
         },
-        throttled
+        seen.throttled
     ));
     for status in [
         Status::Accepted,
@@ -1034,9 +1050,17 @@ fn print_summary(
             "  {unkeyed} rows joined no invoice (no usable order id or invoice number)"
         ));
     }
-    lines.push(format!("results: {}", results_path.display()));
-    for f in failed_files {
-        lines.push(format!("rows to fix and submit again: {}", f.display()));
+    if let Some((results, failed)) = outputs {
+        lines.extend(output_lines(results, failed));
     }
     eprintln!("{}", lines.join("\n"));
+}
+
+/// Where a run's results and rows to fix are.
+pub(crate) fn output_lines(results: &Path, failed: &[PathBuf]) -> Vec<String> {
+    let mut lines = vec![format!("results: {}", results.display())];
+    for f in failed {
+        lines.push(format!("rows to fix and submit again: {}", f.display()));
+    }
+    lines
 }

@@ -118,9 +118,15 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
     h.push_str("</table>");
     let _ = write!(
         h,
-        "<p>Requests: <span id=\"requests\">{}</span> ({:.1}/s) · throttled (429): \
+        "<p>Requests: <span id=\"requests\">{}</span> ({:.1}/s{}) · throttled (429): \
          <span id=\"throttled\">{}</span></p>",
-        summary.requests, summary.requests_per_second, summary.throttled_429
+        summary.requests,
+        summary.requests_per_second,
+        summary
+            .peak_requests_in_a_second
+            .map(|p| format!(", at most {p} in one second"))
+            .unwrap_or_default(),
+        summary.throttled_429
     );
 
     h.push_str("<h2>Request rate and 429s per second</h2>");

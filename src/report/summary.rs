@@ -80,6 +80,9 @@ pub struct RunSummary {
     pub duration_seconds: f64,
     pub requests: u64,
     pub requests_per_second: f64,
+    /// The most requests started within any one second (`None` above 100,000/s, where the
+    /// limiter keeps no window).
+    pub peak_requests_in_a_second: Option<u64>,
     pub throttled_429: u64,
     pub timeline: Vec<Sample>,
     pub results_file: Option<PathBuf>,
@@ -119,6 +122,7 @@ impl RunSummary {
             duration_seconds: 0.0,
             requests: 0,
             requests_per_second: 0.0,
+            peak_requests_in_a_second: None,
             throttled_429: 0,
             timeline: Vec::new(),
             results_file: None,

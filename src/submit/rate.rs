@@ -11,8 +11,8 @@
 //! 4. a sliding window, the hard ceiling: no more than `--rate` requests (rounded up) start in
 //!    any one second, burst or not.
 
-use std::num::NonZeroU32;
 use std::collections::VecDeque;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -65,6 +65,8 @@ struct State {
     last_success: Option<Instant>,
     /// When each of the last `Inner::window.0` requests started, oldest first.
     starts: VecDeque<Instant>,
+    /// The most requests that started within one second, so far.
+    peak: usize,
 }
 
 impl std::fmt::Debug for AdaptiveRate {
@@ -138,6 +140,7 @@ impl AdaptiveRate {
                     last_cut: None,
                     last_success: None,
                     starts: VecDeque::with_capacity(window.map_or(0, |(n, _)| n)),
+                    peak: 0,
                 }),
                 throttled: AtomicU64::new(0),
                 window,
@@ -226,7 +229,18 @@ impl AdaptiveRate {
             }
         }
         st.starts.push_back(now);
+        // The ring holds every start of the last second: the window lets no more in.
+        let second_ago = now.checked_sub(Duration::from_secs(1));
+        let in_second = st.starts.len()
+            - second_ago.map_or(0, |t| st.starts.partition_point(|&start| start <= t));
+        st.peak = st.peak.max(in_second);
         Step::Go
+    }
+
+    /// The most requests that started within any one second so far; `None` when the rate is
+    /// too high for the window to be kept.
+    pub fn peak_per_second(&self) -> Option<u64> {
+        self.inner.window.map(|_| self.state().peak as u64)
     }
 
     /// Counts a 429. Alone, for one that is not waited out: it stopped the run instead (its
@@ -442,6 +456,7 @@ mod tests {
         starts.sort();
         assert_eq!(starts.len(), 400);
         assert!(!window_overfull(&starts, 100, Duration::from_secs(1)));
+        assert_eq!(l.peak_per_second(), Some(100));
         assert_eq!(starts[399].duration_since(start), Duration::from_secs(3));
 
         // A fractional rate: 2.5/s is 3 in any second; below 1/s, one per period. (Fewer
@@ -454,6 +469,7 @@ mod tests {
                 let at = Duration::from_secs_f64(span * (k / most) as f64);
                 assert_eq!(Instant::now().duration_since(start), at, "{rate}/s, {k}");
             }
+            assert_eq!(l.peak_per_second(), Some(most as u64), "{rate}/s");
         }
     }
 

@@ -175,7 +175,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 
-    /// Time zone for dates without an offset (IANA name) [default: this machine's zone].
+    /// Time zone for dates without an offset (IANA name) [default: this machine's zone]. A time
+    /// that happens twice, when clocks go back, is read as the first.
     #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
     pub timezone: Option<chrono_tz::Tz>,
 

@@ -371,11 +371,11 @@ fn an_intent_left_on_a_shared_number_is_resolved_without_the_flag() {
     let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
     w.write(
         "monday.csv",
-        &format!("{header}A-1,NF-7,2026-11-20,S1,1,10.00\n"),
+        format!("{header}A-1,NF-7,2026-11-20,S1,1,10.00\n"),
     );
     w.write(
         "tuesday.csv",
-        &format!("{header}A-2,NF-7,2026-11-21,S1,1,10.00\n"),
+        format!("{header}A-2,NF-7,2026-11-21,S1,1,10.00\n"),
     );
     sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
         .expect_code(0);

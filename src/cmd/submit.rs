@@ -456,7 +456,9 @@ impl Run<'_> {
             &stats,
             &seen,
             // The inbox moves them, and names them where they end up.
-            args.inbox.is_none().then_some((results_path.as_path(), &failed_files[..])),
+            args.inbox
+                .is_none()
+                .then_some((results_path.as_path(), &failed_files[..])),
             quiet,
         );
 

@@ -102,7 +102,8 @@ enum Step {
 
 impl AdaptiveRate {
     /// A limiter that never starts more than `max_rate` requests (rounded up) in any second,
-    /// allowing bursts of `burst` (at least 1) within that. A `max_rate` that is not a positive number is raised to 0.01/s.
+    /// allowing bursts of `burst` (at least 1) within that. A `max_rate` that is not a positive
+    /// number is raised to 0.01/s.
     pub fn new(max_rate: f64, burst: u32) -> Self {
         let max_rate = if max_rate.is_finite() {
             max_rate.max(FLOOR_RATE)
@@ -160,31 +161,20 @@ impl AdaptiveRate {
     /// Waits until one more request may start.
     pub async fn acquire(&self) {
         let mut have_slot = false;
-        loop {
-            let step = {
-                let mut st = self.state();
-                let now = Instant::now();
-                if st.paused_until > now {
-                    Step::Sleep(st.paused_until)
-                } else if !have_slot && st.current < self.inner.max_rate {
-                    have_slot = true;
-                    let slot = st.next_slot.max(now);
-                    st.next_slot = slot + Duration::from_secs_f64(1.0 / st.current);
-                    if slot > now {
-                        Step::Sleep(slot)
-                    } else {
-                        Step::Go
-                    }
-                } else {
-                    Step::Go
-                }
-            };
-            match step {
-                // After a sleep, look again: a 429 may have paused everyone meanwhile.
-                Step::Sleep(until) => tokio::time::sleep_until(until).await,
-                Step::Go => break,
+        self.wait_until(|st, now| {
+            if have_slot || st.current >= self.inner.max_rate {
+                return Step::Go;
             }
-        }
+            have_slot = true;
+            let slot = st.next_slot.max(now);
+            st.next_slot = slot + Duration::from_secs_f64(1.0 / st.current);
+            if slot > now {
+                Step::Sleep(slot)
+            } else {
+                Step::Go
+            }
+        })
+        .await;
         // governor's own `until_ready` waits on futures-timer, which keeps a timer thread of its
         // own: every wait would be a wake-up across threads. Tokio's timer is already running.
         loop {
@@ -198,17 +188,23 @@ impl AdaptiveRate {
             }
         }
         // Last, so the start it records is the request's own.
+        self.wait_until(|st, now| self.window_step(st, now)).await;
+    }
+
+    /// Sleeps out any pause and whatever `step` asks for, until it says go. After each sleep
+    /// it looks again: a 429 may have paused everyone meanwhile.
+    async fn wait_until(&self, mut step: impl FnMut(&mut State, Instant) -> Step) {
         loop {
-            let step = {
+            let next = {
                 let mut st = self.state();
                 let now = Instant::now();
                 if st.paused_until > now {
                     Step::Sleep(st.paused_until)
                 } else {
-                    self.window_step(&mut st, now)
+                    step(&mut st, now)
                 }
             };
-            match step {
+            match next {
                 Step::Sleep(until) => tokio::time::sleep_until(until).await,
                 Step::Go => break,
             }

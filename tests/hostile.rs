@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::sim::{self, Sim};
+use common::sim::{self, HEADER, Sim};
 use common::{Run, Workdir, repo, shared_data};
 
 fn fixture(name: &str) -> String {
@@ -23,8 +23,6 @@ fn fixture(name: &str) -> String {
         .display()
         .to_string()
 }
-
-const HEADER: &str = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price";
 
 /// `check --format json` on one file; asserts no panic whatever the outcome.
 fn check(w: &Workdir, file: &str) -> Run {

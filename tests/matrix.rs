@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::sim::{self, Sim, invoices_csv};
+use common::sim::{self, HEADER, Sim, invoices_csv};
 use common::{Run, Workdir, read_csv};
 use invoice_import::sandbox::{FaultKind, RetryAfter, Route};
 
@@ -371,14 +371,13 @@ fn an_intent_left_on_a_shared_number_is_resolved_without_the_flag() {
     // number on another order": its own intent is resolved, by looking, not sent again.
     let sim = Sim::start(matrix_config());
     let w = Workdir::new();
-    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
     w.write(
         "monday.csv",
-        format!("{header}A-1,NF-7,2026-11-20,S1,1,10.00\n"),
+        format!("{HEADER}\nA-1,NF-7,2026-11-20,S1,1,10.00\n"),
     );
     w.write(
         "tuesday.csv",
-        format!("{header}A-2,NF-7,2026-11-21,S1,1,10.00\n"),
+        format!("{HEADER}\nA-2,NF-7,2026-11-21,S1,1,10.00\n"),
     );
     sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
         .expect_code(0);

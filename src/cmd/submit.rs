@@ -1009,10 +1009,7 @@ fn print_summary(
     }
     // The average of a short run can be above --rate (a burst, and one request more than
     // intervals); the busiest second says what --rate holds.
-    let peak = seen
-        .peak_per_second
-        .map(|p| format!(", at most {p} in one second"))
-        .unwrap_or_default();
+    let peak = crate::report::summary::peak_phrase(seen.peak_per_second);
     lines.push(format!(
         "{} {} in {:.1} s: {} requests ({:.1}/s{peak}), {} throttled (429)",
         rows.len(),

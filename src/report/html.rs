@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::report::results::{ResultRow, Status};
-use crate::report::summary::{RunSummary, Sample};
+use crate::report::summary::{RunSummary, Sample, peak_phrase};
 use crate::report::{money, money_plain};
 
 /// HTML-escapes text for element content and attribute values.
@@ -122,10 +122,7 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
          <span id=\"throttled\">{}</span></p>",
         summary.requests,
         summary.requests_per_second,
-        summary
-            .peak_requests_in_a_second
-            .map(|p| format!(", at most {p} in one second"))
-            .unwrap_or_default(),
+        peak_phrase(summary.peak_requests_in_a_second),
         summary.throttled_429
     );
 

@@ -133,6 +133,12 @@ impl RunSummary {
     }
 }
 
+/// ", at most N in one second", to follow an average rate; empty when no peak was kept.
+pub fn peak_phrase(peak: Option<u64>) -> String {
+    peak.map(|p| format!(", at most {p} in one second"))
+        .unwrap_or_default()
+}
+
 /// Writes any serializable summary to `path`, or stdout for `-`.
 pub fn write_json<T: Serialize>(path: &str, value: &T) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;

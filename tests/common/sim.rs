@@ -10,6 +10,8 @@ use invoice_import::sandbox::{self, FaultKind, Orders, Route, Sandbox, StateSnap
 use super::Workdir;
 
 pub const KEY: &str = "vtexappkey-test-KEY";
+/// The header row of the English invoice CSVs the tests write.
+pub const HEADER: &str = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price";
 pub const TOKEN: &str = "tok-SECRET-5f1d2c3b4a";
 
 pub struct Sim {
@@ -108,7 +110,7 @@ impl Drop for Sim {
 
 /// Writes an English invoice CSV with `n` one-item invoices; returns the (order, invoice) keys.
 pub fn invoices_csv(w: &Workdir, name: &str, n: usize) -> Vec<(String, String)> {
-    let mut text = String::from("Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n");
+    let mut text = format!("{HEADER}\n");
     let mut keys = Vec::new();
     for i in 0..n {
         let order = format!("{:013}-01", 1_000_000 + i);

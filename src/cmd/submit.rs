@@ -483,7 +483,6 @@ impl Run<'_> {
             code = EXIT_INTERRUPTED;
         }
 
-        use std::sync::atomic::Ordering;
         let mut summary = RunSummary::new(
             self.mode.command(),
             self.run_id,
@@ -491,8 +490,7 @@ impl Run<'_> {
             &rows[..invoices],
         );
         let secs = elapsed.as_secs_f64();
-        summary.requests =
-            stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+        summary.requests = stats.all_requests();
         summary.duration_seconds = (secs * 1000.0).round() / 1000.0;
         summary.requests_per_second = if secs > 0.0 {
             ((summary.requests as f64 / secs) * 100.0).round() / 100.0
@@ -939,8 +937,7 @@ fn refuse_to_overwrite_inputs(outputs: &[PathBuf], inputs: &[String]) -> anyhow:
 }
 
 fn sample(timeline: &std::sync::Mutex<Timeline>, second: u64, stats: &Stats, rate: &AdaptiveRate) {
-    use std::sync::atomic::Ordering;
-    let requests = stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+    let requests = stats.all_requests();
     // A poisoned lock only means a sampler panicked mid-push; the samples are still usable.
     let mut t = timeline.lock().unwrap_or_else(|e| e.into_inner());
     t.record(second, requests, rate.throttled());
@@ -997,7 +994,7 @@ fn print_summary(
     quiet: bool,
 ) {
     use std::sync::atomic::Ordering;
-    let requests = stats.requests.load(Ordering::Relaxed) + stats.lookups.load(Ordering::Relaxed);
+    let requests = stats.all_requests();
     let secs = elapsed.as_secs_f64();
     let mut lines = Vec::new();
     let unrecorded = stats.deferred_write_errors.load(Ordering::Relaxed);

@@ -133,6 +133,13 @@ pub struct Stats {
     pub deferred_write_errors: AtomicU64,
 }
 
+impl Stats {
+    /// Every request made so far: sends and order look-ups, as the rate limit counts them.
+    pub fn all_requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed) + self.lookups.load(Ordering::Relaxed)
+    }
+}
+
 /// Why the run stopped taking work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {

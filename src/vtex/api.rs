@@ -43,8 +43,9 @@ impl<T> Json<T> {
 
 /// Body of `POST /api/oms/pvt/orders/{orderId}/invoice`.
 ///
-/// Optional fields are *omitted* when `None`: `courier` is not nullable in the spec, and
-/// leaving the others out is what VTEX's own examples do.
+/// Optional fields are *omitted* when `None`: `courier` is not nullable in the spec, and the
+/// tracking fields are to be left empty when a request sends only the invoice. A file that has
+/// the tracking already sends it with the invoice, as the spec's own example does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceRequest {

@@ -732,3 +732,80 @@ fn amounts_too_large_to_add_up_are_named_on_their_row() {
     );
     assert_eq!(n2["errors"][0]["row"], 4);
 }
+
+/// Found by a review: a quote never closed read every later line into its cell, and the run
+/// said all was well; the rows in that cell were neither sent nor reported.
+#[test]
+fn a_quote_left_open_is_named_and_its_invoice_is_not_sent() {
+    let w = Workdir::new();
+    let head = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Description\n";
+    w.write(
+        "open.csv",
+        &format!(
+            "{head}1-01,N1,2026-11-20,S,1,10.00,ok\n\
+             3-01,N3,2026-11-20,S,1,10.00,\"Cable 2m\n\
+             4-01,N4,2026-11-20,S,1,10.00,ok\n"
+        ),
+    );
+    let run = w.run(&["check", "--format", "json", "open.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    let n3 = invalid_for(&r, "N3");
+    assert_eq!(n3["errors"][0]["row"], 3, "{r:#}");
+    assert!(
+        messages(n3).contains("opens in column 'Description' and is never closed"),
+        "{r:#}"
+    );
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
+
+    // Closed only by the next quote, lines later: the lines between are in one cell. A quoted
+    // cell over two lines, a doubled quote and a sloppy one-line quote are all still fine.
+    w.write(
+        "runaway.csv",
+        &format!(
+            "{head}3-01,N3,2026-11-20,S,1,10.00,\"Cable 2m\n\
+             4-01,N4,2026-11-20,S,1,10.00,ok\n\
+             5-01,N5,2026-11-20,S,1,10.00,\"Monitor 27\"\n\
+             6-01,N6,2026-11-20,S,1,10.00,\"Rua X, 1\nSao Paulo\"\n\
+             7-01,N7,2026-11-20,S,1,10.00,\"27\"\" wide\"\n\
+             8-01,N8,2026-11-20,S,1,10.00,\"27\" wide\"\n"
+        ),
+    );
+    let run = w.run(&["check", "--format", "json", "runaway.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    assert_eq!(r["invalid_invoices"], 1, "{r:#}");
+    assert!(
+        messages(invalid_for(&r, "N3")).contains("closes only lines later"),
+        "{r:#}"
+    );
+    assert_eq!(r["valid_invoices"], 3, "{r:#}");
+}
+
+/// Found by a review: a comma inside an unquoted cell moved the cells after it, and the extra
+/// cell was dropped without a word: "Screw M4,8" and quantity 3 at 10.00 became quantity 8 at
+/// 3.00, a valid invoice of the wrong amount.
+#[test]
+fn a_row_with_more_cells_than_the_header_is_an_error() {
+    let w = Workdir::new();
+    w.write(
+        "split.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price\n\
+         1-01,N1,2026-11-20,S,Screw M4,8,3,10.00\n\
+         2-01,N2,2026-11-20,S,Nut,3,1.00,,\n",
+    );
+    let run = w.run(&["check", "--format", "json", "split.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    let n1 = invalid_for(&r, "N1");
+    assert_eq!(n1["errors"][0]["row"], 2, "{r:#}");
+    let text = messages(n1);
+    assert!(
+        text.contains("8 cells but the header has 7") && text.contains("'10.00'"),
+        "{text}"
+    );
+    assert!(text.contains("a ',' inside a cell"), "{text}");
+    // Empty cells past the header, as spreadsheets export them, are no problem.
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
+    assert_eq!(r["total_cents"], 300, "{r:#}");
+}

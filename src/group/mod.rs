@@ -765,7 +765,7 @@ fn read_rows(
     opts: &LoadOptions,
     item_text: ItemText,
 ) -> (u64, Votes, FileStore) {
-    let parser = RowParser::new(source, columns, opts, item_text);
+    let parser = RowParser::new(source, columns, opts, item_text).csv(table.delimiter());
     // The reading and grouping threads take a core's worth between them; the rest parse.
     // (Measured on 2 cores: one parser beats two, which only add switching.)
     let parsers = std::thread::available_parallelism()
@@ -921,7 +921,10 @@ fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowB
                 if row.text(0) == tests::PANIC_ORDER_ID {
                     panic!("parser panic for a test");
                 }
-                parser.parse(&row, batch);
+                match records.block.quote_fault(k) {
+                    Some(fault) => parser.parse_quote_fault(&row, fault, batch),
+                    None => parser.parse(&row, batch),
+                }
             }
             // Some field is not UTF-8: read the others, and that field is the row's problem.
             Some(Err(record)) => {

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use super::store::ItemText;
 use super::{LoadOptions, Problem};
 use crate::mapping::{Field, Mapping};
-use crate::source::{CellRef, Row};
+use crate::source::{CellRef, QuoteFault, Row};
 use crate::values::date::{self, DateFormat, DateReading, DayOrderVote};
 use crate::values::id::{self, InvoiceType};
 use crate::values::money::{self, MoneyReading, SeparatorVote};
@@ -271,6 +271,27 @@ impl Votes {
     }
 }
 
+/// A cell's text as a message quotes it: trimmed, its first 40 characters, control
+/// characters escaped.
+fn shown_cell(text: &str) -> String {
+    let text = text.trim();
+    let mut shown: String = text
+        .chars()
+        .take(40)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    if text.chars().nth(40).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// Reads the mapped cells of one file's rows; shared by the threads that parse.
 pub(super) struct RowParser<'a> {
     source: u32,
@@ -281,6 +302,9 @@ pub(super) struct RowParser<'a> {
     /// The headers of the order id and invoice number columns: a row with both as its key
     /// repeats the header row.
     header_key: Option<(&'a str, &'a str)>,
+    headers: &'a [String],
+    /// A CSV's delimiter, to name it when a cell holding one has split a row.
+    delimiter: Option<u8>,
 }
 
 impl<'a> RowParser<'a> {
@@ -298,7 +322,73 @@ impl<'a> RowParser<'a> {
             date_format: opts.date_format.as_ref(),
             item_text,
             header_key: header(Field::OrderId).zip(header(Field::InvoiceNumber)),
+            headers,
+            delimiter: None,
         }
+    }
+
+    /// The parser of a CSV read with `delimiter`.
+    pub fn csv(self, delimiter: Option<u8>) -> Self {
+        RowParser { delimiter, ..self }
+    }
+
+    /// A column as a message names it: its header, else its position.
+    fn column_name(&self, column: usize) -> String {
+        match self.headers.get(column).map(|h| h.trim()) {
+            Some(header) if !header.is_empty() => format!("column '{header}'"),
+            _ => format!("column {}", column + 1),
+        }
+    }
+
+    /// A problem of row `n` as a whole, not of one field.
+    fn row_problem(&self, n: u64, message: String) -> Problem {
+        Problem {
+            source: self.source,
+            row: Some(n),
+            field: None,
+            message,
+        }
+    }
+
+    /// Adds `problems` to the row [`Self::parse`] pushed when the batch had `rows` rows; when
+    /// it pushed none (a repeated header), they are a row of their own that joins no invoice.
+    fn add_to_parsed(&self, rows: usize, n: u64, problems: Vec<Problem>, batch: &mut RowBatch) {
+        let count = u32::try_from(problems.len()).unwrap_or(u32::MAX);
+        batch.problems.extend(problems);
+        let pushed = batch.rows.len() > rows;
+        match batch.rows.last_mut() {
+            Some(parsed) if pushed => {
+                parsed.problems = parsed.problems.saturating_add(count);
+            }
+            _ => batch.rows.push(ParsedRow {
+                problems: count,
+                ..ParsedRow::bare(n, None)
+            }),
+        }
+    }
+
+    /// Reads `row`, whose quotes went wrong: lines after a quote were read into one cell, so
+    /// the row is wrong and the rows in that cell are lost.
+    pub fn parse_quote_fault(&self, row: &Row<'_>, fault: QuoteFault, batch: &mut RowBatch) {
+        let rows = batch.rows.len();
+        self.parse(row, batch);
+        let message = match fault {
+            QuoteFault::Unclosed(column) => format!(
+                "a quote (\") opens in {} and is never closed, so every line after it, to the \
+                 end of the file, was read into that one cell; close the quote or remove it, and \
+                 check the rows after this one",
+                self.column_name(column)
+            ),
+            QuoteFault::Runaway(column) => format!(
+                "a quote (\") opens in {} and closes only lines later, with more text after \
+                 it, so the lines between were read into that one cell; a quote that is part of \
+                 the text must be doubled (\"\"), and one opened by mistake removed; check the \
+                 rows after this one",
+                self.column_name(column)
+            ),
+        };
+        let problem = self.row_problem(row.number(), message);
+        self.add_to_parsed(rows, row.number(), vec![problem], batch);
     }
 
     /// Whether a row whose key cells read `order` and `number` is the header row again.
@@ -436,6 +526,7 @@ impl<'a> RowParser<'a> {
             .collect();
         let is_key = |f: Field| matches!(f, Field::OrderId | Field::InvoiceNumber);
         let before = batch.problems.len();
+        let rows = batch.rows.len();
         if bad.iter().any(|&(f, _)| is_key(f)) {
             for &(field, message) in bad.iter().filter(|&&(f, _)| is_key(f)) {
                 batch.problems.push(self.problem(n, field, message));
@@ -447,14 +538,11 @@ impl<'a> RowParser<'a> {
             return;
         }
         self.parse(row, batch);
-        for &(field, message) in &bad {
-            batch.problems.push(self.problem(n, field, message));
-        }
-        if let Some(parsed) = batch.rows.last_mut() {
-            parsed.problems = parsed
-                .problems
-                .saturating_add(u32::try_from(bad.len()).unwrap_or(u32::MAX));
-        }
+        let problems = bad
+            .iter()
+            .map(|&(field, message)| self.problem(n, field, message))
+            .collect();
+        self.add_to_parsed(rows, n, problems, batch);
     }
 
     /// A record the reader could not read: a problem of no invoice, kept in its place among the
@@ -507,6 +595,26 @@ impl<'a> RowParser<'a> {
                 key
             }
         };
+        if let Some((cells, extra)) = row.filled_beyond(self.headers.len()) {
+            let delimiter = match self.delimiter {
+                Some(b'\t') => String::from("tab"),
+                Some(d) => format!("'{}'", char::from(d)),
+                None => String::from("delimiter"),
+            };
+            let message = format!(
+                "this row has {cells} cells but the header has {}: a {delimiter} inside a cell \
+                 has split it, and the cells after it have moved over (past the header: {}); \
+                 put quotes around the cell with the {delimiter}, or take the {delimiter} out",
+                self.headers.len(),
+                extra
+                    .iter()
+                    .take(5)
+                    .map(|cell| format!("'{}'", shown_cell(cell)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            batch.problems.push(self.row_problem(n, message));
+        }
         let mut parsed = ParsedRow::bare(n, key);
         // Without both keys the row belongs to no invoice: only the key problems are reported,
         // as the row's own.

@@ -50,6 +50,89 @@ pub(super) struct CsvRows {
     plain: bool,
     /// The fields of the plain record found last, as ranges of the input's buffer.
     spans: Vec<FieldSpan>,
+    /// Where csv_core's record stands as to quotes, followed byte by byte beside it.
+    quotes: QuoteState,
+    /// What is wrong with the quotes of the record read last.
+    fault: Option<QuoteFault>,
+}
+
+/// csv_core's states as far as quotes go (double quotes escape, no escape character).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    /// Before a record (line ends here are skipped) or at a field's start.
+    Start,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: a second one is a literal quote, anything else ends it.
+    QuoteInQuoted,
+}
+
+/// A record's quotes, followed byte by byte beside csv_core, which accepts two mistakes
+/// silently: a quote the file's end leaves open, every line after it read into one cell, and
+/// one closed only by the next quote in the file, lines of rows read into one cell up to it
+/// and the text after that quote appended. The second is told from a sloppy single-line
+/// `"27" wide"` by its line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QuoteState {
+    at: Quoting,
+    /// The field being read, by index.
+    field: usize,
+    /// Whether the quoted field being read has crossed a line end.
+    lines: bool,
+    /// The first field whose multi-line quoted text is followed by more text.
+    runaway: Option<usize>,
+}
+
+impl QuoteState {
+    const START: QuoteState = QuoteState {
+        at: Quoting::Start,
+        field: 0,
+        lines: false,
+        runaway: None,
+    };
+
+    fn feed(&mut self, bytes: &[u8], delimiter: u8) {
+        use Quoting::*;
+        for &b in bytes {
+            self.at = match (self.at, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, b'\r' | b'\n') => {
+                    self.lines = true;
+                    Quoted
+                }
+                (Quoted, _) => Quoted,
+                (Start, b'"') => {
+                    self.lines = false;
+                    Quoted
+                }
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, b'\r' | b'\n') => {
+                    self.field = 0;
+                    Start
+                }
+                (_, d) if d == delimiter => {
+                    self.field += 1;
+                    Start
+                }
+                (QuoteInQuoted, _) => {
+                    if self.lines {
+                        self.runaway.get_or_insert(self.field);
+                    }
+                    Unquoted
+                }
+                _ => Unquoted,
+            };
+        }
+    }
+}
+
+/// What is wrong with a record's quotes, and in which field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteFault {
+    /// Opened and never closed: the rest of the file is in this field.
+    Unclosed(usize),
+    /// Quoted over several lines, then more text after the closing quote.
+    Runaway(usize),
 }
 
 pub(super) fn open(
@@ -183,6 +266,8 @@ impl CsvRows {
             broken: false,
             plain: false,
             spans: Vec::new(),
+            quotes: QuoteState::START,
+            fault: None,
         })
     }
 
@@ -242,6 +327,7 @@ impl CsvRows {
     /// once).
     fn read_raw(&mut self) -> std::io::Result<Option<(usize, usize)>> {
         use ::csv_core::ReadRecordResult;
+        self.fault = None;
         if self.broken {
             return Ok(None);
         }
@@ -256,6 +342,7 @@ impl CsvRows {
             }
         }
         let (mut outlen, mut endlen) = (0, 0);
+        self.quotes = QuoteState::START;
         loop {
             let input = match self.input.fill_buf() {
                 Ok(input) => input,
@@ -264,11 +351,14 @@ impl CsvRows {
                     return Err(e);
                 }
             };
+            let at_end = input.is_empty();
             let (result, nin, nout, nend) = self.core.read_record(
                 input,
                 self.out.get_mut(outlen..).unwrap_or_default(),
                 self.ends.get_mut(endlen..).unwrap_or_default(),
             );
+            self.quotes
+                .feed(input.get(..nin).unwrap_or_default(), self.delimiter);
             self.input.consume(nin);
             outlen += nout;
             endlen += nend;
@@ -284,6 +374,18 @@ impl CsvRows {
                 }
                 ReadRecordResult::Record => {
                     self.records += 1;
+                    self.fault = match self.quotes {
+                        QuoteState {
+                            at: Quoting::Quoted,
+                            field,
+                            ..
+                        } if at_end => Some(QuoteFault::Unclosed(field)),
+                        QuoteState {
+                            runaway: Some(field),
+                            ..
+                        } => Some(QuoteFault::Runaway(field)),
+                        _ => None,
+                    };
                     // A delimiter that is a quote or a line end is csv_core's to make sense of.
                     self.plain = !matches!(self.delimiter, b'"' | b'\r' | b'\n');
                     return Ok(Some((outlen, endlen)));
@@ -417,6 +519,9 @@ impl CsvRows {
         let Some((number, len, fields)) = self.next_raw(file)? else {
             return Ok(None);
         };
+        if let Some(fault) = self.fault {
+            block.faults.push((block.len(), fault));
+        }
         block.push(
             number,
             self.out.get(..len).unwrap_or_default(),
@@ -549,6 +654,8 @@ pub struct RecordBlock {
     /// meet inside a character. A plain line's fields end at a delimiter, a quote or the line's
     /// end.
     packed: Vec<usize>,
+    /// Records whose quotes csv_core accepted but the file's writer can't have meant.
+    faults: Vec<(usize, QuoteFault)>,
 }
 
 /// A field's start and end in its record's bytes.
@@ -564,6 +671,15 @@ impl RecordBlock {
         self.spans.clear();
         self.records.clear();
         self.packed.clear();
+        self.faults.clear();
+    }
+
+    /// What is wrong with record `k`'s quotes, if anything.
+    pub fn quote_fault(&self, k: usize) -> Option<QuoteFault> {
+        self.faults
+            .iter()
+            .find(|&&(record, _)| record == k)
+            .map(|&(_, fault)| fault)
     }
 
     /// How many records.
@@ -992,6 +1108,49 @@ mod tests {
                 Some((block.number(k)?, fields))
             })
             .collect()
+    }
+
+    /// The fault of each record of `bytes`, read as the reader reads them.
+    fn quote_faults(bytes: &[u8]) -> Vec<Option<QuoteFault>> {
+        let input = Input::Bytes(bytes.to_vec().into());
+        let mut rows = CsvRows::with_buffer(&input, encoding_rs::UTF_8, b',', 16).expect("opened");
+        let mut faults = Vec::new();
+        while let Ok(Some(_)) = rows.read_raw() {
+            faults.push(rows.fault);
+        }
+        faults
+    }
+
+    #[test]
+    fn quotes_csv_core_accepts_but_no_writer_means_are_faults() {
+        use QuoteFault::*;
+        // Fine: quoted cells, over lines too, doubled quotes, a quote inside unquoted text, and
+        // a sloppy one-line `"27" wide"` (csv_core's reading of it is kept).
+        let fine: &[&[u8]] = &[
+            b"a,\"b,c\"\n\"x\ny\",z\n",
+            b"a,\"27\"\" wide\"\n",
+            b"a,27\" wide\n",
+            b"a,\"27\" wide\"\n",
+            b"a,\"b\"",
+        ];
+        for bytes in fine {
+            let faults = quote_faults(bytes);
+            assert!(faults.iter().all(Option::is_none), "{bytes:?}: {faults:?}");
+        }
+        // Never closed: the last record holds the rest of the file, whatever the buffer size.
+        assert_eq!(
+            quote_faults(b"h1,h2,h3\na,b,\"c\nd,e,f\ng,h,i\n"),
+            [None, Some(Unclosed(2))]
+        );
+        // Closed only by a later cell's opening quote, its text after it.
+        assert_eq!(
+            quote_faults(b"a,\"b\nc,d,\"e\"\nf,g\n"),
+            [Some(Runaway(1)), None]
+        );
+        assert_eq!(
+            quote_faults(b"\"a\nb,c,\"d,e\nf,g\n"),
+            [Some(Runaway(0)), None]
+        );
     }
 
     #[test]

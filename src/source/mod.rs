@@ -10,7 +10,7 @@
 mod csv;
 mod sheet;
 
-pub use csv::{BlockText, RecordBlock, record_by_field};
+pub use csv::{BlockText, QuoteFault, RecordBlock, record_by_field};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -432,6 +432,26 @@ impl<'a> Row<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// For a CSV row with a filled cell past the header's `width` columns: how many cells it
+    /// has, and the filled ones past the header. (A sheet's cells don't move, so one past the
+    /// header is just an unnamed column.)
+    pub fn filled_beyond(&self, width: usize) -> Option<(usize, Vec<&'a str>)> {
+        let cells = self.len();
+        if cells <= width {
+            return None;
+        }
+        let cell = |col| match self.cells {
+            Cells::Csv(r) => r.get(col),
+            Cells::Record(text, spans) => field(text, spans, col),
+            Cells::Sheet(_) => None,
+        };
+        let filled: Vec<&str> = (width..cells)
+            .filter_map(cell)
+            .filter(|text| !is_blank(text))
+            .collect();
+        (!filled.is_empty()).then_some((cells, filled))
     }
 
     /// The cell at `col`; [`CellRef::Empty`] past the end. CSV text is raw (untrimmed).

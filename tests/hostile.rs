@@ -1168,6 +1168,35 @@ fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
     );
     assert_eq!(new_files(&before), Vec::<String>::new());
     assert_eq!(sim.state().invoices.len(), sent);
+
+    // Found by a review: two inputs of one name in two folders, with --output-dir, wrote
+    // their failed rows to one file, the second over the first. The run stops first, having
+    // written nothing.
+    std::fs::create_dir_all(w.path("in/b")).expect("b dir");
+    w.write("in/b/x.csv", w.read("in/x.csv").replace("-01,NF", "-05,NF"));
+    let before = tree(&w);
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--ledger",
+            &ledger,
+            "--output-dir",
+            "out",
+            "in/x.csv",
+            "in/b/x.csv",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains(
+            "in/x.csv and in/b/x.csv would both write their failed rows to out/x.failed.csv"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(new_files(&before), Vec::<String>::new());
+    assert_eq!(sim.state().invoices.len(), sent);
     assert!(!w.path("evil.csv").exists());
 }
 

@@ -211,8 +211,6 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .clone()
         .unwrap_or_else(|| results::output_path(first, suffix, settings.output_dir.as_deref()));
     refuse_to_overwrite_inputs(std::slice::from_ref(&results_path), &args.input.files)?;
-    let mut results_writer = ResultsWriter::create(&results_path, settings.bom)
-        .with_context(|| format!("can't write the results file {}", results_path.display()))?;
 
     let opts = load_options(&args.input, mode.required());
     // Invoices stay compact until each is built, judged, made a request and dropped: a
@@ -221,19 +219,23 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     for e in &batch.file_errors {
         eprintln!("error: {}", e.message);
     }
-    results_writer
-        .start(
-            settings
-                .results_delimiter
-                .unwrap_or_else(|| ResultsDelimiter::for_input(batch.sources.first())),
-        )
-        .with_context(|| format!("can't write the results file {}", results_path.display()))?;
+    // Made once every output is known not to land on another (a refused run writes nothing),
+    // and before anything is sent, so an unwritable path stops the run first.
+    let open_results = || -> anyhow::Result<ResultsWriter> {
+        let delimiter = settings
+            .results_delimiter
+            .unwrap_or_else(|| ResultsDelimiter::for_input(batch.sources.first()));
+        ResultsWriter::create(&results_path, settings.bom)
+            .and_then(|mut writer| writer.start(delimiter).map(|()| writer))
+            .with_context(|| format!("can't write the results file {}", results_path.display()))
+    };
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%S"),
         std::process::id()
     );
     if !batch.file_errors.is_empty() && batch.sources.is_empty() {
+        open_results()?;
         let mut summary = RunSummary::new(mode.command(), &run_id, &args.input.files, &[]);
         summary.file_errors = batch
             .file_errors
@@ -257,6 +259,8 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .map(|source| run.failed_options().path_for(source, batch.sources.len()))
         .collect();
     refuse_to_overwrite_inputs(&failed_paths, &args.input.files)?;
+    refuse_shared_outputs(&results_path, &failed_paths, &batch.sources)?;
+    let results_writer = open_results()?;
     let mut summary = match mode {
         Mode::Invoices => {
             let shared = if args.input.allow_shared_invoice_numbers {
@@ -930,6 +934,37 @@ fn refuse_to_overwrite_inputs(outputs: &[PathBuf], inputs: &[String]) -> anyhow:
                  give that input alone, or choose other names with --results, --failed or \
                  --output-dir",
                 output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Stops a run two of whose outputs would be one file (`a/x.csv` and `b/x.csv` with
+/// `--output-dir`): the second would write over the first's failed rows.
+fn refuse_shared_outputs(
+    results: &Path,
+    failed: &[PathBuf],
+    sources: &[group::SourceInfo],
+) -> anyhow::Result<()> {
+    let key = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    for (k, path) in failed.iter().enumerate() {
+        let input = |k: usize| sources.get(k).map_or("?", |s| s.path.as_str());
+        if let Some(earlier) = failed[..k].iter().position(|p| key(p) == key(path)) {
+            bail!(
+                "the inputs {} and {} would both write their failed rows to {}; submit them in \
+                 separate runs, or rename one",
+                input(earlier),
+                input(k),
+                path.display()
+            );
+        }
+        if key(path) == key(results) {
+            bail!(
+                "the results and the failed rows of {} would both be {}; choose another name \
+                 with --results or --failed",
+                input(k),
+                path.display()
             );
         }
     }

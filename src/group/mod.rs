@@ -582,6 +582,23 @@ fn merge(existing: &mut Invoice, invoice: Invoice) {
         Field::DispatchedDate,
         problems,
     );
+    // Two exports that overlap (yesterday's re-exported beside today's) would add the same
+    // lines twice, and without a value column nothing else would tell. An invoice is issued
+    // with all its items: they come from one input, and the others may add its other fields.
+    if let (Some(first), Some(other)) = (existing.items.first(), invoice.items.first()) {
+        existing.problems.push(Problem {
+            source: other.at.source,
+            row: Some(other.at.row),
+            field: None,
+            message: format!(
+                "this invoice has items in two inputs (row {} of input #{} has one too); \
+                 two exports that share rows would count them twice, so all the items of an \
+                 invoice must be in one input",
+                first.at.row,
+                first.at.source + 1
+            ),
+        });
+    }
     existing.items.extend(invoice.items);
     existing.rows.extend(invoice.rows);
     existing.problems.extend(invoice.problems);
@@ -1104,7 +1121,7 @@ mod tests {
     #[test]
     fn invoice_across_two_files_merges_items_and_rows() {
         let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\nO2,N2,2024-01-31,B,Ink,2,2.00,,\n");
-        let b = format!("{HEAD}O3,N3,2024-01-31,C,Pad,1,3.00,,\nO1,N1,,D,Cap,1,4.00,,\n");
+        let b = format!("{HEAD}O3,N3,2024-01-31,C,Pad,1,3.00,,\nO1,N1,,,,,,,UPS\n");
         let batch = load_files(&[&a, &b]);
         let keys: Vec<(&str, &str)> = batch
             .invoices
@@ -1114,7 +1131,8 @@ mod tests {
         assert_eq!(keys, [("O1", "N1"), ("O2", "N2"), ("O3", "N3")]);
         let o1 = &batch.invoices[0];
         let ids: Vec<_> = o1.items.iter().map(|i| i.id.as_deref()).collect();
-        assert_eq!(ids, [Some("A"), Some("D")]);
+        assert_eq!(ids, [Some("A")]);
+        assert_eq!(o1.courier.as_ref().map(|c| c.value.as_str()), Some("UPS"));
         assert_eq!(
             o1.rows,
             [RowRef { source: 0, row: 2 }, RowRef { source: 1, row: 3 }]
@@ -1122,10 +1140,30 @@ mod tests {
         assert!(o1.problems.is_empty(), "{:?}", o1.problems);
     }
 
+    /// Found by a review: a day's export beside a re-export that repeats some of its rows
+    /// sent those invoices with every item twice, at twice the value, when the files had no
+    /// value column to disagree with.
+    #[test]
+    fn an_invoice_s_items_in_two_inputs_are_a_problem() {
+        let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,,\nO2,N2,2024-01-31,B,Ink,2,2.00,,\n");
+        let b = format!("{HEAD}O2,N2,2024-01-31,B,Ink,2,2.00,,\nO3,N3,2024-01-31,C,Pad,1,3.00,,\n");
+        let batch = load_files(&[&a, &b]);
+        let problems: Vec<_> = batch.invoices.iter().map(|i| i.problems.len()).collect();
+        assert_eq!(problems, [0, 1, 0]);
+        let o2 = &batch.invoices[1];
+        assert_eq!(o2.problems[0].source, 1);
+        assert_eq!(o2.problems[0].row, Some(2));
+        assert!(
+            messages(o2)[0].contains("items in two inputs (row 3 of input #1 has one too)"),
+            "{:?}",
+            o2.problems
+        );
+    }
+
     #[test]
     fn disagreement_across_files_names_the_other_input() {
         let a = format!("{HEAD}O1,N1,2024-01-31,A,Pen,1,1.00,1.00,UPS\n");
-        let b = format!("{HEAD}O1,N1,2024-01-31,B,Pen,1,1.00,1.00,DHL\n");
+        let b = format!("{HEAD}O1,N1,2024-01-31,,,,,1.00,DHL\n");
         let batch = load_files(&[&a, &b]);
         let inv = &batch.invoices[0];
         assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);

@@ -417,10 +417,16 @@ pub fn read_date(
         }
         _ => {}
     }
-    // Errors that hold whatever the order: surface them now, with the value in view.
+    // Errors that hold whatever the order: surface them now, with the value in view, as
+    // written (a day/month date a format has fixed would otherwise show year first).
     match reading.layout {
         Layout::Fixed => {
-            reading.timestamp(DayOrder::MonthFirst)?;
+            reading
+                .timestamp(DayOrder::MonthFirst)
+                .map_err(|e| match e {
+                    DateError::Impossible(_) => DateError::Impossible(t.to_string()),
+                    e => e,
+                })?;
         }
         Layout::Either => {
             // The second order is only tried when the first fails: each try is a time-zone
@@ -694,6 +700,11 @@ mod tests {
         assert!(matches!(err("31/02/2024"), DateError::Impossible(_)));
         assert!(matches!(err("2024-02-30"), DateError::Impossible(_)));
         assert!(matches!(err("2023-02-29"), DateError::Impossible(_)));
+        // Found by a review: with a day/month format given, an impossible date was shown
+        // year first ("2026-11-31"), a text the user could not find in the file.
+        let dmy = Some(DateFormat::Order(DayOrder::DayFirst));
+        let e = read_date(" 31/11/2026 ", NY, dmy.as_ref()).unwrap_err();
+        assert_eq!(e, DateError::Impossible("31/11/2026".into()));
         assert!(matches!(err("13/13/2024"), DateError::Impossible(_)));
         assert!(matches!(err("01/02/24"), DateError::TwoDigitYear(_)));
         assert!(matches!(err("yesterday"), DateError::NotADate(_)));

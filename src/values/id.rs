@@ -50,7 +50,9 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
         }
         CellRef::Number(n) => match n.whole() {
             Some(v) if (v as f64).abs() < MAX_EXACT_ID => Ok(Some(Cow::Owned(v.to_string()))),
+            // Past 2^53 a number has no decimals to speak of: its trouble is its digits.
             Some(_) => Err(ValueError::TooManyDigits(n.to_text())),
+            None if n.0.abs() >= MAX_EXACT_ID => Err(ValueError::TooManyDigits(n.to_text())),
             None => Err(ValueError::FractionalId(n.to_text())),
         },
         CellRef::DateTime(dt) => Err(ValueError::WrongCellType(
@@ -191,6 +193,16 @@ mod tests {
         assert!(id_from_cell(CellRef::Text("85123A")).is_ok());
         assert!(id_from_cell(CellRef::Number(SheetNumber(1.5))).is_err());
         assert!(id_from_cell(CellRef::Number(SheetNumber(1.17245e16))).is_err());
+        // Found by a review: a 19-digit id cell was said to have decimals; it has too many
+        // digits, like any number past 15.
+        for big in [1_172_452_900_123_456_789.0, 1e15, -2e17] {
+            let e = id_from_cell(CellRef::Number(SheetNumber(big))).unwrap_err();
+            assert!(matches!(e, ValueError::TooManyDigits(_)), "{big}: {e}");
+        }
+        assert!(matches!(
+            id_from_cell(CellRef::Number(SheetNumber(12.5))),
+            Err(ValueError::FractionalId(_))
+        ));
         assert!(id_from_cell(CellRef::Error("#N/A")).is_err());
         assert!(id_from_cell(CellRef::Bool(true)).is_err());
     }

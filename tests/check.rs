@@ -741,7 +741,7 @@ fn a_quote_left_open_is_named_and_its_invoice_is_not_sent() {
     let head = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Description\n";
     w.write(
         "open.csv",
-        &format!(
+        format!(
             "{head}1-01,N1,2026-11-20,S,1,10.00,ok\n\
              3-01,N3,2026-11-20,S,1,10.00,\"Cable 2m\n\
              4-01,N4,2026-11-20,S,1,10.00,ok\n"
@@ -762,7 +762,7 @@ fn a_quote_left_open_is_named_and_its_invoice_is_not_sent() {
     // cell over two lines, a doubled quote and a sloppy one-line quote are all still fine.
     w.write(
         "runaway.csv",
-        &format!(
+        format!(
             "{head}3-01,N3,2026-11-20,S,1,10.00,\"Cable 2m\n\
              4-01,N4,2026-11-20,S,1,10.00,ok\n\
              5-01,N5,2026-11-20,S,1,10.00,\"Monitor 27\"\n\

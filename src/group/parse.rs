@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use super::store::ItemText;
 use super::{LoadOptions, Problem};
 use crate::mapping::{Field, Mapping};
-use crate::source::{CellRef, QuoteFault, Row};
+use crate::source::{self, CellRef, QuoteFault, Row};
 use crate::values::date::{self, DateFormat, DateReading, DayOrderVote};
 use crate::values::id::{self, InvoiceType};
 use crate::values::money::{self, MoneyReading, SeparatorVote};
@@ -596,11 +596,9 @@ impl<'a> RowParser<'a> {
             }
         };
         if let Some((cells, extra)) = row.filled_beyond(self.headers.len()) {
-            let delimiter = match self.delimiter {
-                Some(b'\t') => String::from("tab"),
-                Some(d) => format!("'{}'", char::from(d)),
-                None => String::from("delimiter"),
-            };
+            let delimiter = self
+                .delimiter
+                .map_or_else(|| String::from("delimiter"), source::delimiter_name);
             let message = format!(
                 "this row has {cells} cells but the header has {}: a {delimiter} inside a cell \
                  has split it, and the cells after it have moved over (past the header: {}); \

@@ -50,8 +50,6 @@ pub(super) struct CsvRows {
     plain: bool,
     /// The fields of the plain record found last, as ranges of the input's buffer.
     spans: Vec<FieldSpan>,
-    /// Where csv_core's record stands as to quotes, followed byte by byte beside it.
-    quotes: QuoteState,
     /// What is wrong with the quotes of the record read last.
     fault: Option<QuoteFault>,
 }
@@ -266,7 +264,6 @@ impl CsvRows {
             broken: false,
             plain: false,
             spans: Vec::new(),
-            quotes: QuoteState::START,
             fault: None,
         })
     }
@@ -342,7 +339,8 @@ impl CsvRows {
             }
         }
         let (mut outlen, mut endlen) = (0, 0);
-        self.quotes = QuoteState::START;
+        // Where csv_core's record stands as to quotes, followed byte by byte beside it.
+        let mut quotes = QuoteState::START;
         loop {
             let input = match self.input.fill_buf() {
                 Ok(input) => input,
@@ -357,8 +355,7 @@ impl CsvRows {
                 self.out.get_mut(outlen..).unwrap_or_default(),
                 self.ends.get_mut(endlen..).unwrap_or_default(),
             );
-            self.quotes
-                .feed(input.get(..nin).unwrap_or_default(), self.delimiter);
+            quotes.feed(input.get(..nin).unwrap_or_default(), self.delimiter);
             self.input.consume(nin);
             outlen += nout;
             endlen += nend;
@@ -374,7 +371,7 @@ impl CsvRows {
                 }
                 ReadRecordResult::Record => {
                     self.records += 1;
-                    self.fault = match self.quotes {
+                    self.fault = match quotes {
                         QuoteState {
                             at: Quoting::Quoted,
                             field,
@@ -430,12 +427,9 @@ impl CsvRows {
     }
 
     pub(super) fn describe(&self) -> String {
-        let delimiter = match self.delimiter {
-            b'\t' => "tab".to_string(),
-            d => format!("'{}'", char::from(d)),
-        };
         format!(
-            "CSV, {delimiter}-separated, {}",
+            "CSV, {}-separated, {}",
+            super::delimiter_name(self.delimiter),
             self.encoding.name().to_ascii_lowercase()
         )
     }

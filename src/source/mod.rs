@@ -543,6 +543,14 @@ fn is_blank(text: &str) -> bool {
     !crate::values::is_trimmed(text) && text.trim().is_empty()
 }
 
+/// A delimiter as messages name it: `tab`, or the character quoted (`';'`).
+pub fn delimiter_name(delimiter: u8) -> String {
+    match delimiter {
+        b'\t' => String::from("tab"),
+        d => format!("'{}'", char::from(d)),
+    }
+}
+
 /// Parses a `--delimiter` value: ",", ";", "tab" or "\t", "|" (or any single ASCII character).
 pub fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {

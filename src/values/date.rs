@@ -224,6 +224,20 @@ impl DateReading {
     }
 }
 
+impl DateError {
+    /// The error with the value as the cell has it where [`DateReading::timestamp`] shows its
+    /// reading, which is year first once a format has fixed a day/month date's order.
+    fn with_written(self, text: &str) -> DateError {
+        match self {
+            DateError::Impossible(_) => DateError::Impossible(text.to_string()),
+            DateError::BadTime(_) => DateError::BadTime(text.to_string()),
+            DateError::BadOffset(_) => DateError::BadOffset(text.to_string()),
+            DateError::DstGap(_, zone) => DateError::DstGap(text.to_string(), zone),
+            e => e,
+        }
+    }
+}
+
 /// A small cursor over ASCII-ish text.
 struct Scan<'a> {
     s: &'a [u8],
@@ -423,10 +437,7 @@ pub fn read_date(
         Layout::Fixed => {
             reading
                 .timestamp(DayOrder::MonthFirst)
-                .map_err(|e| match e {
-                    DateError::Impossible(_) => DateError::Impossible(t.to_string()),
-                    e => e,
-                })?;
+                .map_err(|e| e.with_written(t))?;
         }
         Layout::Either => {
             // The second order is only tried when the first fails: each try is a time-zone
@@ -705,6 +716,11 @@ mod tests {
         let dmy = Some(DateFormat::Order(DayOrder::DayFirst));
         let e = read_date(" 31/11/2026 ", NY, dmy.as_ref()).unwrap_err();
         assert_eq!(e, DateError::Impossible("31/11/2026".into()));
+        let e = read_date("08/03/2026 02:30", NY, dmy.as_ref()).unwrap_err();
+        assert_eq!(
+            e,
+            DateError::DstGap("08/03/2026 02:30".into(), "America/New_York".into())
+        );
         assert!(matches!(err("13/13/2024"), DateError::Impossible(_)));
         assert!(matches!(err("01/02/24"), DateError::TwoDigitYear(_)));
         assert!(matches!(err("yesterday"), DateError::NotADate(_)));

@@ -605,6 +605,49 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     assert_eq!(statuses("in.failed.results.csv"), ["A-2 accepted"]);
 }
 
+/// Bug: ids were written bare in the failed-rows and results files, so a spreadsheet that opened
+/// them read invoice number `000100` as the number 100 (and a 44-digit access key as
+/// `3.5E+43`), and a failed file fixed there and fed back sent invoice `100`, another invoice.
+/// Such ids are written as the text cell `="000100"`, which a spreadsheet keeps as it is, and
+/// the tool reads it back as the id.
+#[test]
+fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let key = "35261112345678000190550010000001001000001005";
+    w.write(
+        "in.csv",
+        format!(
+            "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Chave de Acesso\n\
+             0071,000100,2026-11-20,0042,0,10.00,{key}\n"
+        ),
+    );
+    let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];
+    sim.run(&w, &[&args[..], &["in.csv"]].concat())
+        .expect_code(1);
+    let failed = w.read("in.failed.csv");
+    assert!(
+        failed.contains(&format!(
+            "\"=\"\"0071\"\"\",\"=\"\"000100\"\"\",2026-11-20,\"=\"\"0042\"\"\",0,10.00,\"=\"\"{key}\"\"\","
+        )),
+        "{failed}"
+    );
+    let results = w.read("in.results.csv");
+    assert!(
+        results.contains("\"=\"\"0071\"\"\",\"=\"\"000100\"\"\",invalid"),
+        "{results}"
+    );
+
+    // Fixed as text, the file sends the invoice with the ids as they were.
+    w.write("in.failed.csv", failed.replace(",0,10.00,", ",1,10.00,"));
+    sim.run(&w, &[&args[..], &["in.failed.csv"]].concat())
+        .expect_code(0);
+    sim.assert_exactly_once(&[("0071".into(), "000100".into())]);
+    let sent = sim.state().invoice("0071", "000100").cloned().expect("sent");
+    assert_eq!(sent.items[0].id, "0042");
+    assert_eq!(sent.invoice_key.as_deref(), Some(key));
+}
+
 /// Bugs: feeding a failed-rows file back in (1) sent the `'` that escapes a cell such as `+100`
 /// as part of the value, so VTEX got invoice number `'+100`, another invoice than the one that
 /// failed; (2) wrote that run's results over the first run's and its failed rows over the very

@@ -3,7 +3,8 @@
 //! invoice, plus an error column, ready to be fixed and submitted again).
 //!
 //! Every cell either file writes goes through [`escape_formula`], so a spreadsheet never runs a
-//! formula that came from an input file or a server message.
+//! formula that came from an input file or a server message; ids go through [`id_cell`], so a
+//! spreadsheet keeps their leading zeros.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::group::{Batch, RowRef, SourceInfo};
+use crate::mapping::Field;
 use crate::source::ReadOptions;
 
 /// What happened to one invoice.
@@ -78,6 +80,20 @@ pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
         _ => cell.into(),
+    }
+}
+
+/// An id cell as Excel keeps it: `="000100"` for an id of digits only that Excel would read as a
+/// number, losing its leading zeros (`000100` becomes `100`, a different invoice number once
+/// the file is fixed, saved and fed back) or, from twelve digits on, showing and saving it as
+/// `1.17245E+12`. Excel shows such a cell as the id and saves it as the id; the tool reads it
+/// back as the id ([`crate::source::unescape_formula`]). Any other cell is escaped as usual.
+pub fn id_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let digits = cell.len() > 1 && cell.bytes().all(|b| b.is_ascii_digit());
+    if digits && (cell.starts_with('0') || cell.len() >= 12) {
+        format!("=\"{cell}\"").into()
+    } else {
+        escape_formula(cell)
     }
 }
 
@@ -189,9 +205,11 @@ fn write_row<W: Write>(
         .value_cents
         .map(|cents| delimiter.money(cents))
         .unwrap_or_default();
+    let order_id = id_cell(&row.order_id);
+    let invoice_number = id_cell(&row.invoice_number);
     let cells: [&str; 9] = [
-        &row.order_id,
-        &row.invoice_number,
+        &order_id,
+        &invoice_number,
         row.status.as_str(),
         http,
         row.receipt.as_deref().unwrap_or_default(),
@@ -200,9 +218,14 @@ fn write_row<W: Write>(
         &value,
         &row.source,
     ];
-    for cell in cells {
-        w.write_field(escape_formula(cell).as_bytes())
-            .map_err(io::Error::other)?;
+    for (col, cell) in cells.into_iter().enumerate() {
+        // The ids are already written as cells (`id_cell`).
+        let cell = if col < 2 {
+            cell.into()
+        } else {
+            escape_formula(cell)
+        };
+        w.write_field(cell.as_bytes()).map_err(io::Error::other)?;
     }
     w.write_record(None::<&[u8]>).map_err(io::Error::other)
 }
@@ -464,6 +487,17 @@ pub fn write_failed_rows(
         let mut header: Vec<String> = table.headers()[..width].to_vec();
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;
+        // Columns of ids, kept as text by a spreadsheet that opens the file (`id_cell`).
+        let id_columns: Vec<usize> = [
+            Field::OrderId,
+            Field::InvoiceNumber,
+            Field::ItemId,
+            Field::InvoiceKey,
+            Field::TrackingNumber,
+        ]
+        .into_iter()
+        .filter_map(|f| info.mapping.column(f))
+        .collect();
         // Row `number`'s cells, read only when the row failed: most rows did not.
         let mut write_row = |number: u64, cells: &mut dyn Iterator<Item = String>| {
             let Some(message) = errors.get(&RowRef {
@@ -474,8 +508,20 @@ pub fn write_failed_rows(
             };
             let mut cells: Vec<String> = cells.take(width).collect();
             cells.resize(width, String::new());
-            cells.push(message.clone());
-            write_escaped(&mut w, &cells).map_err(io_err)
+            for (col, cell) in cells.iter().enumerate() {
+                // As the run read it (`="000100"` is `000100`), written so it reads back so.
+                let cell = crate::source::unescape_formula(cell);
+                let cell = match id_columns.contains(&col) {
+                    true => id_cell(cell),
+                    false => escape_formula(cell),
+                };
+                w.write_field(cell.as_bytes())
+                    .map_err(|e| io_err(io::Error::other(e)))?;
+            }
+            w.write_field(escape_formula(message).as_bytes())
+                .map_err(|e| io_err(io::Error::other(e)))?;
+            w.write_record(None::<&[u8]>)
+                .map_err(|e| io_err(io::Error::other(e)))
         };
         if table.is_csv() {
             // Read as bytes: a row with a cell that is not UTF-8 failed for that, and must be
@@ -566,6 +612,30 @@ mod tests {
         // typed one, as the mark of text.
         assert_eq!(crate::source::unescape_formula("'007"), "'007");
         assert_eq!(crate::source::unescape_formula("'=x"), "=x");
+    }
+
+    #[test]
+    fn ids_a_spreadsheet_would_make_numbers_are_text_cells_that_read_back() {
+        use crate::source::unescape_formula;
+        assert_eq!(id_cell("000100"), "=\"000100\"");
+        assert_eq!(id_cell("123456789012"), "=\"123456789012\"");
+        assert_eq!(id_cell("35260112345678000190550010000001231000001234").len(), 47);
+        // What Excel keeps as it is: left bare, for the scripts that read the file.
+        for id in ["100", "12345678901", "0", "1172450000000-01", "NF-0001", "", "0x1"] {
+            assert_eq!(id_cell(id), id);
+        }
+        assert_eq!(id_cell("-007"), "'-007");
+        for id in ["000100", "123456789012", "100", "-007", "=\"x\"", "'0"] {
+            assert_eq!(unescape_formula(&id_cell(id)), id, "{id}");
+        }
+        // As spreadsheets show them: the text inside, also with stray spaces around.
+        assert_eq!(unescape_formula("=\"0042\""), "0042");
+        assert_eq!(unescape_formula(" =\"0042\" "), "0042");
+        assert_eq!(unescape_formula("=\"\""), "");
+        // Anything else that starts with `="` is left as written.
+        for text in ["=\"a\"&\"b\"", "=\"a", "=\"", " =\"x", "=A1"] {
+            assert_eq!(unescape_formula(text), text);
+        }
     }
 
     #[test]
@@ -663,7 +733,7 @@ mod tests {
             lines,
             vec![
                 RESULT_HEADERS.join(",").as_str(),
-                "o1,007,accepted,200,r-1,4294967295,\"'-oops, \"\"quoted\"\"\",'-0.05,f.csv:2"
+                "o1,\"=\"\"007\"\"\",accepted,200,r-1,4294967295,\"'-oops, \"\"quoted\"\"\",'-0.05,f.csv:2"
             ]
         );
     }
@@ -692,7 +762,7 @@ mod tests {
         let live = fs::read_to_string(&path).unwrap();
         let expected = vec![
             RESULT_HEADERS.join(";"),
-            String::from("\"o;1\";007;failed;;;2;timeout, then 500;1234567,89;f.csv:2-3"),
+            String::from("\"o;1\";\"=\"\"007\"\"\";failed;;;2;timeout, then 500;1234567,89;f.csv:2-3"),
         ];
         assert_eq!(live.lines().collect::<Vec<_>>(), expected, "live");
         w.finish(&[row]).unwrap();

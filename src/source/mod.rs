@@ -493,12 +493,23 @@ impl<'a> Row<'a> {
     }
 }
 
-/// A text cell without the `'` the tool's own files put before a cell that a spreadsheet would
-/// run as a formula (`report::results::escape_formula`): a failed-rows file fed back in must
-/// read `'+100` as the `+100` that failed, or the invoice sent would be another one.
+/// A text cell as the tool's own files mean it, and as a spreadsheet shows it:
+/// - without the `'` put before a cell that a spreadsheet would run as a formula
+///   (`report::results::escape_formula`): a failed-rows file fed back in must read `'+100` as
+///   the `+100` that failed, or the invoice sent would be another one;
+/// - `="000100"`, the text cell the tool writes for an id a spreadsheet would turn into a number
+///   (`report::results::id_cell`) and that many exports use for the same reason, as `000100`.
 pub fn unescape_formula(text: &str) -> &str {
     match text.as_bytes() {
         [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &text[1..],
+        [b'=', b'"', inner @ .., b'"'] if !inner.contains(&b'"') => &text[2..text.len() - 1],
+        [b' ' | b'\t', ..] | [.., b' ' | b'\t'] if text.trim().starts_with("=\"") => {
+            let trimmed = text.trim();
+            match unescape_formula(trimmed) {
+                inner if inner.len() < trimmed.len() => inner,
+                _ => text,
+            }
+        }
         _ => text,
     }
 }

@@ -309,7 +309,9 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Only check the files (the same as `invoice-import check`).
+    /// Only check the files (the same as `invoice-import check`); sends and writes nothing, so
+    /// it refuses the flags that name outputs (--summary-json, --log-file, --report, --results,
+    /// --failed) and --inbox, --check-remote.
     #[arg(long)]
     pub dry_run: bool,
 

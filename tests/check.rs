@@ -520,6 +520,35 @@ fn dry_run_is_check() {
     assert!(!w.path("mistakes.results.csv").exists());
 }
 
+/// Bug: `submit --dry-run` ignored `--summary-json`, `--log-file` and `--report` (and printed
+/// the human report for `--summary-json -`), so a scheduled rehearsal found no file where it
+/// asked for one. A flag a dry run can't honour now stops it, naming the flag.
+#[test]
+fn a_dry_run_refuses_the_outputs_of_a_run_that_sends() {
+    let w = Workdir::new();
+    let input = sample("mistakes.csv");
+    for flags in [
+        &["--summary-json", "-"][..],
+        &["--summary-json", "s.json"],
+        &["--log-file", "l.jsonl"],
+        &["--report", "r.html"],
+        &["--results", "r.csv"],
+        &["--failed", "f.csv"],
+        &["--check-remote"],
+    ] {
+        let r = w.run(&[&["submit", "--dry-run"][..], flags, &[input.as_str()]].concat());
+        r.expect_code(2);
+        assert!(
+            r.stderr().contains(&format!("drop {}", flags[0])) && r.stdout().is_empty(),
+            "{flags:?}: {}",
+            r.stderr()
+        );
+    }
+    assert_eq!(std::fs::read_dir(w.path(".")).unwrap().count(), 0);
+    w.run(&["track", "--dry-run", "--report", "r.html", &input])
+        .expect_code(2);
+}
+
 /// Regression (found by the benchmarks): thousands of orders on one invoice number (a column
 /// mapped wrongly) made every message list every other order, quadratic in time and memory.
 #[test]

@@ -108,6 +108,23 @@ enum Destination {
 pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<i32> {
     loaded.apply_input(&mut args.input)?;
     if args.dry_run {
+        // A dry run only checks: a file a flag asks for would silently not be there.
+        let outputs = [
+            (args.summary_json.is_some(), "--summary-json"),
+            (args.log_file.is_some(), "--log-file"),
+            (args.report.is_some(), "--report"),
+            (args.results.is_some(), "--results"),
+            (args.failed.is_some(), "--failed"),
+            (args.inbox.is_some(), "--inbox"),
+            (args.check_remote, "--check-remote"),
+        ];
+        if let Some((_, flag)) = outputs.iter().find(|(given, _)| *given) {
+            bail!(
+                "--dry-run only checks the files, as `invoice-import check` does, and writes or \
+                 asks nothing: drop {flag} (for a report a program can read, run \
+                 `invoice-import check --format json`)"
+            );
+        }
         let check = crate::cli::CheckArgs {
             input: args.input.clone(),
             format: crate::cli::Format::Human,

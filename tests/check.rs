@@ -838,3 +838,25 @@ fn a_row_with_more_cells_than_the_header_is_an_error() {
     assert_eq!(r["valid_invoices"], 1, "{r:#}");
     assert_eq!(r["total_cents"], 300, "{r:#}");
 }
+
+/// Bug: `--sheet` given for a CSV was ignored without a word, so a user who meant another file
+/// (or a workbook saved as CSV) never learned the sheet was not what was read.
+#[test]
+fn sheet_for_a_csv_is_a_note_and_the_workbook_beside_it_takes_it() {
+    let w = Workdir::new();
+    let r = w.run(&[
+        "check",
+        "--sheet",
+        "Invoices",
+        &sample("invoices-en.csv"),
+        &sample("invoices.xlsx"),
+    ]);
+    r.expect_code(0);
+    let out = r.stdout();
+    assert!(
+        out.contains("invoices-en.csv: --sheet 'Invoices' does not apply, a CSV has no sheets"),
+        "{out}"
+    );
+    assert!(out.contains("2 file(s)"), "{out}");
+    assert_eq!(out.matches("does not apply").count(), 1, "{out}");
+}

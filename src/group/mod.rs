@@ -714,7 +714,7 @@ fn load_file(
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
-        notes: notes(&table, &store.repeated_headers),
+        notes: notes(&table, &store.repeated_headers, opts.read.sheet.as_deref()),
         header_row: table.header_row(),
         headers,
         mapping,
@@ -729,8 +729,15 @@ fn load_file(
 }
 
 /// What the user should be told about how `table` was read.
-fn notes(table: &Table, repeated_headers: &[u64]) -> Vec<String> {
+fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<String> {
     let mut notes = Vec::new();
+    if let (Some(sheet), true) = (sheet, table.is_csv()) {
+        // Not an error: one --sheet serves the workbooks of a run that has CSVs beside them.
+        notes.push(format!(
+            "{}: --sheet '{sheet}' does not apply, a CSV has no sheets; it was read as it is",
+            table.source()
+        ));
+    }
     if !table.unread_sheets().is_empty() {
         notes.push(format!(
             "{}: only its first sheet with data was read; its other sheets ({}) were not \

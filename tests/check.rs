@@ -311,29 +311,39 @@ fn leading_zeros_in_ids_are_kept() {
     assert_eq!(j["invalid"][0]["invoice_number"], "000123");
 }
 
+/// Also a bug: `-` given twice said the second was "no data", as if stdin were empty; it is
+/// said to be given twice, as a file is.
 #[test]
 fn stdin_is_read_as_csv() {
     let w = Workdir::new();
-    let mut c = w.cmd(&["check", "--format", "json", "-"]);
-    c.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Order;Invoice;Date;SKU;Qty;Unit Price\nA1;N1;25/01/2026;S;1;10,50\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(j["total_cents"], 1050);
+    for (inputs, code) in [(&["-"][..], 0), (&["-", "-"], 2)] {
+        let mut c = w.cmd(&[&["check", "--format", "json"][..], inputs].concat());
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"Order;Invoice;Date;SKU;Qty;Unit Price\nA1;N1;25/01/2026;S;1;10,50\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(j["total_cents"], 1050);
+        if code == 2 {
+            assert_eq!(
+                j["file_errors"][0]["message"],
+                "-: stdin is given more than once; it was read once, the first time"
+            );
+        }
+    }
 }
 
 #[test]

@@ -643,7 +643,11 @@ fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
     sim.run(&w, &[&args[..], &["in.failed.csv"]].concat())
         .expect_code(0);
     sim.assert_exactly_once(&[("0071".into(), "000100".into())]);
-    let sent = sim.state().invoice("0071", "000100").cloned().expect("sent");
+    let sent = sim
+        .state()
+        .invoice("0071", "000100")
+        .cloned()
+        .expect("sent");
     assert_eq!(sent.items[0].id, "0042");
     assert_eq!(sent.invoice_key.as_deref(), Some(key));
 }

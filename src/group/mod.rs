@@ -288,10 +288,21 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
     for (k, path) in paths.iter().enumerate() {
         // The same file twice would count each of its rows twice: its invoices' items and
         // computed values would double.
-        let again = path != "-"
-            && paths[..k]
-                .iter()
-                .any(|earlier| source::same_file(Path::new(earlier), Path::new(path)));
+        let again = match path.as_str() {
+            "-" => paths[..k].iter().any(|earlier| earlier == "-"),
+            _ => paths[..k].iter().any(|earlier| {
+                earlier != "-" && source::same_file(Path::new(earlier), Path::new(path))
+            }),
+        };
+        if again && path == "-" {
+            batch.file_errors.push(FileError {
+                path: path.clone(),
+                message: String::from(
+                    "-: stdin is given more than once; it was read once, the first time",
+                ),
+            });
+            continue;
+        }
         if again {
             batch.file_errors.push(FileError {
                 path: path.clone(),

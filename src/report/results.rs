@@ -619,9 +619,20 @@ mod tests {
         use crate::source::unescape_formula;
         assert_eq!(id_cell("000100"), "=\"000100\"");
         assert_eq!(id_cell("123456789012"), "=\"123456789012\"");
-        assert_eq!(id_cell("35260112345678000190550010000001231000001234").len(), 47);
+        assert_eq!(
+            id_cell("35260112345678000190550010000001231000001234").len(),
+            47
+        );
         // What Excel keeps as it is: left bare, for the scripts that read the file.
-        for id in ["100", "12345678901", "0", "1172450000000-01", "NF-0001", "", "0x1"] {
+        for id in [
+            "100",
+            "12345678901",
+            "0",
+            "1172450000000-01",
+            "NF-0001",
+            "",
+            "0x1",
+        ] {
             assert_eq!(id_cell(id), id);
         }
         assert_eq!(id_cell("-007"), "'-007");
@@ -762,7 +773,9 @@ mod tests {
         let live = fs::read_to_string(&path).unwrap();
         let expected = vec![
             RESULT_HEADERS.join(";"),
-            String::from("\"o;1\";\"=\"\"007\"\"\";failed;;;2;timeout, then 500;1234567,89;f.csv:2-3"),
+            String::from(
+                "\"o;1\";\"=\"\"007\"\"\";failed;;;2;timeout, then 500;1234567,89;f.csv:2-3",
+            ),
         ];
         assert_eq!(live.lines().collect::<Vec<_>>(), expected, "live");
         w.finish(&[row]).unwrap();

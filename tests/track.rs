@@ -198,6 +198,18 @@ fn track_sample_on_the_embedded_sandbox() {
     assert!(rows.iter().all(|s| s == "accepted"), "{rows:?}");
 }
 
+/// Bug: `track --dry-run` ended with "12 valid (total 0.00)": tracking updates carry no money,
+/// and a total of nothing read as if the invoices were worth nothing.
+#[test]
+fn a_tracking_dry_run_counts_without_a_total() {
+    let w = Workdir::new();
+    let sample = common::repo().join("samples/tracking-en.csv");
+    let r = w.run(&["track", "--dry-run", sample.to_str().unwrap()]);
+    r.expect_code(0);
+    assert!(r.stdout().ends_with("12 valid, 0 invalid.\n"), "{}", r.stdout());
+    assert!(!r.stdout().contains("total"), "{}", r.stdout());
+}
+
 /// Bug: `track --help` listed `--check-remote` and `--allow-shared-invoice-numbers`, and track
 /// took them and did nothing with them. They are hidden from its help and refused.
 #[test]

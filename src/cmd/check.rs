@@ -68,6 +68,7 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
         }),
     };
     let mut report = CheckReport::start(&batch);
+    report.valued = mode == Mode::Invoices;
     for t in tallies {
         report.absorb(&batch, t);
     }

@@ -24,6 +24,9 @@ pub struct CheckReport {
     pub row_errors: Vec<ErrorAt>,
     /// Inputs that could not be read at all.
     pub file_errors: Vec<FileErrorOut>,
+    /// Whether the checked things carry money (invoices do, tracking updates don't).
+    #[serde(skip)]
+    pub valued: bool,
 }
 
 /// Verdicts counted, for a [`CheckReport`]: what is wrong is kept as problems, located only when
@@ -156,6 +159,7 @@ impl CheckReport {
                     message: e.message.clone(),
                 })
                 .collect(),
+            valued: true,
         }
     }
 
@@ -219,12 +223,15 @@ impl CheckReport {
         }
         let _ = writeln!(
             out,
-            "\n{} file(s), {} rows → {} invoices: {} valid (total {}), {} invalid{}.",
+            "\n{} file(s), {} rows → {} invoices: {} valid{}, {} invalid{}.",
             self.files.len(),
             self.rows,
             self.invoices,
             self.valid_invoices,
-            money(self.total_cents),
+            match self.valued {
+                true => format!(" (total {})", money(self.total_cents)),
+                false => String::new(),
+            },
             self.invalid_invoices,
             if self.row_errors.is_empty() {
                 String::new()

@@ -149,6 +149,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
 
+    /// Row number of the header, for a file with a title above it; the rows above are passed
+    /// over [default: the first row with anything in it, or, when that is not a header, the
+    /// first of the next 20 rows that is].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+
     /// CSV delimiter: , ; tab | [default: detected].
     #[arg(long, value_name = "CHAR", value_parser = crate::source::parse_delimiter)]
     pub delimiter: Option<u8>,
@@ -311,7 +317,7 @@ pub struct SubmitArgs {
 
     /// Only check the files (the same as `invoice-import check`); sends and writes nothing, so
     /// it refuses the flags that name outputs (--summary-json, --log-file, --report, --results,
-    /// --failed) and --inbox, --check-remote.
+    /// --failed) or need a run that sends (--inbox).
     #[arg(long)]
     pub dry_run: bool,
 

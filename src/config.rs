@@ -110,6 +110,8 @@ pub struct InputSection {
     pub delimiter: Option<String>,
     pub encoding: Option<String>,
     pub sheet: Option<String>,
+    /// The header's row number, for files with a title above it.
+    pub header_row: Option<u64>,
     /// The profile used when `--profile` is not given.
     pub profile: Option<String>,
 }
@@ -279,6 +281,17 @@ impl Loaded {
         }
         if input.sheet.is_none() {
             input.sheet.clone_from(&s.sheet);
+        }
+        if input.header_row.is_none() {
+            match s.header_row {
+                Some(0) => {
+                    return Err(self.value_error(
+                        "input.header_row",
+                        "rows are numbered from 1, as a spreadsheet shows them",
+                    ));
+                }
+                row => input.header_row = row,
+            }
         }
         let profile = input.profile.clone().or_else(|| s.profile.clone());
         if let Some(name) = profile {
@@ -569,6 +582,17 @@ impl fmt::Display for Settings {
         writeln!(f, "decimal:       {}", or_detect(&i.decimal))?;
         writeln!(f, "delimiter:     {}", or_detect(&i.delimiter))?;
         writeln!(f, "encoding:      {}", or_detect(&i.encoding))?;
+        writeln!(
+            f,
+            "sheet:         {}",
+            i.sheet.as_deref().unwrap_or("(the first with data)")
+        )?;
+        writeln!(
+            f,
+            "header row:    {}",
+            i.header_row
+                .map_or_else(|| String::from("(detected)"), |r| r.to_string())
+        )?;
         writeln!(
             f,
             "profile:       {} (defined: {})",

@@ -870,3 +870,83 @@ fn sheet_for_a_csv_is_a_note_and_the_workbook_beside_it_takes_it() {
     assert!(out.contains("2 file(s)"), "{out}");
     assert_eq!(out.matches("does not apply").count(), 1, "{out}");
 }
+
+/// Bugs: (1) a CSV with a report title above its header (as ERPs export them) was refused, the
+/// title taken for the header, and with a title that has no `;` the file was even split at
+/// `,`; (2) blank lines were not counted, so every row after one was named one row too high.
+/// Rows are numbered as a spreadsheet shows the file, and the header is found under the title.
+#[test]
+fn a_title_above_the_header_is_passed_over_and_rows_keep_their_numbers() {
+    let w = Workdir::new();
+    w.write(
+        "nf.csv",
+        b"Relat\xf3rio de Notas Fiscais\r\nEmitido em 21/11/2026\r\n\r\n\
+          Pedido;Nota Fiscal;Emiss\xe3o;SKU;Quantidade;Pre\xe7o Unit\xe1rio\r\n\
+          A-1;0001;20/11/2026;S1;2;1.234,50\r\n\r\n\
+          A-2;0002;20/11/2026;S1;0;10,00\r\n",
+    );
+    let run = w.run(&["check", "--format", "json", "nf.csv"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["rows"], 2);
+    assert_eq!(j["total_cents"], 246900);
+    assert_eq!(j["files"][0]["format"], "CSV, ';'-separated, windows-1252");
+    assert_eq!(
+        j["files"][0]["notes"][0],
+        "nf.csv: the header is row 4; rows 1-2 above it were passed over (a title, not invoices)"
+    );
+    let error = &j["invalid"][0]["errors"][0];
+    assert_eq!(
+        (&error["row"], &error["column"]),
+        (&7.into(), &"Quantidade".into())
+    );
+
+    // Said outright, the same; a row that can't be the header is an error naming it.
+    let told = w.run(&["check", "--format", "json", "--header-row", "4", "nf.csv"]);
+    assert_eq!(told.json()["invalid"], j["invalid"]);
+    for (row, why) in [
+        ("3", "row 3 can't be the header: there is nothing in it"),
+        (
+            "9",
+            "row 9 can't be the header: the last row with anything in it is row 7",
+        ),
+        ("2", "no column for required field order_id"),
+    ] {
+        let r = w.run(&["check", "--header-row", row, "nf.csv"]);
+        r.expect_code(2);
+        assert!(r.stdout().contains(why), "{row}: {}", r.stdout());
+    }
+    w.run(&["check", "--header-row", "0", "nf.csv"])
+        .expect_code(2);
+}
+
+/// Bug: a CSV with Windows-1252 rows and UTF-8 rows (pasted from two exports) was read as
+/// Windows-1252 without a word, and "Café" went to VTEX as "CafÃ©". The run says the file
+/// mixes encodings and where the UTF-8 text is.
+#[test]
+fn a_file_that_mixes_two_encodings_is_named() {
+    let w = Workdir::new();
+    w.write(
+        "mix.csv",
+        b"Pedido;NF;Data;SKU;Descri\xe7\xe3o;Qtd;Pre\xe7o\n\
+          A-1;1;20/11/2026;S1;Ca\xe7a;1;10,00\n\
+          A-2;2;20/11/2026;S1;Caf\xc3\xa9;1;10,00\n",
+    );
+    let r = w.run(&["check", "--format", "json", "mix.csv"]);
+    r.expect_code(0);
+    let note = r.json()["files"][0]["notes"][0].clone();
+    assert!(
+        note.as_str().unwrap_or_default().starts_with(
+            "mix.csv: read as Windows-1252, but line 3 is UTF-8 text (é would show as Ã©)"
+        ),
+        "{note}"
+    );
+    // One encoding throughout: nothing to say.
+    w.write(
+        "one.csv",
+        b"Pedido;NF;Data;SKU;Descri\xe7\xe3o;Qtd;Pre\xe7o\nA-1;1;20/11/2026;S1;Ca\xe7a;1;10,00\n",
+    );
+    let r = w.run(&["check", "--format", "json", "one.csv"]);
+    r.expect_code(0);
+    assert!(!r.stdout().contains("encodings"), "{}", r.stdout());
+}

@@ -274,10 +274,22 @@ fn results_have_a_bom_unless_no_bom() {
 // ---- 4. workbook failed rows ----------------------------------------------------------------
 
 fn write_workbook(path: &Path, rows: &[(&str, &str, f64, f64)]) {
+    write_workbook_titled(path, None, rows);
+}
+
+/// A workbook whose header is in row 1, or, under a `title`, in row 3 (a blank row between).
+fn write_workbook_titled(path: &Path, title: Option<&str>, rows: &[(&str, &str, f64, f64)]) {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Notas").unwrap();
+    let top = match title {
+        Some(title) => {
+            ws.write_string(0, 0, title).unwrap();
+            2
+        }
+        None => 0,
+    };
     let headers = [
         "Order ID",
         "Invoice Number",
@@ -287,11 +299,11 @@ fn write_workbook(path: &Path, rows: &[(&str, &str, f64, f64)]) {
         "Unit Price",
     ];
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
+        ws.write_string(top, c as u16, *h).unwrap();
     }
     let date = Format::new().set_num_format("dd/mm/yyyy");
     for (i, (order, number, qty, price)) in rows.iter().enumerate() {
-        let r = i as u32 + 1;
+        let r = top + i as u32 + 1;
         ws.write_string(r, 0, *order).unwrap();
         ws.write_string(r, 1, *number).unwrap();
         let d = ExcelDateTime::from_ymd(2026, 11, 20).unwrap();
@@ -347,6 +359,52 @@ fn workbook_failed_rows_round_trip() {
             .value,
         300
     );
+}
+
+/// Bug: a workbook with a title above its header (as ERP reports have) was refused, the title
+/// taken for the header and every column said to be missing. The header is found below it, the
+/// rows keep the numbers a spreadsheet shows, and the failed rows come back with the header.
+#[test]
+fn a_workbook_with_a_title_above_its_header_is_read_and_its_failed_rows_come_back() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    write_workbook_titled(
+        &w.path("in.xlsx"),
+        Some("Notas fiscais emitidas em novembro"),
+        &[
+            ("0000000001000-01", "NF1", 2.0, 10.5),
+            ("0000000001001-01", "NF2", 1.0, -3.0),
+        ],
+    );
+    let check = w.run(&["check", "--format", "json", "in.xlsx"]);
+    check.expect_code(1);
+    let j = check.json();
+    assert_eq!(j["rows"], 2);
+    assert_eq!(j["invalid"][0]["errors"][0]["row"], 5, "{j:#}");
+    assert_eq!(
+        j["files"][0]["notes"][0],
+        "in.xlsx [Notas]: the header is row 3; row 1 above it was passed over (a title, not \
+         invoices)"
+    );
+
+    let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];
+    sim.run(&w, &[&args[..], &["in.xlsx"]].concat())
+        .expect_code(1);
+    let mut book: Xlsx<_> = open_workbook(w.path("in.failed.xlsx")).unwrap();
+    let range = book.worksheet_range("Notas").unwrap();
+    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows.len(), 2, "header and the one bad row: {rows:?}");
+    assert_eq!(rows[0][0], Data::String("Order ID".into()));
+    assert_eq!(rows[1][0], Data::String("0000000001001-01".into()));
+    drop(book);
+
+    write_workbook(
+        &w.path("in.failed.xlsx"),
+        &[("0000000001001-01", "NF2", 1.0, 3.0)],
+    );
+    sim.run(&w, &[&args[..], &["in.failed.xlsx"]].concat())
+        .expect_code(0);
+    assert_eq!(sim.state().invoices.len(), 2);
 }
 
 // ---- 2. inbox ------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ fn forced_delimiter_and_encoding() {
     let opts = ReadOptions {
         delimiter: Some(b','),
         encoding: Some(encoding_rs::WINDOWS_1252),
-        sheet: None,
+        ..ReadOptions::default()
     };
     let t = source::open(&fixture("nfe_windows1252.csv"), &opts).unwrap();
     assert_eq!(t.headers(), ["Pedido;Nota Fiscal;Emissão;Valor;Tipo"]);

@@ -1563,5 +1563,6 @@ fn zero_padded_xlsx_id_cells_keep_the_zeros_the_sheet_shows() {
         "a thousands format pads nothing"
     );
     let rows = results(&w, "in.results.csv");
-    assert_eq!(rows[0][1], "000089777");
+    // As a cell a spreadsheet keeps as text (`id_cell`).
+    assert_eq!(rows[0][1], "=\"000089777\"");
 }

@@ -206,7 +206,11 @@ fn a_tracking_dry_run_counts_without_a_total() {
     let sample = common::repo().join("samples/tracking-en.csv");
     let r = w.run(&["track", "--dry-run", sample.to_str().unwrap()]);
     r.expect_code(0);
-    assert!(r.stdout().ends_with("12 valid, 0 invalid.\n"), "{}", r.stdout());
+    assert!(
+        r.stdout().ends_with("12 valid, 0 invalid.\n"),
+        "{}",
+        r.stdout()
+    );
     assert!(!r.stdout().contains("total"), "{}", r.stdout());
 }
 

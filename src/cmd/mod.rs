@@ -81,6 +81,7 @@ pub fn load_options(input: &InputArgs, (required, needed): (&[Field], &[Field]))
             delimiter: input.delimiter,
             encoding: input.encoding,
             sheet: input.sheet.clone(),
+            header_row: input.header_row,
         },
         overrides: input.map.clone(),
         required: required.to_vec(),

@@ -137,6 +137,7 @@ impl SourceInfo {
             None => {
                 let mut read = read.clone();
                 read.sheet = self.source.sheet.as_deref().map(str::to_string);
+                read.header_row = Some(self.header_row);
                 source::open(&self.path, &read)
             }
         }
@@ -706,9 +707,23 @@ fn load_file(
     item_text: ItemText,
 ) -> Result<(SourceInfo, LoadedFile), String> {
     let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
+    let mapping = match mapping::map_headers(table.headers(), &opts.overrides, required) {
+        Ok(mapping) => mapping,
+        Err(e) => {
+            // A title above the header (a report's name, a date) is common in ERP exports:
+            // the header is looked for a little further down, unless the user said where it is.
+            let below = match opts.read.header_row {
+                None => header_below(&mut table, opts, required),
+                Some(_) => None,
+            };
+            let Some((row, mapping)) = below else {
+                return Err(format!("{}: {e}", table.source()));
+            };
+            table = table.with_header_at(row).map_err(|e| e.to_string())?;
+            mapping
+        }
+    };
     let headers = table.headers().to_vec();
-    let mapping = mapping::map_headers(&headers, &opts.overrides, required)
-        .map_err(|e| format!("{}: {e}", table.source()))?;
     let (rows, votes, store) =
         read_rows(&mut table, source_id, (&headers, &mapping), opts, item_text);
     if store.overflow {
@@ -739,9 +754,53 @@ fn load_file(
     Ok((info, LoadedFile { store, conventions }))
 }
 
+/// How many rows under a first row that is not a header are looked at for one.
+const HEADER_SEARCH_ROWS: usize = 20;
+
+/// The first of the [`HEADER_SEARCH_ROWS`] rows after `table`'s first that maps to every
+/// required field, and its mapping. Reads `table`'s rows: it must be reopened after.
+fn header_below(
+    table: &mut Table,
+    opts: &LoadOptions,
+    required: &[Field],
+) -> Option<(u64, mapping::Mapping)> {
+    for _ in 0..HEADER_SEARCH_ROWS {
+        let row = match table.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(_) => continue,
+        };
+        let cells: Vec<String> = (0..row.len())
+            .map(|c| row.text(c).trim().to_string())
+            .collect();
+        if let Ok(mapping) = mapping::map_headers(&cells, &opts.overrides, required) {
+            return Some((row.number(), mapping));
+        }
+    }
+    None
+}
+
 /// What the user should be told about how `table` was read.
 fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(doubt) = table.encoding_doubt() {
+        notes.push(format!("{}: {doubt}", table.source()));
+    }
+    if let [first, ..] = table.above_header() {
+        let (rows, were) = match table.above_header().len() {
+            1 => (format!("row {first}"), "was"),
+            _ => (
+                format!("rows {}", compress_rows(table.above_header())),
+                "were",
+            ),
+        };
+        notes.push(format!(
+            "{}: the header is row {}; {rows} above it {were} passed over (a title, not \
+             invoices)",
+            table.source(),
+            table.header_row()
+        ));
+    }
     if let (Some(sheet), true) = (sheet, table.is_csv()) {
         // Not an error: one --sheet serves the workbooks of a run that has CSVs beside them.
         notes.push(format!(

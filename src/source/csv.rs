@@ -40,9 +40,14 @@ pub(super) struct CsvRows {
     record: ::csv::StringRecord,
     delimiter: u8,
     encoding: &'static Encoding,
-    /// Records read so far, blank ones and the header included: the next record's row number
-    /// is this plus one, so a multi-line quoted field counts as one row, as Excel shows it.
+    /// The row number of the record read last: the line it starts on, as a spreadsheet
+    /// numbers the file's rows (blank lines count; a multi-line quoted cell is one row).
     records: u64,
+    /// Line ends read so far outside quoted cells, `\r\n` as one: the next record's row is
+    /// this plus one.
+    line_ends: u64,
+    /// Whether the last byte read was a `\r` outside quotes (a `\n` next ends the same line).
+    cr: bool,
     /// Set after an I/O error: the reader can't resume, so the stream ends there.
     broken: bool,
     /// Whether a plain record may be split without csv_core ([`split_plain`]): once csv_core
@@ -52,6 +57,8 @@ pub(super) struct CsvRows {
     spans: Vec<FieldSpan>,
     /// What is wrong with the quotes of the record read last.
     fault: Option<QuoteFault>,
+    /// Read as Windows-1252 though its first bytes hold UTF-8 text too: the line it is on.
+    utf8_inside: Option<u64>,
 }
 
 /// csv_core's states as far as quotes go (double quotes escape, no escape character).
@@ -79,19 +86,41 @@ struct QuoteState {
     lines: bool,
     /// The first field whose multi-line quoted text is followed by more text.
     runaway: Option<usize>,
+    /// Line ends outside quoted cells so far in the file, and whether the last byte was a
+    /// `\r` ([`count_line_ends`]).
+    line_ends: u64,
+    cr: bool,
+    /// The row the record starts on, once its first byte is read.
+    row: Option<u64>,
 }
 
 impl QuoteState {
-    const START: QuoteState = QuoteState {
-        at: Quoting::Start,
-        field: 0,
-        lines: false,
-        runaway: None,
-    };
+    fn start(line_ends: u64, cr: bool) -> QuoteState {
+        QuoteState {
+            at: Quoting::Start,
+            field: 0,
+            lines: false,
+            runaway: None,
+            line_ends,
+            cr,
+            row: None,
+        }
+    }
 
     fn feed(&mut self, bytes: &[u8], delimiter: u8) {
         use Quoting::*;
         for &b in bytes {
+            if self.at != Quoted {
+                match b {
+                    b'\r' | b'\n' => {
+                        count_line_ends(&[b], &mut self.line_ends, &mut self.cr);
+                    }
+                    _ => {
+                        self.cr = false;
+                        self.row.get_or_insert(self.line_ends + 1);
+                    }
+                }
+            }
             self.at = match (self.at, b) {
                 (Quoted, b'"') => QuoteInQuoted,
                 (Quoted, b'\r' | b'\n') => {
@@ -178,12 +207,19 @@ pub(super) fn open(
     let encoding = opts
         .encoding
         .unwrap_or_else(|| sniff_encoding(&prefix, complete));
+    // Told Windows-1252 by its bytes, a file that also holds UTF-8 text (rows pasted from
+    // another export) would read as "Ã©" where it says "é", without a word.
+    let utf8_inside = match (opts.encoding, encoding == encoding_rs::WINDOWS_1252) {
+        (None, true) => utf8_line(&prefix),
+        _ => None,
+    };
     let (text, _, _) = encoding.decode(&prefix);
     let delimiter = opts
         .delimiter
         .unwrap_or_else(|| sniff_delimiter(&text, complete));
 
     let mut rows = CsvRows::new(input, encoding, delimiter).map_err(io_err)?;
+    rows.utf8_inside = utf8_inside;
     let (headers, header_row) = match rows.next_row(file)? {
         Some(row) => (
             (0..row.len())
@@ -261,10 +297,13 @@ impl CsvRows {
             delimiter,
             encoding,
             records: 0,
+            line_ends: 0,
+            cr: false,
             broken: false,
             plain: false,
             spans: Vec::new(),
             fault: None,
+            utf8_inside: None,
         })
     }
 
@@ -279,6 +318,7 @@ impl CsvRows {
         let input = self.input.fill_buf()?;
         let Some(start) = input.iter().position(|&b| b != b'\r' && b != b'\n') else {
             let skipped = input.len();
+            count_line_ends(input, &mut self.line_ends, &mut self.cr);
             self.input.consume(skipped);
             return Ok(None);
         };
@@ -286,10 +326,28 @@ impl CsvRows {
         match split_plain(rest, self.delimiter, &mut self.spans) {
             Some(used) => Ok(Some((start, used))),
             None => {
+                let blank = input.get(..start).unwrap_or_default();
+                count_line_ends(blank, &mut self.line_ends, &mut self.cr);
                 self.input.consume(start);
                 Ok(None)
             }
         }
+    }
+
+    /// Counts the lines of the plain record [`Self::find_plain`] found at `start` (the blank
+    /// lines before it, and its own), and takes its row number.
+    fn pass_plain(&mut self, start: usize, used: usize) {
+        let buffer = self.input.buffer();
+        let blank = buffer.get(..start).unwrap_or_default();
+        count_line_ends(blank, &mut self.line_ends, &mut self.cr);
+        self.records = self.line_ends + 1;
+        // Its first byte is not a line end (`find_plain` passed those): a `\r` before it ended
+        // an earlier line. It ends at its first line end.
+        self.cr = false;
+        let end = buffer
+            .get(start + used - 1..start + used)
+            .unwrap_or_default();
+        count_line_ends(end, &mut self.line_ends, &mut self.cr);
     }
 
     /// Reads the next record into `out` and `ends` if it is plain ([`Self::find_plain`]).
@@ -297,6 +355,7 @@ impl CsvRows {
         let Some((start, used)) = self.find_plain()? else {
             return Ok(None);
         };
+        self.pass_plain(start, used);
         let record = self.input.buffer().get(start..).unwrap_or_default();
         let fields = self.spans.len();
         if self.ends.len() < fields {
@@ -315,7 +374,6 @@ impl CsvRows {
             *end = len;
         }
         self.input.consume(start + used);
-        self.records += 1;
         Ok(Some((len, fields)))
     }
 
@@ -340,7 +398,7 @@ impl CsvRows {
         }
         let (mut outlen, mut endlen) = (0, 0);
         // Where csv_core's record stands as to quotes, followed byte by byte beside it.
-        let mut quotes = QuoteState::START;
+        let mut quotes = QuoteState::start(self.line_ends, self.cr);
         loop {
             let input = match self.input.fill_buf() {
                 Ok(input) => input,
@@ -357,6 +415,7 @@ impl CsvRows {
             );
             quotes.feed(input.get(..nin).unwrap_or_default(), self.delimiter);
             self.input.consume(nin);
+            (self.line_ends, self.cr) = (quotes.line_ends, quotes.cr);
             outlen += nout;
             endlen += nend;
             match result {
@@ -370,7 +429,7 @@ impl CsvRows {
                     self.ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => {
-                    self.records += 1;
+                    self.records = quotes.row.unwrap_or(self.line_ends + 1);
                     self.fault = match quotes {
                         QuoteState {
                             at: Quoting::Quoted,
@@ -414,7 +473,7 @@ impl CsvRows {
     /// The error of the record an I/O error stopped at, after which the reader can't resume.
     fn stopped(&mut self, file: &str, err: &std::io::Error) -> SourceError {
         self.broken = true;
-        self.records += 1;
+        self.records = self.line_ends + 1;
         SourceError::Record {
             file: file.to_string(),
             row: self.records,
@@ -424,6 +483,16 @@ impl CsvRows {
 
     pub(super) fn delimiter(&self) -> u8 {
         self.delimiter
+    }
+
+    /// Why the text may be read wrong: a file read as Windows-1252 that also holds UTF-8.
+    pub(super) fn encoding_doubt(&self) -> Option<String> {
+        let line = self.utf8_inside?;
+        Some(format!(
+            "read as Windows-1252, but line {line} is UTF-8 text (é would show as Ã©): the \
+             file mixes two encodings; re-export it in one, or pass --encoding utf-8 to have \
+             the Windows-1252 rows named"
+        ))
     }
 
     pub(super) fn describe(&self) -> String {
@@ -491,8 +560,8 @@ impl CsvRows {
         loop {
             match self.find_plain() {
                 Ok(Some((start, used))) => {
+                    self.pass_plain(start, used);
                     let record = self.input.buffer().get(start..).unwrap_or_default();
-                    self.records += 1;
                     let blank = self.spans.iter().all(|&(from, to)| {
                         is_blank_bytes(record.get(from..to).unwrap_or_default())
                     });
@@ -593,6 +662,23 @@ fn split_plain(buf: &[u8], delimiter: u8, spans: &mut Vec<FieldSpan>) -> Option<
             Some(&b) if splat(b) == delimiter => start = next + 1,
             // Text after a closing quote, or the buffer's end.
             _ => return None,
+        }
+    }
+}
+
+/// Adds the line ends in `bytes` (outside quoted cells) to `line_ends`: `\r`, `\n` and `\r\n`
+/// each end a line, as in csv_core and spreadsheets; `cr` carries a `\r` to the next call, so a
+/// `\r\n` split between reads is one line end.
+fn count_line_ends(bytes: &[u8], line_ends: &mut u64, cr: &mut bool) {
+    for &b in bytes {
+        match b {
+            b'\n' if *cr => *cr = false,
+            b'\n' => *line_ends += 1,
+            b'\r' => {
+                *line_ends += 1;
+                *cr = true;
+            }
+            _ => *cr = false,
         }
     }
 }
@@ -837,6 +923,19 @@ fn workbook_magic(prefix: &[u8]) -> Option<(&'static str, &'static str)> {
 
 /// UTF-8 (with or without BOM) when the prefix is valid UTF-8, UTF-16 by BOM, otherwise
 /// Windows-1252, which is what Excel on a Brazilian or Western Windows writes.
+/// The 1-based line of `bytes` with the first UTF-8 character of the Latin-1 range (`é` is
+/// `\xC3\xA9`): in Windows-1252 text those pairs are `Ã` or `Â` before a symbol, which
+/// Portuguese, Spanish or English text never writes.
+fn utf8_line(bytes: &[u8]) -> Option<u64> {
+    let at = bytes
+        .windows(2)
+        .position(|pair| matches!(pair, [0xC3, 0x80..=0xBF] | [0xC2, 0xA0..=0xBF]))?;
+    let before = bytes.get(..at).unwrap_or_default();
+    let (mut line_ends, mut cr) = (0, false);
+    count_line_ends(before, &mut line_ends, &mut cr);
+    Some(line_ends + 1)
+}
+
 fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
     if let Some((encoding, _)) = Encoding::for_bom(prefix) {
         return encoding;
@@ -849,8 +948,9 @@ fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
     }
 }
 
-/// The candidate that splits the header line and splits the most following lines into the same
-/// number of fields; ',' when nothing splits the header (a one-column file).
+/// The candidate that splits the header line (the first line split at all) and splits the most
+/// following lines into the same number of fields; ',' when nothing splits any line (a
+/// one-column file).
 fn sniff_delimiter(text: &str, complete: bool) -> u8 {
     const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
     let mut lines: Vec<[usize; 4]> = Vec::new();
@@ -884,7 +984,9 @@ fn sniff_delimiter(text: &str, complete: bool) -> u8 {
     if line_has_text && (complete || lines.is_empty()) {
         lines.push(counts);
     }
-    let Some(header) = lines.first() else {
+    // The first line that any candidate splits: a title above the header (a report's name)
+    // splits nothing.
+    let Some(header) = lines.iter().find(|l| l.iter().any(|&n| n > 0)) else {
         return b',';
     };
     let mut best: Option<(usize, usize, u8)> = None;
@@ -1067,6 +1169,24 @@ mod tests {
         records
     }
 
+    /// The fields of each record, without its number.
+    fn fields_only(records: Vec<(u64, Vec<Vec<u8>>)>) -> Vec<Vec<Vec<u8>>> {
+        records.into_iter().map(|(_, fields)| fields).collect()
+    }
+
+    /// The 1-based numbers of the lines of `bytes` (ended by `\r\n`, `\r` or `\n`) that are
+    /// not empty: where text without quotes has its records.
+    fn line_rows(bytes: &[u8]) -> Vec<u64> {
+        let text = String::from_utf8_lossy(bytes)
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
+        (1..)
+            .zip(text.split('\n'))
+            .filter(|(_, line)| !line.is_empty())
+            .map(|(n, _)| n)
+            .collect()
+    }
+
     /// The csv crate's records of `bytes`, numbered from 1.
     fn csv_crate_records(bytes: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut reader = ::csv::ReaderBuilder::new()
@@ -1167,18 +1287,25 @@ mod tests {
 
     #[test]
     fn plain_records_are_split_at_delimiters_and_line_ends() {
-        let text = b"h1;h2\n\na;b\r\n;\r\rc;\"d;e\"\nx y;z";
+        // Numbered by the line each starts on, as a spreadsheet numbers the rows: blank lines
+        // count, a quoted cell's line ends don't.
+        let text = b"h1;h2\n\na;b\r\n;\r\rc;\"d;e\"\nx y;z\n\"p\nq\";r\n\ns";
         let expect: Vec<(u64, Vec<Vec<u8>>)> = vec![
             (1, vec![b"h1".to_vec(), b"h2".to_vec()]),
-            (2, vec![b"a".to_vec(), b"b".to_vec()]),
-            (3, vec![b"".to_vec(), b"".to_vec()]),
-            (4, vec![b"c".to_vec(), b"d;e".to_vec()]),
-            (5, vec![b"x y".to_vec(), b"z".to_vec()]),
+            (3, vec![b"a".to_vec(), b"b".to_vec()]),
+            (4, vec![b"".to_vec(), b"".to_vec()]),
+            (6, vec![b"c".to_vec(), b"d;e".to_vec()]),
+            (7, vec![b"x y".to_vec(), b"z".to_vec()]),
+            (8, vec![b"p\nq".to_vec(), b"r".to_vec()]),
+            (10, vec![b"s".to_vec()]),
         ];
         for buffer in [1, 2, 3, 5, 8, 64 * 1024] {
             assert_eq!(raw_records(text, b';', buffer), expect, "buffer {buffer}");
         }
-        assert_eq!(csv_crate_records(text, b';'), expect);
+        assert_eq!(
+            fields_only(csv_crate_records(text, b';')),
+            fields_only(expect.clone())
+        );
         assert_eq!(
             block_records(text, b';', 7),
             expect[..2]
@@ -1205,14 +1332,30 @@ mod tests {
             delimiter in proptest::sample::select(vec![b',', b';', b'\t', b'"', b'\n']),
             buffer in proptest::prop_oneof![1usize..40, proptest::strategy::Just(64 * 1024)],
         ) {
+            let read = raw_records(&bytes, delimiter, buffer);
             let expected = csv_crate_records(&bytes, delimiter);
-            proptest::prop_assert_eq!(raw_records(&bytes, delimiter, buffer), expected.clone());
-            let with_content: Vec<_> = expected
+            proptest::prop_assert_eq!(fields_only(read.clone()), fields_only(expected));
+            // Each record on lines of its own, numbered as a spreadsheet numbers them: without
+            // quotes, the line each starts on.
+            let numbers: Vec<u64> = read.iter().map(|(n, _)| *n).collect();
+            proptest::prop_assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+            if !bytes.contains(&b'"') && ![b'"', b'\n'].contains(&delimiter) {
+                proptest::prop_assert_eq!(&numbers, &line_rows(&bytes));
+            }
+            let with_content: Vec<_> = read
                 .into_iter()
                 .filter(|(_, fields)| !fields.iter().all(|f| is_blank_bytes(f)))
                 .collect();
             proptest::prop_assert_eq!(block_records(&bytes, delimiter, buffer), with_content);
         }
+    }
+
+    #[test]
+    fn utf8_text_in_windows_1252_bytes_is_found_by_line() {
+        assert_eq!(utf8_line(b"a;b\r\nCa\xe7a;1\r\nCaf\xc3\xa9;2\n"), Some(3));
+        assert_eq!(utf8_line(b"\xc2\xa0x"), Some(1));
+        // Windows-1252 text with capitals such as N\xc3O ("N\u{c3}O") is not UTF-8.
+        assert_eq!(utf8_line(b"N\xc3O;S\xc3O PAULO;\xc3\n\xc2 x"), None);
     }
 
     #[test]

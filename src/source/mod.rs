@@ -41,6 +41,9 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     pub encoding: Option<&'static encoding_rs::Encoding>,
     pub sheet: Option<String>,
+    /// The header's row number (1-based, as a spreadsheet shows it), for a file with a title
+    /// above it; the rows above are passed over. `None`: the first row with anything in it.
+    pub header_row: Option<u64>,
 }
 
 /// A spreadsheet number cell. The float stays private: see the module docs.
@@ -182,6 +185,8 @@ pub enum SourceError {
     NoData(String),
     #[error("{file} has a header (row {header_row}) but no rows under it")]
     HeaderOnly { file: String, header_row: u64 },
+    #[error("{file}: row {row} can't be the header: {why}")]
+    HeaderRow { file: String, row: u64, why: String },
     #[error("{file} row {row}: {message}")]
     Record {
         file: String,
@@ -203,6 +208,8 @@ pub struct Table {
     source: SourceRef,
     headers: Vec<String>,
     header_row: u64,
+    /// Rows with something in them above the header (a title), passed over.
+    above_header: Vec<u64>,
     inner: Inner,
     input: Input,
     opts: ReadOptions,
@@ -259,17 +266,7 @@ fn format_of(path: &Path) -> Format {
 }
 
 fn open_input(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table, SourceError> {
-    let mut table = open_unchecked(file, input, opts)?;
-    // A header with nothing under it (the wrong sheet, an export cut short) is said here, so it
-    // is never a run that quietly reads nothing. A malformed first record still counts as a row:
-    // it is reported where it is.
-    if matches!(table.next_row(), Ok(None)) {
-        return Err(SourceError::HeaderOnly {
-            file: table.source.to_string(),
-            header_row: table.header_row,
-        });
-    }
-    table.reopen()
+    open_unchecked(file, input, opts)?.with_rows()
 }
 
 fn open_unchecked(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Table, SourceError> {
@@ -288,14 +285,19 @@ fn open_unchecked(file: Arc<str>, input: Input, opts: &ReadOptions) -> Result<Ta
             },
         },
     };
-    Ok(Table {
+    let mut table = Table {
         source,
         headers,
         header_row,
+        above_header: Vec::new(),
         inner,
         input,
         opts: opts.clone(),
-    })
+    };
+    if let Some(row) = opts.header_row {
+        table.move_header_to(row)?;
+    }
+    Ok(table)
 }
 
 impl Table {
@@ -318,6 +320,14 @@ impl Table {
         match &self.inner {
             Inner::Csv(rows) => rows.describe(),
             Inner::Sheet(rows) => rows.describe(),
+        }
+    }
+
+    /// Why the text may have been read wrong (a CSV that mixes two encodings), if it may.
+    pub fn encoding_doubt(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Csv(rows) => rows.encoding_doubt(),
+            Inner::Sheet(_) => None,
         }
     }
 
@@ -384,12 +394,86 @@ impl Table {
                 source: self.source.clone(),
                 headers: self.headers.clone(),
                 header_row: self.header_row,
+                above_header: self.above_header.clone(),
                 inner: Inner::Sheet(rows.restart()),
                 input: self.input.clone(),
                 opts: self.opts.clone(),
             });
         }
         open_unchecked(self.source.file.clone(), self.input.clone(), &self.opts)
+    }
+}
+
+impl Table {
+    /// Rows with something in them above the header (a title), which were passed over.
+    pub fn above_header(&self) -> &[u64] {
+        &self.above_header
+    }
+
+    /// The same input from the start, with row `row` as its header (a file with a title above
+    /// its header row).
+    pub fn with_header_at(&self, row: u64) -> Result<Table, SourceError> {
+        let mut table = self.reopen()?;
+        table.opts.header_row = Some(row);
+        table.move_header_to(row)?;
+        table.with_rows()
+    }
+
+    /// The table as it is, unless its header has no rows under it: a header with nothing under
+    /// it (the wrong sheet, an export cut short) is said here, so it is never a run that quietly
+    /// reads nothing. A malformed first record still counts as a row: it is reported where it is.
+    fn with_rows(mut self) -> Result<Table, SourceError> {
+        if matches!(self.next_row(), Ok(None)) {
+            return Err(SourceError::HeaderOnly {
+                file: self.source.to_string(),
+                header_row: self.header_row,
+            });
+        }
+        self.reopen()
+    }
+
+    /// Makes row `row` the header, passing over the rows above it; the next row read is the
+    /// one after it.
+    fn move_header_to(&mut self, row: u64) -> Result<(), SourceError> {
+        if row == self.header_row {
+            return Ok(());
+        }
+        let not_it = |table: &Table, why: String| SourceError::HeaderRow {
+            file: table.source.to_string(),
+            row,
+            why,
+        };
+        if row < self.header_row {
+            let why = format!(
+                "there is nothing in it or above it; the first row with anything in it is row {}",
+                self.header_row
+            );
+            return Err(not_it(self, why));
+        }
+        let mut above = vec![self.header_row];
+        let headers = loop {
+            match self.next_row()? {
+                Some(r) if r.number() < row => above.push(r.number()),
+                Some(r) if r.number() == row => {
+                    break (0..r.len())
+                        .map(|c| r.text(c).trim().to_string())
+                        .collect::<Vec<_>>();
+                }
+                Some(_) => return Err(not_it(self, String::from("there is nothing in it"))),
+                None => {
+                    let last = above.last().copied().unwrap_or(self.header_row);
+                    let why = format!("the last row with anything in it is row {last}");
+                    return Err(not_it(self, why));
+                }
+            }
+        };
+        if let Inner::Sheet(rows) = &mut self.inner {
+            rows.start_here();
+        }
+        self.headers = headers;
+        self.header_row = row;
+        self.above_header = above;
+        Ok(())
     }
 }
 

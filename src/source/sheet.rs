@@ -28,6 +28,8 @@ pub(super) struct SheetRows {
     store: Arc<Store>,
     /// Index (among the store's rows) of the next row to look at.
     next: usize,
+    /// Index of the row after the header, where `restart` starts.
+    first: usize,
     kind: &'static str,
     sheet: Arc<str>,
     /// The workbook's other visible worksheets after the one read, when it was chosen as the
@@ -207,6 +209,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
     let rows = SheetRows {
         store: Arc::new(store),
         next: header_index + 1,
+        first: header_index + 1,
         kind,
         sheet,
         unread,
@@ -589,14 +592,19 @@ impl SheetRows {
     }
 
     pub(super) fn restart(&self) -> SheetRows {
-        let header_index = self.store.first_data_row(0).unwrap_or(0);
         SheetRows {
             store: self.store.clone(),
-            next: header_index + 1,
+            next: self.first,
+            first: self.first,
             kind: self.kind,
             sheet: self.sheet.clone(),
             unread: self.unread.clone(),
         }
+    }
+
+    /// Makes the row after the last one read where `restart` starts: the header moved down.
+    pub(super) fn start_here(&mut self) {
+        self.first = self.next;
     }
 
     /// The sheets not read, when the workbook has others after the one read.

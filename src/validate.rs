@@ -252,6 +252,31 @@ pub fn verdict(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<i64> {
     judge_one(invoice, shared).map(|j| j.invoice_value)
 }
 
+/// What an invalid invoice is worth as far as its rows say: its invoice value when one was read
+/// and is above zero; else, when every item has a quantity of at least one and a unit price not
+/// below zero, their total plus freight; `None` when neither is known. Finance learns how much
+/// money waits on the fixes, never a guess.
+pub fn stated_value(invoice: &Invoice) -> Option<i64> {
+    if let Some(value) = invoice.invoice_value.as_ref().map(|s| s.value) {
+        return (value > 0).then_some(value);
+    }
+    if invoice.items.is_empty() {
+        return None;
+    }
+    let freight = invoice.freight.as_ref().map_or(0, |s| s.value);
+    let mut total = (freight >= 0).then_some(freight)?;
+    for item in &invoice.items {
+        let (Some(quantity), Some(price)) = (item.quantity, item.price) else {
+            return None;
+        };
+        if quantity < 1 || price < 0 {
+            return None;
+        }
+        total = total.checked_add(quantity.checked_mul(price)?)?;
+    }
+    (total > 0).then_some(total)
+}
+
 fn judge_one(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<Judged> {
     if let Some(orders) = shared.orders.get(invoice.invoice_number.as_str()) {
         let at = invoice.rows.first().copied();
@@ -623,7 +648,42 @@ fn request(invoice: Invoice, judged: Judged) -> ValidatedInvoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::group::{Item, RowRef, Sourced};
     use proptest::prelude::*;
+
+    #[test]
+    fn an_invalid_invoice_is_worth_what_its_rows_say_or_nothing_known() {
+        let at = RowRef { source: 0, row: 2 };
+        let item = |quantity, price| Item {
+            id: Some(String::from("S")),
+            quantity,
+            price,
+            description: None,
+            at,
+        };
+        let mut invoice = Invoice {
+            items: vec![item(Some(2), Some(150)), item(Some(1), Some(100))],
+            freight: Some(Sourced { value: 50, at }),
+            ..Invoice::default()
+        };
+        assert_eq!(stated_value(&invoice), Some(450));
+        // The invoice's own value wins over its items, as long as it is an amount above zero.
+        invoice.invoice_value = Some(Sourced { value: 999, at });
+        assert_eq!(stated_value(&invoice), Some(999));
+        invoice.invoice_value = Some(Sourced { value: -1, at });
+        assert_eq!(stated_value(&invoice), None);
+        invoice.invoice_value = None;
+        // An item that can't be counted makes the total unknown, not smaller.
+        for bad in [item(None, Some(100)), item(Some(0), Some(100)), item(Some(1), None)] {
+            invoice.items.push(bad);
+            assert_eq!(stated_value(&invoice), None);
+            invoice.items.pop();
+        }
+        invoice.items = vec![item(Some(i64::MAX), Some(2))];
+        assert_eq!(stated_value(&invoice), None);
+        invoice.items.clear();
+        assert_eq!(stated_value(&invoice), None);
+    }
 
     proptest! {
         /// Every share count finds what one pass over the keys in batch order finds.

@@ -605,6 +605,73 @@ fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     assert_eq!(statuses("in.failed.results.csv"), ["A-2 accepted"]);
 }
 
+/// Bug: invalid invoices were worth 0.00 in the summary, the JSON, the HTML report and the
+/// results file, even when their rows said their value: finance could not see how much money
+/// waited on the fixes. Their value is given where the rows say it, and the rest are counted.
+#[test]
+fn invalid_invoices_are_worth_what_their_rows_say() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Invoice Value\n\
+         A-1,N-1,2026-11-20,S1,1,10.00,10.00\n\
+         A-2,N-2,,S1,1,12.00,12.00\n\
+         A-3,N-3,2026-11-20,S1,1,5.00,\n\
+         A-3,N-3,2026-11-20,S2,2,1.00,9.00\n\
+         A-4,N-4,2026-11-20,S1,0,10.00,-1.00\n",
+    );
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "200",
+            "--ledger",
+            "l.db",
+            "--summary-json",
+            "s.json",
+            "--report",
+            "r.html",
+            "in.csv",
+        ],
+    );
+    run.expect_code(1);
+    let out = run.stderr();
+    assert!(
+        out.contains("3 invalid (worth 21.00 and 1 of unknown value)")
+            && out.contains("  invalid                3           21.00  and 1 of unknown value\n"),
+        "{out}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    let invalid = &summary["statuses"]["invalid"];
+    assert_eq!(
+        (&invalid["count"], &invalid["value_cents"]),
+        (&3.into(), &2100.into())
+    );
+    assert_eq!(invalid["value_unknown"], 1);
+    assert!(
+        summary["statuses"]["accepted"]
+            .get("value_unknown")
+            .is_none()
+    );
+    let (_, rows) = read_csv(&w.path("in.results.csv"));
+    let values: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[7].as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("A-1", "10.00"),
+            ("A-2", "12.00"),
+            ("A-3", "9.00"),
+            ("A-4", "")
+        ]
+    );
+    assert!(w.read("r.html").contains("21.00 and 1 of unknown value"));
+}
+
 /// Bug: ids were written bare in the failed-rows and results files, so a spreadsheet that opened
 /// them read invoice number `000100` as the number 100 (and a 44-digit access key as
 /// `3.5E+43`), and a failed file fixed there and fed back sent invoice `100`, another invoice.

@@ -389,6 +389,8 @@ impl Run<'_> {
                     jobs.push(make_job(&v, index, self.mode.ledger_kind()));
                 }
                 Checked::Invalid(inv) => {
+                    rows[index].value_cents =
+                        validate::stated_value(&inv).filter(|_| self.mode == Mode::Invoices);
                     let messages: Vec<String> = inv
                         .problems
                         .iter()
@@ -1086,10 +1088,11 @@ fn print_summary(
             .iter()
             .filter_map(|r| r.value_cents)
             .fold(0i64, |a, b| a.saturating_add(b));
-        let value = if mode == Mode::Invoices {
-            format!("  {:>14}", money(cents))
-        } else {
-            String::new()
+        let unknown = of.iter().filter(|r| r.value_cents.is_none()).count();
+        let value = match (mode, unknown) {
+            (Mode::Tracking, _) => String::new(),
+            (Mode::Invoices, 0) => format!("  {:>14}", money(cents)),
+            (Mode::Invoices, n) => format!("  {:>14}  and {n} of unknown value", money(cents)),
         };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
     }

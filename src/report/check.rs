@@ -19,6 +19,11 @@ pub struct CheckReport {
     pub invalid_invoices: usize,
     /// Σ invoice value of the valid invoices, in cents.
     pub total_cents: i64,
+    /// Σ invoice value of the invalid invoices whose rows say it
+    /// ([`crate::validate::stated_value`]), in cents: the money waiting on fixes.
+    pub invalid_cents: i64,
+    /// Invalid invoices whose value their rows don't say.
+    pub invalid_value_unknown: usize,
     pub invalid: Vec<InvalidInvoice>,
     /// Rows that can't be grouped into an invoice.
     pub row_errors: Vec<ErrorAt>,
@@ -36,6 +41,8 @@ pub struct Tally {
     invoices: usize,
     valid: usize,
     total_cents: i64,
+    invalid_cents: i64,
+    invalid_value_unknown: usize,
     invalid: Vec<(String, String, Vec<Problem>)>,
 }
 
@@ -68,6 +75,10 @@ impl Tally {
 
     fn add_invalid(&mut self, invoice: &Invoice) {
         self.invoices += 1;
+        match crate::validate::stated_value(invoice) {
+            Some(cents) => self.invalid_cents = self.invalid_cents.saturating_add(cents),
+            None => self.invalid_value_unknown += 1,
+        }
         self.invalid.push((
             invoice.order_id.clone(),
             invoice.invoice_number.clone(),
@@ -145,6 +156,8 @@ impl CheckReport {
             valid_invoices: 0,
             invalid_invoices: 0,
             total_cents: 0,
+            invalid_cents: 0,
+            invalid_value_unknown: 0,
             invalid: Vec::new(),
             row_errors: batch
                 .row_errors
@@ -169,6 +182,8 @@ impl CheckReport {
         self.valid_invoices += tally.valid;
         self.invalid_invoices += tally.invalid.len();
         self.total_cents = self.total_cents.saturating_add(tally.total_cents);
+        self.invalid_cents = self.invalid_cents.saturating_add(tally.invalid_cents);
+        self.invalid_value_unknown += tally.invalid_value_unknown;
         self.invalid.extend(tally.invalid.into_iter().map(
             |(order_id, invoice_number, problems)| InvalidInvoice {
                 order_id,
@@ -176,6 +191,21 @@ impl CheckReport {
                 errors: problems.iter().map(|p| error_at(batch, p)).collect(),
             },
         ));
+    }
+
+    /// What the invalid invoices are worth, for the totals line: " (worth 1,234.00; 2 of
+    /// unknown value)".
+    fn invalid_value(&self) -> String {
+        let unknown = self.invalid_value_unknown;
+        match (self.valued, self.invalid_invoices, unknown) {
+            (false, _, _) | (true, 0, _) => String::new(),
+            (true, n, u) if n == u => String::from(" (of unknown value)"),
+            (true, _, 0) => format!(" (worth {})", money(self.invalid_cents)),
+            (true, _, u) => format!(
+                " (worth {} and {u} of unknown value)",
+                money(self.invalid_cents)
+            ),
+        }
     }
 
     /// The report as text for people.
@@ -223,7 +253,7 @@ impl CheckReport {
         }
         let _ = writeln!(
             out,
-            "\n{} file(s), {} rows → {} invoices: {} valid{}, {} invalid{}.",
+            "\n{} file(s), {} rows → {} invoices: {} valid{}, {} invalid{}{}.",
             self.files.len(),
             self.rows,
             self.invoices,
@@ -233,6 +263,7 @@ impl CheckReport {
                 false => String::new(),
             },
             self.invalid_invoices,
+            self.invalid_value(),
             if self.row_errors.is_empty() {
                 String::new()
             } else {

@@ -99,7 +99,10 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
             s = status.as_str(),
             n = t.count,
             plain = money_plain(t.value_cents),
-            v = money(t.value_cents),
+            v = match t.value_unknown {
+                0 => money(t.value_cents),
+                n => format!("{} and {n} of unknown value", money(t.value_cents)),
+            },
         );
     }
     let _ = write!(

@@ -60,6 +60,14 @@ pub struct StatusTotal {
     pub count: u64,
     /// Sum of the invoice values in cents (0 for tracking updates and unknown values).
     pub value_cents: i64,
+    /// How many invoices counted here have no known value (invalid ones whose rows don't say
+    /// it: `validate::stated_value`); only written when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub value_unknown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The `--summary-json` object.
@@ -107,7 +115,12 @@ impl RunSummary {
         for r in rows {
             let t = statuses.entry(r.status.as_str().to_string()).or_default();
             t.count += 1;
-            t.value_cents = t.value_cents.saturating_add(r.value_cents.unwrap_or(0));
+            match r.value_cents {
+                Some(cents) => t.value_cents = t.value_cents.saturating_add(cents),
+                // Tracking updates carry no money at all.
+                None if command == "submit" => t.value_unknown += 1,
+                None => {}
+            }
         }
         RunSummary {
             schema_version: SCHEMA_VERSION,
@@ -251,6 +264,8 @@ mod tests {
         assert_eq!(s.statuses["accepted"].count, 2);
         assert_eq!(s.statuses["accepted"].value_cents, 350);
         assert_eq!(s.statuses["invalid"].count, 1);
+        assert_eq!(s.statuses["invalid"].value_unknown, 1);
+        assert_eq!(s.statuses["accepted"].value_unknown, 0);
         assert_eq!(s.statuses["failed"].count, 0);
         assert_eq!(s.statuses.len(), 4);
     }

@@ -163,8 +163,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "NAME", value_parser = crate::source::parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
 
-    /// Map a field to a column header, e.g. --map invoice_value="Valor Total" (repeatable). One
-    /// column may feed two fields.
+    /// Map a field to a column header, e.g. --map invoice_value="Valor Total" (repeatable), or
+    /// to a column by its number counting from 1, e.g. --map item_price=#6 (for two columns of
+    /// one name). One column may feed two fields.
     #[arg(long = "map", value_name = "FIELD=HEADER")]
     pub map: Vec<Override>,
 

@@ -363,14 +363,37 @@ pub enum MappingError {
         header: String,
         headers: Vec<String>,
     },
-    #[error(
-        "columns '{first}' and '{second}' both look like {field}; say which with --map {field}=HEADER"
-    )]
+    #[error("{}", ambiguous_message(*.field, .first, .second))]
     Ambiguous {
         field: Field,
-        first: String,
-        second: String,
+        /// Each column's index and header.
+        first: (usize, String),
+        second: (usize, String),
     },
+}
+
+/// Column `#N` of a `--map field=#N`, counted from 1 as a spreadsheet's columns are: its index.
+fn column_number(header: &str, columns: usize) -> Option<usize> {
+    let n: usize = header.strip_prefix('#')?.parse().ok()?;
+    (1..=columns).contains(&n).then(|| n - 1)
+}
+
+fn ambiguous_message(field: Field, first: &(usize, String), second: &(usize, String)) -> String {
+    let ((a, first), (b, second)) = (first, second);
+    if first == second {
+        // `--map field=HEADER` can't tell two columns of one name apart; their numbers can.
+        return format!(
+            "columns {} and {} are both named '{first}' and look like {field}; say which with \
+             --map {field}=#{} or --map {field}=#{} (the column's number, counting from 1)",
+            a + 1,
+            b + 1,
+            a + 1,
+            b + 1
+        );
+    }
+    format!(
+        "columns '{first}' and '{second}' both look like {field}; say which with --map {field}=HEADER"
+    )
 }
 
 /// `'a', 'b'`: names (headers, sheets) as messages quote them.
@@ -435,6 +458,7 @@ pub fn map_headers(
         let col = headers
             .iter()
             .position(|h| h.trim() == o.header)
+            .or_else(|| column_number(&o.header, headers.len()))
             .or_else(|| normalized.iter().position(|n| *n == wanted))
             .ok_or_else(|| MappingError::NoSuchHeader {
                 field: o.field,
@@ -464,8 +488,8 @@ pub fn map_headers(
                 Some(first) => {
                     return Err(MappingError::Ambiguous {
                         field,
-                        first: headers[first].clone(),
-                        second: headers[col].clone(),
+                        first: (first, headers[first].clone()),
+                        second: (col, headers[col].clone()),
                     });
                 }
             }

@@ -674,7 +674,11 @@ mod tests {
         assert_eq!(stated_value(&invoice), None);
         invoice.invoice_value = None;
         // An item that can't be counted makes the total unknown, not smaller.
-        for bad in [item(None, Some(100)), item(Some(0), Some(100)), item(Some(1), None)] {
+        for bad in [
+            item(None, Some(100)),
+            item(Some(0), Some(100)),
+            item(Some(1), None),
+        ] {
             invoice.items.push(bad);
             assert_eq!(stated_value(&invoice), None);
             invoice.items.pop();

@@ -958,3 +958,45 @@ fn a_file_that_mixes_two_encodings_is_named() {
     r.expect_code(0);
     assert!(!r.stdout().contains("encodings"), "{}", r.stdout());
 }
+
+/// Bug: with two columns of one name, the message said to pick one with `--map FIELD=HEADER`,
+/// which could only ever name the first. A column can be named by its number, `#N`, and the
+/// message gives both numbers.
+#[test]
+fn two_columns_of_one_name_are_told_apart_by_number() {
+    let w = Workdir::new();
+    w.write(
+        "dup.csv",
+        "Pedido,NF,Data,SKU,Qtd,Valor,Valor\n\
+         A-1,1,2026-11-20,S1,2,12.00,24.00\n",
+    );
+    let r = w.run(&["check", "dup.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stdout().contains(
+            "columns 6 and 7 are both named 'Valor' and look like invoice_value; say which with \
+             --map invoice_value=#6 or --map invoice_value=#7"
+        ),
+        "{}",
+        r.stdout()
+    );
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--map",
+        "item_price=#6",
+        "--map",
+        "invoice_value=#7",
+        "dup.csv",
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.json()["total_cents"], 2400);
+    let r = w.run(&["check", "--map", "item_price=#8", "dup.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stdout().contains("there is no column '#8'"),
+        "{}",
+        r.stdout()
+    );
+}

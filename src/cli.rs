@@ -133,7 +133,7 @@ Columns: order_id, invoice_number, tracking_number (required); tracking_url, cou
 Environment and exit codes: as for submit.";
 
 /// How to read the input files: shared by every command.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct InputArgs {
     /// Input files: .csv .tsv .txt .xlsx .xlsm .xls .ods; `-` reads CSV from stdin. (Required
     /// unless `submit --inbox DIR`.)

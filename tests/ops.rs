@@ -101,6 +101,18 @@ fn unknown_keys_and_bad_values_are_errors_naming_file_and_key() {
     let out = w.run(&["--config", "tz.toml", "check", "in.csv"]);
     out.expect_code(2);
     assert!(out.stderr().contains("input.timezone"), "{}", out.stderr());
+    // Bug: `config show` printed a bad [input] value and exited 0, so checking a config file
+    // with it said nothing of what the next run would refuse.
+    for bad in [
+        "timezone = \"Mars/Olympus\"",
+        "delimiter = \"xx\"",
+        "header_row = 0",
+    ] {
+        w.write("input.toml", format!("[input]\n{bad}\n"));
+        let out = w.run(&["--config", "input.toml", "config", "show"]);
+        out.expect_code(2);
+        assert!(out.stderr().contains("input."), "{bad}: {}", out.stderr());
+    }
 
     let out = w.run(&["--config", "missing.toml", "config", "show"]);
     out.expect_code(2);

@@ -54,7 +54,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Track(args) => submit::run(args, &config()?, submit::Mode::Tracking),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
         Command::Config(ConfigCommand::Show(send)) => {
-            let settings = Settings::resolve(&send, &config()?)?;
+            let loaded = config()?;
+            // Every [input] value is checked as a run would check it, so a bad one is found
+            // here rather than by the next scheduled run.
+            loaded.apply_input(&mut InputArgs::default())?;
+            let settings = Settings::resolve(&send, &loaded)?;
             write_stdout(settings.to_string())?;
             Ok(EXIT_OK)
         }

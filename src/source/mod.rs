@@ -583,13 +583,24 @@ impl<'a> Row<'a> {
 ///   the `+100` that failed, or the invoice sent would be another one;
 /// - `="000100"`, the text cell the tool writes for an id a spreadsheet would turn into a number
 ///   (`report::results::id_cell`) and that many exports use for the same reason, as `000100`.
+#[inline]
 pub fn unescape_formula(text: &str) -> &str {
+    // Nearly every cell starts with something else: one test of its first byte, inlined.
+    match text.as_bytes().first() {
+        Some(b'\'' | b'=' | b' ' | b'\t') => unescape_marked(text),
+        _ => text,
+    }
+}
+
+/// [`unescape_formula`] of a cell that starts with `'`, `=` or a space or tab.
+#[inline(never)]
+fn unescape_marked(text: &str) -> &str {
     match text.as_bytes() {
         [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &text[1..],
         [b'=', b'"', inner @ .., b'"'] if !inner.contains(&b'"') => &text[2..text.len() - 1],
         [b' ' | b'\t', ..] | [.., b' ' | b'\t'] if text.trim().starts_with("=\"") => {
             let trimmed = text.trim();
-            match unescape_formula(trimmed) {
+            match unescape_marked(trimmed) {
                 inner if inner.len() < trimmed.len() => inner,
                 _ => text,
             }

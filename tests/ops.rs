@@ -681,6 +681,9 @@ fn inbox_file_refused_whole_goes_to_failed_and_can_come_back() {
     out.expect_code(2);
     assert_eq!(out.json()["files"][0]["status"], "failed");
     assert!(inbox.join("failed/x.csv").exists());
+    // Bug: its (empty) results file stayed in the inbox's work folder; it goes with the file.
+    assert!(inbox.join("failed/x.results.csv").exists());
+    assert!(!inbox.join(".invoice-import-work").exists());
     // Dropped again unchanged (say, after a profile was added): read again, not a duplicate.
     std::fs::rename(inbox.join("failed/x.csv"), inbox.join("x.csv")).unwrap();
     let out = w.run(&args);

@@ -252,8 +252,11 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         std::process::id()
     );
     if !batch.file_errors.is_empty() && batch.sources.is_empty() {
-        open_results()?;
+        open_results()?.finish(&[])?;
         let mut summary = RunSummary::new(mode.command(), &run_id, &args.input.files, &[]);
+        // Said, so that the inbox moves it beside its input rather than leave it in its work
+        // folder.
+        summary.results_file = Some(results_path);
         summary.file_errors = batch
             .file_errors
             .iter()

@@ -84,8 +84,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout, or with --dir write one page per command there
+    /// (invoice-import.1, invoice-import-submit.1, ...).
+    Man {
+        /// Folder to write every command's page to (made if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 const CHECK_EXAMPLES: &str = "\

@@ -645,6 +645,19 @@ fn completions_and_man_page() {
     out.expect_code(0);
     assert!(out.stdout().starts_with(".ie") || out.stdout().contains(".TH"));
     assert!(out.stdout().contains("invoice\\-import"));
+    // Bug: the one page had no command's options; --dir writes a page per command.
+    w.run(&["man", "--dir", "pages"]).expect_code(0);
+    let submit = w.read("pages/invoice-import-submit.1");
+    for option in ["\\-\\-rate", "\\-\\-ledger", "\\-\\-header\\-row"] {
+        assert!(submit.contains(option), "{option}");
+    }
+    for page in [
+        "invoice-import.1",
+        "invoice-import-check.1",
+        "invoice-import-track.1",
+    ] {
+        assert!(w.path(&format!("pages/{page}")).is_file(), "{page}");
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod check;
 pub mod inbox;
 pub mod submit;
 
+use anyhow::Context as _;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, ConfigCommand, InputArgs};
@@ -69,7 +70,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             write_stdout(script)?;
             Ok(EXIT_OK)
         }
-        Command::Man => {
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("can't create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("can't write the man pages to {}", dir.display()))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man { dir: None } => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut page)?;
             write_stdout(page)?;

@@ -1000,3 +1000,44 @@ fn two_columns_of_one_name_are_told_apart_by_number() {
         r.stdout()
     );
 }
+
+/// Bugs: (1) a PDF or any binary file was read as CSV text, and its bytes shown as the headers
+/// found; it is refused, saying what it is. (2) `--encoding utf-16le` on UTF-16 text without a
+/// byte-order mark read it as UTF-8, every other byte a NUL in the ids.
+#[test]
+fn binary_files_are_refused_and_utf16_without_a_mark_reads_when_told() {
+    let w = Workdir::new();
+    w.write("inv.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n");
+    w.write("dump.csv", b"Order ID,Invoice\x00\x01\x02\n");
+    for (file, kind) in [("inv.pdf", "a PDF document"), ("dump.csv", "binary data")] {
+        let r = w.run(&["check", file]);
+        r.expect_code(2);
+        assert!(
+            r.stdout().contains(&format!("{file} holds {kind}")),
+            "{}",
+            r.stdout()
+        );
+    }
+    let text = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+                A-0001,N-1,2026-11-20,S,2,1.50\n";
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    w.write("u16.csv", &utf16);
+    let r = w.run(&["check", "--format", "json", "u16.csv"]);
+    r.expect_code(2);
+    assert!(r.stdout().contains("--encoding utf-16le"), "{}", r.stdout());
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--encoding",
+        "utf-16le",
+        "u16.csv",
+    ]);
+    r.expect_code(0);
+    let j = r.json();
+    assert_eq!(
+        (&j["rows"], &j["total_cents"]),
+        (&1.into(), &300.into()),
+        "{j:#}"
+    );
+}

@@ -204,6 +204,16 @@ pub(super) fn open(
         });
     }
 
+    // A header line has no NUL byte, unless it is UTF-16 or UTF-32, which a byte-order mark
+    // announces: a PDF or an image read as CSV would show its bytes as headers.
+    if opts.encoding.is_none() && Encoding::for_bom(&prefix).is_none() {
+        if let Some(kind) = binary_kind(&prefix) {
+            return Err(SourceError::NotText {
+                file: file.to_string(),
+                kind,
+            });
+        }
+    }
     let encoding = opts
         .encoding
         .unwrap_or_else(|| sniff_encoding(&prefix, complete));
@@ -268,13 +278,14 @@ impl CsvRows {
         } else {
             let mut builder = DecodeReaderBytesBuilder::new();
             builder.strip_bom(true);
-            if bom.is_some()
-                || encoding == encoding_rs::UTF_16LE
-                || encoding == encoding_rs::UTF_16BE
-            {
+            if bom.is_some() {
                 // A mark here is UTF-16's (UTF-8's is read above), and wins over `--encoding`,
                 // as it always has.
                 builder.encoding(None).bom_sniffing(true);
+            } else if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+                // `--encoding utf-16le` for text without a mark (bug: it was read as UTF-8,
+                // every other byte a NUL).
+                builder.encoding(Some(encoding)).bom_sniffing(false);
             } else {
                 builder.encoding(Some(encoding)).bom_override(true);
             }
@@ -911,6 +922,28 @@ fn utf8_message(detail: &dyn std::fmt::Display) -> String {
     )
 }
 
+/// What a file that is not text is, by its first bytes; `None` for text.
+fn binary_kind(prefix: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 4] = [
+        (b"%PDF-", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"\x1F\x8B", "a gzip archive"),
+    ];
+    if let Some((_, kind)) = KINDS.iter().find(|(magic, _)| prefix.starts_with(magic)) {
+        return Some(kind);
+    }
+    // A NUL in the header line: a few stray ones in the rows are errors of those rows only.
+    let first_line = prefix
+        .split(|&b| b == b'\n' || b == b'\r')
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    first_line.contains(&0).then_some(
+        "binary data (NUL bytes; for UTF-16 text without a byte-order mark, pass --encoding \
+         utf-16le)",
+    )
+}
+
 fn workbook_magic(prefix: &[u8]) -> Option<(&'static str, &'static str)> {
     if prefix.starts_with(ZIP_MAGIC) {
         Some(("XLSX/ODS (zip)", "xlsx"))
@@ -921,8 +954,6 @@ fn workbook_magic(prefix: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// UTF-8 (with or without BOM) when the prefix is valid UTF-8, UTF-16 by BOM, otherwise
-/// Windows-1252, which is what Excel on a Brazilian or Western Windows writes.
 /// The 1-based line of `bytes` with the first UTF-8 character of the Latin-1 range (`é` is
 /// `\xC3\xA9`): in Windows-1252 text those pairs are `Ã` or `Â` before a symbol, which
 /// Portuguese, Spanish or English text never writes.
@@ -936,6 +967,8 @@ fn utf8_line(bytes: &[u8]) -> Option<u64> {
     Some(line_ends + 1)
 }
 
+/// UTF-8 (with or without BOM) when the prefix is valid UTF-8, UTF-16 by BOM, otherwise
+/// Windows-1252, which is what Excel on a Brazilian or Western Windows writes.
 fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
     if let Some((encoding, _)) = Encoding::for_bom(prefix) {
         return encoding;

@@ -181,6 +181,8 @@ pub enum SourceError {
         sheet: String,
         sheets: String,
     },
+    #[error("{file} holds {kind}, not CSV text or a workbook; export the invoices as CSV or XLSX")]
+    NotText { file: String, kind: &'static str },
     #[error("no data in {0}: every row is empty")]
     NoData(String),
     #[error("{file} has a header (row {header_row}) but no rows under it")]

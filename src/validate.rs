@@ -574,15 +574,32 @@ fn judge(invoice: &mut Invoice) -> Option<Judged> {
     if let Some(v) = value
         && v <= 0
     {
-        let at = invoice.invoice_value.as_ref().map(|s| s.at).or(first_row);
-        problems.push(problem_at(
-            at,
-            Some(Field::InvoiceValue),
-            format!(
-                "the invoice value is {}; it must be greater than zero",
-                money(v)
+        let problem = match &invoice.invoice_value {
+            Some(given) => problem_at(
+                Some(given.at),
+                Some(Field::InvoiceValue),
+                format!(
+                    "the invoice value is {}; it must be greater than zero",
+                    money(v)
+                ),
             ),
-        ));
+            // Computed: located at the prices it comes from, not at a column the file lacks.
+            None => problem_at(
+                first_row,
+                Some(Field::ItemPrice),
+                format!(
+                    "the items add up to {} (Σ quantity × unit price{}); an invoice must be \
+                     worth more than zero",
+                    money(v),
+                    if invoice.freight.is_some() {
+                        " + freight"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        };
+        problems.push(problem);
     }
 
     match (problems.is_empty(), issuance_date, value) {

@@ -1041,3 +1041,24 @@ fn binary_files_are_refused_and_utf16_without_a_mark_reads_when_told() {
         "{j:#}"
     );
 }
+
+/// Bug: an invoice whose computed value was zero (free items, no value column) was located at
+/// column 'invoice_value', which the file does not have; it is located at the unit prices.
+#[test]
+fn a_computed_zero_value_is_located_at_the_prices() {
+    let w = Workdir::new();
+    w.write(
+        "z.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,1,2026-11-20,S,1,0.00\n",
+    );
+    let r = w.run(&["check", "--format", "json", "z.csv"]);
+    r.expect_code(1);
+    let error = &r.json()["invalid"][0]["errors"][0];
+    assert_eq!(error["column"], "Unit Price", "{error}");
+    assert_eq!(
+        error["message"],
+        "the items add up to 0.00 (Σ quantity × unit price); an invoice must be worth more than \
+         zero"
+    );
+}

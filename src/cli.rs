@@ -169,8 +169,8 @@ pub struct InputArgs {
     pub encoding: Option<&'static encoding_rs::Encoding>,
 
     /// Map a field to a column header, e.g. --map invoice_value="Valor Total" (repeatable), or
-    /// to a column by its number counting from 1, e.g. --map item_price=#6 (for two columns of
-    /// one name). One column may feed two fields.
+    /// to a column by its place as the spreadsheet shows it, e.g. --map item_price=#6 or
+    /// --map item_price=#F (for two columns of one name). One column may feed two fields.
     #[arg(long = "map", value_name = "FIELD=HEADER")]
     pub map: Vec<Override>,
 

@@ -372,19 +372,44 @@ pub enum MappingError {
     },
 }
 
-/// Column `#N` of a `--map field=#N`, counted from 1 as a spreadsheet's columns are: its index.
-fn column_number(header: &str, columns: usize) -> Option<usize> {
-    let n: usize = header.strip_prefix('#')?.parse().ok()?;
-    (1..=columns).contains(&n).then(|| n - 1)
+/// The 0-based sheet column a `--map field=#N` names: `#7` (counting from 1) or `#G` (the
+/// spreadsheet's letters), as the spreadsheet numbers its columns.
+fn column_ref(header: &str) -> Option<usize> {
+    let place = header.strip_prefix('#')?;
+    if let Ok(n) = place.parse::<usize>() {
+        return n.checked_sub(1);
+    }
+    if place.is_empty() || place.len() > 3 || !place.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let n = place.bytes().fold(0usize, |n, b| {
+        n * 26 + usize::from(b.to_ascii_uppercase() - b'A') + 1
+    });
+    Some(n - 1)
+}
+
+/// The spreadsheet's letters for 0-based column `col`: 0 is A, 26 is AA.
+fn column_letters(col: usize) -> String {
+    let mut n = col + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
 fn ambiguous_message(field: Field, first: &(usize, String), second: &(usize, String)) -> String {
     let ((a, first), (b, second)) = (first, second);
-    if first == second {
-        // `--map field=HEADER` can't tell two columns of one name apart; their numbers can.
+    if first.trim() == second.trim() {
+        // `--map field=HEADER` can't tell two columns of one name apart; their places can.
         return format!(
-            "columns {} and {} are both named '{first}' and look like {field}; say which with \
-             --map {field}=#{} or --map {field}=#{} (the column's number, counting from 1)",
+            "columns {} and {} (#{} and #{}) are both named '{first}' and look like {field}; \
+             say which with --map {field}=#{} or --map {field}=#{} (the column's number \
+             counting from 1, or its letter)",
+            column_letters(*a),
+            column_letters(*b),
             a + 1,
             b + 1,
             a + 1,
@@ -392,7 +417,8 @@ fn ambiguous_message(field: Field, first: &(usize, String), second: &(usize, Str
         );
     }
     format!(
-        "columns '{first}' and '{second}' both look like {field}; say which with --map {field}=HEADER"
+        "columns '{first}' and '{second}' both look like {field}; say which with --map \
+         {field}=HEADER"
     )
 }
 
@@ -448,23 +474,55 @@ pub fn map_headers(
     overrides: &[Override],
     required: &[Field],
 ) -> Result<Mapping, MappingError> {
+    map_headers_from(headers, 0, overrides, required)
+}
+
+/// [`map_headers`] for headers whose first is in the sheet's column `first_column` (0-based:
+/// a workbook table that starts in column C), so that `--map field=#N` and the messages number
+/// the columns as the spreadsheet does.
+pub fn map_headers_from(
+    headers: &[String],
+    first_column: usize,
+    overrides: &[Override],
+    required: &[Field],
+) -> Result<Mapping, MappingError> {
     let normalized: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
     let mut mapping = Mapping::default();
     let mut used = vec![false; headers.len()];
+    let ambiguous = |field, a: usize, b: usize| MappingError::Ambiguous {
+        field,
+        first: (first_column + a, headers[a].clone()),
+        second: (first_column + b, headers[b].clone()),
+    };
 
     for o in overrides {
         let wanted = normalize_header(&o.header);
-        // An exact (trimmed) match first, so two headers that normalise alike can still be told apart.
-        let col = headers
-            .iter()
-            .position(|h| h.trim() == o.header)
-            .or_else(|| column_number(&o.header, headers.len()))
-            .or_else(|| normalized.iter().position(|n| *n == wanted))
-            .ok_or_else(|| MappingError::NoSuchHeader {
-                field: o.field,
-                header: o.header.clone(),
-                headers: headers.to_vec(),
-            })?;
+        // An exact (trimmed) match first, so two headers that normalise alike can still be told
+        // apart; then a column by its place (`#7`, `#G`); then a header that normalises alike.
+        // A name two columns share is no answer: it would silently take the first.
+        let exact: Vec<usize> = (0..headers.len())
+            .filter(|&c| headers[c].trim() == o.header)
+            .collect();
+        let alike: Vec<usize> = (0..headers.len())
+            .filter(|&c| !wanted.is_empty() && normalized[c] == wanted)
+            .collect();
+        let by_place = column_ref(&o.header)
+            .and_then(|c| c.checked_sub(first_column))
+            .filter(|&c| headers.get(c).is_some_and(|h| !h.trim().is_empty()));
+        let col = match (exact.as_slice(), by_place, alike.as_slice()) {
+            ([col], _, _) => *col,
+            ([a, b, ..], _, _) => return Err(ambiguous(o.field, *a, *b)),
+            ([], Some(col), _) => col,
+            ([], None, [col]) => *col,
+            ([], None, [a, b, ..]) => return Err(ambiguous(o.field, *a, *b)),
+            ([], None, []) => {
+                return Err(MappingError::NoSuchHeader {
+                    field: o.field,
+                    header: o.header.clone(),
+                    headers: headers.to_vec(),
+                });
+            }
+        };
         mapping.columns[o.field as usize] = Some(col);
         used[col] = true;
     }
@@ -485,13 +543,7 @@ pub fn map_headers(
             }
             match found {
                 None => found = Some(col),
-                Some(first) => {
-                    return Err(MappingError::Ambiguous {
-                        field,
-                        first: (first, headers[first].clone()),
-                        second: (col, headers[col].clone()),
-                    });
-                }
+                Some(first) => return Err(ambiguous(field, first, col)),
             }
         }
         if let Some(col) = found {

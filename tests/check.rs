@@ -959,11 +959,12 @@ fn a_file_that_mixes_two_encodings_is_named() {
     assert!(!r.stdout().contains("encodings"), "{}", r.stdout());
 }
 
-/// Bug: with two columns of one name, the message said to pick one with `--map FIELD=HEADER`,
-/// which could only ever name the first. A column can be named by its number, `#N`, and the
-/// message gives both numbers.
+/// Bugs: with two columns of one name, the message said to pick one with `--map FIELD=HEADER`,
+/// which silently took the first. A column can be named by its place, `#7` or `#G`, numbered as
+/// the spreadsheet shows it (a workbook table that starts in column B included), and a name two
+/// columns share is refused. A title row is not a header because `#N` points into it.
 #[test]
-fn two_columns_of_one_name_are_told_apart_by_number() {
+fn two_columns_of_one_name_are_told_apart_by_their_place() {
     let w = Workdir::new();
     w.write(
         "dup.csv",
@@ -974,24 +975,26 @@ fn two_columns_of_one_name_are_told_apart_by_number() {
     r.expect_code(2);
     assert!(
         r.stdout().contains(
-            "columns 6 and 7 are both named 'Valor' and look like invoice_value; say which with \
-             --map invoice_value=#6 or --map invoice_value=#7"
+            "columns F and G (#6 and #7) are both named 'Valor' and look like invoice_value; \
+             say which with --map invoice_value=#6 or --map invoice_value=#7"
         ),
         "{}",
         r.stdout()
     );
-    let r = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--map",
-        "item_price=#6",
-        "--map",
-        "invoice_value=#7",
-        "dup.csv",
-    ]);
-    r.expect_code(0);
-    assert_eq!(r.json()["total_cents"], 2400);
+    for (price, value) in [("#6", "#7"), ("#F", "#g")] {
+        let r = w.run(&[
+            "check",
+            "--format",
+            "json",
+            "--map",
+            &format!("item_price={price}"),
+            "--map",
+            &format!("invoice_value={value}"),
+            "dup.csv",
+        ]);
+        r.expect_code(0);
+        assert_eq!(r.json()["total_cents"], 2400);
+    }
     let r = w.run(&["check", "--map", "item_price=#8", "dup.csv"]);
     r.expect_code(2);
     assert!(
@@ -999,6 +1002,72 @@ fn two_columns_of_one_name_are_told_apart_by_number() {
         "{}",
         r.stdout()
     );
+    // By name, the shared name is no answer.
+    let r = w.run(&["check", "--map", "item_price=Valor", "dup.csv"]);
+    r.expect_code(2);
+    assert!(r.stdout().contains("--map item_price=#6"), "{}", r.stdout());
+
+    // A title above: its empty cells are no columns, so the header is found under it.
+    w.write(
+        "titled.csv",
+        "Notas de novembro,,,,,,\nPedido,NF,Data,SKU,Qtd,Valor,Valor\nA-1,1,2026-11-20,S1,2,12.00,24.00\n",
+    );
+    let mut args = vec!["check", "--format", "json"];
+    for m in [
+        "order_id=#1",
+        "invoice_number=#2",
+        "issuance_date=#3",
+        "item_id=#4",
+    ] {
+        args.extend(["--map", m]);
+    }
+    args.extend([
+        "--map",
+        "item_quantity=#5",
+        "--map",
+        "item_price=#6",
+        "--map",
+    ]);
+    args.extend(["invoice_value=#7", "titled.csv"]);
+    let r = w.run(&args);
+    r.expect_code(0);
+    assert_eq!(r.json()["total_cents"], 2400, "{}", r.stdout());
+
+    // A workbook table that starts in column B: column G is #7.
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = ["Pedido", "NF", "Data", "SKU", "Qtd", "Valor", "Valor"];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16 + 1, *h).unwrap();
+    }
+    for (c, v) in ["A-1", "1", "2026-11-20", "S1"].iter().enumerate() {
+        ws.write_string(1, c as u16 + 1, *v).unwrap();
+    }
+    ws.write_number(1, 5, 2.0).unwrap();
+    ws.write_number(1, 6, 12.0).unwrap();
+    ws.write_number(1, 7, 24.0).unwrap();
+    wb.save(w.path("b.xlsx")).unwrap();
+    let r = w.run(&["check", "--timezone", "UTC", "b.xlsx"]);
+    assert!(
+        r.stdout().contains("columns G and H (#7 and #8)"),
+        "{}",
+        r.stdout()
+    );
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "--map",
+        "item_price=#G",
+        "--map",
+        "invoice_value=#8",
+        "b.xlsx",
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.json()["total_cents"], 2400, "{}", r.stdout());
 }
 
 /// Bugs: (1) a PDF or any binary file was read as CSV text, and its bytes shown as the headers

@@ -707,22 +707,24 @@ fn load_file(
     item_text: ItemText,
 ) -> Result<(SourceInfo, LoadedFile), String> {
     let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
-    let mapping = match mapping::map_headers(table.headers(), &opts.overrides, required) {
-        Ok(mapping) => mapping,
-        Err(e) => {
-            // A title above the header (a report's name, a date) is common in ERP exports:
-            // the header is looked for a little further down, unless the user said where it is.
-            let below = match opts.read.header_row {
-                None => header_below(&mut table, opts, required),
-                Some(_) => None,
-            };
-            let Some((row, mapping)) = below else {
-                return Err(format!("{}: {e}", table.source()));
-            };
-            table = table.with_header_at(row).map_err(|e| e.to_string())?;
-            mapping
-        }
-    };
+    let first_column = table.first_column();
+    let mapping =
+        match mapping::map_headers_from(table.headers(), first_column, &opts.overrides, required) {
+            Ok(mapping) => mapping,
+            Err(e) => {
+                // A title above the header (a report's name, a date) is common in ERP exports:
+                // the header is looked for a little further down, unless the user said where it is.
+                let below = match opts.read.header_row {
+                    None => header_below(&mut table, opts, required),
+                    Some(_) => None,
+                };
+                let Some((row, mapping)) = below else {
+                    return Err(format!("{}: {e}", table.source()));
+                };
+                table = table.with_header_at(row).map_err(|e| e.to_string())?;
+                mapping
+            }
+        };
     let headers = table.headers().to_vec();
     let (rows, votes, store) =
         read_rows(&mut table, source_id, (&headers, &mapping), opts, item_text);
@@ -764,6 +766,7 @@ fn header_below(
     opts: &LoadOptions,
     required: &[Field],
 ) -> Option<(u64, mapping::Mapping)> {
+    let first_column = table.first_column();
     for _ in 0..HEADER_SEARCH_ROWS {
         let row = match table.next_row() {
             Ok(Some(row)) => row,
@@ -773,7 +776,9 @@ fn header_below(
         let cells: Vec<String> = (0..row.len())
             .map(|c| row.text(c).trim().to_string())
             .collect();
-        if let Ok(mapping) = mapping::map_headers(&cells, &opts.overrides, required) {
+        if let Ok(mapping) =
+            mapping::map_headers_from(&cells, first_column, &opts.overrides, required)
+        {
             return Some((row.number(), mapping));
         }
     }

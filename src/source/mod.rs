@@ -407,6 +407,15 @@ impl Table {
 }
 
 impl Table {
+    /// The 0-based sheet column of the headers' first: a workbook table may start in column C;
+    /// 0 for a CSV.
+    pub fn first_column(&self) -> usize {
+        match &self.inner {
+            Inner::Csv(_) => 0,
+            Inner::Sheet(rows) => rows.first_column(),
+        }
+    }
+
     /// Rows with something in them above the header (a title), which were passed over.
     pub fn above_header(&self) -> &[u64] {
         &self.above_header

@@ -602,6 +602,11 @@ impl SheetRows {
         }
     }
 
+    /// The 0-based sheet column that is column 0 of every row.
+    pub(super) fn first_column(&self) -> usize {
+        self.store.first_column as usize
+    }
+
     /// Makes the row after the last one read where `restart` starts: the header moved down.
     pub(super) fn start_here(&mut self) {
         self.first = self.next;

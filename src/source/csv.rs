@@ -206,13 +206,14 @@ pub(super) fn open(
 
     // A header line has no NUL byte, unless it is UTF-16 or UTF-32, which a byte-order mark
     // announces: a PDF or an image read as CSV would show its bytes as headers.
-    if opts.encoding.is_none() && Encoding::for_bom(&prefix).is_none() {
-        if let Some(kind) = binary_kind(&prefix) {
-            return Err(SourceError::NotText {
-                file: file.to_string(),
-                kind,
-            });
-        }
+    if opts.encoding.is_none()
+        && Encoding::for_bom(&prefix).is_none()
+        && let Some(kind) = binary_kind(&prefix)
+    {
+        return Err(SourceError::NotText {
+            file: file.to_string(),
+            kind,
+        });
     }
     let encoding = opts
         .encoding

@@ -1131,3 +1131,28 @@ fn a_computed_zero_value_is_located_at_the_prices() {
          zero"
     );
 }
+
+/// Bug: an id cell that is a spreadsheet formula (`=0043`, `="0042"x`) was sent to VTEX as
+/// written, though a spreadsheet shows something else; only the plain `="0042"` is text.
+#[test]
+fn formula_ids_are_errors_and_the_plain_text_form_is_the_text() {
+    let w = Workdir::new();
+    w.write(
+        "f.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,\"=\"\"0042\"\"\",2026-11-20,S1,1,1.00\n\
+         A-2,=0043,2026-11-20,S1,1,1.00\n\
+         A-3,\"=\"\"0044\"\"x\",2026-11-20,S1,1,1.00\n",
+    );
+    let r = w.run(&["check", "--format", "json", "f.csv"]);
+    r.expect_code(1);
+    let j = r.json();
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    let errors = j["row_errors"].to_string();
+    assert!(
+        errors.contains("'=0043' is a spreadsheet formula, not an id")
+            && errors.contains("is a spreadsheet formula")
+            && j["row_errors"].as_array().map(Vec::len) == Some(2),
+        "{errors}"
+    );
+}

@@ -676,7 +676,7 @@ fn invalid_invoices_are_worth_what_their_rows_say() {
 /// them read invoice number `000100` as the number 100 (and a 44-digit access key as
 /// `3.5E+43`), and a failed file fixed there and fed back sent invoice `100`, another invoice.
 /// Such ids are written as the text cell `="000100"`, which a spreadsheet keeps as it is, and
-/// the tool reads it back as the id.
+/// the tool reads it back as the id; ` 000100 ` too, as the run read it.
 #[test]
 fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
     let sim = Sim::start(sim::config());
@@ -686,7 +686,7 @@ fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
         "in.csv",
         format!(
             "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Chave de Acesso\n\
-             0071,000100,2026-11-20,0042,0,10.00,{key}\n"
+             0071, 000100 ,2026-11-20,0042,0,10.00,{key}\n"
         ),
     );
     let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];

@@ -89,9 +89,11 @@ pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
 /// `1.17245E+12`. Excel shows such a cell as the id and saves it as the id; the tool reads it
 /// back as the id ([`crate::source::unescape_formula`]). Any other cell is escaped as usual.
 pub fn id_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    let digits = cell.len() > 1 && cell.bytes().all(|b| b.is_ascii_digit());
-    if digits && (cell.starts_with('0') || cell.len() >= 12) {
-        format!("=\"{cell}\"").into()
+    // As the run read it: the spaces around ` 000100 ` would not keep Excel from the number.
+    let id = cell.trim();
+    let digits = id.len() > 1 && id.bytes().all(|b| b.is_ascii_digit());
+    if digits && (id.starts_with('0') || id.len() >= 12) {
+        format!("=\"{id}\"").into()
     } else {
         escape_formula(cell)
     }
@@ -636,6 +638,7 @@ mod tests {
             assert_eq!(id_cell(id), id);
         }
         assert_eq!(id_cell("-007"), "'-007");
+        assert_eq!(id_cell(" 000100\t"), "=\"000100\"");
         for id in ["000100", "123456789012", "100", "-007", "=\"x\"", "'0"] {
             assert_eq!(unescape_formula(&id_cell(id)), id, "{id}");
         }

@@ -38,8 +38,13 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             } else if let Some((maybe_scientific, control)) = scan_ascii_id(t)
                 && !control
                 && !maybe_scientific
+                && !t.starts_with('=')
             {
                 Ok(Some(Cow::Borrowed(t)))
+            } else if t.starts_with('=') {
+                // `="000123"` was read as its text already (`source::unescape_formula`); what
+                // is left would be computed by a spreadsheet, and sent as written here.
+                Err(ValueError::FormulaId(t.to_string()))
             } else if has_control(t) {
                 Err(ValueError::ControlChar(t.to_string()))
             } else if looks_scientific(t) {

@@ -30,6 +30,11 @@ pub enum ValueError {
     IdTooLong(String, usize),
     #[error("id {0:?} contains a control character (NUL, tab, line break…)")]
     ControlChar(String),
+    #[error(
+        "'{0}' is a spreadsheet formula, not an id; put the id itself in the cell (or \
+         =\"000123\" to keep its zeros)"
+    )]
+    FormulaId(String),
     #[error("{0} is a number with decimals, not an id")]
     FractionalId(String),
     #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]

@@ -254,11 +254,22 @@ pub fn verdict(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<i64> {
 
 /// What an invalid invoice is worth as far as its rows say: its invoice value when one was read
 /// and is above zero; else, when every item has a quantity of at least one and a unit price not
-/// below zero, their total plus freight; `None` when neither is known. Finance learns how much
-/// money waits on the fixes, never a guess.
+/// below zero, their total plus freight; `None` when neither is known, or when two of its value
+/// cells disagree. Finance learns how much money waits on the fixes, never a guess.
 pub fn stated_value(invoice: &Invoice) -> Option<i64> {
-    if let Some(value) = invoice.invoice_value.as_ref().map(|s| s.value) {
-        return (value > 0).then_some(value);
+    if let Some(given) = &invoice.invoice_value {
+        // A problem with the value at another row: a second value cell that disagrees, or
+        // that can't be read.
+        let elsewhere = invoice.problems.iter().any(|p| {
+            p.field == Some(Field::InvoiceValue)
+                && (p.source, p.row) != (given.at.source, Some(given.at.row))
+        });
+        if elsewhere {
+            return None;
+        }
+        if given.value > 0 {
+            return Some(given.value);
+        }
     }
     if invoice.items.is_empty() {
         return None;
@@ -687,8 +698,19 @@ mod tests {
         // The invoice's own value wins over its items, as long as it is an amount above zero.
         invoice.invoice_value = Some(Sourced { value: 999, at });
         assert_eq!(stated_value(&invoice), Some(999));
+        // Not above zero: the items say it.
         invoice.invoice_value = Some(Sourced { value: -1, at });
+        assert_eq!(stated_value(&invoice), Some(450));
+        // Two value cells that disagree: unknown, not the first of them.
+        invoice.invoice_value = Some(Sourced { value: 999, at });
+        invoice.problems.push(Problem {
+            source: 0,
+            row: Some(3),
+            field: Some(Field::InvoiceValue),
+            message: String::from("invoice_value is '9.00' here but '9.99' on row 2"),
+        });
         assert_eq!(stated_value(&invoice), None);
+        invoice.problems.clear();
         invoice.invoice_value = None;
         // An item that can't be counted makes the total unknown, not smaller.
         for bad in [

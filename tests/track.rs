@@ -212,6 +212,15 @@ fn a_tracking_dry_run_counts_without_a_total() {
         r.stdout()
     );
     assert!(!r.stdout().contains("total"), "{}", r.stdout());
+    // Nor when track reports the invalid ones before sending.
+    w.write(
+        "trk.csv",
+        "Order ID,Invoice Number,Tracking Number\nA-1,1,\nA-2,2,TRK\n",
+    );
+    let r = w.run(&["track", "--sandbox", "--ledger", "l.db", "trk.csv"]);
+    r.expect_code(1);
+    assert!(r.stderr().contains("1 valid, 1 invalid."), "{}", r.stderr());
+    assert!(!r.stderr().contains("value"), "{}", r.stderr());
 }
 
 /// Bug: `track --help` listed `--check-remote` and `--allow-shared-invoice-numbers`, and track

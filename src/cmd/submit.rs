@@ -406,6 +406,7 @@ impl Run<'_> {
         let invalid = tally.invalid();
         if invalid > 0 && !quiet {
             let mut report = CheckReport::start(self.batch);
+            report.valued = self.mode == Mode::Invoices;
             report.absorb(self.batch, tally);
             eprint!("{}", report.human(self.batch, args.verbosity));
         } else if !quiet {

@@ -982,23 +982,39 @@ fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
     }
 }
 
-/// The candidate that splits the header line (the first line split at all) and splits the most
-/// following lines into the same number of fields; ',' when nothing splits any line (a
-/// one-column file).
+/// The candidate that splits the most lines into one same number of fields (the larger number
+/// when two tie: a `;` file's decimal commas are fewer than its semicolons); ',' when nothing
+/// splits any line (a one-column file). Every line votes, so a title above the header (`Total:
+/// R$ 1.234,56`, `Relatório;;;;`) is outvoted by the rows, and a stray quote in it, which would
+/// hide every line after it inside a "quoted cell", is outvoted by the count without quotes.
 fn sniff_delimiter(text: &str, complete: bool) -> u8 {
-    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let by_quotes = delimiter_votes(&line_counts(text, complete, true));
+    let by_lines = delimiter_votes(&line_counts(text, complete, false));
+    match (by_quotes, by_lines) {
+        (Some(q), Some(l)) if l.0 > q.0 => l.2,
+        (Some(q), _) => q.2,
+        (None, Some(l)) => l.2,
+        (None, None) => b',',
+    }
+}
+
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// How many times each candidate occurs on each line that has text, outside quotes if
+/// `quotes` (a quoted cell may span lines).
+fn line_counts(text: &str, complete: bool, quotes: bool) -> Vec<[usize; 4]> {
     let mut lines: Vec<[usize; 4]> = Vec::new();
     let mut counts = [0usize; 4];
     let mut in_quotes = false;
     let mut line_has_text = false;
     for b in text.bytes() {
         match b {
-            b'"' => in_quotes = !in_quotes,
+            b'"' if quotes => in_quotes = !in_quotes,
             b'\n' if !in_quotes => {
                 if line_has_text {
                     lines.push(counts);
                     if lines.len() == SNIFF_LINES {
-                        break;
+                        return lines;
                     }
                 }
                 counts = [0; 4];
@@ -1018,24 +1034,28 @@ fn sniff_delimiter(text: &str, complete: bool) -> u8 {
     if line_has_text && (complete || lines.is_empty()) {
         lines.push(counts);
     }
-    // The first line that any candidate splits: a title above the header (a report's name)
-    // splits nothing.
-    let Some(header) = lines.iter().find(|l| l.iter().any(|&n| n > 0)) else {
-        return b',';
-    };
+    lines
+}
+
+/// The best candidate by its votes: how many lines share its most common count (above zero),
+/// then that count. `None` when no line has any candidate.
+fn delimiter_votes(lines: &[[usize; 4]]) -> Option<(usize, usize, u8)> {
     let mut best: Option<(usize, usize, u8)> = None;
     for (i, &cand) in CANDIDATES.iter().enumerate() {
-        let in_header = header[i];
-        if in_header == 0 {
-            continue;
-        }
-        let consistent = lines.iter().filter(|l| l[i] == in_header).count();
-        let score = (consistent, in_header, cand);
-        if best.is_none_or(|b| (score.0, score.1) > (b.0, b.1)) {
-            best = Some(score);
+        let mut counts: Vec<usize> = lines.iter().map(|l| l[i]).filter(|&n| n > 0).collect();
+        counts.sort_unstable();
+        // The longest run of one count; the larger count on a tie.
+        let mut k = 0;
+        while k < counts.len() {
+            let run = counts[k..].iter().take_while(|&&n| n == counts[k]).count();
+            let score = (run, counts[k], cand);
+            if best.is_none_or(|b| (score.0, score.1) > (b.0, b.1)) {
+                best = Some(score);
+            }
+            k += run;
         }
     }
-    best.map_or(b',', |b| b.2)
+    best
 }
 
 #[cfg(test)]
@@ -1057,6 +1077,31 @@ mod tests {
         assert_eq!(sniff_delimiter("", true), b',');
         // Quoted delimiters don't count, and a quoted field may span lines.
         assert_eq!(sniff_delimiter("a;b\n\"x,y,z\n,w\";2\n3;4\n", true), b';');
+    }
+
+    #[test]
+    fn a_title_above_the_header_does_not_choose_the_delimiter() {
+        let rows = "Pedido;NF;Valor\nA;1;10,00\nB;2;1.234,50\n";
+        for title in [
+            "Notas fiscais - Total: R$ 1.234,56\n\n",
+            "Loja Centro, novembro\n",
+            "Relat\u{f3}rio 12\" polegadas\n",
+            "Relat\u{f3}rio,,,,\n",
+        ] {
+            assert_eq!(
+                sniff_delimiter(&format!("{title}{rows}"), true),
+                b';',
+                "{title}"
+            );
+        }
+        let rows = "Order,Invoice,Value\nA,1,10.00\nB,2,12.00\n";
+        for title in ["Relat\u{f3}rio;;;;;\n", "Invoices | November\n"] {
+            assert_eq!(
+                sniff_delimiter(&format!("{title}{rows}"), true),
+                b',',
+                "{title}"
+            );
+        }
     }
 
     /// A block of `records`, each a list of fields, numbered from 2.

@@ -157,7 +157,7 @@ pub struct InputArgs {
     /// Row number of the header, for a file with a title above it; the rows above are passed
     /// over [default: the first row with anything in it, or, when that is not a header, the
     /// first of the next 20 rows that is].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = crate::source::parse_header_row)]
     pub header_row: Option<u64>,
 
     /// CSV delimiter: , ; tab | [default: detected].
@@ -323,7 +323,7 @@ pub struct SubmitArgs {
 
     /// Only check the files (the same as `invoice-import check`); sends and writes nothing, so
     /// it refuses the flags that name outputs (--summary-json, --log-file, --report, --results,
-    /// --failed) or need a run that sends (--inbox).
+    /// --failed, --output-dir) or need a run that sends (--inbox).
     #[arg(long)]
     pub dry_run: bool,
 

@@ -282,16 +282,13 @@ impl Loaded {
         if input.sheet.is_none() {
             input.sheet.clone_from(&s.sheet);
         }
-        if input.header_row.is_none() {
-            match s.header_row {
-                Some(0) => {
-                    return Err(self.value_error(
-                        "input.header_row",
-                        "rows are numbered from 1, as a spreadsheet shows them",
-                    ));
-                }
-                row => input.header_row = row,
-            }
+        if input.header_row.is_none()
+            && let Some(row) = s.header_row
+        {
+            input.header_row = Some(
+                crate::source::parse_header_row(&row.to_string())
+                    .map_err(|e| self.value_error("input.header_row", e))?,
+            );
         }
         let profile = input.profile.clone().or_else(|| s.profile.clone());
         if let Some(name) = profile {

@@ -552,6 +552,7 @@ fn a_dry_run_refuses_the_outputs_of_a_run_that_sends() {
         &["--report", "r.html"],
         &["--results", "r.csv"],
         &["--failed", "f.csv"],
+        &["--output-dir", "out"],
         &["--check-remote"],
     ] {
         let r = w.run(&[&["submit", "--dry-run"][..], flags, &[input.as_str()]].concat());
@@ -912,20 +913,60 @@ fn a_title_above_the_header_is_passed_over_and_rows_keep_their_numbers() {
     // Said outright, the same; a row that can't be the header is an error naming it.
     let told = w.run(&["check", "--format", "json", "--header-row", "4", "nf.csv"]);
     assert_eq!(told.json()["invalid"], j["invalid"]);
+    let config = "(--header-row, or header_row in the config)";
     for (row, why) in [
-        ("3", "row 3 can't be the header: there is nothing in it"),
+        (
+            "3",
+            format!("row 3 can't be the header {config}: there is nothing in it"),
+        ),
         (
             "9",
-            "row 9 can't be the header: the last row with anything in it is row 7",
+            format!(
+                "row 9 can't be the header {config}: the last row with anything in it is row 7"
+            ),
         ),
-        ("2", "no column for required field order_id"),
+        (
+            "2",
+            String::from(
+                "row 2, the header by --header-row (or header_row in the config): no column \
+                 for required field order_id",
+            ),
+        ),
     ] {
         let r = w.run(&["check", "--header-row", row, "nf.csv"]);
         r.expect_code(2);
-        assert!(r.stdout().contains(why), "{row}: {}", r.stdout());
+        assert!(r.stdout().contains(&why), "{row}: {}", r.stdout());
     }
-    w.run(&["check", "--header-row", "0", "nf.csv"])
-        .expect_code(2);
+    let r = w.run(&["check", "--header-row", "0", "nf.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("rows are numbered from 1"),
+        "{}",
+        r.stderr()
+    );
+
+    // The failed rows come back under the same title, so `--header-row 4` reads them too.
+    let submit = ["submit", "--sandbox", "--quiet", "--header-row", "4"];
+    w.run(&[&submit[..], &["--ledger", "a.db", "nf.csv"]].concat())
+        .expect_code(1);
+    let failed = w.read("nf.failed.csv");
+    let lines: Vec<&str> = failed.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "Relatório de Notas Fiscais",
+            "Emitido em 21/11/2026",
+            "\"\"",
+            "Pedido;Nota Fiscal;Emissão;SKU;Quantidade;Preço Unitário;error"
+        ],
+        "{failed}"
+    );
+    w.write(
+        "nf.failed.csv",
+        failed.replace(";S1;0;10,00;", ";S1;1;10,00;"),
+    );
+    w.run(&[&submit[..], &["--ledger", "b.db", "nf.failed.csv"]].concat())
+        .expect_code(0);
 }
 
 /// Bug: a CSV with Windows-1252 rows and UTF-8 rows (pasted from two exports) was read as

@@ -375,7 +375,9 @@ fn workbook_failed_rows_round_trip() {
 
 /// Bug: a workbook with a title above its header (as ERP reports have) was refused, the title
 /// taken for the header and every column said to be missing. The header is found below it, the
-/// rows keep the numbers a spreadsheet shows, and the failed rows come back with the header.
+/// rows keep the numbers a spreadsheet shows, and the failed rows come back under the same title
+/// and header row (bug: without them, `--header-row 3` or `header_row = 3` in the config read
+/// the fixed file's data as its header).
 #[test]
 fn a_workbook_with_a_title_above_its_header_is_read_and_its_failed_rows_come_back() {
     let sim = Sim::start(sim::config());
@@ -405,17 +407,31 @@ fn a_workbook_with_a_title_above_its_header_is_read_and_its_failed_rows_come_bac
     let mut book: Xlsx<_> = open_workbook(w.path("in.failed.xlsx")).unwrap();
     let range = book.worksheet_range("Notas").unwrap();
     let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
-    assert_eq!(rows.len(), 2, "header and the one bad row: {rows:?}");
-    assert_eq!(rows[0][0], Data::String("Order ID".into()));
-    assert_eq!(rows[1][0], Data::String("0000000001001-01".into()));
+    // As the input: the title, a blank row, the header in row 3, then the bad row.
+    assert_eq!(
+        rows.len(),
+        4,
+        "title, blank, header and the bad row: {rows:?}"
+    );
+    assert_eq!(
+        rows[0][0],
+        Data::String("Notas fiscais emitidas em novembro".into())
+    );
+    assert_eq!(rows[2][0], Data::String("Order ID".into()));
+    assert_eq!(rows[3][0], Data::String("0000000001001-01".into()));
     drop(book);
 
-    write_workbook(
+    // Fixed, it reads as its input did, where the header is said to be too.
+    write_workbook_titled(
         &w.path("in.failed.xlsx"),
+        Some("Notas fiscais emitidas em novembro"),
         &[("0000000001001-01", "NF2", 1.0, 3.0)],
     );
-    sim.run(&w, &[&args[..], &["in.failed.xlsx"]].concat())
-        .expect_code(0);
+    sim.run(
+        &w,
+        &[&args[..], &["--header-row", "3", "in.failed.xlsx"]].concat(),
+    )
+    .expect_code(0);
     assert_eq!(sim.state().invoices.len(), 2);
 }
 

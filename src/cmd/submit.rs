@@ -109,20 +109,27 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
     loaded.apply_input(&mut args.input)?;
     if args.dry_run {
         // A dry run only checks: a file a flag asks for would silently not be there.
-        let outputs = [
-            (args.summary_json.is_some(), "--summary-json"),
-            (args.log_file.is_some(), "--log-file"),
-            (args.report.is_some(), "--report"),
-            (args.results.is_some(), "--results"),
-            (args.failed.is_some(), "--failed"),
-            (args.inbox.is_some(), "--inbox"),
-            (args.check_remote, "--check-remote"),
+        // (flag, whether given, whether a report for programs is what it was for)
+        let refused = [
+            ("--summary-json", args.summary_json.is_some(), true),
+            ("--log-file", args.log_file.is_some(), true),
+            ("--report", args.report.is_some(), true),
+            ("--results", args.results.is_some(), false),
+            ("--failed", args.failed.is_some(), false),
+            ("--output-dir", args.send.output_dir.is_some(), false),
+            ("--inbox", args.inbox.is_some(), false),
+            ("--check-remote", args.check_remote, false),
         ];
-        if let Some((_, flag)) = outputs.iter().find(|(given, _)| *given) {
+        if let Some((flag, _, report)) = refused.iter().find(|(_, given, _)| *given) {
+            let hint = match report {
+                true => {
+                    " (for a report a program can read, run `invoice-import check --format json`)"
+                }
+                false => "",
+            };
             bail!(
                 "--dry-run only checks the files, as `invoice-import check` does, and writes or \
-                 asks nothing: drop {flag} (for a report a program can read, run \
-                 `invoice-import check --format json`)"
+                 asks nothing: drop {flag}{hint}"
             );
         }
         let check = crate::cli::CheckArgs {
@@ -1096,6 +1103,7 @@ fn print_summary(
         let value = match (mode, unknown) {
             (Mode::Tracking, _) => String::new(),
             (Mode::Invoices, 0) => format!("  {:>14}", money(cents)),
+            (Mode::Invoices, n) if n == of.len() => format!("  {:>14}", "value unknown"),
             (Mode::Invoices, n) => format!("  {:>14}  and {n} of unknown value", money(cents)),
         };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));

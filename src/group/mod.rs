@@ -719,7 +719,14 @@ fn load_file(
                     Some(_) => None,
                 };
                 let Some((row, mapping)) = below else {
-                    return Err(format!("{}: {e}", table.source()));
+                    return Err(match opts.read.header_row {
+                        Some(row) => format!(
+                            "{}: row {row}, the header by --header-row (or header_row in the \
+                             config): {e}",
+                            table.source()
+                        ),
+                        None => format!("{}: {e}", table.source()),
+                    });
                 };
                 table = table.with_header_at(row).map_err(|e| e.to_string())?;
                 mapping
@@ -791,13 +798,11 @@ fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<St
     if let Some(doubt) = table.encoding_doubt() {
         notes.push(format!("{}: {doubt}", table.source()));
     }
-    if let [first, ..] = table.above_header() {
-        let (rows, were) = match table.above_header().len() {
+    let above: Vec<u64> = table.above_header().iter().map(|(n, _)| *n).collect();
+    if let [first, ..] = above[..] {
+        let (rows, were) = match above.len() {
             1 => (format!("row {first}"), "was"),
-            _ => (
-                format!("rows {}", compress_rows(table.above_header())),
-                "were",
-            ),
+            _ => (format!("rows {}", compress_rows(&above)), "were"),
         };
         notes.push(format!(
             "{}: the header is row {}; {rows} above it {were} passed over (a title, not \

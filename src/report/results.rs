@@ -484,8 +484,19 @@ pub fn write_failed_rows(
         // as columns, be fixed there and come back as it was.
         let mut w = csv::WriterBuilder::new()
             .delimiter(table.delimiter().unwrap_or(b','))
+            // Title rows above the header have cells of their own.
+            .flexible(true)
             .from_writer(BufWriter::new(file));
         let width = own_columns(table.headers());
+        // The rows above the header (a title; blank ones as blank), so that the file reads as
+        // its input did, `--header-row` or `header_row` in the config included.
+        for number in 1..table.header_row() {
+            match table.above_header().iter().find(|(n, _)| *n == number) {
+                Some((_, cells)) => write_escaped(&mut w, cells),
+                None => write_escaped(&mut w, [""]),
+            }
+            .map_err(io_err)?;
+        }
         let mut header: Vec<String> = table.headers()[..width].to_vec();
         header.push(String::from("error"));
         write_escaped(&mut w, &header).map_err(io_err)?;
@@ -580,7 +591,11 @@ fn write_failed_workbook(
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     let width = own_columns(table.headers());
     let headers = table.headers()[..width].to_vec();
-    let mut wb = crate::report::workbook::FailedWorkbook::new(sheet, &headers)?;
+    let mut wb = crate::report::workbook::FailedWorkbook::new(
+        sheet,
+        (table.above_header(), table.header_row()),
+        &headers,
+    )?;
     loop {
         let row = match table.next_row() {
             Ok(Some(row)) => row,

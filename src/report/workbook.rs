@@ -15,7 +15,7 @@ use crate::source::CellRef;
 /// Builds a one-sheet workbook row by row, then saves it.
 pub struct FailedWorkbook {
     workbook: Workbook,
-    /// The next row to write (0 is the header).
+    /// The next row to write (0-based; the header is the one before the first).
     next: u32,
     date: Format,
     datetime: Format,
@@ -23,8 +23,14 @@ pub struct FailedWorkbook {
 }
 
 impl FailedWorkbook {
-    /// A workbook whose only sheet is called `sheet` with `headers` and an `error` column.
-    pub fn new(sheet: &str, headers: &[String]) -> Result<FailedWorkbook, XlsxError> {
+    /// A workbook whose only sheet is called `sheet` with `headers` and an `error` column in
+    /// row `header_row` (1-based), under the rows `above` it (a title: each row's number and
+    /// cells), so that the file reads as its input did.
+    pub fn new(
+        sheet: &str,
+        (above, header_row): (&[(u64, Vec<String>)], u64),
+        headers: &[String],
+    ) -> Result<FailedWorkbook, XlsxError> {
         let mut wb = FailedWorkbook {
             workbook: Workbook::new(),
             next: 0,
@@ -35,11 +41,22 @@ impl FailedWorkbook {
         let ws = wb.workbook.add_worksheet();
         // Excel refuses some sheet names (over 31 characters, `[]:*?/\`); keep the default then.
         let _ = ws.set_name(sheet);
+        let row_index = |number: u64| {
+            u32::try_from(number.saturating_sub(1)).map_err(|_| XlsxError::RowColumnLimitError)
+        };
+        for (number, cells) in above {
+            for (col, text) in cells.iter().enumerate() {
+                if !text.is_empty() {
+                    ws.write_string(row_index(*number)?, col_index(col)?, escape_formula(text))?;
+                }
+            }
+        }
+        let header = row_index(header_row)?;
         for (col, h) in headers.iter().chain([&String::from("error")]).enumerate() {
             let col = col_index(col)?;
-            ws.write_string_with_format(0, col, escape_formula(h), &wb.bold)?;
+            ws.write_string_with_format(header, col, escape_formula(h), &wb.bold)?;
         }
-        wb.next = 1;
+        wb.next = header + 1;
         Ok(wb)
     }
 
@@ -111,7 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.xlsx");
         let headers = vec![String::from("Pedido"), "Valor".into(), "Data".into()];
-        let mut wb = FailedWorkbook::new("Notas", &headers).unwrap();
+        let mut wb = FailedWorkbook::new("Notas", (&[], 1), &headers).unwrap();
         let when = chrono::NaiveDate::from_ymd_opt(2024, 3, 5)
             .unwrap()
             .and_hms_opt(0, 0, 0)

@@ -187,7 +187,9 @@ pub enum SourceError {
     NoData(String),
     #[error("{file} has a header (row {header_row}) but no rows under it")]
     HeaderOnly { file: String, header_row: u64 },
-    #[error("{file}: row {row} can't be the header: {why}")]
+    #[error(
+        "{file}: row {row} can't be the header (--header-row, or header_row in the config): {why}"
+    )]
     HeaderRow { file: String, row: u64, why: String },
     #[error("{file} row {row}: {message}")]
     Record {
@@ -210,8 +212,9 @@ pub struct Table {
     source: SourceRef,
     headers: Vec<String>,
     header_row: u64,
-    /// Rows with something in them above the header (a title), passed over.
-    above_header: Vec<u64>,
+    /// Rows with something in them above the header (a title), passed over: each row's number
+    /// and cells' text.
+    above_header: Vec<(u64, Vec<String>)>,
     inner: Inner,
     input: Input,
     opts: ReadOptions,
@@ -416,8 +419,10 @@ impl Table {
         }
     }
 
-    /// Rows with something in them above the header (a title), which were passed over.
-    pub fn above_header(&self) -> &[u64] {
+    /// Rows with something in them above the header (a title), which were passed over: each
+    /// row's number and cells' text (for the failed-rows file, which keeps them so that it reads
+    /// as its input did).
+    pub fn above_header(&self) -> &[(u64, Vec<String>)] {
         &self.above_header
     }
 
@@ -461,10 +466,13 @@ impl Table {
             );
             return Err(not_it(self, why));
         }
-        let mut above = vec![self.header_row];
+        let mut above = vec![(self.header_row, self.headers.clone())];
         let headers = loop {
             match self.next_row()? {
-                Some(r) if r.number() < row => above.push(r.number()),
+                Some(r) if r.number() < row => {
+                    let cells = (0..r.len()).map(|c| r.text(c).into_owned()).collect();
+                    above.push((r.number(), cells));
+                }
                 Some(r) if r.number() == row => {
                     break (0..r.len())
                         .map(|c| r.text(c).trim().to_string())
@@ -472,7 +480,7 @@ impl Table {
                 }
                 Some(_) => return Err(not_it(self, String::from("there is nothing in it"))),
                 None => {
-                    let last = above.last().copied().unwrap_or(self.header_row);
+                    let last = above.last().map_or(self.header_row, |(n, _)| *n);
                     let why = format!("the last row with anything in it is row {last}");
                     return Err(not_it(self, why));
                 }
@@ -688,6 +696,17 @@ pub fn parse_delimiter(s: &str) -> Result<u8, String> {
 
 /// Parses an `--encoding` value: "utf-8", "windows-1252", "latin1", "iso-8859-1" or any
 /// WHATWG label (which maps Latin-1 to Windows-1252, as browsers and Excel exports do).
+/// A `--header-row`: a row number as a spreadsheet shows it, from 1.
+pub fn parse_header_row(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(String::from(
+            "rows are numbered from 1, as a spreadsheet shows them",
+        )),
+        Ok(row) => Ok(row),
+        Err(_) => Err(format!("'{s}' is not a row number")),
+    }
+}
+
 pub fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String> {
     let label = s.trim();
     let label = match label.to_ascii_lowercase().as_str() {

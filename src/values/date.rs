@@ -39,6 +39,17 @@ pub enum DateFormat {
 pub fn parse_date_format(s: &str) -> Result<DateFormat, String> {
     let t = s.trim();
     if t.contains('%') {
+        // A pattern chrono can't read (`%Q`) would fail every row with the same message.
+        let items = chrono::format::StrftimeItems::new(t);
+        if items
+            .into_iter()
+            .any(|item| matches!(item, chrono::format::Item::Error))
+        {
+            return Err(format!(
+                "'{s}' is not a strftime pattern chrono knows (such as %d/%m/%Y %H:%M); see \
+                 https://docs.rs/chrono/latest/chrono/format/strftime/"
+            ));
+        }
         return Ok(DateFormat::Pattern(t.to_string()));
     }
     let key: String = t
@@ -764,6 +775,8 @@ mod tests {
         );
         let f = parse_date_format("mdy").unwrap();
         assert!(read_date("13/04/2024", Tz::UTC, Some(&f)).is_err());
+        assert!(parse_date_format("%Q").is_err());
+        assert!(parse_date_format("%d/%m/%Y %").is_err());
         let f = parse_date_format("%d.%m.%Y %H:%M").unwrap();
         let r = read_date("03.04.2024 10:15", Tz::UTC, Some(&f)).unwrap();
         assert_eq!(

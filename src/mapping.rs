@@ -422,6 +422,21 @@ fn ambiguous_message(field: Field, first: &(usize, String), second: &(usize, Str
     )
 }
 
+/// How many of `cells` are named like a field (an alias of one): how much a row looks like a
+/// header, to say which row was probably meant when none maps.
+pub fn header_likeness(cells: &[String]) -> usize {
+    cells
+        .iter()
+        .map(|c| normalize_header(c))
+        .filter(|n| {
+            !n.is_empty()
+                && Field::ALL
+                    .iter()
+                    .any(|f| f.aliases().iter().any(|a| normalize_header(a) == *n))
+        })
+        .count()
+}
+
 /// `'a', 'b'`: names (headers, sheets) as messages quote them.
 pub fn quoted(headers: &[String]) -> String {
     headers

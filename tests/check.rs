@@ -1197,3 +1197,57 @@ fn formula_ids_are_errors_and_the_plain_text_form_is_the_text() {
         "{errors}"
     );
 }
+
+/// Bug: when no row under a title mapped, the error spoke of the title ("Headers found:
+/// 'Invoices November'"), hiding the near miss in the real header; and of a workbook's cover
+/// sheet without naming the sheet the invoices were on. It speaks of the row that looks most
+/// like a header, and names the other sheets.
+#[test]
+fn a_header_that_does_not_map_is_named_under_its_title() {
+    let w = Workdir::new();
+    w.write(
+        "miss.csv",
+        "Invoices November\n\
+         Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Prce\n\
+         A,1,2026-11-20,S,1,1.00\n",
+    );
+    let r = w.run(&["check", "miss.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stdout().contains(
+            "miss.csv: row 2 looks like the header, but no column for required field \
+             item_price (closest headers: 'Unit Prce')"
+        ),
+        "{}",
+        r.stdout()
+    );
+    w.write(
+        "far.csv",
+        format!("Title\n{}Order ID\nA\n", "x\n".repeat(25)),
+    );
+    let r = w.run(&["check", "far.csv"]);
+    assert!(
+        r.stdout()
+            .contains("(if the header is further down, --header-row N says which row is)"),
+        "{}",
+        r.stdout()
+    );
+
+    use rust_xlsxwriter::Workbook;
+    let mut wb = Workbook::new();
+    let cover = wb.add_worksheet().set_name("Capa").unwrap();
+    cover.write_string(0, 0, "Fechamento de novembro").unwrap();
+    cover.write_string(1, 0, "Loja Centro").unwrap();
+    let notas = wb.add_worksheet().set_name("Notas").unwrap();
+    notas.write_string(0, 0, "Order ID").unwrap();
+    notas.write_string(1, 0, "A").unwrap();
+    wb.save(w.path("book.xlsx")).unwrap();
+    let r = w.run(&["check", "book.xlsx"]);
+    r.expect_code(2);
+    assert!(
+        r.stdout()
+            .contains("the workbook's other sheets are 'Notas' (--sheet NAME reads one)"),
+        "{}",
+        r.stdout()
+    );
+}

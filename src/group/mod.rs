@@ -712,22 +712,7 @@ fn load_file(
         match mapping::map_headers_from(table.headers(), first_column, &opts.overrides, required) {
             Ok(mapping) => mapping,
             Err(e) => {
-                // A title above the header (a report's name, a date) is common in ERP exports:
-                // the header is looked for a little further down, unless the user said where it is.
-                let below = match opts.read.header_row {
-                    None => header_below(&mut table, opts, required),
-                    Some(_) => None,
-                };
-                let Some((row, mapping)) = below else {
-                    return Err(match opts.read.header_row {
-                        Some(row) => format!(
-                            "{}: row {row}, the header by --header-row (or header_row in the \
-                             config): {e}",
-                            table.source()
-                        ),
-                        None => format!("{}: {e}", table.source()),
-                    });
-                };
+                let (row, mapping) = find_header(&mut table, opts, required, e)?;
                 table = table.with_header_at(row).map_err(|e| e.to_string())?;
                 mapping
             }
@@ -766,30 +751,68 @@ fn load_file(
 /// How many rows under a first row that is not a header are looked at for one.
 const HEADER_SEARCH_ROWS: usize = 20;
 
-/// The first of the [`HEADER_SEARCH_ROWS`] rows after `table`'s first that maps to every
-/// required field, and its mapping. Reads `table`'s rows: it must be reopened after.
-fn header_below(
+/// The header of a table whose first row is not one (`first` says why): the first of the
+/// [`HEADER_SEARCH_ROWS`] rows after it that maps to every required field, and its mapping. A
+/// title above the header (a report's name, a date) is common in ERP exports. Reads `table`'s
+/// rows: it must be reopened after.
+///
+/// The error when there is none speaks of the row that looks most like a header (the most cells
+/// named like a field), since the first may be a title; and of the workbook's other sheets, since
+/// the one read may be a cover.
+fn find_header(
     table: &mut Table,
     opts: &LoadOptions,
     required: &[Field],
-) -> Option<(u64, mapping::Mapping)> {
+    first: mapping::MappingError,
+) -> Result<(u64, mapping::Mapping), String> {
+    let source = table.source().to_string();
+    if let Some(row) = opts.read.header_row {
+        return Err(format!(
+            "{source}: row {row}, the header by --header-row (or header_row in the config): \
+             {first}"
+        ));
+    }
     let first_column = table.first_column();
+    let mut likest = (
+        mapping::header_likeness(table.headers()),
+        table.header_row(),
+        first,
+    );
     for _ in 0..HEADER_SEARCH_ROWS {
         let row = match table.next_row() {
             Ok(Some(row)) => row,
-            Ok(None) => return None,
+            Ok(None) => break,
             Err(_) => continue,
         };
         let cells: Vec<String> = (0..row.len())
             .map(|c| row.text(c).trim().to_string())
             .collect();
-        if let Ok(mapping) =
-            mapping::map_headers_from(&cells, first_column, &opts.overrides, required)
-        {
-            return Some((row.number(), mapping));
+        match mapping::map_headers_from(&cells, first_column, &opts.overrides, required) {
+            Ok(mapping) => return Ok((row.number(), mapping)),
+            Err(e) => {
+                let likeness = mapping::header_likeness(&cells);
+                if likeness > likest.0 {
+                    likest = (likeness, row.number(), e);
+                }
+            }
         }
     }
-    None
+    let (_, row, e) = likest;
+    let title_like = table.headers().iter().filter(|h| !h.is_empty()).count() <= 1;
+    let mut message = match row == table.header_row() {
+        true if title_like => format!(
+            "{source}: {e} (if the header is further down, --header-row N says which row is)"
+        ),
+        true => format!("{source}: {e}"),
+        false => format!("{source}: row {row} looks like the header, but {e}"),
+    };
+    if !table.unread_sheets().is_empty() {
+        message.push_str(&format!(
+            "; the workbook's other sheets are {} (--sheet NAME reads one)",
+            mapping::quoted(table.unread_sheets())
+        ));
+    }
+    Err(message)
 }
 
 /// What the user should be told about how `table` was read.

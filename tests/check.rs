@@ -986,9 +986,16 @@ fn a_file_that_mixes_two_encodings_is_named() {
     let note = r.json()["files"][0]["notes"][0].clone();
     assert!(
         note.as_str().unwrap_or_default().starts_with(
-            "mix.csv: read as Windows-1252, but line 3 is UTF-8 text (é would show as Ã©)"
+            "mix.csv: read as Windows-1252, but row 3 is UTF-8 text (é would show as Ã©)"
         ),
         "{note}"
+    );
+    // Also when the encoding is given, as a scheduled run's config does.
+    let r = w.run(&["check", "--encoding", "windows-1252", "mix.csv"]);
+    assert!(
+        r.stdout().contains("but row 3 is UTF-8 text"),
+        "{}",
+        r.stdout()
     );
     // One encoding throughout: nothing to say.
     w.write(

@@ -218,12 +218,13 @@ pub(super) fn open(
     let encoding = opts
         .encoding
         .unwrap_or_else(|| sniff_encoding(&prefix, complete));
-    // Told Windows-1252 by its bytes, a file that also holds UTF-8 text (rows pasted from
-    // another export) would read as "Ã©" where it says "é", without a word.
-    let utf8_inside = match (opts.encoding, encoding == encoding_rs::WINDOWS_1252) {
-        (None, true) => utf8_line(&prefix),
-        _ => None,
-    };
+    // Read as Windows-1252 (by its bytes or as told), a file that also holds UTF-8 text (rows
+    // pasted from another export) would read as "Ã©" where it says "é", without a word.
+    let utf8_inside =
+        match encoding == encoding_rs::WINDOWS_1252 && Encoding::for_bom(&prefix).is_none() {
+            true => utf8_row(&prefix),
+            false => None,
+        };
     let (text, _, _) = encoding.decode(&prefix);
     let delimiter = opts
         .delimiter
@@ -501,7 +502,7 @@ impl CsvRows {
     pub(super) fn encoding_doubt(&self) -> Option<String> {
         let line = self.utf8_inside?;
         Some(format!(
-            "read as Windows-1252, but line {line} is UTF-8 text (é would show as Ã©): the \
+            "read as Windows-1252, but row {line} is UTF-8 text (é would show as Ã©): the \
              file mixes two encodings; re-export it in one, or pass --encoding utf-8 to have \
              the Windows-1252 rows named"
         ))
@@ -955,16 +956,22 @@ fn workbook_magic(prefix: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The 1-based line of `bytes` with the first UTF-8 character of the Latin-1 range (`é` is
-/// `\xC3\xA9`): in Windows-1252 text those pairs are `Ã` or `Â` before a symbol, which
-/// Portuguese, Spanish or English text never writes.
-fn utf8_line(bytes: &[u8]) -> Option<u64> {
+/// The row (as a spreadsheet numbers them) of the first UTF-8 character of the Latin-1 range in
+/// `bytes` (`é` is `\xC3\xA9`): in Windows-1252 text those pairs are `Ã` or `Â` before a
+/// symbol, which Portuguese, Spanish or English text never writes.
+fn utf8_row(bytes: &[u8]) -> Option<u64> {
     let at = bytes
         .windows(2)
         .position(|pair| matches!(pair, [0xC3, 0x80..=0xBF] | [0xC2, 0xA0..=0xBF]))?;
-    let before = bytes.get(..at).unwrap_or_default();
-    let (mut line_ends, mut cr) = (0, false);
-    count_line_ends(before, &mut line_ends, &mut cr);
+    let (mut line_ends, mut cr, mut quoted) = (0, false, false);
+    for &b in bytes.get(..at).unwrap_or_default() {
+        match b {
+            b'"' => quoted = !quoted,
+            // A quoted cell's line ends are inside its row.
+            _ if quoted => {}
+            _ => count_line_ends(&[b], &mut line_ends, &mut cr),
+        }
+    }
     Some(line_ends + 1)
 }
 
@@ -1431,10 +1438,11 @@ mod tests {
 
     #[test]
     fn utf8_text_in_windows_1252_bytes_is_found_by_line() {
-        assert_eq!(utf8_line(b"a;b\r\nCa\xe7a;1\r\nCaf\xc3\xa9;2\n"), Some(3));
-        assert_eq!(utf8_line(b"\xc2\xa0x"), Some(1));
+        assert_eq!(utf8_row(b"a;b\r\nCa\xe7a;1\r\nCaf\xc3\xa9;2\n"), Some(3));
+        assert_eq!(utf8_row(b"a;\"two\nlines\"\nCaf\xc3\xa9;2\n"), Some(2));
+        assert_eq!(utf8_row(b"\xc2\xa0x"), Some(1));
         // Windows-1252 text with capitals such as N\xc3O ("N\u{c3}O") is not UTF-8.
-        assert_eq!(utf8_line(b"N\xc3O;S\xc3O PAULO;\xc3\n\xc2 x"), None);
+        assert_eq!(utf8_row(b"N\xc3O;S\xc3O PAULO;\xc3\n\xc2 x"), None);
     }
 
     #[test]

@@ -748,6 +748,30 @@ fn a_header_repeated_mid_file_is_passed_over_and_named() {
         "{}",
         human.stdout()
     );
+
+    // Exports with a title joined end to end: the title comes again too, and is passed over
+    // with the header (bug: it was an invalid row, "the invoice number is empty").
+    let title = "Relatório de notas,,,,,,";
+    w.write(
+        "titled.csv",
+        format!(
+            "{title}\n{header}\n{}\n{title}\n{header}\n{}\n",
+            first.join("\n"),
+            second.join("\n")
+        ),
+    );
+    let run = w.run(&["check", "--format", "json", "titled.csv"]);
+    run.expect_code(0);
+    let titled = run.json();
+    for field in ["rows", "invoices", "valid_invoices", "total_cents"] {
+        assert_eq!(titled[field], original[field], "{field}: {titled:#}");
+    }
+    assert!(
+        titled["files"][0]["notes"][1]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 16-17 repeat the header row (or the title")),
+        "{titled:#}"
+    );
 }
 
 /// Bug: an item whose quantity × unit price passes what i64 cents hold made its invoice invalid

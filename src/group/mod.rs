@@ -855,7 +855,8 @@ fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<St
             _ => ("rows", "repeat", "were"),
         };
         notes.push(format!(
-            "{}: {rows} {} {repeat} the header row and {were} passed over, not read as invoices",
+            "{}: {rows} {} {repeat} the header row (or the title above it) and {were} passed \
+             over, not read as invoices",
             table.source(),
             compress_rows(repeated_headers),
         ));
@@ -892,7 +893,9 @@ fn read_rows(
     opts: &LoadOptions,
     item_text: ItemText,
 ) -> (u64, Votes, FileStore) {
-    let parser = RowParser::new(source, columns, opts, item_text).csv(table.delimiter());
+    let parser = RowParser::new(source, columns, opts, item_text)
+        .csv(table.delimiter())
+        .titles(table.above_header());
     // The reading and grouping threads take a core's worth between them; the rest parse.
     // (Measured on 2 cores: one parser beats two, which only add switching.)
     let parsers = std::thread::available_parallelism()

@@ -305,6 +305,9 @@ pub(super) struct RowParser<'a> {
     headers: &'a [String],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
+    /// The title rows above the header (their cells), each of which may come again where
+    /// exports were joined end to end; only those with an order id or invoice number cell.
+    titles: Vec<Vec<String>>,
 }
 
 impl<'a> RowParser<'a> {
@@ -324,12 +327,39 @@ impl<'a> RowParser<'a> {
             header_key: header(Field::OrderId).zip(header(Field::InvoiceNumber)),
             headers,
             delimiter: None,
+            titles: Vec::new(),
         }
     }
 
     /// The parser of a CSV read with `delimiter`.
     pub fn csv(self, delimiter: Option<u8>) -> Self {
         RowParser { delimiter, ..self }
+    }
+
+    /// The parser of a table with these rows above its header (a title).
+    pub fn titles(self, above: &[(u64, Vec<String>)]) -> Self {
+        let has_key = |cells: &[String], field| {
+            self.mapping
+                .column(field)
+                .and_then(|col| cells.get(col))
+                .is_some_and(|c| !c.trim().is_empty())
+        };
+        let titles = above
+            .iter()
+            .filter(|(_, cells)| {
+                has_key(cells, Field::OrderId) || has_key(cells, Field::InvoiceNumber)
+            })
+            .map(|(_, cells)| cells.iter().map(|c| c.trim().to_string()).collect())
+            .collect();
+        RowParser { titles, ..self }
+    }
+
+    /// Whether `row` is one of the title rows above the header again, cell for cell.
+    fn repeats_title(&self, row: &Row<'_>) -> bool {
+        self.titles.iter().any(|title| {
+            let width = title.len().max(row.len());
+            (0..width).all(|c| row.text(c).trim() == title.get(c).map_or("", String::as_str))
+        })
     }
 
     /// A column as a message names it: its header, else its position.
@@ -576,6 +606,10 @@ impl<'a> RowParser<'a> {
             // The same cells as the last row's read the same.
             Some(key) => Some(key),
             None if texts.is_some_and(|key| self.repeats_header(key)) => {
+                batch.repeated_headers.push(n);
+                return;
+            }
+            None if !self.titles.is_empty() && self.repeats_title(row) => {
                 batch.repeated_headers.push(n);
                 return;
             }

@@ -295,22 +295,19 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
                 earlier != "-" && source::same_file(Path::new(earlier), Path::new(path))
             }),
         };
-        if again && path == "-" {
-            batch.file_errors.push(FileError {
-                path: path.clone(),
-                message: String::from(
+        if again {
+            let message = match path.as_str() {
+                "-" => String::from(
                     "-: stdin is given more than once; it was read once, the first time",
                 ),
-            });
-            continue;
-        }
-        if again {
+                _ => format!(
+                    "{path}: this file is given more than once; it was read once, as its rows \
+                     would otherwise count twice"
+                ),
+            };
             batch.file_errors.push(FileError {
                 path: path.clone(),
-                message: format!(
-                    "{path}: this file is given more than once; it was read once, as its \
-                     rows would otherwise count twice"
-                ),
+                message,
             });
             continue;
         }

@@ -98,6 +98,7 @@ Examples:
   invoice-import check invoices.csv
   invoice-import check --sheet 'Notas' --timezone America/Sao_Paulo fechamento.xlsx
   invoice-import check --map order_id=Ref --map invoice_number=Ref export.csv
+  invoice-import check --header-row 4 --map item_price=#G relatorio-erp.csv
   cat invoices.csv | invoice-import check --format json -
 
 Exit codes: 0 all valid, 1 some invalid, 2 usage or unreadable input.";

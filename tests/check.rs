@@ -1282,3 +1282,25 @@ fn a_header_that_does_not_map_is_named_under_its_title() {
         r.stdout()
     );
 }
+
+/// Bug: letterhead lines with commas above a short `;` file outvoted its rows, so it was read
+/// as `,` and its header never found (its failed-rows file, one row under the same letterhead,
+/// too). The delimiter under which a header is found is the file's.
+#[test]
+fn letterhead_lines_do_not_choose_a_short_file_s_delimiter() {
+    let w = Workdir::new();
+    w.write(
+        "carta.csv",
+        "Empresa Exemplo, Ltda., CNPJ 1\nRua A, 1, Centro\nSão Paulo, SP, Brasil\n\
+         Pedido;NF;Data;SKU;Qtd;Preço\n\
+         A-1;0001;20/11/2026;S1;1;10,00\n",
+    );
+    let r = w.run(&["check", "--format", "json", "carta.csv"]);
+    r.expect_code(0);
+    let j = r.json();
+    assert_eq!(
+        j["files"][0]["format"], "CSV, ';'-separated, utf-8",
+        "{j:#}"
+    );
+    assert_eq!(j["total_cents"], 1000);
+}

@@ -138,6 +138,8 @@ impl SourceInfo {
                 let mut read = read.clone();
                 read.sheet = self.source.sheet.as_deref().map(str::to_string);
                 read.header_row = Some(self.header_row);
+                // As found: it may not be the one sniffed (`other_delimiters`).
+                read.delimiter = read.delimiter.or(self.delimiter);
                 source::open(&self.path, &read)
             }
         }
@@ -704,16 +706,21 @@ fn load_file(
     item_text: ItemText,
 ) -> Result<(SourceInfo, LoadedFile), String> {
     let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
-    let first_column = table.first_column();
-    let mapping =
-        match mapping::map_headers_from(table.headers(), first_column, &opts.overrides, required) {
-            Ok(mapping) => mapping,
-            Err(e) => {
-                let (row, mapping) = find_header(&mut table, opts, required, e)?;
-                table = table.with_header_at(row).map_err(|e| e.to_string())?;
-                mapping
+    let (row, mapping) = match header_of(&mut table, opts, required) {
+        Ok(found) => found,
+        // Title lines can outvote a short file's rows when its delimiter is sniffed: the
+        // delimiter under which a header is found is the file's.
+        Err(e) => match other_delimiters(&table, opts, required) {
+            Some((other, found)) => {
+                table = other;
+                found
             }
-        };
+            None => return Err(e),
+        },
+    };
+    if let Some(row) = row {
+        table = table.with_header_at(row).map_err(|e| e.to_string())?;
+    }
     let headers = table.headers().to_vec();
     let (rows, votes, store) =
         read_rows(&mut table, source_id, (&headers, &mapping), opts, item_text);
@@ -743,6 +750,40 @@ fn load_file(
     };
     let conventions = Conventions::settle(&votes, opts);
     Ok((info, LoadedFile { store, conventions }))
+}
+
+/// `table`'s header row when it is not its first (`None` when it is) and its mapping. Reads
+/// rows only when the first is not the header: `table` must then be reopened at the row found.
+fn header_of(
+    table: &mut Table,
+    opts: &LoadOptions,
+    required: &[Field],
+) -> Result<(Option<u64>, mapping::Mapping), String> {
+    let first_column = table.first_column();
+    match mapping::map_headers_from(table.headers(), first_column, &opts.overrides, required) {
+        Ok(mapping) => Ok((None, mapping)),
+        Err(e) => find_header(table, opts, required, e).map(|(row, m)| (Some(row), m)),
+    }
+}
+
+/// A CSV whose delimiter was sniffed, read with each other one: the first under which a header
+/// is found, with its header row and mapping.
+fn other_delimiters(
+    table: &Table,
+    opts: &LoadOptions,
+    required: &[Field],
+) -> Option<(Table, (Option<u64>, mapping::Mapping))> {
+    let sniffed = table
+        .delimiter()
+        .filter(|_| opts.read.delimiter.is_none())?;
+    source::DELIMITERS
+        .iter()
+        .filter(|&&d| d != sniffed)
+        .find_map(|&d| {
+            let mut other = table.with_delimiter(d).ok()?;
+            let found = header_of(&mut other, opts, required).ok()?;
+            Some((other, found))
+        })
 }
 
 /// How many rows under a first row that is not a header are looked at for one.

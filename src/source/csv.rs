@@ -992,32 +992,44 @@ fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
 /// The candidate that splits the most lines into one same number of fields (the larger number
 /// when two tie: a `;` file's decimal commas are fewer than its semicolons); ',' when nothing
 /// splits any line (a one-column file). Every line votes, so a title above the header (`Total:
-/// R$ 1.234,56`, `Relatório;;;;`) is outvoted by the rows, and a stray quote in it, which would
-/// hide every line after it inside a "quoted cell", is outvoted by the count without quotes.
+/// R$ 1.234,56`, `Relatório;;;;`) is outvoted by the rows. A file whose title lines outvote
+/// its few rows is read again with the other delimiters when no header is found
+/// (`group::load_file`).
 fn sniff_delimiter(text: &str, complete: bool) -> u8 {
-    let by_quotes = delimiter_votes(&line_counts(text, complete, true));
-    let by_lines = delimiter_votes(&line_counts(text, complete, false));
-    match (by_quotes, by_lines) {
-        (Some(q), Some(l)) if l.0 > q.0 => l.2,
-        (Some(q), _) => q.2,
-        (None, Some(l)) => l.2,
-        (None, None) => b',',
-    }
+    delimiter_votes(&line_counts(text, complete)).map_or(b',', |(_, _, d)| d)
 }
 
-const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+const CANDIDATES: [u8; 4] = super::DELIMITERS;
 
-/// How many times each candidate occurs on each line that has text, outside quotes if
-/// `quotes` (a quoted cell may span lines).
-fn line_counts(text: &str, complete: bool, quotes: bool) -> Vec<[usize; 4]> {
+/// How many times each candidate occurs on each line that has text, outside quoted cells. As in
+/// csv_core, a quote opens a quoted cell only at a cell's start (`12" polegadas` is text), and
+/// a doubled quote inside one is a quote; a quoted cell may span lines.
+fn line_counts(text: &str, complete: bool) -> Vec<[usize; 4]> {
     let mut lines: Vec<[usize; 4]> = Vec::new();
     let mut counts = [0usize; 4];
     let mut in_quotes = false;
     let mut line_has_text = false;
-    for b in text.bytes() {
+    // Whether the next byte starts a cell: after a line end or a candidate delimiter.
+    let mut cell_start = true;
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if in_quotes {
+            line_has_text = true;
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                } else {
+                    in_quotes = false;
+                }
+            }
+            continue;
+        }
         match b {
-            b'"' if quotes => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => {
+            b'"' if cell_start => {
+                in_quotes = true;
+                line_has_text = true;
+            }
+            b'\n' => {
                 if line_has_text {
                     lines.push(counts);
                     if lines.len() == SNIFF_LINES {
@@ -1027,15 +1039,15 @@ fn line_counts(text: &str, complete: bool, quotes: bool) -> Vec<[usize; 4]> {
                 counts = [0; 4];
                 line_has_text = false;
             }
-            _ if !in_quotes => {
+            _ => {
                 if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
                     counts[i] += 1;
                 } else if !b.is_ascii_whitespace() {
                     line_has_text = true;
                 }
             }
-            _ => line_has_text = true,
         }
+        cell_start = b == b'\n' || b == b'\r' || CANDIDATES.contains(&b);
     }
     // A last line cut by the prefix would miscount, so it only counts when the text is whole.
     if line_has_text && (complete || lines.is_empty()) {
@@ -1101,6 +1113,12 @@ mod tests {
                 "{title}"
             );
         }
+        // Quoted cells over several lines, with commas in them (bug: read as ',' when a stray
+        // quote made every line count without quotes).
+        let addresses = "Pedido;Endere\u{e7}o;Valor\n\
+                         A;\"Rua A, 1\nBairro B, SP\nCEP 01000-000, Brasil\";10,00\n\
+                         B;\"Rua \"\"C\"\", 2\nBairro D, RJ\";12,00\n";
+        assert_eq!(sniff_delimiter(addresses, true), b';');
         let rows = "Order,Invoice,Value\nA,1,10.00\nB,2,12.00\n";
         for title in ["Relat\u{f3}rio;;;;;\n", "Invoices | November\n"] {
             assert_eq!(

@@ -426,6 +426,13 @@ impl Table {
         &self.above_header
     }
 
+    /// A CSV input again from the start, read with `delimiter`.
+    pub fn with_delimiter(&self, delimiter: u8) -> Result<Table, SourceError> {
+        let mut opts = self.opts.clone();
+        opts.delimiter = Some(delimiter);
+        open_input(self.source.file.clone(), self.input.clone(), &opts)
+    }
+
     /// The same input from the start, with row `row` as its header (a file with a title above
     /// its header row).
     pub fn with_header_at(&self, row: u64) -> Result<Table, SourceError> {
@@ -696,6 +703,9 @@ pub fn parse_delimiter(s: &str) -> Result<u8, String> {
 
 /// Parses an `--encoding` value: "utf-8", "windows-1252", "latin1", "iso-8859-1" or any
 /// WHATWG label (which maps Latin-1 to Windows-1252, as browsers and Excel exports do).
+/// The delimiters a CSV's is detected among.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
 /// A `--header-row`: a row number as a spreadsheet shows it, from 1.
 pub fn parse_header_row(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {

@@ -435,6 +435,63 @@ fn a_workbook_with_a_title_above_its_header_is_read_and_its_failed_rows_come_bac
     assert_eq!(sim.state().invoices.len(), 2);
 }
 
+/// Bug: the failed rows of a table that starts in column B were written from column A, so the
+/// `--map field=#G` that read the input named another column in the fixed file.
+#[test]
+fn a_table_from_column_b_comes_back_in_column_b() {
+    use rust_xlsxwriter::Workbook;
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let write = |path: &Path, rows: &[(&str, f64, f64)]| {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet().set_name("Notas").unwrap();
+        let header = ["Pedido", "NF", "Data", "SKU", "Qtd", "Valor", "Valor"];
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string(0, c as u16 + 1, *h).unwrap();
+        }
+        for (r, (order, price, value)) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, v) in [*order, *order, "2026-11-20T10:00:00-03:00", "S1"]
+                .iter()
+                .enumerate()
+            {
+                ws.write_string(r, c as u16 + 1, *v).unwrap();
+            }
+            ws.write_number(r, 5, 1.0).unwrap();
+            ws.write_number(r, 6, *price).unwrap();
+            ws.write_number(r, 7, *value).unwrap();
+        }
+        wb.save(path).unwrap();
+    };
+    write(
+        &w.path("in.xlsx"),
+        &[("B-1", 10.0, 10.0), ("B-2", 10.0, 12.0)],
+    );
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        "l.db",
+        "--quiet",
+        "--map",
+        "item_price=#G",
+        "--map",
+        "invoice_value=#H",
+    ];
+    sim.run(&w, &[&args[..], &["in.xlsx"]].concat())
+        .expect_code(1);
+    let mut book: Xlsx<_> = open_workbook(w.path("in.failed.xlsx")).unwrap();
+    let range = book.worksheet_range("Notas").unwrap();
+    assert_eq!(range.start(), Some((0, 1)), "from column B");
+    drop(book);
+    // The same flags read the fixed file.
+    write(&w.path("in.failed.xlsx"), &[("B-2", 12.0, 12.0)]);
+    sim.run(&w, &[&args[..], &["in.failed.xlsx"]].concat())
+        .expect_code(0);
+    assert_eq!(sim.state().invoice("B-2", "B-2").expect("sent").value, 1200);
+}
+
 // ---- 2. inbox ------------------------------------------------------------------------------
 
 #[test]

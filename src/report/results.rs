@@ -593,7 +593,11 @@ fn write_failed_workbook(
     let headers = table.headers()[..width].to_vec();
     let mut wb = crate::report::workbook::FailedWorkbook::new(
         sheet,
-        (table.above_header(), table.header_row()),
+        (
+            table.above_header(),
+            table.header_row(),
+            table.first_column(),
+        ),
         &headers,
     )?;
     loop {

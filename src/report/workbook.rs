@@ -17,6 +17,9 @@ pub struct FailedWorkbook {
     workbook: Workbook,
     /// The next row to write (0-based; the header is the one before the first).
     next: u32,
+    /// The sheet column (0-based) of the first header: the input's table may start in column B,
+    /// and `--map field=#G` must name the same column in this file.
+    first_column: usize,
     date: Format,
     datetime: Format,
     bold: Format,
@@ -24,16 +27,17 @@ pub struct FailedWorkbook {
 
 impl FailedWorkbook {
     /// A workbook whose only sheet is called `sheet` with `headers` and an `error` column in
-    /// row `header_row` (1-based), under the rows `above` it (a title: each row's number and
-    /// cells), so that the file reads as its input did.
+    /// row `header_row` (1-based) from column `first_column` (0-based), under the rows `above`
+    /// it (a title: each row's number and cells), so that the file reads as its input did.
     pub fn new(
         sheet: &str,
-        (above, header_row): (&[(u64, Vec<String>)], u64),
+        (above, header_row, first_column): (&[(u64, Vec<String>)], u64, usize),
         headers: &[String],
     ) -> Result<FailedWorkbook, XlsxError> {
         let mut wb = FailedWorkbook {
             workbook: Workbook::new(),
             next: 0,
+            first_column,
             date: Format::new().set_num_format("yyyy-mm-dd"),
             datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
             bold: Format::new().set_bold(),
@@ -47,13 +51,14 @@ impl FailedWorkbook {
         for (number, cells) in above {
             for (col, text) in cells.iter().enumerate() {
                 if !text.is_empty() {
-                    ws.write_string(row_index(*number)?, col_index(col)?, escape_formula(text))?;
+                    let col = col_index(first_column + col)?;
+                    ws.write_string(row_index(*number)?, col, escape_formula(text))?;
                 }
             }
         }
         let header = row_index(header_row)?;
         for (col, h) in headers.iter().chain([&String::from("error")]).enumerate() {
-            let col = col_index(col)?;
+            let col = col_index(first_column + col)?;
             ws.write_string_with_format(header, col, escape_formula(h), &wb.bold)?;
         }
         wb.next = header + 1;
@@ -71,7 +76,7 @@ impl FailedWorkbook {
         // The workbook was created with one sheet, so index 0 exists.
         let ws = self.workbook.worksheet_from_index(0)?;
         for (col, cell) in cells.into_iter().take(width).enumerate() {
-            let col = col_index(col)?;
+            let col = col_index(self.first_column + col)?;
             match cell {
                 CellRef::Empty => {}
                 CellRef::Text(t) | CellRef::Error(t) => {
@@ -96,7 +101,11 @@ impl FailedWorkbook {
                 },
             }
         }
-        ws.write_string(row, col_index(width)?, escape_formula(error))?;
+        ws.write_string(
+            row,
+            col_index(self.first_column + width)?,
+            escape_formula(error),
+        )?;
         self.next = self.next.saturating_add(1);
         Ok(())
     }
@@ -128,7 +137,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.xlsx");
         let headers = vec![String::from("Pedido"), "Valor".into(), "Data".into()];
-        let mut wb = FailedWorkbook::new("Notas", (&[], 1), &headers).unwrap();
+        let mut wb = FailedWorkbook::new("Notas", (&[], 1, 0), &headers).unwrap();
         let when = chrono::NaiveDate::from_ymd_opt(2024, 3, 5)
             .unwrap()
             .and_hms_opt(0, 0, 0)

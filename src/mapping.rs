@@ -502,6 +502,7 @@ pub fn map_headers_from(
     required: &[Field],
 ) -> Result<Mapping, MappingError> {
     let normalized: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+    let named = headers.iter().filter(|h| !h.trim().is_empty()).count();
     let mut mapping = Mapping::default();
     let mut used = vec![false; headers.len()];
     let ambiguous = |field, a: usize, b: usize| MappingError::Ambiguous {
@@ -521,9 +522,15 @@ pub fn map_headers_from(
         let alike: Vec<usize> = (0..headers.len())
             .filter(|&c| !wanted.is_empty() && normalized[c] == wanted)
             .collect();
+        // An unnamed column is what `#N` is for, in a header; a title row (one cell of text)
+        // is no header, whatever `#N` points into.
         let by_place = column_ref(&o.header)
             .and_then(|c| c.checked_sub(first_column))
-            .filter(|&c| headers.get(c).is_some_and(|h| !h.trim().is_empty()));
+            .filter(|&c| {
+                headers
+                    .get(c)
+                    .is_some_and(|h| named > 1 || !h.trim().is_empty())
+            });
         let col = match (exact.as_slice(), by_place, alike.as_slice()) {
             ([col], _, _) => *col,
             ([a, b, ..], _, _) => return Err(ambiguous(o.field, *a, *b)),

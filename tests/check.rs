@@ -1074,6 +1074,21 @@ fn two_columns_of_one_name_are_told_apart_by_their_place() {
         "{}",
         r.stdout()
     );
+    // A column with no name is what `#N` is for.
+    w.write(
+        "unnamed.csv",
+        "Pedido,NF,Data,SKU,Qtd,\nA-1,1,2026-11-20,S1,2,12.00\n",
+    );
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--map",
+        "item_price=#6",
+        "unnamed.csv",
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.json()["total_cents"], 2400);
     // By name, the shared name is no answer.
     let r = w.run(&["check", "--map", "item_price=Valor", "dup.csv"]);
     r.expect_code(2);

@@ -1226,15 +1226,22 @@ fn formula_ids_are_errors_and_the_plain_text_form_is_the_text() {
     let w = Workdir::new();
     w.write(
         "f.csv",
-        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
-         A-1,\"=\"\"0042\"\"\",2026-11-20,S1,1,1.00\n\
-         A-2,=0043,2026-11-20,S1,1,1.00\n\
-         A-3,\"=\"\"0044\"\"x\",2026-11-20,S1,1,1.00\n",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Invoice Key\n\
+         A-1,\"=\"\"0042\"\"\",2026-11-20,S1,1,1.00,\"=\"\"0012\"\"\"\n\
+         A-2,=0043,2026-11-20,S1,1,1.00,\n\
+         A-3,\"=\"\"0044\"\"x\",2026-11-20,S1,1,1.00,\n\
+         A-4,0045,2026-11-20,S1,1,1.00,=B2\n",
     );
     let r = w.run(&["check", "--format", "json", "f.csv"]);
     r.expect_code(1);
     let j = r.json();
     assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    // The invoice key (and the tracking number) too.
+    assert_eq!(j["invalid"][0]["invoice_number"], "0045", "{j:#}");
+    assert_eq!(
+        j["invalid"][0]["errors"][0]["column"], "Invoice Key",
+        "{j:#}"
+    );
     let errors = j["row_errors"].to_string();
     assert!(
         errors.contains("'=0043' is a spreadsheet formula, not an id")

@@ -682,6 +682,9 @@ impl<'a> RowParser<'a> {
                 Field::InvoiceUrl | Field::TrackingUrl => {
                     self.read_text(row, field, batch, id::url_from_cell)
                 }
+                Field::InvoiceKey | Field::TrackingNumber => {
+                    self.read_text(row, field, batch, id::code_from_cell)
+                }
                 _ => self.read_text(row, field, batch, id::text_from_cell),
             };
         }

@@ -157,6 +157,16 @@ pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueEr
     Ok((!text.is_empty()).then_some(text))
 }
 
+/// A code that identifies something (an invoice's access key, a tracking number): free text,
+/// but not a spreadsheet formula, which a spreadsheet would show computed and this tool would
+/// send as written (`="…"` was read as its text already).
+pub fn code_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueError> {
+    match text_from_cell(cell)? {
+        Some(code) if code.starts_with('=') => Err(ValueError::FormulaId(code.into_owned())),
+        code => Ok(code),
+    }
+}
+
 /// An absolute http(s) URL (a tracking link), `None` when blank.
 pub fn url_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueError> {
     let Some(text) = text_from_cell(cell)? else {

@@ -1165,7 +1165,18 @@ fn binary_files_are_refused_and_utf16_without_a_mark_reads_when_told() {
     let w = Workdir::new();
     w.write("inv.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n");
     w.write("dump.csv", b"Order ID,Invoice\x00\x01\x02\n");
-    for (file, kind) in [("inv.pdf", "a PDF document"), ("dump.csv", "binary data")] {
+    for (file, kind, encoding) in [
+        ("inv.pdf", "a PDF document", "windows-1252"),
+        ("dump.csv", "binary data", "utf-8"),
+    ] {
+        // Also with an encoding given, as a config does.
+        let r = w.run(&["check", "--encoding", encoding, file]);
+        r.expect_code(2);
+        assert!(
+            r.stdout().contains(&format!("{file} holds {kind}")),
+            "{}",
+            r.stdout()
+        );
         let r = w.run(&["check", file]);
         r.expect_code(2);
         assert!(

@@ -153,7 +153,7 @@ fn empty_inputs_and_workbooks_named_csv() {
         .unwrap();
     let msg = err.to_string();
     assert!(
-        msg.contains("orders.csv is a XLSX/ODS (zip) workbook"),
+        msg.contains("orders.csv is an XLSX/ODS (zip) workbook"),
         "{msg}"
     );
 

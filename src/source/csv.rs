@@ -206,9 +206,10 @@ pub(super) fn open(
 
     // A header line has no NUL byte, unless it is UTF-16 or UTF-32, which a byte-order mark
     // announces: a PDF or an image read as CSV would show its bytes as headers.
-    if opts.encoding.is_none()
-        && Encoding::for_bom(&prefix).is_none()
-        && let Some(kind) = binary_kind(&prefix)
+    // Whatever `--encoding` says (a config's windows-1252 too): only UTF-16 text has NULs.
+    let utf16 = matches!(opts.encoding, Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    if Encoding::for_bom(&prefix).is_none()
+        && let Some(kind) = binary_kind(&prefix, !utf16)
     {
         return Err(SourceError::NotText {
             file: file.to_string(),
@@ -924,8 +925,9 @@ fn utf8_message(detail: &dyn std::fmt::Display) -> String {
     )
 }
 
-/// What a file that is not text is, by its first bytes; `None` for text.
-fn binary_kind(prefix: &[u8]) -> Option<&'static str> {
+/// What a file that is not text is, by its first bytes (and, if `nul`, a NUL byte in its
+/// first line); `None` for text.
+fn binary_kind(prefix: &[u8], nul: bool) -> Option<&'static str> {
     const KINDS: [(&[u8], &str); 4] = [
         (b"%PDF-", "a PDF document"),
         (b"\x89PNG", "a PNG image"),
@@ -940,9 +942,9 @@ fn binary_kind(prefix: &[u8]) -> Option<&'static str> {
         .split(|&b| b == b'\n' || b == b'\r')
         .find(|line| !line.is_empty())
         .unwrap_or_default();
-    first_line.contains(&0).then_some(
+    (nul && first_line.contains(&0)).then_some(
         "binary data (NUL bytes; for UTF-16 text without a byte-order mark, pass --encoding \
-         utf-16le)",
+         utf-16le or utf-16be)",
     )
 }
 

@@ -161,7 +161,7 @@ pub enum SourceError {
     #[error("{file}: not a readable workbook (truncated or corrupt file?): {message}")]
     Workbook { file: String, message: String },
     #[error(
-        "{file} is a {kind} workbook, not CSV text; rename it to .{ext} or export the sheet as CSV"
+        "{file} is an {kind} workbook, not CSV text; name it .{ext} (a file, not stdin) or export the sheet as CSV"
     )]
     WorkbookNamedAsText {
         file: String,

@@ -1029,6 +1029,22 @@ fn a_file_that_mixes_two_encodings_is_named() {
     let r = w.run(&["check", "--format", "json", "one.csv"]);
     r.expect_code(0);
     assert!(!r.stdout().contains("encodings"), "{}", r.stdout());
+    // A UTF-8 file told to be Windows-1252 is not mixed: it is UTF-8, and its headers say so
+    // when they match nothing.
+    w.write(
+        "u8.csv",
+        "Pedido;NF;Data;SKU;Qtd;Preço
+A-1;1;20/11/2026;S1;1;10,00
+",
+    );
+    let r = w.run(&["check", "--encoding", "windows-1252", "u8.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stdout()
+            .contains("'PreÃ§o'; the file was read as Windows-1252, as told, but it is UTF-8 text"),
+        "{}",
+        r.stdout()
+    );
 }
 
 /// Bugs: with two columns of one name, the message said to pick one with `--map FIELD=HEADER`,

@@ -850,6 +850,10 @@ fn find_header(
             mapping::quoted(table.unread_sheets())
         ));
     }
+    // Headers read in the wrong encoding ('PreÃ§o') match nothing.
+    if let Some(doubt) = table.encoding_doubt() {
+        message.push_str(&format!("; the file was {doubt}"));
+    }
     Err(message)
 }
 

@@ -57,8 +57,9 @@ pub(super) struct CsvRows {
     spans: Vec<FieldSpan>,
     /// What is wrong with the quotes of the record read last.
     fault: Option<QuoteFault>,
-    /// Read as Windows-1252 though its first bytes hold UTF-8 text too: the line it is on.
-    utf8_inside: Option<u64>,
+    /// Read as Windows-1252 though its first bytes hold UTF-8 text: the row it is first on, and
+    /// whether those bytes are all UTF-8 (a UTF-8 file read as told) or mixed.
+    utf8_inside: Option<(u64, bool)>,
 }
 
 /// csv_core's states as far as quotes go (double quotes escape, no escape character).
@@ -223,7 +224,8 @@ pub(super) fn open(
     // pasted from another export) would read as "Ã©" where it says "é", without a word.
     let utf8_inside =
         match encoding == encoding_rs::WINDOWS_1252 && Encoding::for_bom(&prefix).is_none() {
-            true => utf8_row(&prefix),
+            true => utf8_row(&prefix)
+                .map(|row| (row, sniff_encoding(&prefix, complete) == encoding_rs::UTF_8)),
             false => None,
         };
     let (text, _, _) = encoding.decode(&prefix);
@@ -501,12 +503,16 @@ impl CsvRows {
 
     /// Why the text may be read wrong: a file read as Windows-1252 that also holds UTF-8.
     pub(super) fn encoding_doubt(&self) -> Option<String> {
-        let line = self.utf8_inside?;
-        Some(format!(
-            "read as Windows-1252, but row {line} is UTF-8 text (é would show as Ã©): the \
-             file mixes two encodings; re-export it in one, or pass --encoding utf-8 to have \
-             the Windows-1252 rows named"
-        ))
+        Some(match self.utf8_inside? {
+            (_, true) => String::from(
+                "read as Windows-1252, as told, but it is UTF-8 text (é would show as Ã©); \
+                 pass --encoding utf-8, or leave --encoding out",
+            ),
+            (row, false) => format!(
+                "read as Windows-1252, but row {row} is UTF-8 text (é would show as Ã©): the \
+                 file mixes two encodings; re-export it in one (UTF-8 or Windows-1252)"
+            ),
+        })
     }
 
     pub(super) fn describe(&self) -> String {

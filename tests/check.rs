@@ -1353,3 +1353,42 @@ fn letterhead_lines_do_not_choose_a_short_file_s_delimiter() {
     );
     assert_eq!(j["total_cents"], 1000);
 }
+
+/// Bug: with `--no-bom` (or `bom = false`) and `--encoding windows-1252` (a config's), the
+/// failed-rows file, written in UTF-8, had no mark, and the same flags read it back as
+/// Windows-1252: 'NÃºmero da NF'. A failed-rows file of an input that was not UTF-8 always has
+/// the mark.
+#[test]
+fn a_windows_1252_input_s_failed_rows_read_back_under_the_same_flags() {
+    let w = Workdir::new();
+    w.write(
+        "nf.csv",
+        b"Pedido;N\xfamero da NF;Emiss\xe3o;SKU;Descri\xe7\xe3o;Qtd;Pre\xe7o\n\
+          A-1;1;20/11/2026;S1;P\xe3o;0;10,00\n",
+    );
+    let flags = [
+        "submit",
+        "--sandbox",
+        "--quiet",
+        "--no-bom",
+        "--encoding",
+        "windows-1252",
+    ];
+    w.run(&[&flags[..], &["--ledger", "a.db", "nf.csv"]].concat())
+        .expect_code(1);
+    let failed = std::fs::read(w.path("nf.failed.csv")).unwrap();
+    assert!(failed.starts_with(b"\xEF\xBB\xBFPedido;N\xc3\xbamero da NF;"));
+    let fixed = String::from_utf8(failed)
+        .unwrap()
+        .replace(";0;10,00;", ";1;10,00;");
+    w.write("nf.failed.csv", fixed);
+    let r = w.run(
+        &[
+            &flags[..],
+            &["--ledger", "b.db", "--summary-json", "-", "nf.failed.csv"],
+        ]
+        .concat(),
+    );
+    r.expect_code(0);
+    assert_eq!(r.json()["statuses"]["accepted"]["count"], 1);
+}

@@ -477,7 +477,11 @@ pub fn write_failed_rows(
             continue;
         }
         let mut file = File::create(&tmp).map_err(io_err)?;
-        if out.bom {
+        // Written in UTF-8 whatever the input's encoding: a mark says so, even under --no-bom,
+        // when the input was not UTF-8, or the same `--encoding windows-1252` (a config's)
+        // would read the fixed file wrong.
+        let utf8_input = table.encoding().is_none_or(|e| e == encoding_rs::UTF_8);
+        if out.bom || !utf8_input {
             file.write_all(BOM).map_err(io_err)?;
         }
         // The input's own delimiter: a ';' file from a Brazilian Excel must open in that Excel

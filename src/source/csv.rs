@@ -501,6 +501,10 @@ impl CsvRows {
         self.delimiter
     }
 
+    pub(super) fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
     /// Why the text may be read wrong: a file read as Windows-1252 that also holds UTF-8.
     pub(super) fn encoding_doubt(&self) -> Option<String> {
         Some(match self.utf8_inside? {

@@ -426,6 +426,14 @@ impl Table {
         &self.above_header
     }
 
+    /// The encoding a CSV is read with; `None` for a workbook.
+    pub fn encoding(&self) -> Option<&'static encoding_rs::Encoding> {
+        match &self.inner {
+            Inner::Csv(rows) => Some(rows.encoding()),
+            Inner::Sheet(_) => None,
+        }
+    }
+
     /// A CSV input again from the start, read with `delimiter`.
     pub fn with_delimiter(&self, delimiter: u8) -> Result<Table, SourceError> {
         let mut opts = self.opts.clone();

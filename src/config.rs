@@ -280,6 +280,12 @@ impl Loaded {
             );
         }
         if input.sheet.is_none() {
+            if s.sheet
+                .as_deref()
+                .is_some_and(|name| name.trim().is_empty())
+            {
+                return Err(self.value_error("input.sheet", "a sheet name can't be empty"));
+            }
             input.sheet.clone_from(&s.sheet);
         }
         if input.header_row.is_none()

@@ -107,6 +107,8 @@ fn unknown_keys_and_bad_values_are_errors_naming_file_and_key() {
         "timezone = \"Mars/Olympus\"",
         "delimiter = \"xx\"",
         "header_row = 0",
+        "sheet = \"\"",
+        "date_format = \"%d/%m\"",
     ] {
         w.write("input.toml", format!("[input]\n{bad}\n"));
         let out = w.run(&["--config", "input.toml", "config", "show"]);

@@ -670,6 +670,24 @@ fn invalid_invoices_are_worth_what_their_rows_say() {
         ]
     );
     assert!(w.read("r.html").contains("21.00 and 1 of unknown value"));
+    // Every one unknown: said so, not "0.00", in the terminal and the report alike.
+    w.write(
+        "u.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         U-1,N-9,2026-11-20,S1,0,10.00\n",
+    );
+    let run = sim.run(
+        &w,
+        &["submit", "--ledger", "l.db", "--report", "u.html", "u.csv"],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("  invalid                1   value unknown\n"),
+        "{}",
+        run.stderr()
+    );
+    assert!(w.read("u.html").contains(">value unknown<"));
 }
 
 /// Bug: ids were written bare in the failed-rows and results files, so a spreadsheet that opened

@@ -101,6 +101,7 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
             plain = money_plain(t.value_cents),
             v = match t.value_unknown {
                 0 => money(t.value_cents),
+                n if n == t.count => String::from("value unknown"),
                 n => format!("{} and {n} of unknown value", money(t.value_cents)),
             },
         );

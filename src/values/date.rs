@@ -50,6 +50,16 @@ pub fn parse_date_format(s: &str) -> Result<DateFormat, String> {
                  https://docs.rs/chrono/latest/chrono/format/strftime/"
             ));
         }
+        // A date needs its day, month and year, unless one specifier gives them all.
+        let has = |specs: &[&str]| specs.iter().any(|spec| t.contains(spec));
+        let whole = has(&["%F", "%D", "%x", "%c", "%s", "%+", "%v"]);
+        let parts = has(&["%d", "%e"]) && has(&["%m", "%b", "%B", "%h"]) && has(&["%Y", "%y"]);
+        if !whole && !parts {
+            return Err(format!(
+                "'{s}' does not give a whole date: it needs the day (%d), the month (%m) and the \
+                 year (%Y)"
+            ));
+        }
         return Ok(DateFormat::Pattern(t.to_string()));
     }
     let key: String = t
@@ -776,6 +786,11 @@ mod tests {
         let f = parse_date_format("mdy").unwrap();
         assert!(read_date("13/04/2024", Tz::UTC, Some(&f)).is_err());
         assert!(parse_date_format("%Q").is_err());
+        for partial in ["%d/%m", "%Y", "%H:%M", "%m/%Y"] {
+            assert!(parse_date_format(partial).is_err(), "{partial}");
+        }
+        assert!(parse_date_format("%F %T").is_ok());
+        assert!(parse_date_format("%e-%b-%y").is_ok());
         assert!(parse_date_format("%d/%m/%Y %").is_err());
         let f = parse_date_format("%d.%m.%Y %H:%M").unwrap();
         let r = read_date("03.04.2024 10:15", Tz::UTC, Some(&f)).unwrap();

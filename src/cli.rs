@@ -165,7 +165,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "CHAR", value_parser = crate::source::parse_delimiter)]
     pub delimiter: Option<u8>,
 
-    /// CSV encoding: utf-8, windows-1252, latin1 [default: detected].
+    /// CSV encoding: utf-8, windows-1252 (latin1), utf-16le, utf-16be [default: detected].
     #[arg(long, value_name = "NAME", value_parser = crate::source::parse_encoding)]
     pub encoding: Option<&'static encoding_rs::Encoding>,
 

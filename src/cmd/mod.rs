@@ -71,6 +71,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Man { dir: Some(dir) } => {
+            if dir.exists() && !dir.is_dir() {
+                anyhow::bail!("{} is a file; --dir names a folder", dir.display());
+            }
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("can't create {}", dir.display()))?;
             clap_mangen::generate_to(Cli::command(), &dir)

@@ -732,8 +732,11 @@ pub fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, String>
         "cp1252" | "win1252" | "ansi" => "windows-1252".to_string(),
         other => other.to_string(),
     };
-    encoding_rs::Encoding::for_label(label.as_bytes())
-        .ok_or_else(|| format!("'{s}' is not a known encoding; use utf-8 or windows-1252 (latin1)"))
+    encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+        format!(
+            "'{s}' is not a known encoding; use utf-8, windows-1252 (latin1), utf-16le or utf-16be"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -324,7 +324,7 @@ pub struct SubmitArgs {
 
     /// Only check the files (the same as `invoice-import check`); sends and writes nothing, so
     /// it refuses the flags that name outputs (--summary-json, --log-file, --report, --results,
-    /// --failed, --output-dir) or need a run that sends (--inbox).
+    /// --failed, --output-dir) or need a run that sends (--inbox, and the like).
     #[arg(long)]
     pub dry_run: bool,
 

@@ -121,11 +121,12 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
             ("--check-remote", args.check_remote, false),
         ];
         if let Some((flag, _, report)) = refused.iter().find(|(_, given, _)| *given) {
-            let hint = match report {
-                true => {
+            // `check` reads invoice files, not tracking ones.
+            let hint = match (report, mode) {
+                (true, Mode::Invoices) => {
                     " (for a report a program can read, run `invoice-import check --format json`)"
                 }
-                false => "",
+                _ => "",
             };
             bail!(
                 "--dry-run only checks the files, as `invoice-import check` does, and writes or \

@@ -205,9 +205,9 @@ pub(super) fn open(
         });
     }
 
-    // A header line has no NUL byte, unless it is UTF-16 or UTF-32, which a byte-order mark
-    // announces: a PDF or an image read as CSV would show its bytes as headers.
-    // Whatever `--encoding` says (a config's windows-1252 too): only UTF-16 text has NULs.
+    // A PDF or an image read as CSV would show its bytes as headers, whatever `--encoding`
+    // says (a config's windows-1252 too). A header line has no NUL byte, unless it is UTF-16,
+    // which a byte-order mark announces or `--encoding` says.
     let utf16 = matches!(opts.encoding, Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
     if Encoding::for_bom(&prefix).is_none()
         && let Some(kind) = binary_kind(&prefix, !utf16)

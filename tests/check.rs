@@ -906,7 +906,7 @@ fn sheet_for_a_csv_is_a_note_and_the_workbook_beside_it_takes_it() {
         out.contains("invoices-en.csv: --sheet 'Invoices' does not apply, a CSV has no sheets"),
         "{out}"
     );
-    assert!(out.contains("2 file(s)"), "{out}");
+    assert!(out.contains("2 files, "), "{out}");
     assert_eq!(out.matches("does not apply").count(), 1, "{out}");
 }
 

@@ -1600,7 +1600,7 @@ fn unresolved_intents_of_other_files_are_reported() {
     run.expect_code(0);
     assert!(
         run.stderr()
-            .contains("1 invoices from an earlier interrupted run"),
+            .contains("1 invoice from an earlier interrupted run"),
         "{}",
         run.stderr()
     );

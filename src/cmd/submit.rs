@@ -88,10 +88,13 @@ impl Mode {
         }
     }
 
-    fn noun(self) -> &'static str {
+    /// What `n` of the things sent are called: "1 invoice", "3 tracking updates".
+    fn counted(self, n: usize) -> String {
         match self {
-            Mode::Invoices => "invoices",
-            Mode::Tracking => "tracking updates",
+            Mode::Invoices => crate::report::counted(n as u64, "invoice", "invoices"),
+            Mode::Tracking => {
+                crate::report::counted(n as u64, "tracking update", "tracking updates")
+            }
         }
     }
 }
@@ -620,11 +623,10 @@ impl Run<'_> {
             && !quiet
         {
             eprintln!(
-                "note: {} {} from an earlier interrupted run may or may not have reached VTEX \
+                "note: {} from an earlier interrupted run may or may not have reached VTEX \
                  (e.g. order {} invoice {}); submit their file again and they will be checked on the \
                  order before anything is sent",
-                elsewhere.len(),
-                self.mode.noun(),
+                self.mode.counted(elsewhere.len()),
                 first.key.order_id,
                 first.key.invoice_number
             );
@@ -1074,11 +1076,10 @@ fn print_summary(
     // intervals); the busiest second says what --rate holds.
     let peak = crate::report::summary::peak_phrase(seen.peak_per_second);
     lines.push(format!(
-        "{} {} in {:.1} s: {} requests ({:.1}/s{peak}), {} throttled (429)",
-        rows.len(),
-        mode.noun(),
+        "{} in {:.1} s: {} ({:.1}/s{peak}), {} throttled (429)",
+        mode.counted(rows.len()),
         secs,
-        requests,
+        crate::report::counted(requests, "request", "requests"),
         if secs > 0.0 {
             requests as f64 / secs
         } else {

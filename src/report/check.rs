@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::Verbosity;
 use crate::group::{Batch, Invoice, Location, Problem};
-use crate::report::money;
+use crate::report::{counted, money};
 use crate::validate::{Checked, Validated};
 
 #[derive(Debug, Serialize)]
@@ -213,7 +213,8 @@ impl CheckReport {
         let mut out = String::new();
         if !verbosity.quiet {
             for (f, s) in self.files.iter().zip(&batch.sources) {
-                let _ = writeln!(out, "{}: {} rows ({})", s.source, f.rows, f.format);
+                let rows = counted(f.rows, "row", "rows");
+                let _ = writeln!(out, "{}: {rows} ({})", s.source, f.format);
                 for note in &f.notes {
                     let _ = writeln!(out, "note: {note}");
                 }
@@ -253,10 +254,10 @@ impl CheckReport {
         }
         let _ = writeln!(
             out,
-            "\n{} file(s), {} rows → {} invoices: {} valid{}, {} invalid{}{}.",
-            self.files.len(),
-            self.rows,
-            self.invoices,
+            "\n{}, {} → {}: {} valid{}, {} invalid{}{}.",
+            counted(self.files.len() as u64, "file", "files"),
+            counted(self.rows, "row", "rows"),
+            counted(self.invoices as u64, "invoice", "invoices"),
             self.valid_invoices,
             match self.valued {
                 true => format!(" (total {})", money(self.total_cents)),
@@ -267,7 +268,10 @@ impl CheckReport {
             if self.row_errors.is_empty() {
                 String::new()
             } else {
-                format!(", {} rows in no invoice", self.row_errors.len())
+                format!(
+                    ", {} in no invoice",
+                    counted(self.row_errors.len() as u64, "row", "rows")
+                )
             }
         );
         out

@@ -7,6 +7,12 @@ pub mod results;
 pub mod summary;
 pub mod workbook;
 
+/// `n` and its noun, singular for one: "1 row", "26 rows".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Formats cents for people: `1,234.56`. Currency is not known (VTEX amounts are in the store's
 /// currency), so none is shown.
 pub fn money(cents: i64) -> String {

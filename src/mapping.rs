@@ -328,6 +328,9 @@ pub struct Mapping {
     columns: [Option<usize>; FIELD_COUNT],
     /// Headers that feed no field, for `-v`.
     pub ignored: Vec<String>,
+    /// The `--map`s this input has no column for, passed over because the run has other inputs
+    /// that may ([`map_columns`]).
+    pub passed_over: Vec<Override>,
 }
 
 impl Mapping {
@@ -489,17 +492,33 @@ pub fn map_headers(
     overrides: &[Override],
     required: &[Field],
 ) -> Result<Mapping, MappingError> {
-    map_headers_from(headers, 0, overrides, required)
+    let columns = Columns {
+        headers,
+        first_column: 0,
+    };
+    map_columns(columns, overrides, required, false)
 }
 
-/// [`map_headers`] for headers whose first is in the sheet's column `first_column` (0-based:
-/// a workbook table that starts in column C), so that `--map field=#N` and the messages number
-/// the columns as the spreadsheet does.
-pub fn map_headers_from(
-    headers: &[String],
-    first_column: usize,
+/// A header row as a sheet holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub headers: &'a [String],
+    /// The sheet column (0-based) of the first header: a workbook table may start in column C,
+    /// and `--map field=#N` and the messages number the columns as the spreadsheet does.
+    pub first_column: usize,
+}
+
+/// [`map_headers`] for a header row that may not start in column A; with `several` inputs in
+/// the run, a `--map` for a column these headers lack is passed over (and recorded in
+/// [`Mapping::passed_over`]) unless its field is required here: another input may have it.
+pub fn map_columns(
+    Columns {
+        headers,
+        first_column,
+    }: Columns<'_>,
     overrides: &[Override],
     required: &[Field],
+    several: bool,
 ) -> Result<Mapping, MappingError> {
     let normalized: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
     let named = headers.iter().filter(|h| !h.trim().is_empty()).count();
@@ -537,6 +556,10 @@ pub fn map_headers_from(
             ([], Some(col), _) => col,
             ([], None, [col]) => *col,
             ([], None, [a, b, ..]) => return Err(ambiguous(o.field, *a, *b)),
+            ([], None, []) if several && !required.contains(&o.field) => {
+                mapping.passed_over.push(o.clone());
+                continue;
+            }
             ([], None, []) => {
                 return Err(MappingError::NoSuchHeader {
                     field: o.field,
@@ -550,7 +573,8 @@ pub fn map_headers_from(
     }
 
     for field in Field::ALL {
-        if mapping.has(field) {
+        // A field `--map` names is where it says, or (passed over) in another input.
+        if mapping.has(field) || mapping.passed_over.iter().any(|o| o.field == field) {
             continue;
         }
         let aliases: Vec<String> = field

@@ -1398,3 +1398,102 @@ fn a_windows_1252_input_s_failed_rows_read_back_under_the_same_flags() {
     r.expect_code(0);
     assert_eq!(r.json()["statuses"]["accepted"]["count"], 1);
 }
+
+/// Bug: with an invoice export beside an items export, a `--map` for a column only one of them
+/// has refused the other ("there is no column"), so the two could not be merged. Each input
+/// passes over a `--map` it has no column for; one that no input has is still an error.
+#[test]
+fn a_map_for_one_of_two_exports_is_passed_over_by_the_other() {
+    let w = Workdir::new();
+    w.write(
+        "inv.csv",
+        "Order ID;Invoice Number;Data NF;Invoice Value\n\
+         5001-01;000501;20/11/2026;1.234,50\n\
+         5002-01;000502;21/11/2026;30,00\n",
+    );
+    w.write(
+        "items.csv",
+        "Order ID,Invoice Number,Item ID,Quantity,Unit Price\n\
+         5001-01,000501,SKU-1,1,1234.50\n\
+         5002-01,000502,SKU-2,2,10.00\n\
+         5002-01,000502,SKU-3,1,10.00\n",
+    );
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--map",
+        "issuance_date=Data NF",
+        "inv.csv",
+        "items.csv",
+    ]);
+    r.expect_code(0);
+    let j = r.json();
+    assert_eq!(
+        (&j["valid_invoices"], &j["total_cents"]),
+        (&2.into(), &126450.into()),
+        "{j:#}"
+    );
+    let r = w.run(&[
+        "check",
+        "--map",
+        "issuance_date=Data X",
+        "inv.csv",
+        "items.csv",
+    ]);
+    r.expect_code(2);
+    assert!(
+        r.stdout().contains(
+            "--map issuance_date=Data X: none of the inputs (inv.csv, items.csv) has a column \
+             'Data X'"
+        ),
+        "{}",
+        r.stdout()
+    );
+}
+
+/// Bugs: a row with two problems that kept it out of every invoice (no order id, no invoice
+/// number) counted as two rows in no invoice, had two results, and its failed-rows line kept
+/// only the last message; and `submit` exited 1, not 2, when an input could not be read and
+/// some invoice was invalid too.
+#[test]
+fn a_row_in_no_invoice_is_one_row_whatever_its_problems() {
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,Item ID,Quantity,Unit Price\n\
+         ,,2026-11-20,SKU,1,1.00\n\
+         A-1,1,2026-11-20,SKU,0,1.00\n",
+    );
+    let r = w.run(&["check", "in.csv"]);
+    assert!(
+        r.stdout().contains(", 1 row in no invoice."),
+        "{}",
+        r.stdout()
+    );
+    w.write("x.pdf", b"%PDF-1.7\n");
+    let r = w.run(&[
+        "submit",
+        "--sandbox",
+        "--ledger",
+        "l.db",
+        "--summary-json",
+        "s.json",
+        "in.csv",
+        "x.pdf",
+    ]);
+    r.expect_code(2);
+    let summary: Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(
+        (&summary["row_errors"], &summary["exit_code"]),
+        (&1.into(), &2.into())
+    );
+    let (_, results) = common::read_csv(&w.path("in.results.csv"));
+    assert_eq!(results.len(), 2, "{results:?}");
+    let (_, failed) = common::read_csv(&w.path("in.failed.csv"));
+    let error = &failed[0][6];
+    assert!(
+        error.contains("order id is empty") && error.contains("invoice number is empty"),
+        "{error}"
+    );
+}

@@ -345,7 +345,9 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .iter()
         .map(|e| e.message.clone())
         .collect();
-    if !batch.file_errors.is_empty() && summary.exit_code == EXIT_OK {
+    // An input that could not be read is exit 2, as for check, invalid invoices or not (bug:
+    // 1 when some invoice was invalid too, so a script watching for 2 missed the file).
+    if !batch.file_errors.is_empty() && matches!(summary.exit_code, EXIT_OK | EXIT_PROBLEMS) {
         summary.exit_code = EXIT_ERROR;
     }
     Ok(Done { summary })
@@ -489,7 +491,7 @@ impl Run<'_> {
         print_summary(
             self.mode,
             &rows[..invoices],
-            self.batch.row_errors.len(),
+            rows.len() - invoices,
             elapsed,
             &stats,
             &seen,
@@ -538,7 +540,7 @@ impl Run<'_> {
         summary.throttled_429 = seen.throttled;
         summary.peak_requests_in_a_second = seen.peak_per_second;
         summary.timeline = timeline;
-        summary.row_errors = self.batch.row_errors.len() as u64;
+        summary.row_errors = (rows.len() - invoices) as u64;
         summary.results_file = Some(results_path);
         summary.failed_files = failed_files;
         summary.stopped = stopped;
@@ -897,15 +899,21 @@ impl Run<'_> {
     }
 
     /// A result for each row that joined no invoice, numbered on from `first`.
+    /// One result for each row that joined no invoice, numbered on from `first`, with all of
+    /// its problems (bug: one result per problem, so a row with two had two results, and its
+    /// failed-rows line kept only the last message).
     fn unkeyed_rows(&self, first: usize) -> impl Iterator<Item = ResultRow> + '_ {
-        self.batch.row_errors.iter().enumerate().map(move |(k, p)| {
-            let rows = p.row.map(|row| RowRef {
-                source: p.source,
-                row,
-            });
-            let error = format!("{}: {}", self.batch.locate(p), p.message);
-            self.unsent_row(first + k, "", "", rows.into_iter().collect(), Some(error))
-        })
+        let rows = self.batch.rows_in_no_invoice();
+        rows.into_iter()
+            .enumerate()
+            .map(move |(k, (at, problems))| {
+                let error = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", self.batch.locate(p), p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.unsent_row(first + k, "", "", at.into_iter().collect(), Some(error))
+            })
     }
 
     fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
@@ -1112,7 +1120,8 @@ fn print_summary(
     }
     if unkeyed > 0 {
         lines.push(format!(
-            "  {unkeyed} rows joined no invoice (no usable order id or invoice number)"
+            "  {} joined no invoice (no usable order id or invoice number)",
+            crate::report::counted(unkeyed as u64, "row", "rows")
         ));
     }
     if let Some((results, failed)) = outputs {

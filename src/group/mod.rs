@@ -209,6 +209,20 @@ impl Batch {
         }
     }
 
+    /// The rows that joined no invoice, each with its problems (a row can have two: no order
+    /// id and no invoice number), in the order [`Batch::row_errors`] names them first.
+    pub fn rows_in_no_invoice(&self) -> Vec<(Option<RowRef>, Vec<&Problem>)> {
+        let mut rows: IndexMap<(u32, Option<u64>, usize), Vec<&Problem>> = IndexMap::new();
+        for (k, p) in self.row_errors.iter().enumerate() {
+            // A problem without a row stands alone.
+            let alone = if p.row.is_some() { 0 } else { k };
+            rows.entry((p.source, p.row, alone)).or_default().push(p);
+        }
+        rows.into_iter()
+            .map(|((source, row, _), problems)| (row.map(|row| RowRef { source, row }), problems))
+            .collect()
+    }
+
     /// "file row 3, 5 and 9" style text for a set of rows.
     pub fn describe_rows(&self, rows: &[RowRef]) -> String {
         let mut by_source: IndexMap<u32, Vec<u64>> = IndexMap::new();
@@ -314,7 +328,11 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
             continue;
         }
         let source_id = batch.sources.len() as u32;
-        match load_file(path, source_id, opts, &required, item_text) {
+        let wanted = Wanted {
+            required: &required,
+            several: paths.len() > 1,
+        };
+        match load_file(path, source_id, opts, wanted, item_text) {
             Ok((info, mut file)) => {
                 batch.rows += info.rows;
                 batch.sources.push(info);
@@ -327,13 +345,42 @@ fn load_pending_as(paths: &[String], opts: &LoadOptions, item_text: ItemText) ->
             }),
         }
     }
-    // Several inputs were named, so no one of them was held to the needed columns.
-    if paths.len() > 1
-        && let Some(error) = needed_but_absent(&batch.sources, &opts.needed)
-    {
-        batch.file_errors.push(error);
+    // Several inputs were named, so no one of them was held to the needed columns, nor to the
+    // columns `--map` names.
+    if paths.len() > 1 {
+        batch
+            .file_errors
+            .extend(unmatched_overrides(&batch.sources, &opts.overrides));
+        if let Some(error) = needed_but_absent(&batch.sources, &opts.needed) {
+            batch.file_errors.push(error);
+        }
     }
     (batch, Pending::new(files))
+}
+
+/// With several inputs, each `--map` that names a column none of them has (each input passed it
+/// over, as another might have had it).
+fn unmatched_overrides(sources: &[SourceInfo], overrides: &[Override]) -> Vec<FileError> {
+    if sources.is_empty() {
+        return Vec::new();
+    }
+    overrides
+        .iter()
+        .filter(|o| sources.iter().all(|s| s.mapping.passed_over.contains(o)))
+        .map(|o| {
+            let names: Vec<String> = sources.iter().map(|s| s.source.to_string()).collect();
+            FileError {
+                path: names.join(", "),
+                message: format!(
+                    "--map {}={}: none of the inputs ({}) has a column '{}'",
+                    o.field,
+                    o.header,
+                    names.join(", "),
+                    o.header
+                ),
+            }
+        })
+        .collect()
 }
 
 /// With several inputs, a needed column that none of them has: every invoice would lack it, so
@@ -702,15 +749,15 @@ fn load_file(
     path: &str,
     source_id: u32,
     opts: &LoadOptions,
-    required: &[Field],
+    wanted: Wanted<'_>,
     item_text: ItemText,
 ) -> Result<(SourceInfo, LoadedFile), String> {
     let mut table = source::open(path, &opts.read).map_err(|e| e.to_string())?;
-    let (row, mapping) = match header_of(&mut table, opts, required) {
+    let (row, mapping) = match header_of(&mut table, opts, wanted) {
         Ok(found) => found,
         // Title lines can outvote a short file's rows when its delimiter is sniffed: the
         // delimiter under which a header is found is the file's.
-        Err(e) => match other_delimiters(&table, opts, required) {
+        Err(e) => match other_delimiters(&table, opts, wanted) {
             Some((other, found)) => {
                 table = other;
                 found
@@ -757,12 +804,12 @@ fn load_file(
 fn header_of(
     table: &mut Table,
     opts: &LoadOptions,
-    required: &[Field],
+    wanted: Wanted<'_>,
 ) -> Result<(Option<u64>, mapping::Mapping), String> {
     let first_column = table.first_column();
-    match mapping::map_headers_from(table.headers(), first_column, &opts.overrides, required) {
+    match wanted.map(table.headers(), first_column, opts) {
         Ok(mapping) => Ok((None, mapping)),
-        Err(e) => find_header(table, opts, required, e).map(|(row, m)| (Some(row), m)),
+        Err(e) => find_header(table, opts, wanted, e).map(|(row, m)| (Some(row), m)),
     }
 }
 
@@ -771,7 +818,7 @@ fn header_of(
 fn other_delimiters(
     table: &Table,
     opts: &LoadOptions,
-    required: &[Field],
+    wanted: Wanted<'_>,
 ) -> Option<(Table, (Option<u64>, mapping::Mapping))> {
     let sniffed = table
         .delimiter()
@@ -781,9 +828,34 @@ fn other_delimiters(
         .filter(|&&d| d != sniffed)
         .find_map(|&d| {
             let mut other = table.with_delimiter(d).ok()?;
-            let found = header_of(&mut other, opts, required).ok()?;
+            let found = header_of(&mut other, opts, wanted).ok()?;
             Some((other, found))
         })
+}
+
+/// What a file's header must map.
+#[derive(Debug, Clone, Copy)]
+struct Wanted<'a> {
+    /// The fields this file must have a column for.
+    required: &'a [Field],
+    /// Whether the run has several inputs: a `--map` for a column this one lacks is passed over
+    /// (another input may have it; [`unmatched_overrides`] says when none has).
+    several: bool,
+}
+
+impl Wanted<'_> {
+    fn map(
+        self,
+        headers: &[String],
+        first_column: usize,
+        opts: &LoadOptions,
+    ) -> Result<mapping::Mapping, mapping::MappingError> {
+        let columns = mapping::Columns {
+            headers,
+            first_column,
+        };
+        mapping::map_columns(columns, &opts.overrides, self.required, self.several)
+    }
 }
 
 /// How many rows under a first row that is not a header are looked at for one.
@@ -800,7 +872,7 @@ const HEADER_SEARCH_ROWS: usize = 20;
 fn find_header(
     table: &mut Table,
     opts: &LoadOptions,
-    required: &[Field],
+    wanted: Wanted<'_>,
     first: mapping::MappingError,
 ) -> Result<(u64, mapping::Mapping), String> {
     let source = table.source().to_string();
@@ -825,7 +897,7 @@ fn find_header(
         let cells: Vec<String> = (0..row.len())
             .map(|c| row.text(c).trim().to_string())
             .collect();
-        match mapping::map_headers_from(&cells, first_column, &opts.overrides, required) {
+        match wanted.map(&cells, first_column, opts) {
             Ok(mapping) => return Ok((row.number(), mapping)),
             Err(e) => {
                 let likeness = mapping::header_likeness(&cells);

@@ -25,8 +25,10 @@ pub struct CheckReport {
     /// Invalid invoices whose value their rows don't say.
     pub invalid_value_unknown: usize,
     pub invalid: Vec<InvalidInvoice>,
-    /// Rows that can't be grouped into an invoice.
+    /// Rows that can't be grouped into an invoice: each problem (a row may have two).
     pub row_errors: Vec<ErrorAt>,
+    /// How many rows those are.
+    pub rows_in_no_invoice: usize,
     /// Inputs that could not be read at all.
     pub file_errors: Vec<FileErrorOut>,
     /// Whether the checked things carry money (invoices do, tracking updates don't).
@@ -164,6 +166,7 @@ impl CheckReport {
                 .iter()
                 .map(|p| error_at(batch, p))
                 .collect(),
+            rows_in_no_invoice: batch.rows_in_no_invoice().len(),
             file_errors: batch
                 .file_errors
                 .iter()
@@ -270,7 +273,7 @@ impl CheckReport {
             } else {
                 format!(
                     ", {} in no invoice",
-                    counted(self.row_errors.len() as u64, "row", "rows")
+                    counted(self.rows_in_no_invoice as u64, "row", "rows")
                 )
             }
         );

@@ -272,6 +272,8 @@ impl CsvRows {
             Input::Bytes(bytes) => Box::new(Cursor::new(bytes.clone())),
         };
         let (raw, bom) = read_bom(raw)?;
+        // A byte-order mark wins over `--encoding` (below), and so names what was read.
+        let encoding = bom.unwrap_or(encoding);
         let decoded: Box<dyn Read + Send> = if bom == Some(encoding_rs::UTF_8)
             || (bom.is_none() && encoding == encoding_rs::UTF_8)
         {

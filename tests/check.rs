@@ -1388,6 +1388,17 @@ fn a_windows_1252_input_s_failed_rows_read_back_under_the_same_flags() {
         .unwrap()
         .replace(";0;10,00;", ";1;10,00;");
     w.write("nf.failed.csv", fixed);
+    // The mark wins over --encoding, and the report names what was read (it said
+    // windows-1252).
+    let r = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--encoding",
+        "windows-1252",
+        "nf.failed.csv",
+    ]);
+    assert_eq!(r.json()["files"][0]["format"], "CSV, ';'-separated, utf-8");
     let r = w.run(
         &[
             &flags[..],

@@ -1508,3 +1508,21 @@ fn a_row_in_no_invoice_is_one_row_whatever_its_problems() {
         "{error}"
     );
 }
+
+/// Bug: a CSV saved under a workbook's name (`invoices.xlsx`), or a web page saved as `.xls`,
+/// was refused with calamine's "invalid Zip archive"; it is said to be text, and what to do.
+#[test]
+fn text_under_a_workbook_s_name_is_said_to_be_text() {
+    let w = Workdir::new();
+    for name in ["renamed.xlsx", "page.xls"] {
+        w.write(name, "Order ID,Invoice Number\nA-1,1\n");
+        let r = w.run(&["check", name]);
+        r.expect_code(2);
+        assert!(
+            r.stdout()
+                .contains(&format!("{name} holds text, not a workbook")),
+            "{}",
+            r.stdout()
+        );
+    }
+}

@@ -169,6 +169,11 @@ pub enum SourceError {
         ext: &'static str,
     },
     #[error(
+        "{0} holds text, not a workbook (a CSV or a web page under a workbook's name?): name it \
+         .csv if it is CSV, or open it in a spreadsheet app and save it as XLSX or CSV"
+    )]
+    TextNamedAsWorkbook(String),
+    #[error(
         "{0} is password-protected (encrypted); open it in your spreadsheet app, remove the \
          password (or save a copy without one) and try again"
     )]

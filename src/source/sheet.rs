@@ -534,8 +534,23 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
         })?;
     } else if magic.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
         return Err(SourceError::PasswordProtected(file.to_string()));
+    } else if !magic.starts_with(OLE_MAGIC) && looks_like_text(path).map_err(io_err)? {
+        // A CSV renamed .xlsx, or a web page saved as .xls: calamine would only say its zip
+        // or OLE structure is broken.
+        return Err(SourceError::TextNamedAsWorkbook(file.to_string()));
     }
     Ok(())
+}
+
+/// Whether a file's first 4 KiB read as text: UTF-8 (a character may be cut at the end) or
+/// Windows-1252, with no NUL and no other control byte than tab and line ends.
+fn looks_like_text(path: &Path) -> std::io::Result<bool> {
+    let mut head = Vec::with_capacity(4096);
+    File::open(path)?.take(4096).read_to_end(&mut head)?;
+    let controls = head
+        .iter()
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+    Ok(!head.is_empty() && !controls)
 }
 
 /// `parts` are (name, compressed size, inflated size) as the zip's central directory states them.

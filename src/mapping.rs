@@ -366,12 +366,11 @@ pub enum MappingError {
         header: String,
         headers: Vec<String>,
     },
-    #[error("{}", ambiguous_message(*.field, .first, .second))]
+    #[error("{}", ambiguous_message(*.field, .columns))]
     Ambiguous {
         field: Field,
-        /// Each column's index and header.
-        first: (usize, String),
-        second: (usize, String),
+        /// Each column's sheet index (0-based) and header; two or more.
+        columns: Vec<(usize, String)>,
     },
 }
 
@@ -403,26 +402,48 @@ fn column_letters(col: usize) -> String {
     letters.iter().rev().map(|&b| char::from(b)).collect()
 }
 
-fn ambiguous_message(field: Field, first: &(usize, String), second: &(usize, String)) -> String {
-    let ((a, first), (b, second)) = (first, second);
-    if first.trim() == second.trim() {
-        // `--map field=HEADER` can't tell two columns of one name apart; their places can.
+fn ambiguous_message(field: Field, columns: &[(usize, String)]) -> String {
+    let name = columns.first().map_or("", |(_, h)| h.trim());
+    let all = if columns.len() == 2 { "both" } else { "all" };
+    if columns.iter().all(|(_, h)| h.trim() == name) {
+        // `--map field=HEADER` can't tell columns of one name apart; their places can.
+        let letters: Vec<String> = columns.iter().map(|(c, _)| column_letters(*c)).collect();
+        let places: Vec<String> = columns.iter().map(|(c, _)| format!("#{}", c + 1)).collect();
+        let maps: Vec<String> = places
+            .iter()
+            .map(|p| format!("--map {field}={p}"))
+            .collect();
         return format!(
-            "columns {} and {} (#{} and #{}) are both named '{first}' and look like {field}; \
-             say which with --map {field}=#{} or --map {field}=#{} (the column's number \
-             counting from 1, or its letter)",
-            column_letters(*a),
-            column_letters(*b),
-            a + 1,
-            b + 1,
-            a + 1,
-            b + 1
+            "columns {} ({}) are {all} named '{name}' and look like {field}; say which with {} \
+             (the column's number counting from 1, or its letter)",
+            and_list(&letters),
+            and_list(&places),
+            or_list(&maps),
         );
     }
+    let quoted: Vec<String> = columns.iter().map(|(_, h)| format!("'{h}'")).collect();
     format!(
-        "columns '{first}' and '{second}' both look like {field}; say which with --map \
-         {field}=HEADER"
+        "columns {} {all} look like {field}; say which with --map {field}=HEADER",
+        and_list(&quoted)
     )
+}
+
+/// "a, b and c".
+fn and_list(items: &[String]) -> String {
+    joined(items, "and")
+}
+
+/// "a, b or c".
+fn or_list(items: &[String]) -> String {
+    joined(items, "or")
+}
+
+fn joined(items: &[String], last: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., tail] => format!("{} {last} {tail}", init.join(", ")),
+    }
 }
 
 /// How many of `cells` are named like a field (an alias of one): how much a row looks like a
@@ -524,10 +545,12 @@ pub fn map_columns(
     let named = headers.iter().filter(|h| !h.trim().is_empty()).count();
     let mut mapping = Mapping::default();
     let mut used = vec![false; headers.len()];
-    let ambiguous = |field, a: usize, b: usize| MappingError::Ambiguous {
+    let ambiguous = |field, cols: &[usize]| MappingError::Ambiguous {
         field,
-        first: (first_column + a, headers[a].clone()),
-        second: (first_column + b, headers[b].clone()),
+        columns: cols
+            .iter()
+            .map(|&c| (first_column + c, headers[c].clone()))
+            .collect(),
     };
 
     for o in overrides {
@@ -552,10 +575,10 @@ pub fn map_columns(
             });
         let col = match (exact.as_slice(), by_place, alike.as_slice()) {
             ([col], _, _) => *col,
-            ([a, b, ..], _, _) => return Err(ambiguous(o.field, *a, *b)),
+            ([_, _, ..], _, _) => return Err(ambiguous(o.field, &exact)),
             ([], Some(col), _) => col,
             ([], None, [col]) => *col,
-            ([], None, [a, b, ..]) => return Err(ambiguous(o.field, *a, *b)),
+            ([], None, [_, _, ..]) => return Err(ambiguous(o.field, &alike)),
             ([], None, []) if several && !required.contains(&o.field) => {
                 mapping.passed_over.push(o.clone());
                 continue;
@@ -582,19 +605,16 @@ pub fn map_columns(
             .iter()
             .map(|a| normalize_header(a))
             .collect();
-        let mut found: Option<usize> = None;
-        for (col, norm) in normalized.iter().enumerate() {
-            if norm.is_empty() || !aliases.iter().any(|a| a == norm) {
-                continue;
+        let found: Vec<usize> = (0..normalized.len())
+            .filter(|&c| !normalized[c].is_empty() && aliases.contains(&normalized[c]))
+            .collect();
+        match found[..] {
+            [] => {}
+            [col] => {
+                mapping.columns[field as usize] = Some(col);
+                used[col] = true;
             }
-            match found {
-                None => found = Some(col),
-                Some(first) => return Err(ambiguous(field, first, col)),
-            }
-        }
-        if let Some(col) = found {
-            mapping.columns[field as usize] = Some(col);
-            used[col] = true;
+            _ => return Err(ambiguous(field, &found)),
         }
     }
 

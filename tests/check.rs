@@ -1111,6 +1111,19 @@ fn two_columns_of_one_name_are_told_apart_by_their_place() {
     ]);
     r.expect_code(0);
     assert_eq!(r.json()["total_cents"], 2400);
+    // Three of one name: all three are named.
+    w.write(
+        "three.csv",
+        "Pedido,NF,Data,SKU,Qtd,Price,Price,Price\nA,1,2026-11-20,S,1,1,2,3\n",
+    );
+    let r = w.run(&["check", "three.csv"]);
+    assert!(
+        r.stdout().contains(
+            "columns F, G and H (#6, #7 and #8) are all named 'Price' and look like item_price"
+        ),
+        "{}",
+        r.stdout()
+    );
     // By name, the shared name is no answer.
     let r = w.run(&["check", "--map", "item_price=Valor", "dup.csv"]);
     r.expect_code(2);

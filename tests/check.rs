@@ -1489,6 +1489,9 @@ fn a_row_in_no_invoice_is_one_row_whatever_its_problems() {
          ,,2026-11-20,SKU,1,1.00\n\
          A-1,1,2026-11-20,SKU,0,1.00\n",
     );
+    let j = w.run(&["check", "--format", "json", "in.csv"]).json();
+    assert_eq!(j["rows_in_no_invoice"], 1, "{j:#}");
+    assert_eq!(j["row_errors"].as_array().map(Vec::len), Some(2), "{j:#}");
     let r = w.run(&["check", "in.csv"]);
     assert!(
         r.stdout().contains(", 1 row in no invoice."),

@@ -292,7 +292,7 @@ impl Loaded {
             && let Some(row) = s.header_row
         {
             input.header_row = Some(
-                crate::source::parse_header_row(&row.to_string())
+                crate::source::header_row(row)
                     .map_err(|e| self.value_error("input.header_row", e))?,
             );
         }

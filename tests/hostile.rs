@@ -1144,59 +1144,32 @@ fn results_go_beside_the_input_or_where_flags_say_and_nowhere_else() {
         ]
     );
 
+    // A usage error stops the run before anything is sent or written.
+    let refused = |args: &[&str], says: &str| {
+        let sent = sim.state().invoices.len();
+        let before = tree(&w);
+        let run = sim.run(&w, &[&["submit", "--ledger", &ledger][..], args].concat());
+        run.expect_code(2);
+        assert!(run.stderr().contains(says), "{}", run.stderr());
+        assert_eq!(new_files(&before), Vec::<String>::new());
+        assert_eq!(sim.state().invoices.len(), sent);
+    };
+
     // Bug: --failed with several inputs was silently ignored (each input's rows went beside
-    // it); it is a usage error, before anything is sent or written.
-    let sent = sim.state().invoices.len();
-    let before = tree(&w);
-    let run = sim.run(
-        &w,
-        &[
-            "submit",
-            "--ledger",
-            &ledger,
-            "--failed",
-            "out/f2.csv",
-            "in/x.csv",
-            "in/y.csv",
-        ],
+    // it); it is a usage error.
+    refused(
+        &["--failed", "out/f2.csv", "in/x.csv", "in/y.csv"],
+        "--failed names one file",
     );
-    run.expect_code(2);
-    assert!(
-        run.stderr().contains("--failed names one file"),
-        "{}",
-        run.stderr()
-    );
-    assert_eq!(new_files(&before), Vec::<String>::new());
-    assert_eq!(sim.state().invoices.len(), sent);
 
     // Found by a review: two inputs of one name in two folders, with --output-dir, wrote
-    // their failed rows to one file, the second over the first. The run stops first, having
-    // written nothing.
+    // their failed rows to one file, the second over the first. The run stops first.
     std::fs::create_dir_all(w.path("in/b")).expect("b dir");
     w.write("in/b/x.csv", w.read("in/x.csv").replace("-01,NF", "-05,NF"));
-    let before = tree(&w);
-    let run = sim.run(
-        &w,
-        &[
-            "submit",
-            "--ledger",
-            &ledger,
-            "--output-dir",
-            "out",
-            "in/x.csv",
-            "in/b/x.csv",
-        ],
+    refused(
+        &["--output-dir", "out", "in/x.csv", "in/b/x.csv"],
+        "in/x.csv and in/b/x.csv would both write their failed rows to out/x.failed.csv",
     );
-    run.expect_code(2);
-    assert!(
-        run.stderr().contains(
-            "in/x.csv and in/b/x.csv would both write their failed rows to out/x.failed.csv"
-        ),
-        "{}",
-        run.stderr()
-    );
-    assert_eq!(new_files(&before), Vec::<String>::new());
-    assert_eq!(sim.state().invoices.len(), sent);
     assert!(!w.path("evil.csv").exists());
 }
 

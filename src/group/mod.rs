@@ -364,23 +364,24 @@ fn unmatched_overrides(sources: &[SourceInfo], overrides: &[Override]) -> Vec<Fi
     if sources.is_empty() {
         return Vec::new();
     }
+    let path = input_names(sources);
     overrides
         .iter()
         .filter(|o| sources.iter().all(|s| s.mapping.passed_over.contains(o)))
-        .map(|o| {
-            let names: Vec<String> = sources.iter().map(|s| s.source.to_string()).collect();
-            FileError {
-                path: names.join(", "),
-                message: format!(
-                    "--map {}={}: none of the inputs ({}) has a column '{}'",
-                    o.field,
-                    o.header,
-                    names.join(", "),
-                    o.header
-                ),
-            }
+        .map(|o| FileError {
+            path: path.clone(),
+            message: format!(
+                "--map {}={}: none of the inputs ({path}) has a column '{}'",
+                o.field, o.header, o.header
+            ),
         })
         .collect()
+}
+
+/// The inputs as a batch-wide error names them: "a.csv, b.xlsx [Notas]".
+fn input_names(sources: &[SourceInfo]) -> String {
+    let names: Vec<String> = sources.iter().map(|s| s.source.to_string()).collect();
+    names.join(", ")
 }
 
 /// With several inputs, a needed column that none of them has: every invoice would lack it, so
@@ -403,8 +404,7 @@ fn needed_but_absent(sources: &[SourceInfo], needed: &[Field]) -> Option<FileErr
             headers.push(h.clone());
         }
     }
-    let names: Vec<String> = sources.iter().map(|s| s.source.to_string()).collect();
-    let path = names.join(", ");
+    let path = input_names(sources);
     let error = mapping::MappingError::Missing { missing, headers };
     Some(FileError {
         message: format!("none of the inputs ({path}) has a column every invoice needs: {error}"),
@@ -894,9 +894,7 @@ fn find_header(
             Ok(None) => break,
             Err(_) => continue,
         };
-        let cells: Vec<String> = (0..row.len())
-            .map(|c| row.text(c).trim().to_string())
-            .collect();
+        let cells = row.texts();
         match wanted.map(&cells, first_column, opts) {
             Ok(mapping) => return Ok((row.number(), mapping)),
             Err(e) => {

@@ -207,29 +207,19 @@ fn write_row<W: Write>(
         .value_cents
         .map(|cents| delimiter.money(cents))
         .unwrap_or_default();
-    let order_id = id_cell(&row.order_id);
-    let invoice_number = id_cell(&row.invoice_number);
-    let cells: [&str; 9] = [
-        &order_id,
-        &invoice_number,
-        row.status.as_str(),
-        http,
-        row.receipt.as_deref().unwrap_or_default(),
-        attempts,
-        row.error.as_deref().unwrap_or_default(),
-        &value,
-        &row.source,
+    let cells = [
+        id_cell(&row.order_id),
+        id_cell(&row.invoice_number),
+        escape_formula(row.status.as_str()),
+        escape_formula(http),
+        escape_formula(row.receipt.as_deref().unwrap_or_default()),
+        escape_formula(attempts),
+        escape_formula(row.error.as_deref().unwrap_or_default()),
+        escape_formula(&value),
+        escape_formula(&row.source),
     ];
-    for (col, cell) in cells.into_iter().enumerate() {
-        // The ids are already written as cells (`id_cell`).
-        let cell = if col < 2 {
-            cell.into()
-        } else {
-            escape_formula(cell)
-        };
-        w.write_field(cell.as_bytes()).map_err(io::Error::other)?;
-    }
-    w.write_record(None::<&[u8]>).map_err(io::Error::other)
+    w.write_record(cells.iter().map(|c| c.as_bytes()))
+        .map_err(io::Error::other)
 }
 
 /// Room for any `u32` in decimal.
@@ -525,19 +515,16 @@ pub fn write_failed_rows(
             };
             let mut cells: Vec<String> = cells.take(width).collect();
             cells.resize(width, String::new());
-            for (col, cell) in cells.iter().enumerate() {
+            let written = cells.iter().enumerate().map(|(col, cell)| {
                 // As the run read it (`="000100"` is `000100`), written so it reads back so.
                 let cell = crate::source::unescape_formula(cell);
-                let cell = match id_columns.contains(&col) {
+                match id_columns.contains(&col) {
                     true => id_cell(cell),
                     false => escape_formula(cell),
-                };
-                w.write_field(cell.as_bytes())
-                    .map_err(|e| io_err(io::Error::other(e)))?;
-            }
-            w.write_field(escape_formula(message).as_bytes())
-                .map_err(|e| io_err(io::Error::other(e)))?;
-            w.write_record(None::<&[u8]>)
+                }
+            });
+            let record: Vec<_> = written.chain([escape_formula(message)]).collect();
+            w.write_record(record.iter().map(|c| c.as_bytes()))
                 .map_err(|e| io_err(io::Error::other(e)))
         };
         if table.is_csv() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
-use super::{Cells, Input, ReadOptions, Row, SourceError, SourceRef, is_blank};
+use super::{Cells, DELIMITERS, Input, ReadOptions, Row, SourceError, SourceRef, is_blank};
 
 /// How much of the input the sniffers look at.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -208,40 +208,31 @@ pub(super) fn open(
     // A PDF or an image read as CSV would show its bytes as headers, whatever `--encoding`
     // says (a config's windows-1252 too). A header line has no NUL byte, unless it is UTF-16,
     // which a byte-order mark announces or `--encoding` says.
-    let utf16 = matches!(opts.encoding, Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
-    if Encoding::for_bom(&prefix).is_none()
-        && let Some(kind) = binary_kind(&prefix, !utf16)
-    {
+    let utf16 = opts.encoding.is_some_and(is_utf16);
+    let bom = Encoding::for_bom(&prefix).is_some();
+    if !bom && let Some(kind) = binary_kind(&prefix, !utf16) {
         return Err(SourceError::NotText {
             file: file.to_string(),
             kind,
         });
     }
-    let encoding = opts
-        .encoding
-        .unwrap_or_else(|| sniff_encoding(&prefix, complete));
-    // Read as Windows-1252 (by its bytes or as told), a file that also holds UTF-8 text (rows
-    // pasted from another export) would read as "Ã©" where it says "é", without a word.
-    let utf8_inside =
-        match encoding == encoding_rs::WINDOWS_1252 && Encoding::for_bom(&prefix).is_none() {
-            true => utf8_row(&prefix)
-                .map(|row| (row, sniff_encoding(&prefix, complete) == encoding_rs::UTF_8)),
-            false => None,
-        };
+    let sniffed = sniff_encoding(&prefix, complete);
+    let encoding = opts.encoding.unwrap_or(sniffed);
     let (text, _, _) = encoding.decode(&prefix);
     let delimiter = opts
         .delimiter
         .unwrap_or_else(|| sniff_delimiter(&text, complete));
+    // Read as Windows-1252 (by its bytes or as told), a file that also holds UTF-8 text (rows
+    // pasted from another export) would read as "Ã©" where it says "é", without a word.
+    let utf8_inside = match encoding == encoding_rs::WINDOWS_1252 && !bom {
+        true => utf8_row(&prefix, delimiter).map(|row| (row, sniffed == encoding_rs::UTF_8)),
+        false => None,
+    };
 
     let mut rows = CsvRows::new(input, encoding, delimiter).map_err(io_err)?;
     rows.utf8_inside = utf8_inside;
     let (headers, header_row) = match rows.next_row(file)? {
-        Some(row) => (
-            (0..row.len())
-                .map(|c| row.text(c).trim().to_string())
-                .collect::<Vec<_>>(),
-            row.number(),
-        ),
+        Some(row) => (row.texts(), row.number()),
         None => return Err(SourceError::NoData(file.to_string())),
     };
     let source = SourceRef {
@@ -289,7 +280,7 @@ impl CsvRows {
                 // A mark here is UTF-16's (UTF-8's is read above), and wins over `--encoding`,
                 // as it always has.
                 builder.encoding(None).bom_sniffing(true);
-            } else if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+            } else if is_utf16(encoding) {
                 // `--encoding utf-16le` for text without a mark (bug: it was read as UTF-8,
                 // every other byte a NUL).
                 builder.encoding(Some(encoding)).bom_sniffing(false);
@@ -937,6 +928,10 @@ fn utf8_message(detail: &dyn std::fmt::Display) -> String {
     )
 }
 
+fn is_utf16(encoding: &Encoding) -> bool {
+    encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE
+}
+
 /// What a file that is not text is, by its first bytes (and, if `nul`, a NUL byte in its
 /// first line); `None` for text.
 fn binary_kind(prefix: &[u8], nul: bool) -> Option<&'static str> {
@@ -970,23 +965,17 @@ fn workbook_magic(prefix: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The row (as a spreadsheet numbers them) of the first UTF-8 character of the Latin-1 range in
-/// `bytes` (`é` is `\xC3\xA9`): in Windows-1252 text those pairs are `Ã` or `Â` before a
-/// symbol, which Portuguese, Spanish or English text never writes.
-fn utf8_row(bytes: &[u8]) -> Option<u64> {
+/// The row (as the reader numbers them, in a file split at `delimiter`) of the first UTF-8
+/// character of the Latin-1 range in `bytes` (`é` is `\xC3\xA9`): in Windows-1252 text those
+/// pairs are `Ã` or `Â` before a symbol, which Portuguese, Spanish or English text never writes.
+fn utf8_row(bytes: &[u8], delimiter: u8) -> Option<u64> {
     let at = bytes
         .windows(2)
         .position(|pair| matches!(pair, [0xC3, 0x80..=0xBF] | [0xC2, 0xA0..=0xBF]))?;
-    let (mut line_ends, mut cr, mut quoted) = (0, false, false);
-    for &b in bytes.get(..at).unwrap_or_default() {
-        match b {
-            b'"' => quoted = !quoted,
-            // A quoted cell's line ends are inside its row.
-            _ if quoted => {}
-            _ => count_line_ends(&[b], &mut line_ends, &mut cr),
-        }
-    }
-    Some(line_ends + 1)
+    // The reader's own quote rules: a quoted cell's line ends are inside its row.
+    let mut quotes = QuoteState::start(0, false);
+    quotes.feed(bytes.get(..at).unwrap_or_default(), delimiter);
+    Some(quotes.line_ends + 1)
 }
 
 /// UTF-8 (with or without BOM) when the prefix is valid UTF-8, UTF-16 by BOM, otherwise
@@ -1012,8 +1001,6 @@ fn sniff_encoding(prefix: &[u8], complete: bool) -> &'static Encoding {
 fn sniff_delimiter(text: &str, complete: bool) -> u8 {
     delimiter_votes(&line_counts(text, complete)).map_or(b',', |(_, _, d)| d)
 }
-
-const CANDIDATES: [u8; 4] = super::DELIMITERS;
 
 /// How many times each candidate occurs on each line that has text, outside quoted cells. As in
 /// csv_core, a quote opens a quoted cell only at a cell's start (`12" polegadas` is text), and
@@ -1054,14 +1041,14 @@ fn line_counts(text: &str, complete: bool) -> Vec<[usize; 4]> {
                 line_has_text = false;
             }
             _ => {
-                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                if let Some(i) = DELIMITERS.iter().position(|&c| c == b) {
                     counts[i] += 1;
                 } else if !b.is_ascii_whitespace() {
                     line_has_text = true;
                 }
             }
         }
-        cell_start = b == b'\n' || b == b'\r' || CANDIDATES.contains(&b);
+        cell_start = b == b'\n' || b == b'\r' || DELIMITERS.contains(&b);
     }
     // A last line cut by the prefix would miscount, so it only counts when the text is whole.
     if line_has_text && (complete || lines.is_empty()) {
@@ -1074,7 +1061,7 @@ fn line_counts(text: &str, complete: bool) -> Vec<[usize; 4]> {
 /// then that count. `None` when no line has any candidate.
 fn delimiter_votes(lines: &[[usize; 4]]) -> Option<(usize, usize, u8)> {
     let mut best: Option<(usize, usize, u8)> = None;
-    for (i, &cand) in CANDIDATES.iter().enumerate() {
+    for (i, &cand) in DELIMITERS.iter().enumerate() {
         let mut counts: Vec<usize> = lines.iter().map(|l| l[i]).filter(|&n| n > 0).collect();
         counts.sort_unstable();
         // The longest run of one count; the larger count on a tie.
@@ -1470,11 +1457,17 @@ mod tests {
 
     #[test]
     fn utf8_text_in_windows_1252_bytes_is_found_by_line() {
-        assert_eq!(utf8_row(b"a;b\r\nCa\xe7a;1\r\nCaf\xc3\xa9;2\n"), Some(3));
-        assert_eq!(utf8_row(b"a;\"two\nlines\"\nCaf\xc3\xa9;2\n"), Some(2));
-        assert_eq!(utf8_row(b"\xc2\xa0x"), Some(1));
+        assert_eq!(
+            utf8_row(b"a;b\r\nCa\xe7a;1\r\nCaf\xc3\xa9;2\n", b';'),
+            Some(3)
+        );
+        assert_eq!(
+            utf8_row(b"a;\"two\nlines\"\nCaf\xc3\xa9;2\n", b';'),
+            Some(2)
+        );
+        assert_eq!(utf8_row(b"\xc2\xa0x", b';'), Some(1));
         // Windows-1252 text with capitals such as N\xc3O ("N\u{c3}O") is not UTF-8.
-        assert_eq!(utf8_row(b"N\xc3O;S\xc3O PAULO;\xc3\n\xc2 x"), None);
+        assert_eq!(utf8_row(b"N\xc3O;S\xc3O PAULO;\xc3\n\xc2 x", b';'), None);
     }
 
     #[test]

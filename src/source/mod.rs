@@ -493,11 +493,7 @@ impl Table {
                     let cells = (0..r.len()).map(|c| r.text(c).into_owned()).collect();
                     above.push((r.number(), cells));
                 }
-                Some(r) if r.number() == row => {
-                    break (0..r.len())
-                        .map(|c| r.text(c).trim().to_string())
-                        .collect::<Vec<_>>();
-                }
+                Some(r) if r.number() == row => break r.texts(),
                 Some(_) => return Err(not_it(self, String::from("there is nothing in it"))),
                 None => {
                     let last = above.last().map_or(self.header_row, |(n, _)| *n);
@@ -551,6 +547,13 @@ impl<'a> Row<'a> {
             Cells::Record(_, spans) => spans.len(),
             Cells::Sheet(r) => r.len(),
         }
+    }
+
+    /// Every cell's text, trimmed: the row read as a header.
+    pub fn texts(&self) -> Vec<String> {
+        (0..self.len())
+            .map(|c| self.text(c).trim().to_string())
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -721,12 +724,20 @@ pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
 /// A `--header-row`: a row number as a spreadsheet shows it, from 1.
 pub fn parse_header_row(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(0) => Err(String::from(
+    let row = s
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{s}' is not a row number"))?;
+    header_row(row)
+}
+
+/// A header row number, as `--header-row` or `header_row` in the config gives it.
+pub fn header_row(row: u64) -> Result<u64, String> {
+    match row {
+        0 => Err(String::from(
             "rows are numbered from 1, as a spreadsheet shows them",
         )),
-        Ok(row) => Ok(row),
-        Err(_) => Err(format!("'{s}' is not a row number")),
+        row => Ok(row),
     }
 }
 

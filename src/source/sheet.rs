@@ -201,9 +201,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
                 number,
                 cells: Cells::Sheet(cells),
             };
-            (0..cells.len())
-                .map(|c| row.text(c).trim().to_string())
-                .collect()
+            row.texts()
         })
         .unwrap_or_default();
     let rows = SheetRows {
@@ -504,13 +502,14 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
         file: file.to_string(),
         message: e.to_string(),
     };
-    let mut magic = Vec::with_capacity(8);
+    // The first 4 KiB: the magic number, or text where a workbook should be.
+    let mut head = Vec::with_capacity(4096);
     File::open(path)
         .map_err(io_err)?
-        .take(8)
-        .read_to_end(&mut magic)
+        .take(4096)
+        .read_to_end(&mut head)
         .map_err(io_err)?;
-    if magic.starts_with(ZIP_MAGIC) {
+    if head.starts_with(ZIP_MAGIC) {
         let archive = zip::ZipArchive::new(File::open(path).map_err(io_err)?).map_err(|e| {
             SourceError::Workbook {
                 file: file.to_string(),
@@ -532,9 +531,9 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
             file: file.to_string(),
             message,
         })?;
-    } else if magic.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
+    } else if head.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
         return Err(SourceError::PasswordProtected(file.to_string()));
-    } else if !magic.starts_with(OLE_MAGIC) && looks_like_text(path).map_err(io_err)? {
+    } else if !head.starts_with(OLE_MAGIC) && looks_like_text(&head) {
         // A CSV renamed .xlsx, or a web page saved as .xls: calamine would only say its zip
         // or OLE structure is broken.
         return Err(SourceError::TextNamedAsWorkbook(file.to_string()));
@@ -542,15 +541,13 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
     Ok(())
 }
 
-/// Whether a file's first 4 KiB read as text: UTF-8 (a character may be cut at the end) or
-/// Windows-1252, with no NUL and no other control byte than tab and line ends.
-fn looks_like_text(path: &Path) -> std::io::Result<bool> {
-    let mut head = Vec::with_capacity(4096);
-    File::open(path)?.take(4096).read_to_end(&mut head)?;
+/// Whether a file's first bytes read as text: something, and no NUL nor other control byte
+/// than tab and line ends (which any workbook's binary header has).
+fn looks_like_text(head: &[u8]) -> bool {
     let controls = head
         .iter()
         .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-    Ok(!head.is_empty() && !controls)
+    !head.is_empty() && !controls
 }
 
 /// `parts` are (name, compressed size, inflated size) as the zip's central directory states them.

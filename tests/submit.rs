@@ -737,6 +737,42 @@ fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
     assert_eq!(sent.invoice_key.as_deref(), Some(key));
 }
 
+/// Bug: an export that marks its ids as text with Excel's `'` (`'000100`) had the mark sent as
+/// part of them: invoice number `'000100` on order `'0071`, which VTEX knows as `0071`. The
+/// mark is read as Excel reads it, and a description that starts with `'` of its own comes back
+/// from the failed-rows file as it was.
+#[test]
+fn excels_text_mark_before_an_id_is_not_part_of_it() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price\n\
+         '0071,'000100,2026-11-20,'0042,'07 pens,0,10.00\n",
+    );
+    let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];
+    sim.run(&w, &[&args[..], &["in.csv"]].concat())
+        .expect_code(1);
+    let failed = w.read("in.failed.csv");
+    assert!(
+        failed.contains(
+            "\"=\"\"0071\"\"\",\"=\"\"000100\"\"\",2026-11-20,\"=\"\"0042\"\"\",''07 pens,0,"
+        ),
+        "{failed}"
+    );
+    w.write("in.failed.csv", failed.replace(",0,10.00,", ",1,10.00,"));
+    sim.run(&w, &[&args[..], &["in.failed.csv"]].concat())
+        .expect_code(0);
+    sim.assert_exactly_once(&[("0071".into(), "000100".into())]);
+    let sent = sim
+        .state()
+        .invoice("0071", "000100")
+        .cloned()
+        .expect("sent");
+    assert_eq!(sent.items[0].id, "0042");
+    assert_eq!(sent.items[0].description.as_deref(), Some("'07 pens"));
+}
+
 /// Bugs: feeding a failed-rows file back in (1) sent the `'` that escapes a cell such as `+100`
 /// as part of the value, so VTEX got invoice number `'+100`, another invoice than the one that
 /// failed; (2) wrote that run's results over the first run's and its failed rows over the very

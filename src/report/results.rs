@@ -76,9 +76,11 @@ pub const RESULT_HEADERS: [&str; 9] = [
 
 /// Makes a cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab
 /// or a carriage return would be run as a formula, so it gets a leading `'` (OWASP's advice).
+/// So does one that starts with `'`, which the tool reads back as a mark, not as the cell's own
+/// ([`crate::source::unescape_formula`]).
 pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => format!("'{cell}").into(),
         _ => cell.into(),
     }
 }
@@ -615,15 +617,19 @@ mod tests {
     #[test]
     fn an_escaped_cell_reads_back_as_it_was() {
         for cell in [
-            "=1+1", "+100", "-24,50", "@SKU", "\tx", "\rx", "100", "", "'", "a'b",
+            "=1+1", "+100", "-24,50", "@SKU", "\tx", "\rx", "100", "", "'", "a'b", "'007", "''x",
+            "'x",
         ] {
             let written = escape_formula(cell);
             assert_eq!(crate::source::unescape_formula(&written), cell, "{written}");
         }
-        // A `'` before anything else is the user's own; before `=` it is read as Excel reads a
-        // typed one, as the mark of text.
-        assert_eq!(crate::source::unescape_formula("'007"), "'007");
+        // Before `=` or digits a `'` is read as Excel reads a typed one, as the mark of text;
+        // before anything else it is the user's own.
+        assert_eq!(crate::source::unescape_formula("'007"), "007");
         assert_eq!(crate::source::unescape_formula("'=x"), "=x");
+        assert_eq!(crate::source::unescape_formula("'x"), "'x");
+        assert_eq!(crate::source::unescape_formula("'"), "'");
+        assert_eq!(crate::source::unescape_formula("'1.5"), "'1.5");
     }
 
     #[test]
@@ -649,7 +655,15 @@ mod tests {
         }
         assert_eq!(id_cell("-007"), "'-007");
         assert_eq!(id_cell(" 000100\t"), "=\"000100\"");
-        for id in ["000100", "123456789012", "100", "-007", "=\"x\"", "'0"] {
+        for id in [
+            "000100",
+            "123456789012",
+            "100",
+            "-007",
+            "=\"x\"",
+            "'0",
+            "'x",
+        ] {
             assert_eq!(unescape_formula(&id_cell(id)), id, "{id}");
         }
         // As spreadsheets show them: the text inside, also with stray spaces around.

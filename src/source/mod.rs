@@ -623,6 +623,9 @@ impl<'a> Row<'a> {
 /// - without the `'` put before a cell that a spreadsheet would run as a formula
 ///   (`report::results::escape_formula`): a failed-rows file fed back in must read `'+100` as
 ///   the `+100` that failed, or the invoice sent would be another one;
+/// - without the `'` that marks digits as text (`'000100`, Excel's own mark, which some exports
+///   write to keep leading zeros): the id is `000100`, and an invoice number sent as `'000100`
+///   would be another one; `''…` is the tool's own escape of a cell that starts with `'`;
 /// - `="000100"`, the text cell the tool writes for an id a spreadsheet would turn into a number
 ///   (`report::results::id_cell`) and that many exports use for the same reason, as `000100`.
 #[inline]
@@ -638,7 +641,10 @@ pub fn unescape_formula(text: &str) -> &str {
 #[inline(never)]
 fn unescape_marked(text: &str) -> &str {
     match text.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &text[1..],
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'', ..] => &text[1..],
+        [b'\'', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
+            &text[1..]
+        }
         [b'=', b'"', inner @ .., b'"'] if !inner.contains(&b'"') => &text[2..text.len() - 1],
         [b' ' | b'\t', ..] | [.., b' ' | b'\t'] if text.trim().starts_with("=\"") => {
             let trimmed = text.trim();

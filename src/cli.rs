@@ -150,8 +150,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Workbook sheet to read [default: the first sheet with data; the visible sheets after it
-    /// are named in a note, not read].
+    /// Workbook sheet to read, hidden or not [default: the first visible sheet with data; the
+    /// visible sheets after it and the hidden ones are named in a note, not read].
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
 

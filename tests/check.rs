@@ -642,6 +642,51 @@ fn a_file_given_twice_is_read_once() {
     );
 }
 
+/// Bug: a workbook whose first sheet is hidden (last month's, kept out of sight) had that sheet
+/// read and its old invoices found valid, while the user, who sees only the second, never knew.
+/// Hidden sheets are passed over, with a note, unless `--sheet` names one.
+#[test]
+fn a_hidden_sheet_is_not_read_unless_named() {
+    use rust_xlsxwriter::Workbook;
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    for (name, order) in [("Old", "OLD-1"), ("Current", "NEW-1")] {
+        let ws = wb.add_worksheet().set_name(name).unwrap();
+        for (c, h) in ["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (c, v) in [order, "NF-1", "2026-11-20", "S1"].iter().enumerate() {
+            ws.write_string(1, c as u16, *v).unwrap();
+        }
+        ws.write_number(1, 4, 1.0).unwrap();
+        ws.write_number(1, 5, 10.0).unwrap();
+        match name {
+            "Old" => ws.set_hidden(true),
+            _ => ws.set_active(true),
+        };
+    }
+    wb.save(w.path("months.xlsx")).unwrap();
+
+    let args = ["check", "--format", "json", "--timezone", "UTC"];
+    let run = w.run(&[&args[..], &["months.xlsx"]].concat());
+    run.expect_code(0);
+    let json = run.json();
+    assert_eq!(json["files"][0]["sheet"], "Current", "{json:#}");
+    assert_eq!(json["total_cents"], 1000);
+    assert_eq!(
+        json["files"][0]["notes"][0],
+        "months.xlsx [Current]: its hidden sheet 'Old' was passed over (--sheet 'Old' reads it)",
+        "{json:#}"
+    );
+    let named = w.run(&[&args[..], &["--sheet", "Old", "months.xlsx"]].concat());
+    named.expect_code(0);
+    assert_eq!(named.json()["files"][0]["sheet"], "Old");
+    assert!(named.json()["files"][0].get("notes").is_none());
+}
+
 /// Bug: a workbook with a sheet per month had only its first sheet with data read, and nothing
 /// said so: a finance user saw January valid and never knew February was not looked at. The
 /// other visible sheets are named (a hidden one is not), and `--sheet` reads one of them.

@@ -961,6 +961,18 @@ fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<St
             mapping::quoted(table.unread_sheets())
         ));
     }
+    if let [one] = table.hidden_sheets() {
+        notes.push(format!(
+            "{}: its hidden sheet '{one}' was passed over (--sheet '{one}' reads it)",
+            table.source(),
+        ));
+    } else if !table.hidden_sheets().is_empty() {
+        notes.push(format!(
+            "{}: its hidden sheets ({}) were passed over (--sheet NAME reads one)",
+            table.source(),
+            mapping::quoted(table.hidden_sheets())
+        ));
+    }
     if !repeated_headers.is_empty() {
         let (rows, repeat, were) = match repeated_headers.len() {
             1 => ("row", "repeats", "was"),

@@ -350,6 +350,14 @@ impl Table {
         }
     }
 
+    /// A workbook's hidden sheets, passed over because no `--sheet` named one. Empty for a CSV.
+    pub fn hidden_sheets(&self) -> &[String] {
+        match &self.inner {
+            Inner::Csv(_) => &[],
+            Inner::Sheet(rows) => rows.hidden(),
+        }
+    }
+
     /// The next row with any content; rows that are entirely empty or whitespace are skipped.
     /// After an `Err` (a malformed CSV record) the caller may keep calling: the next row follows.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, SourceError> {

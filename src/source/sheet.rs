@@ -35,6 +35,9 @@ pub(super) struct SheetRows {
     /// The workbook's other visible worksheets after the one read, when it was chosen as the
     /// first with data (no `--sheet`): their invoices are not read, and the user is told so.
     unread: Arc<[String]>,
+    /// The workbook's hidden worksheets, passed over when no `--sheet` names one: a user who
+    /// opens the file does not see them (an old month kept out of sight, a lookup table).
+    hidden: Arc<[String]>,
 }
 
 type Opened = (SourceRef, Vec<String>, u64, super::Inner);
@@ -120,6 +123,12 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         .filter(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
         .map(|s| s.name.clone())
         .collect();
+    let hidden: Vec<String> = workbook
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible != SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
 
     let (name, store) = match &opts.sheet {
         Some(wanted) => {
@@ -145,11 +154,14 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         None => {
             // The first sheet with a header and rows under it: a cover sheet of notes or a
             // title alone is passed over. If no sheet has rows, the first with anything at all
-            // is taken, so the error names it ("header only") rather than "no data".
+            // is taken, so the error names it ("header only") rather than "no data". Hidden
+            // sheets only when no visible one has anything.
             let mut found = None;
             let mut header_only = None;
             let mut first_error = None;
-            for name in &names {
+            let (visible, out_of_sight): (Vec<&String>, Vec<&String>) =
+                names.iter().partition(|n| !hidden.contains(n));
+            for name in visible.into_iter().chain(out_of_sight) {
                 match read_sheet(&mut workbook, name) {
                     Ok(store) => match store.first_data_row(0) {
                         Some(h) if store.first_data_row(h + 1).is_some() => {
@@ -185,6 +197,10 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             .cloned()
             .collect(),
     };
+    let hidden: Arc<[String]> = match &opts.sheet {
+        Some(_) => Arc::from([]),
+        None => hidden.into_iter().filter(|n| *n != name).collect(),
+    };
     let sheet: Arc<str> = Arc::from(name.as_str());
     let source = SourceRef {
         file: file.clone(),
@@ -211,6 +227,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         kind,
         sheet,
         unread,
+        hidden,
     };
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
 }
@@ -611,6 +628,7 @@ impl SheetRows {
             kind: self.kind,
             sheet: self.sheet.clone(),
             unread: self.unread.clone(),
+            hidden: self.hidden.clone(),
         }
     }
 
@@ -627,6 +645,11 @@ impl SheetRows {
     /// The sheets not read, when the workbook has others after the one read.
     pub(super) fn unread(&self) -> &[String] {
         &self.unread
+    }
+
+    /// The hidden sheets passed over (no `--sheet`).
+    pub(super) fn hidden(&self) -> &[String] {
+        &self.hidden
     }
 
     pub(super) fn next_row(&mut self) -> Option<Row<'_>> {

@@ -444,6 +444,66 @@ fn online_retail_workbook_reads_with_real_quirks() {
     );
 }
 
+/// Bug: a time cell (10:00) or a small number (1.5) in the issuance date column was sent as an
+/// invoice issued on 1899-12-31 or 1900-01-01. Both are errors of their row.
+#[test]
+fn a_time_cell_or_a_small_number_is_not_an_issuance_date() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Quantity",
+        "Unit Price",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let time = ExcelDateTime::from_hms(10, 0, 0).unwrap();
+    ws.write_datetime_with_format(1, 2, &time, &Format::new().set_num_format("hh:mm"))
+        .unwrap();
+    ws.write_number(2, 2, 1.5).unwrap();
+    let day = ExcelDateTime::from_ymd(2026, 11, 20).unwrap();
+    ws.write_datetime_with_format(3, 2, &day, &Format::new().set_num_format("dd/mm/yyyy"))
+        .unwrap();
+    for r in 1..4u32 {
+        ws.write_string(r, 0, format!("O{r}")).unwrap();
+        ws.write_string(r, 1, format!("{r}")).unwrap();
+        ws.write_string(r, 3, "A").unwrap();
+        ws.write_number(r, 4, 1.0).unwrap();
+        ws.write_number(r, 5, 2.0).unwrap();
+    }
+    wb.save(w.path("t.xlsx")).unwrap();
+
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "t.xlsx"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    let message = |order: &str| {
+        j["invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["order_id"] == order)
+            .map(|i| i["errors"][0]["message"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("O1").contains("holds a time (10:00) but no date"),
+        "{j:#}"
+    );
+    assert!(
+        message("O2").contains("1900-01-01 is in January or February 1900"),
+        "{j:#}"
+    );
+}
+
 /// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
 /// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
 #[test]

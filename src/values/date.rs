@@ -143,6 +143,13 @@ pub enum DateError {
     PatternMismatch(String, String),
     #[error("number {0} is not a spreadsheet date")]
     NotASerial(String),
+    #[error("the cell holds a time ({0}) but no date")]
+    TimeOnly(String),
+    #[error(
+        "{0} is in January or February 1900, where spreadsheets start counting days: not a real \
+         date (a number in a date column?)"
+    )]
+    Before1900March(String),
     #[error("{0} is a formula error, not a date")]
     FormulaError(String),
     #[error("'{0}' is a true/false cell, not a date")]
@@ -534,13 +541,24 @@ pub fn date_from_cell(
         let r = DateReading::from_naive(dt, Zone::Named(tz));
         r.timestamp(DayOrder::MonthFirst).map(|_| Some(r))
     };
+    // A time cell (10:00) is a date-time on the spreadsheet's day 0, and a small number (1.5)
+    // a day of January 1900: neither is a day anything was issued or sent. Serial 61 is
+    // 1900-03-01, the first day every spreadsheet counts alike.
+    let spreadsheet_day = |dt: NaiveDateTime| {
+        use chrono::Datelike;
+        match (dt.year(), dt.month(), dt.day()) {
+            (1899, 12, 30 | 31) => Err(DateError::TimeOnly(dt.format("%H:%M").to_string())),
+            (1900, 1 | 2, _) => Err(DateError::Before1900March(dt.date().to_string())),
+            _ => from_naive(dt),
+        }
+    };
     match cell {
         CellRef::Empty => Ok(None),
         CellRef::Text(t) if super::trim(t).is_empty() => Ok(None),
         CellRef::Text(t) => read_date(t, tz, format).map(Some),
-        CellRef::DateTime(dt) => from_naive(dt),
+        CellRef::DateTime(dt) => spreadsheet_day(dt),
         CellRef::Number(n) => match n.to_datetime() {
-            Some(dt) => from_naive(dt),
+            Some(dt) => spreadsheet_day(dt),
             None => Err(DateError::NotASerial(n.to_text())),
         },
         CellRef::Bool(b) => Err(DateError::Bool(
@@ -842,6 +860,32 @@ mod tests {
         assert!(date_from_cell(CellRef::Error("#REF!"), SP, None).is_err());
         assert!(
             date_from_cell(CellRef::Number(crate::source::SheetNumber(-5.0)), SP, None).is_err()
+        );
+        // Bug: a time cell, or a small number, was sent as a day of 1899 or 1900.
+        let cell =
+            |x: f64| date_from_cell(CellRef::Number(crate::source::SheetNumber(x)), SP, None);
+        assert_eq!(cell(10.0 / 24.0), Err(DateError::TimeOnly("10:00".into())));
+        assert_eq!(cell(0.0), Err(DateError::TimeOnly("00:00".into())));
+        assert_eq!(
+            cell(1.5),
+            Err(DateError::Before1900March("1900-01-01".into()))
+        );
+        assert_eq!(
+            cell(59.0),
+            Err(DateError::Before1900March("1900-02-28".into()))
+        );
+        assert!(cell(61.0).is_ok_and(|r| r.is_some()));
+        let time = NaiveDate::from_ymd_opt(1899, 12, 31)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        assert_eq!(
+            date_from_cell(CellRef::DateTime(time), SP, None),
+            Err(DateError::TimeOnly("10:00".into()))
+        );
+        assert_eq!(
+            DateError::TimeOnly("10:00".into()).to_string(),
+            "the cell holds a time (10:00) but no date"
         );
     }
 

@@ -504,6 +504,83 @@ fn a_time_cell_or_a_small_number_is_not_an_issuance_date() {
     );
 }
 
+/// Found by a review: a 44-digit access key that Excel had rounded, in a number cell or as the
+/// `3.52611E+43` a CSV export keeps, was sent as a key; a negative number cell was sent as an
+/// invoice number. Each is an error of its row.
+#[test]
+fn rounded_access_keys_and_negative_number_ids_are_errors() {
+    use rust_xlsxwriter::Workbook;
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Quantity",
+        "Unit Price",
+        "Chave de Acesso",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..4u32 {
+        ws.write_string(r, 0, format!("O{r}")).unwrap();
+        ws.write_string(r, 2, "2026-11-20").unwrap();
+        ws.write_string(r, 3, "A").unwrap();
+        ws.write_number(r, 4, 1.0).unwrap();
+        ws.write_number(r, 5, 2.0).unwrap();
+    }
+    ws.write_number(1, 1, 1.0).unwrap();
+    ws.write_number(1, 6, 3.526_111_234_567_8e43).unwrap();
+    ws.write_number(2, 1, -4505.0).unwrap();
+    ws.write_number(3, 1, 3.0).unwrap();
+    ws.write_string(3, 6, "35261112345678000199550010000045011221408380")
+        .unwrap();
+    wb.save(w.path("k.xlsx")).unwrap();
+    w.write(
+        "k.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Invoice Key\n\
+         C1,1,2026-11-20,A,1,1.00,3.52611E+43\n",
+    );
+
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "k.xlsx",
+        "k.csv",
+    ]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    let messages: Vec<String> = j["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{} {}", i["order_id"], i["errors"][0]["message"]))
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("\"O1\"")
+            && m.contains("more digits than a spreadsheet number keeps")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("\"C1\"") && m.contains("scientific notation")),
+        "{messages:?}"
+    );
+    let row_errors = j["row_errors"].to_string();
+    assert!(
+        row_errors.contains("-4505 is a negative number, not an id"),
+        "{j:#}"
+    );
+}
+
 /// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
 /// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
 #[test]

@@ -54,6 +54,10 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             }
         }
         CellRef::Number(n) => match n.whole() {
+            // `-4505`: a sum or a difference, not an id anyone typed.
+            Some(v) if v < 0 && (v as f64) > -MAX_EXACT_ID => {
+                Err(ValueError::NegativeId(n.to_text()))
+            }
             Some(v) if (v as f64).abs() < MAX_EXACT_ID => Ok(Some(Cow::Owned(v.to_string()))),
             // Past 2^53 a number has no decimals to speak of: its trouble is its digits.
             Some(_) => Err(ValueError::TooManyDigits(n.to_text())),
@@ -159,10 +163,18 @@ pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueEr
 
 /// A code that identifies something (an invoice's access key, a tracking number): free text,
 /// but not a spreadsheet formula, which a spreadsheet would show computed and this tool would
-/// send as written (`="…"` was read as its text already).
+/// send as written (`="…"` was read as its text already), nor a long number a spreadsheet has
+/// rounded: a 44-digit access key in a number cell keeps 15 of its digits, and as text it
+/// reads `3.52611E+43`.
 pub fn code_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueError> {
+    if let CellRef::Number(_) = cell {
+        return id_from_cell(cell);
+    }
     match text_from_cell(cell)? {
         Some(code) if code.starts_with('=') => Err(ValueError::FormulaId(code.into_owned())),
+        Some(code) if code.contains('+') && looks_scientific(&code) => {
+            Err(ValueError::ScientificNotation(code.into_owned()))
+        }
         code => Ok(code),
     }
 }
@@ -220,6 +232,51 @@ mod tests {
         ));
         assert!(id_from_cell(CellRef::Error("#N/A")).is_err());
         assert!(id_from_cell(CellRef::Bool(true)).is_err());
+        // Found by a review: a number cell -4505 was sent as invoice number "-4505".
+        assert_eq!(
+            id_from_cell(CellRef::Number(SheetNumber(-4505.0))),
+            Err(ValueError::NegativeId("-4505".into()))
+        );
+        assert_eq!(
+            id_from_cell(CellRef::Number(SheetNumber(0.0))),
+            Ok(Some("0".into()))
+        );
+    }
+
+    /// Found by a review: a 44-digit access key that a spreadsheet had rounded was sent as
+    /// `35261112345678000000000000000000000000000000` from a number cell and as `3.52611E+43`
+    /// from a CSV.
+    #[test]
+    fn codes_a_spreadsheet_rounded_are_errors() {
+        let key = 3.526_111_234_567_8e43;
+        assert!(matches!(
+            code_from_cell(CellRef::Number(SheetNumber(key))),
+            Err(ValueError::TooManyDigits(_))
+        ));
+        assert!(matches!(
+            code_from_cell(CellRef::Text("3.52611E+43")),
+            Err(ValueError::ScientificNotation(_))
+        ));
+        assert!(matches!(
+            code_from_cell(CellRef::Text("3,52611E+43")),
+            Err(ValueError::ScientificNotation(_))
+        ));
+        assert_eq!(
+            code_from_cell(CellRef::Number(SheetNumber(123456.0))),
+            Ok(Some("123456".into()))
+        );
+        for code in [
+            "BR123456789E+X",
+            "AA123456789BR",
+            "1E5",
+            "35261112345678000199550010000045011221408380",
+        ] {
+            assert_eq!(code_from_cell(CellRef::Text(code)), Ok(Some(code.into())));
+        }
+        assert!(matches!(
+            code_from_cell(CellRef::Text("=A1")),
+            Err(ValueError::FormulaId(_))
+        ));
     }
 
     #[test]

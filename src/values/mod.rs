@@ -37,6 +37,8 @@ pub enum ValueError {
     FormulaId(String),
     #[error("{0} is a number with decimals, not an id")]
     FractionalId(String),
+    #[error("{0} is a negative number, not an id")]
+    NegativeId(String),
     #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]
     BadInvoiceChar { value: String, what: String },
     #[error("'{0}' is not an absolute http(s) URL")]

@@ -1040,6 +1040,28 @@ fn a_quote_left_open_is_named_and_its_invoice_is_not_sent() {
         "{r:#}"
     );
     assert_eq!(r["valid_invoices"], 3, "{r:#}");
+
+    // Found by a review: a stray quote closed by another one just before a separator, lines
+    // later. The row came out with its right number of cells, and one row's unit price and a
+    // description three lines long: a valid invoice worth another's money, and rows lost.
+    w.write(
+        "stray.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Description,Quantity,Unit Price\n\
+         O1,1,2024-01-05,A,\"5 inch TV,1,10.00\n\
+         O2,2,2024-01-05,A,ok,1,20.00\n\
+         O3,3,2024-01-05,A,TV 7\",1,30.00\n\
+         O4,4,2024-01-05,A,ok,1,40.00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "stray.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    let o1 = invalid_for(&r, "1");
+    assert_eq!(o1["errors"][0]["row"], 2, "{r:#}");
+    assert!(
+        messages(o1).contains("holds as many separators as a whole row"),
+        "{r:#}"
+    );
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
 }
 
 /// Found by a review: a comma inside an unquoted cell moved the cells after it, and the extra

@@ -416,6 +416,13 @@ impl<'a> RowParser<'a> {
                  rows after this one",
                 self.column_name(column)
             ),
+            QuoteFault::Swallowed(column) => format!(
+                "a quote (\") opens in {} and closes only lines later, and the text between \
+                 holds as many separators as a whole row: rows were read into that one cell \
+                 between two stray quotes; remove them (a quote that is part of the text must \
+                 be doubled, \"\"), and check the rows after this one",
+                self.column_name(column)
+            ),
         };
         let problem = self.row_problem(row.number(), message);
         self.add_to_parsed(rows, row.number(), vec![problem], batch);

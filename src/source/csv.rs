@@ -77,7 +77,9 @@ enum Quoting {
 /// silently: a quote the file's end leaves open, every line after it read into one cell, and
 /// one closed only by the next quote in the file, lines of rows read into one cell up to it
 /// and the text after that quote appended. The second is told from a sloppy single-line
-/// `"27" wide"` by its line ends.
+/// `"27" wide"` by its line ends. A third is told by its content: a quote opened by mistake
+/// and closed by another stray one lines later, just before a separator, holds whole rows in
+/// one cell, and the row comes out with its right number of cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct QuoteState {
     at: Quoting,
@@ -87,6 +89,10 @@ struct QuoteState {
     lines: bool,
     /// The first field whose multi-line quoted text is followed by more text.
     runaway: Option<usize>,
+    /// Delimiters in the quoted field being read.
+    inside: usize,
+    /// The multi-line quoted field with the most delimiters, and how many.
+    widest: Option<(usize, usize)>,
     /// Line ends outside quoted cells so far in the file, and whether the last byte was a
     /// `\r` ([`count_line_ends`]).
     line_ends: u64,
@@ -102,6 +108,8 @@ impl QuoteState {
             field: 0,
             lines: false,
             runaway: None,
+            inside: 0,
+            widest: None,
             line_ends,
             cr,
             row: None,
@@ -122,15 +130,28 @@ impl QuoteState {
                     }
                 }
             }
+            // A multi-line quoted field closes: the widest yet?
+            if self.at == QuoteInQuoted
+                && b != b'"'
+                && self.lines
+                && self.widest.is_none_or(|(_, n)| n < self.inside)
+            {
+                self.widest = Some((self.field, self.inside));
+            }
             self.at = match (self.at, b) {
                 (Quoted, b'"') => QuoteInQuoted,
                 (Quoted, b'\r' | b'\n') => {
                     self.lines = true;
                     Quoted
                 }
+                (Quoted, d) if d == delimiter => {
+                    self.inside += 1;
+                    Quoted
+                }
                 (Quoted, _) => Quoted,
                 (Start, b'"') => {
                     self.lines = false;
+                    self.inside = 0;
                     Quoted
                 }
                 (QuoteInQuoted, b'"') => Quoted,
@@ -161,6 +182,9 @@ pub enum QuoteFault {
     Unclosed(usize),
     /// Quoted over several lines, then more text after the closing quote.
     Runaway(usize),
+    /// Quoted over several lines that hold as many separators as a whole row: rows read into
+    /// one cell between two stray quotes.
+    Swallowed(usize),
 }
 
 pub(super) fn open(
@@ -449,6 +473,14 @@ impl CsvRows {
                             runaway: Some(field),
                             ..
                         } => Some(QuoteFault::Runaway(field)),
+                        // As many separators in one cell as between the row's own cells: a
+                        // description over two lines has a comma or two, not a row's worth.
+                        QuoteState {
+                            widest: Some((field, inside)),
+                            ..
+                        } if inside >= (endlen.max(1) - 1).max(2) => {
+                            Some(QuoteFault::Swallowed(field))
+                        }
                         _ => None,
                     };
                     // A delimiter that is a quote or a line end is csv_core's to make sense of.
@@ -1369,6 +1401,24 @@ mod tests {
         assert_eq!(
             quote_faults(b"\"a\nb,c,\"d,e\nf,g\n"),
             [Some(Runaway(0)), None]
+        );
+        // Found by a review: a stray quote closed by another stray one just before a separator,
+        // lines later; the row has the right number of cells, one of which holds whole rows.
+        assert_eq!(
+            quote_faults(
+                b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO2,2,d,A,ok,1,20.00\nO3,3,d,A,TV 7\",1,30.00\nO4,4,d,A,ok,1,40.00\n"
+            ),
+            [None, Some(Swallowed(4)), None]
+        );
+        // One row swallowed: its separators and the stray cell's own add up to a row's.
+        assert_eq!(
+            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO3,3,d,A,TV 7\",1,30.00\n"),
+            [None, Some(Swallowed(4))]
+        );
+        // A description over lines with a comma or two is a description.
+        assert_eq!(
+            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"Rua X, 12\nBairro, SP\",1,30.00\n"),
+            [None, None]
         );
     }
 

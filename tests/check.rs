@@ -581,6 +581,42 @@ fn rounded_access_keys_and_negative_number_ids_are_errors() {
     );
 }
 
+/// Found by a review: in a CSV with ids on each invoice's first row only, the invoice was valid
+/// with its first item alone; a totals row ("Total" under the order ids) was an invalid row.
+#[test]
+fn rows_below_an_invoice_without_ids_hold_it_back_and_totals_rows_are_passed_over() {
+    let w = Workdir::new();
+    w.write(
+        "cont.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         O1,1001,2024-01-05,A,2,10.00\n\
+         ,,,B,1,5.00\n\
+         O2,1002,2024-01-05,D,1,3.00\n\
+         ,,,,,\n\
+         Total,,,,,28.00\n\
+         Subtotal:,,,,,28.00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "cont.csv"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["rows"], 3, "{j:#}");
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    assert_eq!(j["total_cents"], 300, "{j:#}");
+    let o1 = invalid_for(&j, "1001");
+    assert_eq!(o1["errors"][0]["row"], 3, "{j:#}");
+    assert!(
+        messages(o1).contains("comes right below this invoice's rows"),
+        "{j:#}"
+    );
+    assert_eq!(j["rows_in_no_invoice"], 1, "{j:#}");
+    assert!(
+        j["files"][0]["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 6-7 look like totals")),
+        "{j:#}"
+    );
+}
+
 /// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
 /// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
 #[test]

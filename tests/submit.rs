@@ -737,6 +737,92 @@ fn ids_a_spreadsheet_would_turn_into_numbers_come_back_as_they_were() {
     assert_eq!(sent.invoice_key.as_deref(), Some(key));
 }
 
+/// Found by a review: an invoice whose ids sit in cells merged down over its item rows (or are
+/// written on its first row only) was sent with its first item alone, 20.00 of 32.00, and once
+/// accepted could not be corrected; a totals row at the bottom was an invalid row. The invoice
+/// is held back, its rows go to the failed-rows file with the rows below it, and once their
+/// ids are written in, all of it is sent; the totals row is passed over with a note.
+#[test]
+fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = [
+        "Order ID",
+        "Invoice Number",
+        "Issuance Date",
+        "SKU",
+        "Quantity",
+        "Unit Price",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let merged = Format::new();
+    for (c, v) in ["O1", "1001", "2026-11-20"].iter().enumerate() {
+        ws.merge_range(1, c as u16, 3, c as u16, v, &merged)
+            .unwrap();
+    }
+    for (r, (sku, q, p)) in [("A", 2.0, 10.0), ("B", 1.0, 5.0), ("C", 1.0, 7.0)]
+        .iter()
+        .enumerate()
+    {
+        let r = r as u32 + 1;
+        ws.write_string(r, 3, *sku).unwrap();
+        ws.write_number(r, 4, *q).unwrap();
+        ws.write_number(r, 5, *p).unwrap();
+    }
+    for (c, v) in ["O2", "1002", "2026-11-20", "D"].iter().enumerate() {
+        ws.write_string(4, c as u16, *v).unwrap();
+    }
+    ws.write_number(4, 4, 1.0).unwrap();
+    ws.write_number(4, 5, 3.0).unwrap();
+    ws.write_string(5, 3, "TOTAL GERAL").unwrap();
+    ws.write_number(5, 5, 35.0).unwrap();
+    wb.save(w.path("notas.xlsx")).unwrap();
+
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        "l.db",
+        "--timezone",
+        "UTC",
+    ];
+    let run = sim.run(
+        &w,
+        &[&args[..], &["--failed", "fix.csv", "notas.xlsx"]].concat(),
+    );
+    run.expect_code(1);
+    let out = run.stderr() + &run.stdout();
+    assert!(
+        out.contains("row 6 looks like totals") && out.contains("passed over"),
+        "{out}"
+    );
+    assert!(
+        out.contains("row 3: an item with no order id or invoice number comes right below"),
+        "{out}"
+    );
+    sim.assert_exactly_once(&[("O2".into(), "1002".into())]);
+
+    // Rows 2-4 are in the failed-rows file; written in there, the ids send the whole invoice.
+    let failed = w.read("fix.csv");
+    assert_eq!(failed.lines().count(), 4, "{failed}");
+    let fixed = failed
+        .replace("\n,,,B,", "\nO1,1001,2026-11-20,B,")
+        .replace("\n,,,C,", "\nO1,1001,2026-11-20,C,");
+    w.write("fix.csv", fixed);
+    sim.run(&w, &[&args[..], &["--quiet", "fix.csv"]].concat())
+        .expect_code(0);
+    sim.assert_exactly_once(&[("O1".into(), "1001".into()), ("O2".into(), "1002".into())]);
+    let sent = sim.state().invoice("O1", "1001").cloned().expect("sent");
+    assert_eq!(sent.value, 3200);
+    assert_eq!(sent.items.len(), 3);
+}
+
 /// Bug: an export that marks its ids as text with Excel's `'` (`'000100`) had the mark sent as
 /// part of them: invoice number `'000100` on order `'0071`, which VTEX knows as `0071`. The
 /// mark is read as Excel reads it, and a description that starts with `'` of its own comes back

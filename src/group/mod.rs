@@ -785,12 +785,16 @@ fn load_file(
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
-        notes: notes(&table, &store.repeated_headers, opts.read.sheet.as_deref()),
+        notes: notes(
+            &table,
+            (&store.repeated_headers, &store.totals_rows),
+            opts.read.sheet.as_deref(),
+        ),
         header_row: table.header_row(),
         headers,
         mapping,
-        // A repeated header is not a data row.
-        rows: rows.saturating_sub(store.repeated_headers.len() as u64),
+        // A repeated header or a totals row is not a data row.
+        rows: rows.saturating_sub((store.repeated_headers.len() + store.totals_rows.len()) as u64),
         delimiter: table.delimiter(),
         decimal_comma: amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma),
         keep: (path == "-").then_some(table),
@@ -928,7 +932,11 @@ fn find_header(
 }
 
 /// What the user should be told about how `table` was read.
-fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<String> {
+fn notes(
+    table: &Table,
+    (repeated_headers, totals_rows): (&[u64], &[u64]),
+    sheet: Option<&str>,
+) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(doubt) = table.encoding_doubt() {
         notes.push(format!("{}: {doubt}", table.source()));
@@ -983,6 +991,18 @@ fn notes(table: &Table, repeated_headers: &[u64], sheet: Option<&str>) -> Vec<St
              over, not read as invoices",
             table.source(),
             compress_rows(repeated_headers),
+        ));
+    }
+    if !totals_rows.is_empty() {
+        let (rows, look, were) = match totals_rows.len() {
+            1 => ("row", "looks", "was"),
+            _ => ("rows", "look", "were"),
+        };
+        notes.push(format!(
+            "{}: {rows} {} {look} like totals (no order id or invoice number, and a cell that \
+             says Total) and {were} passed over, not read as invoices",
+            table.source(),
+            compress_rows(totals_rows),
         ));
     }
     notes

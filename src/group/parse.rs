@@ -71,6 +71,10 @@ pub(super) struct ParsedRow {
     pub dispatched: Option<DateReading>,
     pub item: Option<ParsedItem>,
     pub problems: u32,
+    /// No key, its order id and invoice number cells blank, and an item in it: a row that
+    /// goes on with the invoice above it (cells merged down, ids only on an invoice's first
+    /// row), which that invoice must not be sent without.
+    pub continues: bool,
 }
 
 impl ParsedRow {
@@ -87,6 +91,7 @@ impl ParsedRow {
             dispatched: None,
             item: None,
             problems: 0,
+            continues: false,
         }
     }
 }
@@ -101,6 +106,8 @@ pub(super) struct RowBatch {
     pub votes: Votes,
     /// Rows that repeat the header (files joined end to end): passed over, and named.
     pub repeated_headers: Vec<u64>,
+    /// Totals rows (no key, a cell that says "Total"): passed over, and named.
+    pub totals_rows: Vec<u64>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -229,6 +236,7 @@ impl RowBatch {
         self.problems.clear();
         self.votes = Votes::default();
         self.repeated_headers.clear();
+        self.totals_rows.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -633,6 +641,12 @@ impl<'a> RowParser<'a> {
                 if let (Some(key), Some((order, number))) = (key, texts) {
                     batch.recent.key.put(order, number, key);
                 }
+                // Only a row without a key is looked at again: the common row costs nothing.
+                if key.is_none() && self.is_totals_row(row) {
+                    batch.problems.truncate(before);
+                    batch.totals_rows.push(n);
+                    return;
+                }
                 key
             }
         };
@@ -659,9 +673,41 @@ impl<'a> RowParser<'a> {
         // as the row's own.
         if key.is_some() {
             self.parse_fields(row, batch, &mut parsed);
+        } else {
+            parsed.continues = self.continues(row);
         }
         parsed.problems = u32::try_from(batch.problems.len() - before).unwrap_or(u32::MAX);
         batch.rows.push(parsed);
+    }
+
+    /// Whether `row`, which has no key, is a totals row: its order id and invoice number cells
+    /// blank or a totals label, and a totals label in one of its cells ("Total", "TOTAL
+    /// GERAL:", "Subtotal", "Soma").
+    fn is_totals_row(&self, row: &Row<'_>) -> bool {
+        let blank_or_label = |field| match self.cell(row, field) {
+            None => true,
+            Some(CellRef::Text(t)) => is_totals_label(t) || t.trim().is_empty(),
+            Some(cell) => is_blank(cell),
+        };
+        blank_or_label(Field::OrderId)
+            && blank_or_label(Field::InvoiceNumber)
+            && (0..row.len()).any(|c| matches!(row.get(c), CellRef::Text(t) if is_totals_label(t)))
+    }
+
+    /// Whether `row`, which has no key, has its order id and invoice number cells blank and an
+    /// item cell filled ([`ParsedRow::continues`]).
+    fn continues(&self, row: &Row<'_>) -> bool {
+        let blank = |field| self.cell(row, field).is_none_or(is_blank);
+        blank(Field::OrderId)
+            && blank(Field::InvoiceNumber)
+            && [
+                Field::ItemId,
+                Field::ItemQuantity,
+                Field::ItemPrice,
+                Field::ItemDescription,
+            ]
+            .into_iter()
+            .any(|field| !blank(field))
     }
 
     fn parse_fields(&self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
@@ -749,6 +795,32 @@ impl<'a> RowParser<'a> {
     }
 }
 
+/// A totals row's label: "Total", "TOTAL GERAL:", "Totais", "Subtotal", "Grand total", "Soma",
+/// "Sum", "Total do dia 20/11"; not "Totalizador" or "Total Tech Ltda, order 5".
+fn is_totals_label(text: &str) -> bool {
+    let text = text.trim();
+    if text.len() > 40 || text.split_whitespace().count() > 4 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    [
+        "total",
+        "totais",
+        "subtotal",
+        "sub-total",
+        "sub total",
+        "grand total",
+        "soma",
+        "sum",
+    ]
+    .iter()
+    .any(|label| {
+        lower
+            .strip_prefix(label)
+            .is_some_and(|rest| rest.is_empty() || !rest.starts_with(|c: char| c.is_alphanumeric()))
+    })
+}
+
 fn is_blank(cell: CellRef<'_>) -> bool {
     match cell {
         CellRef::Empty => true,
@@ -759,6 +831,34 @@ fn is_blank(cell: CellRef<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn totals_labels() {
+        for label in [
+            "Total",
+            "TOTAL GERAL:",
+            "Totais",
+            "Subtotal",
+            "Sub-total",
+            "Grand total",
+            "Soma",
+            "total do dia 20/11",
+            " Total: ",
+        ] {
+            assert!(super::is_totals_label(label), "{label}");
+        }
+        for text in [
+            "Totalizador",
+            "Total Tech Ltda, pedido 5 de 6",
+            "Somatório",
+            "Summary",
+            "TV",
+            "",
+            "Sumário",
+        ] {
+            assert!(!super::is_totals_label(text), "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -186,6 +186,8 @@ pub(super) struct FileStore {
     pub row_errors: Vec<Problem>,
     /// Rows that repeat the header, passed over.
     pub repeated_headers: Vec<u64>,
+    /// Totals rows, passed over.
+    pub totals_rows: Vec<u64>,
     /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
     /// is then refused as a whole.
     pub overflow: bool,
@@ -216,6 +218,7 @@ impl FileStore {
             problems: HashMap::new(),
             row_errors: Vec::new(),
             repeated_headers: Vec::new(),
+            totals_rows: Vec::new(),
             overflow: false,
             last: None,
             probes: Vec::new(),
@@ -275,6 +278,7 @@ impl FileStore {
     /// Groups every row of `batch`.
     pub fn add_batch(&mut self, batch: &RowBatch) {
         self.repeated_headers.extend(&batch.repeated_headers);
+        self.totals_rows.extend(&batch.totals_rows);
         let mut problems = batch.problems.iter();
         for rows in batch.rows.chunks(PASS_ROWS) {
             self.add_rows(batch, rows, &mut problems);
@@ -335,8 +339,15 @@ impl FileStore {
 
         let mut found = std::mem::take(&mut self.found);
         found.clear();
+        // Rows without ids that go on with the invoice above them: (row, that invoice).
+        let mut continued = Vec::new();
         for (row, probe) in rows.iter().zip(&probes) {
             let key = row.key.map(|(o, n)| (batch.str(o), batch.str(n)));
+            if row.continues
+                && let Some(above) = self.last
+            {
+                continued.push((row.number, above));
+            }
             let i = match (*probe, key) {
                 (Probe::NoKey, _) | (_, None) => None,
                 (Probe::SameAsPrevious, Some(key)) => Some(self.last.unwrap_or_else(|| {
@@ -359,6 +370,19 @@ impl FileStore {
                 Some(i) => self.add(batch, row, i, own),
                 None => self.row_errors.extend(own),
             }
+        }
+        for (row, above) in continued {
+            let problem = Problem {
+                source: self.source,
+                row: Some(row),
+                field: None,
+                message: String::from(
+                    "an item with no order id or invoice number comes right below this \
+                     invoice's rows (cells merged down, or ids written on an invoice's first row \
+                     only?); the invoice is not sent without it: write its ids on every row",
+                ),
+            };
+            self.problems.entry(above as u32).or_default().push(problem);
         }
         self.found = found;
         self.probes = probes;

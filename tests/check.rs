@@ -617,6 +617,21 @@ fn rows_below_an_invoice_without_ids_hold_it_back_and_totals_rows_are_passed_ove
     );
 }
 
+/// Found by a review: an accounting-formatted zero saved as shown (`R$ -`) was "not an amount".
+#[test]
+fn an_accounting_dash_is_zero() {
+    let w = Workdir::new();
+    w.write(
+        "br.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Preço Unitário;Frete\n\
+         P1;1;20/11/2026;A;1;R$ 10,50;R$ -\n\
+         P2;2;20/11/2026;A;2;R$ 1.000,00; - \n",
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "br.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["total_cents"], 1050 + 200_000);
+}
+
 /// A workbook written by a real spreadsheet writer: date cells, float money cells with Excel's
 /// float noise, numeric id cells, and the numeric mistakes (a third decimal, a fractional quantity).
 #[test]

@@ -326,6 +326,11 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
         *slot = c as u8;
         len += 1;
     }
+    // Excel's accounting format shows zero as a dash ("R$ -", " - "), and a CSV saved as shown
+    // keeps the dash.
+    if len == 0 && signs == 1 && negative && text.contains('-') {
+        return read_body(b"0", text);
+    }
     let reading = read_body(body.get(..len).unwrap_or_default(), text)?;
     Ok(if negative {
         MoneyReading {
@@ -861,6 +866,15 @@ mod tests {
     fn errors_that_do_not_depend_on_the_separator() {
         assert_eq!(read_money("  "), Err(MoneyError::Empty));
         assert!(matches!(read_money("abc"), Err(MoneyError::NotAnAmount(_))));
+        // Found by a review: Excel's accounting zero, saved as shown, was not an amount.
+        for dash in ["-", " - ", "R$ -", "R$ - ", "$ -", "- €"] {
+            let r = read_money(dash).unwrap_or_else(|e| panic!("{dash}: {e}"));
+            assert_eq!(r.cents(DecimalSeparator::Comma), Ok(0), "{dash}");
+            assert_eq!(r.cents(DecimalSeparator::Point), Ok(0), "{dash}");
+        }
+        for not in ["()", "--", "R$", "- -", "+"] {
+            assert!(read_money(not).is_err(), "{not}");
+        }
         assert!(matches!(read_money("R$"), Err(MoneyError::NotAnAmount(_))));
         assert!(matches!(
             read_money("10.00 XYZ"),

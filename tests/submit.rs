@@ -794,9 +794,27 @@ fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
     ];
     let run = sim.run(
         &w,
-        &[&args[..], &["--failed", "fix.csv", "notas.xlsx"]].concat(),
+        &[
+            &args[..],
+            &[
+                "--failed",
+                "fix.csv",
+                "--summary-json",
+                "s.json",
+                "notas.xlsx",
+            ],
+        ]
+        .concat(),
     );
     run.expect_code(1);
+    // For the runs that read no terminal (`--quiet`), the summary has the notes.
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert!(
+        summary["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("row 6 looks like totals")),
+        "{summary:#}"
+    );
     let out = run.stderr() + &run.stdout();
     assert!(
         out.contains("row 6 looks like totals") && out.contains("passed over"),

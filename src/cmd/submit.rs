@@ -345,6 +345,11 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .iter()
         .map(|e| e.message.clone())
         .collect();
+    summary.notes = batch
+        .sources
+        .iter()
+        .flat_map(|s| s.notes.iter().cloned())
+        .collect();
     // An input that could not be read is exit 2, as for check, invalid invoices or not (bug:
     // 1 when some invoice was invalid too, so a script watching for 2 missed the file).
     if !batch.file_errors.is_empty() && matches!(summary.exit_code, EXIT_OK | EXIT_PROBLEMS) {

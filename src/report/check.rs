@@ -103,8 +103,7 @@ pub struct FileSummary {
     pub format: String,
     pub rows: u64,
     /// What the user should know about how it was read (a workbook's sheets not read, rows
-    /// that repeat the header).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// that repeat the header); always there, empty when there is nothing to say.
     pub notes: Vec<String>,
 }
 

@@ -85,6 +85,9 @@ pub struct RunSummary {
     /// Rows that joined no invoice (no usable order id or invoice number).
     pub row_errors: u64,
     pub file_errors: Vec<String>,
+    /// What the inputs' reading noted (a workbook's sheets not read, rows passed over), as
+    /// `check` reports it: `--quiet` prints none of it.
+    pub notes: Vec<String>,
     pub duration_seconds: f64,
     pub requests: u64,
     pub requests_per_second: f64,
@@ -132,6 +135,7 @@ impl RunSummary {
             statuses,
             row_errors: 0,
             file_errors: Vec::new(),
+            notes: Vec::new(),
             duration_seconds: 0.0,
             requests: 0,
             requests_per_second: 0.0,

@@ -722,6 +722,8 @@ fn disagreement<T: Shown>(
     other: &T,
 ) -> Problem {
     let (first, other) = (first.shown(), other.shown());
+    // In words, as a finance person says it: "issuance date", not `issuance_date`.
+    let field_words = field.name().replace('_', " ");
     let where_first = if first_at.source == other_at.source {
         format!("row {}", first_at.row)
     } else {
@@ -732,8 +734,8 @@ fn disagreement<T: Shown>(
         row: Some(other_at.row),
         field: Some(field),
         message: format!(
-            "{field} is '{other}' here but '{first}' on {where_first} of the same invoice; \
-             an invoice has one {field}"
+            "the {field_words} is '{other}' here but '{first}' on {where_first} of the same \
+             invoice; an invoice has one {field_words}"
         ),
     }
 }

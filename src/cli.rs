@@ -36,7 +36,8 @@ Exit codes:
   1    some invoice invalid or failed; see the report, the results file and the failed-rows file
   2    usage, configuration or I/O error (unreadable file, missing column, refused target,
        another run holding the ledger or inbox, ...)
-  130  interrupted (Ctrl-C); results so far are written";
+  130  interrupted (Ctrl-C or SIGTERM): requests in flight settle and the results so far are
+       written; a second Ctrl-C aborts at once (the ledger still knows what was sent)";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -741,17 +741,16 @@ impl Run<'_> {
             stats: Arc::clone(&stats),
         });
 
-        // Ctrl-C: take no new work and let in-flight requests settle; a second one aborts (the
-        // ledger is consistent at every commit, so nothing is lost but the results file).
+        // Ctrl-C, or SIGTERM (systemd stopping the unit, `timeout`, `kill`): take no new work
+        // and let in-flight requests settle; a second one aborts (the ledger is consistent at
+        // every commit, so nothing is lost but the results file).
         let interrupt = {
             let stopper = Arc::clone(&stopper);
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!(
-                        "\ninterrupted: finishing requests in flight (Ctrl-C again to abort)"
-                    );
+                if let Some(what) = interruption().await {
+                    eprintln!("\n{what}: finishing requests in flight (Ctrl-C again to abort)");
                     stopper.stop(StopReason::Interrupted);
-                    if tokio::signal::ctrl_c().await.is_ok() {
+                    if interruption().await.is_some() {
                         std::process::exit(EXIT_INTERRUPTED);
                     }
                 }
@@ -1142,4 +1141,24 @@ pub(crate) fn output_lines(results: &Path, failed: &[PathBuf]) -> Vec<String> {
         lines.push(format!("rows to fix and submit again: {}", f.display()));
     }
     lines
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM, and says which came; `None` if neither can be
+/// listened for.
+async fn interruption() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                c = tokio::signal::ctrl_c() => c.ok().map(|()| "interrupted"),
+                t = term.recv() => t.map(|()| "terminated (SIGTERM)"),
+            },
+            Err(_) => tokio::signal::ctrl_c().await.ok().map(|()| "interrupted"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
+    }
 }

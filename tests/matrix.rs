@@ -488,6 +488,38 @@ fn unwritable_results_path_is_found_before_any_request() {
     );
 }
 
+/// Found by a review: a --summary-json, --report or --failed path that can't be written was
+/// found after every invoice had been sent, and the run ended with exit 2 ("nothing happened"
+/// to a script) and an error that named no path.
+#[test]
+fn unwritable_summary_report_and_failed_paths_are_found_before_any_request() {
+    let sim = Sim::start(matrix_config());
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 3);
+    for (flag, what) in [
+        ("--summary-json", "the summary no/such/dir/out"),
+        ("--report", "the report no/such/dir/out"),
+        ("--failed", "the failed-rows file no/such/dir/out"),
+    ] {
+        let run = submit(&sim, &w, &[flag, "no/such/dir/out"]);
+        run.expect_code(2);
+        assert!(run.stderr().contains(what), "{flag}: {}", run.stderr());
+        assert!(
+            sim.state().counters.requests.is_empty(),
+            "{flag}: {:?}",
+            sim.state().counters
+        );
+    }
+    // Checking leaves no file behind.
+    let run = submit(
+        &sim,
+        &w,
+        &["--report", "r.html", "--summary-json", "s.json"],
+    );
+    run.expect_code(0);
+    assert!(!w.path("in.failed.csv").exists());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Security
 

@@ -171,7 +171,8 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
     match run_files(&args, &settings, mode) {
         Ok(done) => {
             if let Some(path) = &args.summary_json {
-                summary::write_json(path, &done.summary)?;
+                summary::write_json(path, &done.summary)
+                    .with_context(|| format!("can't write the summary {path}"))?;
             }
             Ok(done.summary.exit_code)
         }
@@ -185,7 +186,10 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
                     "error": format!("{err:#}"),
                     "exit_code": EXIT_ERROR,
                 });
-                summary::write_json(path, &failed)?;
+                // The run's own error is the one to tell, even when the summary can't say it.
+                if let Err(e) = summary::write_json(path, &failed) {
+                    eprintln!("error: can't write the summary {path}: {e}");
+                }
             }
             Err(err)
         }
@@ -291,6 +295,26 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         .collect();
     refuse_to_overwrite_inputs(&failed_paths, &args.input.files)?;
     refuse_shared_outputs(&results_path, &failed_paths, &batch.sources)?;
+    // Written after sending: a path that can't be written is found now, with nothing sent
+    // (bug: a missing folder for --summary-json stopped the run with exit 2 after every
+    // invoice had been accepted).
+    let summary_path = args
+        .summary_json
+        .as_deref()
+        .filter(|p| *p != "-")
+        .map(Path::new);
+    for (what, path) in summary_path
+        .map(|p| ("the summary", p))
+        .into_iter()
+        .chain(args.report.as_deref().map(|p| ("the report", p)))
+        .chain(
+            failed_paths
+                .iter()
+                .map(|p| ("the failed-rows file", p.as_path())),
+        )
+    {
+        check_writable(what, path)?;
+    }
     let results_writer = open_results()?;
     let mut summary = match mode {
         Mode::Invoices => {
@@ -1141,6 +1165,25 @@ pub(crate) fn output_lines(results: &Path, failed: &[PathBuf]) -> Vec<String> {
         lines.push(format!("rows to fix and submit again: {}", f.display()));
     }
     lines
+}
+
+/// Fails when `path` can't be written: its folder is missing, it is a folder, or it can't be
+/// opened for writing. Opening to append changes nothing in a file that is there; one the check
+/// makes is removed.
+fn check_writable(what: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        bail!("can't write {what} {}: it is a folder", path.display());
+    }
+    let existed = path.symlink_metadata().is_ok();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("can't write {what} {}", path.display()))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// Waits for Ctrl-C or, on Unix, SIGTERM, and says which came; `None` if neither can be

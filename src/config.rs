@@ -517,7 +517,7 @@ pub fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, ConfigError
 
 /// Shows a secret's shape without its content: the first 4 characters of an app key (which names
 /// the store, not a secret), nothing of a token.
-fn mask_key(key: &str) -> String {
+pub(crate) fn mask_key(key: &str) -> String {
     let head: String = key.chars().take(4).collect();
     format!("{head}… ({} characters)", key.chars().count())
 }

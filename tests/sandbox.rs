@@ -722,3 +722,40 @@ async fn the_binary_serves_until_terminated_and_dumps_its_state() {
         assert!(dumped.invoice("o", "1").is_some());
     }
 }
+
+/// Found by a review: with real credentials in the environment, the sandbox printed the app key
+/// whole and the token's first characters; the README says credentials are never printed.
+#[test]
+fn the_banner_shows_no_credentials_from_the_environment() {
+    let (key, token) = ("vtexappkey-SECRETKEY-XYZZY", "SECRETTOKEN-PLUGH-123");
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_invoice-import"))
+            .args(["sandbox", "--port", "0"])
+            .env("VTEX_APP_KEY", key)
+            .env("VTEX_APP_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts"),
+    );
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
+    let mut banner = String::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    assert!(
+        banner.contains("app key:   vtex… (26 characters)"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("app token: (21 characters, hidden)"),
+        "{banner}"
+    );
+    for secret in ["SECRETKEY", "XYZZY", "SECR", "PLUGH"] {
+        assert!(!banner.contains(secret), "{secret} in {banner}");
+    }
+}

@@ -2,7 +2,8 @@
 //! so the account sees at most `--rate` requests per second whatever the concurrency.
 //!
 //! Four layers, taken in order by `acquire`:
-//! 1. a global pause, set by a 429: every worker waits out the server's Retry-After;
+//! 1. a global pause, set by a 429: every worker waits out the server's Retry-After, then
+//!    takes a new turn (a turn given before the pause is void);
 //! 2. an adaptive pace below the ceiling (AIMD): a 429 halves the pace, each second of success
 //!    adds back a twentieth of `--rate`. Slots are spaced from the previous slot, not from
 //!    "now", so the pace adds no drift; at full rate this layer steps aside entirely;
@@ -60,6 +61,8 @@ struct State {
     paused_until: Instant,
     /// 429s in a row without a Retry-After header.
     blind_streak: u32,
+    /// Pauses so far: a request whose turn was given before a pause takes a new one after it.
+    pauses: u64,
     last_cut: Option<Instant>,
     /// Last success credited for recovery; `None` right after a cut.
     last_success: Option<Instant>,
@@ -98,6 +101,8 @@ pub fn blind_pause(streak: u32) -> Duration {
 enum Step {
     Sleep(Instant),
     Go,
+    /// A pause came since this request's turn was given: it takes a new one.
+    Retake,
 }
 
 impl AdaptiveRate {
@@ -138,6 +143,7 @@ impl AdaptiveRate {
                     next_slot: now,
                     paused_until: now,
                     blind_streak: 0,
+                    pauses: 0,
                     last_cut: None,
                     last_success: None,
                     starts: VecDeque::with_capacity(window.map_or(0, |(n, _)| n)),
@@ -159,13 +165,27 @@ impl AdaptiveRate {
     }
 
     /// Waits until one more request may start.
+    ///
+    /// A 429's pause voids every turn given before it: the requests that were waiting take new
+    /// turns at the cut pace once it ends, rather than all going the moment it does (bug: after
+    /// each pause the waiting workers went at once, and most of a run's 429s came from those
+    /// bursts).
     pub async fn acquire(&self) {
-        let mut have_slot = false;
-        self.wait_until(|st, now| {
-            if have_slot || st.current >= self.inner.max_rate {
+        while !self.try_acquire().await {}
+    }
+
+    /// [`Self::acquire`] once: false when a pause voided the turn on the way.
+    async fn try_acquire(&self) -> bool {
+        // The pause count when this request was given its turn.
+        let mut turn: Option<u64> = None;
+        let paced = self.wait_until(|st, now| {
+            if turn == Some(st.pauses) {
                 return Step::Go;
             }
-            have_slot = true;
+            turn = Some(st.pauses);
+            if st.current >= self.inner.max_rate {
+                return Step::Go;
+            }
             let slot = st.next_slot.max(now);
             st.next_slot = slot + Duration::from_secs_f64(1.0 / st.current);
             if slot > now {
@@ -173,8 +193,8 @@ impl AdaptiveRate {
             } else {
                 Step::Go
             }
-        })
-        .await;
+        });
+        paced.await;
         // governor's own `until_ready` waits on futures-timer, which keeps a timer thread of its
         // own: every wait would be a wake-up across threads. Tokio's timer is already running.
         loop {
@@ -188,12 +208,17 @@ impl AdaptiveRate {
             }
         }
         // Last, so the start it records is the request's own.
-        self.wait_until(|st, now| self.window_step(st, now)).await;
+        self.wait_until(|st, now| match turn {
+            Some(pauses) if pauses != st.pauses => Step::Retake,
+            _ => self.window_step(st, now),
+        })
+        .await
     }
 
-    /// Sleeps out any pause and whatever `step` asks for, until it says go. After each sleep
-    /// it looks again: a 429 may have paused everyone meanwhile.
-    async fn wait_until(&self, mut step: impl FnMut(&mut State, Instant) -> Step) {
+    /// Sleeps out any pause and whatever `step` asks for, until it says go (true) or to take
+    /// a new turn (false). After each sleep it looks again: a 429 may have paused everyone
+    /// meanwhile.
+    async fn wait_until(&self, mut step: impl FnMut(&mut State, Instant) -> Step) -> bool {
         loop {
             let next = {
                 let mut st = self.state();
@@ -206,7 +231,8 @@ impl AdaptiveRate {
             };
             match next {
                 Step::Sleep(until) => tokio::time::sleep_until(until).await,
-                Step::Go => break,
+                Step::Go => return true,
+                Step::Retake => return false,
             }
         }
     }
@@ -263,6 +289,7 @@ impl AdaptiveRate {
         };
         let until = now.checked_add(pause).unwrap_or(now + MAX_BLIND_PAUSE);
         st.paused_until = st.paused_until.max(until);
+        st.pauses += 1;
         st.next_slot = st.next_slot.max(st.paused_until);
         if st
             .last_cut
@@ -362,6 +389,41 @@ mod tests {
         for w in workers {
             let at = w.await.unwrap();
             assert!(at.duration_since(start) >= Duration::from_secs(5));
+        }
+    }
+
+    /// Found by a review: the requests waiting for their turns when a 429 paused everyone all
+    /// went the moment the pause ended (eight within 3 ms), and drew more 429s.
+    #[tokio::test(start_paused = true)]
+    async fn after_a_pause_the_waiting_requests_go_at_the_pace_not_at_once() {
+        let l = AdaptiveRate::new(10.0, 10);
+        l.on_throttled(Some(Duration::ZERO));
+        assert_eq!(l.current_rate(), 5.0);
+        let start = Instant::now();
+        let workers: Vec<_> = (0..6)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        l.on_throttled(Some(Duration::from_secs(2)));
+        let mut starts = Vec::new();
+        for w in workers {
+            starts.push(w.await.unwrap().duration_since(start));
+        }
+        starts.sort();
+        // One went before the pause; the five that waited go 200 ms apart once it ends.
+        assert_eq!(starts[0], Duration::ZERO);
+        assert!(starts[1] >= Duration::from_millis(2100), "{starts:?}");
+        for pair in starts[1..].windows(2) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(200),
+                "{starts:?}"
+            );
         }
     }
 

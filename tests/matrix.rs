@@ -520,6 +520,33 @@ fn unwritable_summary_report_and_failed_paths_are_found_before_any_request() {
     assert!(!w.path("in.failed.csv").exists());
 }
 
+/// Found by a review: a results or failed-rows path that is a symbolic link (into a shared
+/// folder, say) had the link replaced by a regular file, the folder's file left half-written.
+#[cfg(unix)]
+#[test]
+fn results_and_failed_rows_are_written_through_symbolic_links() {
+    let sim = Sim::start(matrix_config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 3);
+    let mut text = w.read("in.csv");
+    text.push_str("Z-1,NZ1,2026-11-20,S,0,1.00\n");
+    w.write("in.csv", text);
+    std::fs::create_dir(w.path("shared")).unwrap();
+    for name in ["r.csv", "f.csv"] {
+        std::os::unix::fs::symlink(w.path("shared").join(name), w.path(name)).unwrap();
+    }
+    submit(&sim, &w, &["--results", "r.csv", "--failed", "f.csv"]).expect_code(1);
+    sim.assert_exactly_once(&keys);
+    for name in ["r.csv", "f.csv"] {
+        let meta = std::fs::symlink_metadata(w.path(name)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{name} is no longer a link");
+    }
+    let results = std::fs::read_to_string(w.path("shared/r.csv")).unwrap();
+    assert_eq!(results.lines().count(), 1 + 4, "{results}");
+    let failed = std::fs::read_to_string(w.path("shared/f.csv")).unwrap();
+    assert!(failed.contains("Z-1,NZ1"), "{failed}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Security
 

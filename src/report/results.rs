@@ -342,9 +342,8 @@ impl ResultsWriter {
         drop(self.file);
         let mut ordered: Vec<&ResultRow> = rows.iter().collect();
         ordered.sort_by_key(|r| r.index);
-        let tmp = tmp_path(&self.path);
+        let (mut file, rename) = create_for(&self.path)?;
         {
-            let mut file = File::create(&tmp)?;
             if self.bom {
                 file.write_all(BOM)?;
             }
@@ -356,9 +355,13 @@ impl ResultsWriter {
             let file = w
                 .into_inner()
                 .map_err(|e| io::Error::other(e.to_string()))?;
-            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            let file = file.into_inner().map_err(|e| e.into_error())?;
+            // A device takes no sync (`/dev/null`); a file must be on disk before its rename.
+            if rename.is_some() {
+                file.sync_all()?;
+            }
         }
-        fs::rename(&tmp, &self.path)?;
+        put_in_place(rename)?;
         Ok(self.path)
     }
 }
@@ -433,6 +436,39 @@ fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where a file meant for `path` is written: the file a symbolic link there points to (the link
+/// stays), and whether it is written beside it and renamed into place ([`tmp_path`]) or, for a
+/// device or a pipe (`/dev/null`), written into as it is. Bug: the rename put a regular file in
+/// place of a link, or of `/dev/full` itself.
+fn destination(path: &Path) -> (PathBuf, bool) {
+    let target = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).unwrap_or(path.into()),
+        _ => path.to_path_buf(),
+    };
+    let special = fs::metadata(&target).is_ok_and(|m| !m.is_file());
+    (target, !special)
+}
+
+/// Creates the file to write for `path` ([`destination`]): returns it, and where to rename it
+/// to once written (`None` when it is written in place).
+fn create_for(path: &Path) -> io::Result<(File, Option<(PathBuf, PathBuf)>)> {
+    match destination(path) {
+        (target, true) => {
+            let tmp = tmp_path(&target);
+            Ok((File::create(&tmp)?, Some((tmp, target))))
+        }
+        (target, false) => Ok((File::create(target)?, None)),
+    }
+}
+
+/// Puts a file made by [`create_for`] in place.
+fn put_in_place(rename: Option<(PathBuf, PathBuf)>) -> io::Result<()> {
+    match rename {
+        Some((tmp, target)) => fs::rename(tmp, target),
+        None => Ok(()),
+    }
+}
+
 /// Writes, for each input that has rows to fix, a file with that input's original header row and
 /// the original cells of those rows, plus an `error` column. A workbook input gets a workbook
 /// (`.failed.xlsx`, same sheet name and cell types), a CSV input a CSV with the same delimiter
@@ -455,20 +491,24 @@ pub fn write_failed_rows(
         }
         let workbook_sheet = info.source.sheet.as_deref();
         let path = out.path_for(info, batch.sources.len());
-        let tmp = tmp_path(&path);
         let mut table = info.reopen(read).map_err(|e| e.to_string())?;
         let as_xlsx = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
         let io_err = |e: io::Error| format!("{}: {e}", path.display());
         if let (Some(sheet), true) = (workbook_sheet, as_xlsx) {
+            let (target, renamed) = destination(&path);
+            let tmp = match renamed {
+                true => tmp_path(&target),
+                false => target.clone(),
+            };
             write_failed_workbook(&mut table, sheet, index, errors, &tmp)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            fs::rename(&tmp, &path).map_err(io_err)?;
+            put_in_place(renamed.then_some((tmp, target))).map_err(io_err)?;
             written.push(path);
             continue;
         }
-        let mut file = File::create(&tmp).map_err(io_err)?;
+        let (mut file, rename) = create_for(&path).map_err(io_err)?;
         // Written in UTF-8 whatever the input's encoding: a mark says so, even under --no-bom,
         // when the input was not UTF-8, or the same `--encoding windows-1252` (a config's)
         // would read the fixed file wrong.
@@ -565,11 +605,11 @@ pub fn write_failed_rows(
         let file = w
             .into_inner()
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        file.into_inner()
-            .map_err(|e| io_err(e.into_error()))?
-            .sync_all()
-            .map_err(io_err)?;
-        fs::rename(&tmp, &path).map_err(io_err)?;
+        let file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
+        if rename.is_some() {
+            file.sync_all().map_err(io_err)?;
+        }
+        put_in_place(rename).map_err(io_err)?;
         written.push(path);
     }
     Ok(written)
@@ -613,6 +653,38 @@ fn write_failed_workbook(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_written_through_links_and_into_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("real.csv");
+        fs::write(&file, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let real = fs::canonicalize(&file).unwrap();
+        assert_eq!(destination(&link), (real.clone(), true));
+        assert_eq!(destination(&file), (file.clone(), true));
+        let missing = dir.path().join("new.csv");
+        assert_eq!(destination(&missing), (missing.clone(), true));
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert_eq!(destination(&fifo), (fifo.clone(), false));
+        }
+        // Written through the link: the link stays, the file it names has the text.
+        let (mut out, rename) = create_for(&link).unwrap();
+        out.write_all(b"new").unwrap();
+        drop(out);
+        put_in_place(rename).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
 
     #[test]
     fn an_escaped_cell_reads_back_as_it_was() {

@@ -276,6 +276,13 @@ pub struct SendArgs {
     #[arg(long, value_name = "SECONDS")]
     pub max_wait: Option<f64>,
 
+    /// After an attempt that VTEX may have applied (a timeout, a dropped connection, a 5xx), how
+    /// long the order is looked at, at growing intervals, for the invoice before it is sent
+    /// again (which would replace its receipt, not book it twice). Raise it for an account
+    /// slow to show new invoices [default: 6].
+    #[arg(long, value_name = "SECONDS")]
+    pub look_for: Option<f64>,
+
     /// Ledger database that makes runs exactly-once [default: one per target in the user's data
     /// directory].
     #[arg(long, value_name = "PATH")]

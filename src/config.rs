@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 /// Seconds. Longer than any rate limit's usual Retry-After, short enough that an unattended
 /// run told to wait hours says so instead of sleeping through them.
 pub const DEFAULT_MAX_WAIT: f64 = 900.0;
+/// Seconds an order is looked at before an uncertain invoice is sent again: VTEX shows a new
+/// invoice within seconds.
+pub const DEFAULT_LOOK_FOR: f64 = 6.0;
 /// Requests per second accepted for `--rate`: one an hour at least, far beyond any API at most.
 const MIN_RATE: f64 = 1.0 / 3600.0;
 const MAX_RATE: f64 = 1e9;
@@ -97,6 +100,7 @@ pub struct SubmitSection {
     pub timeout: Option<f64>,
     pub max_attempts: Option<u32>,
     pub max_wait: Option<f64>,
+    pub look_for: Option<f64>,
     pub ledger: Option<PathBuf>,
 }
 
@@ -344,6 +348,9 @@ pub struct Settings {
     pub max_attempts: u32,
     /// Seconds: the longest Retry-After the run waits out.
     pub max_wait: f64,
+    /// Seconds: how long the order is looked at, after an attempt that may have been applied,
+    /// before the invoice is sent again.
+    pub look_for: f64,
     pub ledger: Option<PathBuf>,
     pub output_dir: Option<PathBuf>,
     pub bom: bool,
@@ -430,6 +437,12 @@ impl Settings {
                 "max wait must be a number of seconds from 0 to {MAX_SECONDS}"
             )));
         }
+        let look_for = args.look_for.or(s.look_for).unwrap_or(DEFAULT_LOOK_FOR);
+        if !(look_for.is_finite() && (0.0..=MAX_SECONDS).contains(&look_for)) {
+            return Err(ConfigError::Invalid(format!(
+                "look-for must be a number of seconds from 0 to {MAX_SECONDS}"
+            )));
+        }
         Ok(Settings {
             config_file: loaded.path.clone(),
             target,
@@ -438,6 +451,7 @@ impl Settings {
             timeout,
             max_attempts,
             max_wait,
+            look_for,
             ledger: args.ledger.clone().or_else(|| s.ledger.clone()),
             output_dir: args.output_dir.clone().or_else(|| f.output.dir.clone()),
             bom: !args.no_bom && f.output.bom.unwrap_or(true),
@@ -549,6 +563,7 @@ impl fmt::Display for Settings {
         writeln!(f, "timeout:       {} s", self.timeout)?;
         writeln!(f, "max attempts:  {}", self.max_attempts)?;
         writeln!(f, "max wait:      {} s", self.max_wait)?;
+        writeln!(f, "look for:      {} s", self.look_for)?;
         writeln!(
             f,
             "ledger:        {}",

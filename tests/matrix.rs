@@ -547,6 +547,42 @@ fn results_and_failed_rows_are_written_through_symbolic_links() {
     assert!(failed.contains("Z-1,NZ1"), "{failed}");
 }
 
+/// Found by a review: when VTEX took longer to show an applied invoice than the tool looked
+/// (6 s), the invoice was sent again, and the results said only "accepted". The look lasts
+/// `--look-for` seconds, and an invoice sent again after looking says so.
+#[test]
+fn an_order_slow_to_show_an_invoice_is_looked_at_for_look_for_seconds() {
+    let slow = || {
+        Sim::start(sim::SandboxConfig {
+            propagation_delay: Duration::from_millis(2500),
+            ..sim::config()
+        })
+    };
+    for (look_for, reposts) in [("1", 1), ("4", 0)] {
+        let sim = slow();
+        let w = Workdir::new();
+        let keys = invoices_csv(&w, "in.csv", 1);
+        sim.script(
+            Route::PostInvoice,
+            &keys[0].0,
+            vec![FaultKind::DropAfterApply],
+        );
+        submit(&sim, &w, &["--look-for", look_for]).expect_code(0);
+        assert_eq!(
+            sim.state().counters.reposts,
+            reposts,
+            "--look-for {look_for}"
+        );
+        let (_, rows) = read_csv(&w.path("in.results.csv"));
+        assert_eq!(rows[0][2], "accepted", "{rows:?}");
+        assert_eq!(
+            rows[0][6].starts_with("sent again: an earlier attempt may have been applied"),
+            reposts == 1,
+            "--look-for {look_for}: {rows:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Security
 

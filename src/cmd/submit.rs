@@ -759,7 +759,9 @@ impl Run<'_> {
                 },
                 check_remote: args.check_remote && self.mode == Mode::Invoices,
                 max_wait: Duration::from_secs_f64(self.settings.max_wait),
-                ..EngineConfig::default()
+                looks: crate::submit::engine::looks_over(Duration::from_secs_f64(
+                    self.settings.look_for,
+                )),
             },
             stopper: Arc::clone(&stopper),
             stats: Arc::clone(&stats),

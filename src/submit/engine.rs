@@ -113,15 +113,24 @@ impl Default for EngineConfig {
             concurrency: 8,
             policy: RetryPolicy::default(),
             check_remote: false,
-            looks: vec![
-                Duration::ZERO,
-                Duration::from_secs(1),
-                Duration::from_secs(2),
-                Duration::from_secs(3),
-            ],
+            looks: looks_over(Duration::from_secs(6)),
             max_wait: Duration::from_secs(900),
         }
     }
+}
+
+/// Pauses before each look at an order, over `total`: at once, then 1 s, 2 s, 4 s… later, the
+/// last cut to end at `total` (6 s: 0, 1, 2, 3; 30 s: 0, 1, 2, 4, 8, 15).
+pub fn looks_over(total: Duration) -> Vec<Duration> {
+    let mut looks = vec![Duration::ZERO];
+    let (mut spent, mut next) = (Duration::ZERO, Duration::from_secs(1));
+    while spent < total {
+        let pause = next.min(total - spent);
+        looks.push(pause);
+        spent += pause;
+        next *= 2;
+    }
+    looks
 }
 
 /// Counters the summary reports.
@@ -414,6 +423,9 @@ impl Engine {
         // any intent of this run, so one is written first then.
         let mut has_intent = job.unresolved_intent;
         let mut streak_429 = 0u32;
+        // Whether the order was looked at, after an attempt that may have been applied, and
+        // did not show the invoice: what is sent next may be a second time.
+        let mut sent_again = false;
         loop {
             if look_first {
                 let looks: Vec<Duration> = if uncertain {
@@ -460,7 +472,7 @@ impl Engine {
                         out.error = Some(msg);
                         return Ok(());
                     }
-                    Ok(Look::Absent) => {}
+                    Ok(Look::Absent) => sent_again |= uncertain,
                     Err(err) => {
                         out.http_status = err.status();
                         out.error = Some(format!(
@@ -541,7 +553,14 @@ impl Engine {
                     out.status = Status::Accepted;
                     out.http_status = Some(200);
                     out.receipt = Some(receipt.receipt);
-                    out.error = None;
+                    out.error = sent_again.then(|| {
+                        format!(
+                            "sent again: an earlier attempt may have been applied, and the order \
+                             did not show it within {} s of looking (--look-for); if it had been, \
+                             this receipt replaced that one, and the money is not booked twice",
+                            self.config.looks.iter().sum::<Duration>().as_secs_f64()
+                        )
+                    });
                     return Ok(());
                 }
                 Err(err) => err,
@@ -729,5 +748,28 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod look_tests {
+    use super::*;
+
+    #[test]
+    fn looks_double_and_end_at_the_total() {
+        let secs = |total: u64| -> Vec<u64> {
+            looks_over(Duration::from_secs(total))
+                .iter()
+                .map(Duration::as_secs)
+                .collect()
+        };
+        assert_eq!(secs(6), [0, 1, 2, 3]);
+        assert_eq!(secs(30), [0, 1, 2, 4, 8, 15]);
+        assert_eq!(secs(0), [0]);
+        assert_eq!(secs(1), [0, 1]);
+        assert_eq!(
+            EngineConfig::default().looks,
+            looks_over(Duration::from_secs(6))
+        );
     }
 }

@@ -283,8 +283,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "SECONDS")]
     pub look_for: Option<f64>,
 
-    /// Ledger database that makes runs exactly-once [default: one per target in the user's data
-    /// directory].
+    /// Ledger database that makes runs exactly-once [default: one per account in the user's data
+    /// directory, however the account's URL is spelled].
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
 

@@ -323,13 +323,16 @@ fn now_text() -> String {
 }
 
 impl Ledger {
-    /// `<data dir>/invoice-import/ledgers/<scope>.sqlite`, one file per target URL.
-    pub fn default_path(scope: &str) -> Result<PathBuf, LedgerError> {
-        let base = dirs::data_dir().ok_or(LedgerError::NoDataDir)?;
-        Ok(base
+    /// `<data dir>/invoice-import/ledgers/<scope>.sqlite`, one file per account (`scope`,
+    /// [`crate::vtex::client::Target::ledger_scope`]). A ledger kept under the URL as `spelled`,
+    /// before scopes, is still used while the account's own does not exist, so an upgrade
+    /// forgets nothing.
+    pub fn default_path(scope: &str, spelled: &str) -> Result<PathBuf, LedgerError> {
+        let dir = dirs::data_dir()
+            .ok_or(LedgerError::NoDataDir)?
             .join("invoice-import")
-            .join("ledgers")
-            .join(file_name_for(scope)))
+            .join("ledgers");
+        Ok(ledger_in(&dir, scope, spelled))
     }
 
     /// Opens (creating if needed) the ledger at `path` for the run `run_id`, taking the
@@ -608,6 +611,16 @@ impl Ledger {
             .ok_or(LedgerError::WriterGone)?
             .send(job)
             .map_err(|_| LedgerError::WriterGone)
+    }
+}
+
+/// [`Ledger::default_path`] in `dir`.
+fn ledger_in(dir: &Path, scope: &str, spelled: &str) -> PathBuf {
+    let scoped = dir.join(file_name_for(scope));
+    let spelled = dir.join(file_name_for(spelled));
+    match scoped.exists() || !spelled.exists() {
+        true => scoped,
+        false => spelled,
     }
 }
 
@@ -1101,13 +1114,25 @@ mod tests {
 
     #[test]
     fn default_path_lives_in_the_data_dir() {
-        if let Ok(p) = Ledger::default_path("https://acme.vtexcommercestable.com.br") {
-            assert!(
-                p.ends_with(
-                    Path::new("invoice-import/ledgers")
-                        .join(file_name_for("https://acme.vtexcommercestable.com.br"))
-                )
-            );
+        let stable = "https://acme.vtexcommercestable.com.br";
+        if let Ok(p) = Ledger::default_path(stable, stable) {
+            assert!(p.ends_with(Path::new("invoice-import/ledgers").join(file_name_for(stable))));
         }
+    }
+
+    #[test]
+    fn a_ledger_kept_under_the_url_as_spelled_is_used_until_the_account_has_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let (scope, spelled) = (
+            "https://acme.vtexcommercestable.com.br",
+            "https://acme.myvtex.com",
+        );
+        let scoped_file = dir.path().join(file_name_for(scope));
+        let spelled_file = dir.path().join(file_name_for(spelled));
+        assert_eq!(ledger_in(dir.path(), scope, spelled), scoped_file);
+        std::fs::write(&spelled_file, "").unwrap();
+        assert_eq!(ledger_in(dir.path(), scope, spelled), spelled_file);
+        std::fs::write(&scoped_file, "").unwrap();
+        assert_eq!(ledger_in(dir.path(), scope, spelled), scoped_file);
     }
 }

@@ -841,6 +841,35 @@ fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
     assert_eq!(sent.items.len(), 3);
 }
 
+/// Found by a review: the default ledger was kept per URL as spelled, so the same store under
+/// another name (`localhost` for `127.0.0.1`, `acme.myvtex.com` for `--account acme`) had a
+/// ledger of its own, and every invoice the first had sent was sent again.
+#[test]
+fn another_spelling_of_the_same_target_shares_its_ledger() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 3);
+    sim.run(&w, &["submit", "--rate", "200", "--quiet", "in.csv"])
+        .expect_code(0);
+    let localhost = sim.url.replace("127.0.0.1", "localhost");
+    let mut again = w.cmd(&[
+        "submit",
+        "--rate",
+        "200",
+        "--base-url",
+        &localhost,
+        "in.csv",
+    ]);
+    again
+        .env("VTEX_APP_KEY", sim::KEY)
+        .env("VTEX_APP_TOKEN", sim::TOKEN);
+    let run = common::Run::of(&mut again, &["submit"]);
+    run.expect_code(0);
+    let requests: u64 = sim.state().counters.requests.values().sum();
+    assert_eq!(requests, 3, "{:?}", sim.state().counters);
+    sim.assert_exactly_once(&keys);
+}
+
 /// Bug: an export that marks its ids as text with Excel's `'` (`'000100`) had the mark sent as
 /// part of them: invoice number `'000100` on order `'0071`, which VTEX knows as `0071`. The
 /// mark is read as Excel reads it, and a description that starts with `'` of its own comes back

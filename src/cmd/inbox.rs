@@ -64,11 +64,13 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
                 account,
                 environment,
             },
-        ) => Ledger::default_path(
-            crate::vtex::client::Target::account(account, environment)?.as_str(),
-        )?,
+        ) => {
+            let target = crate::vtex::client::Target::account(account, environment)?;
+            Ledger::default_path(&target.ledger_scope(), target.as_str())?
+        }
         (None, TargetSpec::BaseUrl(u)) => {
-            Ledger::default_path(crate::vtex::client::Target::base_url(u)?.as_str())?
+            let target = crate::vtex::client::Target::base_url(u)?;
+            Ledger::default_path(&target.ledger_scope(), target.as_str())?
         }
         (None, TargetSpec::Unset) => bail!(
             "say where to send: --account NAME, --base-url URL or --sandbox, or set [target] in \

@@ -632,7 +632,10 @@ impl Run<'_> {
         let (ledger_path, temporary_ledger) = match (&self.settings.ledger, &sandbox_handle) {
             (Some(path), _) => (path.clone(), false),
             (None, Some(_)) => (temporary_ledger_path(), true),
-            (None, None) => (Ledger::default_path(target.as_str())?, false),
+            (None, None) => (
+                Ledger::default_path(&target.ledger_scope(), target.as_str())?,
+                false,
+            ),
         };
         let ledger = Ledger::open(&ledger_path, self.run_id)?;
         if args.verbosity.verbose {

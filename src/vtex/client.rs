@@ -125,7 +125,44 @@ impl Target {
         &self.base
     }
 
-    /// Base URL text without a trailing slash; also the ledger's scope.
+    /// What the ledger is kept for: the account VTEX serves at this URL, however the URL spells
+    /// it. `{account}.myvtex.com` and `{account}.{environment}.com.br` are one account's, kept
+    /// as `https://{account}.vtexcommercestable.com.br`, the `--account` URL; a loopback host
+    /// (`localhost`, `::1`) is `127.0.0.1`. Any other URL is its own. (Bug: another spelling of
+    /// one store had a ledger of its own, and the invoices the first had sent went again.)
+    pub fn ledger_scope(&self) -> String {
+        let host = self
+            .base
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let bare_path = self.base.path().trim_matches('/').is_empty();
+        let account = host
+            .strip_suffix(".myvtex.com")
+            .or_else(|| {
+                let (account, rest) = host.split_once('.')?;
+                let environment = rest.strip_suffix(".com.br")?;
+                environment.starts_with("vtexcommerce").then_some(account)
+            })
+            .filter(|a| !a.is_empty() && !a.contains('.'));
+        match account {
+            Some(account) if bare_path && self.base.scheme() == "https" => {
+                format!(
+                    "https://{account}.{}.com.br",
+                    crate::config::DEFAULT_ENVIRONMENT
+                )
+            }
+            _ if is_loopback(&host) => {
+                let mut url = self.base.clone();
+                // Always a valid host, so this cannot fail.
+                let _ = url.set_host(Some("127.0.0.1"));
+                url.as_str().trim_end_matches('/').to_string()
+            }
+            _ => self.as_str().to_string(),
+        }
+    }
+
+    /// Base URL text without a trailing slash.
     pub fn as_str(&self) -> &str {
         self.base.as_str().trim_end_matches('/')
     }
@@ -1175,6 +1212,50 @@ mod tests {
             bare.endpoint(&["1-01", "invoice"]).as_str(),
             "http://127.0.0.1:8080/api/oms/pvt/orders/1-01/invoice"
         );
+    }
+
+    #[test]
+    fn one_account_has_one_ledger_scope_however_its_url_is_spelled() {
+        let scope = |url: &str| Target::base_url(url).unwrap().ledger_scope();
+        let stable = "https://acme.vtexcommercestable.com.br";
+        assert_eq!(
+            Target::account("acme", "vtexcommercestable")
+                .unwrap()
+                .ledger_scope(),
+            stable
+        );
+        assert_eq!(
+            Target::account("ACME", "vtexcommercebeta")
+                .unwrap()
+                .ledger_scope(),
+            stable
+        );
+        for url in [
+            "https://acme.myvtex.com",
+            "https://ACME.myvtex.com/",
+            "https://acme.vtexcommercestable.com.br/",
+        ] {
+            assert_eq!(scope(url), stable, "{url}");
+        }
+        // Another account, a path prefix (a proxy), another host: each its own.
+        assert_eq!(
+            scope("https://other.myvtex.com"),
+            "https://other.vtexcommercestable.com.br"
+        );
+        assert_eq!(
+            scope("https://acme.myvtex.com/proxy"),
+            "https://acme.myvtex.com/proxy"
+        );
+        assert_eq!(scope("https://oms.example.com"), "https://oms.example.com");
+        assert_eq!(scope("https://a.b.myvtex.com"), "https://a.b.myvtex.com");
+        // Loopback, however it is named.
+        for url in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(scope(url), "http://127.0.0.1:8080", "{url}");
+        }
     }
 
     #[test]

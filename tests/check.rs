@@ -452,19 +452,18 @@ fn a_time_cell_or_a_small_number_is_not_an_issuance_date() {
     let w = Workdir::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    for (c, h) in [
-        "Order ID",
-        "Invoice Number",
-        "Issuance Date",
-        "SKU",
-        "Quantity",
-        "Unit Price",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
+    common::write_headers(
+        ws,
+        0,
+        &[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+        ],
+    );
     let time = ExcelDateTime::from_hms(10, 0, 0).unwrap();
     ws.write_datetime_with_format(1, 2, &time, &Format::new().set_num_format("hh:mm"))
         .unwrap();
@@ -513,18 +512,19 @@ fn rounded_access_keys_and_negative_number_ids_are_errors() {
     let w = Workdir::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    let headers = [
-        "Order ID",
-        "Invoice Number",
-        "Issuance Date",
-        "SKU",
-        "Quantity",
-        "Unit Price",
-        "Chave de Acesso",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
+    common::write_headers(
+        ws,
+        0,
+        &[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+            "Chave de Acesso",
+        ],
+    );
     for r in 1..4u32 {
         ws.write_string(r, 0, format!("O{r}")).unwrap();
         ws.write_string(r, 2, "2026-11-20").unwrap();
@@ -840,12 +840,11 @@ fn a_hidden_sheet_is_not_read_unless_named() {
     let mut wb = Workbook::new();
     for (name, order) in [("Old", "OLD-1"), ("Current", "NEW-1")] {
         let ws = wb.add_worksheet().set_name(name).unwrap();
-        for (c, h) in ["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"]
-            .iter()
-            .enumerate()
-        {
-            ws.write_string(0, c as u16, *h).unwrap();
-        }
+        common::write_headers(
+            ws,
+            0,
+            &["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"],
+        );
         for (c, v) in [order, "NF-1", "2026-11-20", "S1"].iter().enumerate() {
             ws.write_string(1, c as u16, *v).unwrap();
         }
@@ -895,12 +894,11 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
                 .unwrap();
             continue;
         }
-        for (c, h) in ["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"]
-            .iter()
-            .enumerate()
-        {
-            ws.write_string(0, c as u16, *h).unwrap();
-        }
+        common::write_headers(
+            ws,
+            0,
+            &["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"],
+        );
         for (c, v) in [order, "NF-1", "2026-11-20", "S1"].iter().enumerate() {
             ws.write_string(1, c as u16, *v).unwrap();
         }

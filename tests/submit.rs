@@ -749,17 +749,18 @@ fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
     let w = Workdir::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    let headers = [
-        "Order ID",
-        "Invoice Number",
-        "Issuance Date",
-        "SKU",
-        "Quantity",
-        "Unit Price",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
+    common::write_headers(
+        ws,
+        0,
+        &[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+        ],
+    );
     let merged = Format::new();
     for (c, v) in ["O1", "1001", "2026-11-20"].iter().enumerate() {
         ws.merge_range(1, c as u16, 3, c as u16, v, &merged)
@@ -1804,17 +1805,18 @@ fn zero_padded_xlsx_id_cells_keep_the_zeros_the_sheet_shows() {
     let w = Workdir::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    let headers = [
-        "Order ID",
-        "Invoice Number",
-        "Issuance Date",
-        "SKU",
-        "Quantity",
-        "Unit Price",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
+    common::write_headers(
+        ws,
+        0,
+        &[
+            "Order ID",
+            "Invoice Number",
+            "Issuance Date",
+            "SKU",
+            "Quantity",
+            "Unit Price",
+        ],
+    );
     let padded = Format::new().set_num_format("000000000");
     let thousands = Format::new().set_num_format("#,##0");
     ws.write_string(1, 0, "1100000089777-01").unwrap();

@@ -156,3 +156,10 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (headers, rows)
 }
 pub mod sim;
+
+/// Writes `headers` across row `row` of a worksheet, from column A.
+pub fn write_headers(ws: &mut rust_xlsxwriter::Worksheet, row: u32, headers: &[&str]) {
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(row, c as u16, *h).unwrap();
+    }
+}

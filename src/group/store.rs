@@ -343,13 +343,15 @@ impl FileStore {
         let mut continued = Vec::new();
         for (row, probe) in rows.iter().zip(&probes) {
             let key = row.key.map(|(o, n)| (batch.str(o), batch.str(n)));
-            if row.continues
-                && let Some(above) = self.last
-            {
-                continued.push((row.number, above));
-            }
             let i = match (*probe, key) {
-                (Probe::NoKey, _) | (_, None) => None,
+                (Probe::NoKey, _) | (_, None) => {
+                    if row.continues
+                        && let Some(above) = self.last
+                    {
+                        continued.push((row.number, above));
+                    }
+                    None
+                }
                 (Probe::SameAsPrevious, Some(key)) => Some(self.last.unwrap_or_else(|| {
                     // Never: a row is the same as the previous only after one with a key.
                     self.invoice_for(Tag::of(self.hasher.hash_one(key)), NIL, key)

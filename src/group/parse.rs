@@ -831,6 +831,8 @@ fn is_blank(cell: CellRef<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn totals_labels() {
         for label in [
@@ -844,7 +846,7 @@ mod tests {
             "total do dia 20/11",
             " Total: ",
         ] {
-            assert!(super::is_totals_label(label), "{label}");
+            assert!(is_totals_label(label), "{label}");
         }
         for text in [
             "Totalizador",
@@ -855,11 +857,9 @@ mod tests {
             "",
             "Sumário",
         ] {
-            assert!(!super::is_totals_label(text), "{text}");
+            assert!(!is_totals_label(text), "{text}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn a_text_cache_answers_only_for_the_same_text() {

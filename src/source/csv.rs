@@ -475,8 +475,16 @@ impl CsvRows {
                         } => Some(QuoteFault::Runaway(field)),
                         // As many separators in one cell as between the row's own cells: a
                         // description over two lines has a comma or two, not a row's worth.
+                        // (A quote that ends the file closes its cell with no byte after it.)
                         QuoteState {
                             widest: Some((field, inside)),
+                            ..
+                        }
+                        | QuoteState {
+                            at: Quoting::QuoteInQuoted,
+                            lines: true,
+                            field,
+                            inside,
                             ..
                         } if inside >= (endlen.max(1) - 1).max(2) => {
                             Some(QuoteFault::Swallowed(field))
@@ -1414,6 +1422,11 @@ mod tests {
         assert_eq!(
             quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO3,3,d,A,TV 7\",1,30.00\n"),
             [None, Some(Swallowed(4))]
+        );
+        // The same at the file's end, its last quote the last byte.
+        assert_eq!(
+            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,3,1,\"5.00\nO3,3,d,A,TV 7,1,30.00\""),
+            [None, Some(Swallowed(6))]
         );
         // A description over lines with a comma or two is a description.
         assert_eq!(

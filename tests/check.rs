@@ -617,6 +617,64 @@ fn rows_below_an_invoice_without_ids_hold_it_back_and_totals_rows_are_passed_ove
     );
 }
 
+/// Found by a second review of the rows without ids: a real item row was passed over as a
+/// totals row because a cell began with "Soma" or "Total" (a customer, a product), and the
+/// invoice went out short; a row missing only its order id (merged down) did not hold its
+/// invoice back; a row of formulas showing `R$ -` and a row with only a note held back an
+/// invoice or stopped a valid file.
+#[test]
+fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
+    let w = Workdir::new();
+    w.write(
+        "br.csv",
+        "Pedido;NF;Data de Emissão;Cliente;SKU;Descrição;Quantidade;Preço Unitário\n\
+         V1;000123;20/11/2026;Soma Distribuidora;SKU-1;Caneta;1;10,00\n\
+         ;;;Soma Distribuidora;SKU-2;Total Flex;3;150,00\n\
+         V2;000124;20/11/2026;Ana;SKU-3;Caderno;1;5,00\n\
+         ;000124;;;SKU-4;Lápis;2;1,00\n\
+         V3;000125;20/11/2026;Bia;SKU-5;Borracha;1;2,00\n\
+         ;;;;;Embrulho para presente;;\n\
+         ;;;;;;;R$ -\n\
+         ;;;;;Total;;R$ 17,00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "br.csv"]);
+    run.expect_code(1);
+    let j = run.json();
+    // V1 and V2 are held back by their item rows without ids; V3, with a note below it, is not.
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    assert_eq!(j["total_cents"], 200, "{j:#}");
+    for number in ["000123", "000124"] {
+        assert!(
+            messages(invalid_for(&j, number)).contains("comes right below this invoice's rows"),
+            "{number}: {j:#}"
+        );
+    }
+    // The note row joins no invoice; the zeros and the totals rows are passed over.
+    assert_eq!(j["rows_in_no_invoice"], 3, "{j:#}");
+    assert!(
+        j["files"][0]["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 8-9 look like totals or an empty line")),
+        "{j:#}"
+    );
+}
+
+/// Found by a second review: a correctly quoted description or address over two lines, with as
+/// many commas as the row has cells, was refused as rows read into one cell.
+#[test]
+fn a_quoted_text_over_lines_with_many_commas_is_read() {
+    let w = Workdir::new();
+    w.write(
+        "kit.csv",
+        "Order ID,Invoice Number,Issuance Date,Item ID,Description,Quantity,Unit Price\n\
+         A-01,0001,2026-11-20,SKU-1,\"Kit: shirt, cap, socks,\nbelt, scarf, gloves, bag\",1,10.00\n\
+         A-02,0002,2026-11-20,SKU-2,\"Rua das Flores, 123, apto 45, bloco B\nJardim Paulista, São Paulo, SP, 01234-567\",1,5.00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "kit.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["total_cents"], 1500);
+}
+
 /// Found by a review: an accounting-formatted zero saved as shown (`R$ -`) was "not an amount".
 #[test]
 fn an_accounting_dash_is_zero() {
@@ -868,6 +926,36 @@ fn a_hidden_sheet_is_not_read_unless_named() {
         "months.xlsx [Current]: its hidden sheet 'Old' was passed over (--sheet 'Old' reads it)",
         "{json:#}"
     );
+    // A workbook whose only sheet with data is hidden is read, and says so.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Data").unwrap();
+    common::write_headers(
+        ws,
+        0,
+        &["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"],
+    );
+    for (c, v) in ["H-1", "NF-1", "2026-11-20", "S1"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    ws.write_number(1, 4, 1.0).unwrap();
+    ws.write_number(1, 5, 10.0).unwrap();
+    ws.set_hidden(true);
+    wb.add_worksheet()
+        .set_name("Empty")
+        .unwrap()
+        .set_active(true);
+    wb.save(w.path("hidden-only.xlsx")).unwrap();
+    let run = w.run(&[&args[..], &["hidden-only.xlsx"]].concat());
+    run.expect_code(0);
+    let notes = run.json()["files"][0]["notes"].to_string();
+    assert!(
+        notes.contains(
+            "hidden-only.xlsx [Data]: sheet 'Data' is hidden, and was read as no visible sheet \
+             has data"
+        ),
+        "{notes}"
+    );
+
     let named = w.run(&[&args[..], &["--sheet", "Old", "months.xlsx"]].concat());
     named.expect_code(0);
     assert_eq!(named.json()["files"][0]["sheet"], "Old");

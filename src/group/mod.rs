@@ -971,7 +971,17 @@ fn notes(
             mapping::quoted(table.unread_sheets())
         ));
     }
-    if let [one] = table.hidden_sheets() {
+    let read_hidden = table
+        .source()
+        .sheet
+        .as_deref()
+        .filter(|read| table.hidden_sheets().iter().any(|h| h.as_str() == *read));
+    if let Some(sheet) = read_hidden {
+        notes.push(format!(
+            "{}: sheet '{sheet}' is hidden, and was read as no visible sheet has data",
+            table.source(),
+        ));
+    } else if let [one] = table.hidden_sheets() {
         notes.push(format!(
             "{}: its hidden sheet '{one}' was passed over (--sheet '{one}' reads it)",
             table.source(),
@@ -1001,8 +1011,9 @@ fn notes(
             _ => ("rows", "look", "were"),
         };
         notes.push(format!(
-            "{}: {rows} {} {look} like totals (no order id or invoice number, and a cell that \
-             says Total) and {were} passed over, not read as invoices",
+            "{}: {rows} {} {look} like totals or an empty line (no order id or invoice number, \
+             no item, and a cell that says Total, or nothing but zeros and dashes) and {were} \
+             passed over, not read as invoices",
             table.source(),
             compress_rows(totals_rows),
         ));

@@ -408,6 +408,12 @@ impl<'a> RowParser<'a> {
     /// Reads `row`, whose quotes went wrong: lines after a quote were read into one cell, so
     /// the row is wrong and the rows in that cell are lost.
     pub fn parse_quote_fault(&self, row: &Row<'_>, fault: QuoteFault, batch: &mut RowBatch) {
+        if let QuoteFault::Swallowed(column) = fault
+            && !self.holds_rows(&row.text(column))
+        {
+            // A long quoted text over lines (a kit's list, an address), not rows.
+            return self.parse(row, batch);
+        }
         let rows = batch.rows.len();
         self.parse(row, batch);
         let message = match fault {
@@ -434,6 +440,34 @@ impl<'a> RowParser<'a> {
         };
         let problem = self.row_problem(row.number(), message);
         self.add_to_parsed(rows, row.number(), vec![problem], batch);
+    }
+
+    /// Whether the text of a cell over several lines holds a line that reads as a row of this
+    /// table: split at the delimiter, an order id and an invoice number where the table has
+    /// them (no spaces inside), and a date where it has its issuance date.
+    fn holds_rows(&self, text: &str) -> bool {
+        let (Some(delimiter), Some(order), Some(number)) = (
+            self.delimiter.map(char::from),
+            self.mapping.column(Field::OrderId),
+            self.mapping.column(Field::InvoiceNumber),
+        ) else {
+            return false;
+        };
+        let date = self.mapping.column(Field::IssuanceDate);
+        let id = |cell: Option<&str>| {
+            cell.map(str::trim)
+                .is_some_and(|c| !c.is_empty() && !c.contains(char::is_whitespace))
+        };
+        text.lines().skip(1).any(|line| {
+            let cells: Vec<&str> = line.split(delimiter).collect();
+            id(cells.get(order).copied())
+                && id(cells.get(number).copied())
+                && date.is_none_or(|d| {
+                    cells.get(d).is_some_and(|c| {
+                        date::read_date(c.trim(), self.tz, self.date_format).is_ok()
+                    })
+                })
+        })
     }
 
     /// Whether a row whose key cells read `order` and `number` is the header row again.
@@ -642,7 +676,7 @@ impl<'a> RowParser<'a> {
                     batch.recent.key.put(order, number, key);
                 }
                 // Only a row without a key is looked at again: the common row costs nothing.
-                if key.is_none() && self.is_totals_row(row) {
+                if key.is_none() && self.is_passed_over(row) {
                     batch.problems.truncate(before);
                     batch.totals_rows.push(n);
                     return;
@@ -680,34 +714,36 @@ impl<'a> RowParser<'a> {
         batch.rows.push(parsed);
     }
 
-    /// Whether `row`, which has no key, is a totals row: its order id and invoice number cells
-    /// blank or a totals label, and a totals label in one of its cells ("Total", "TOTAL
-    /// GERAL:", "Subtotal", "Soma").
-    fn is_totals_row(&self, row: &Row<'_>) -> bool {
-        let blank_or_label = |field| match self.cell(row, field) {
-            None => true,
-            Some(CellRef::Text(t)) => is_totals_label(t) || t.trim().is_empty(),
-            Some(cell) => is_blank(cell),
+    /// Whether `row`, which has no key, is passed over as no invoice's: a totals row (its
+    /// order id and invoice number cells blank or a totals label, a cell that is a totals label,
+    /// "Total", "TOTAL GERAL:", "Subtotal", "Soma", and no item id or quantity), or a row of
+    /// nothing but zeros and dashes (the formulas of an empty line: `R$ -`, `0`).
+    fn is_passed_over(&self, row: &Row<'_>) -> bool {
+        let label = |cell| matches!(cell, CellRef::Text(t) if is_totals_label(t));
+        let blank_or_label = |field| {
+            self.cell(row, field)
+                .is_none_or(|c| is_nothing(c) || label(c))
         };
+        let no_item = [Field::ItemId, Field::ItemQuantity]
+            .into_iter()
+            .all(|field| self.cell(row, field).is_none_or(is_nothing));
+        let cells = || (0..row.len()).map(|c| row.get(c));
         blank_or_label(Field::OrderId)
             && blank_or_label(Field::InvoiceNumber)
-            && (0..row.len()).any(|c| matches!(row.get(c), CellRef::Text(t) if is_totals_label(t)))
+            && no_item
+            && (cells().any(label) || cells().all(is_nothing))
     }
 
-    /// Whether `row`, which has no key, has its order id and invoice number cells blank and an
-    /// item cell filled ([`ParsedRow::continues`]).
+    /// Whether `row`, which has no key, has its order id or invoice number cell blank and an
+    /// item in it: an item id, or a quantity or unit price other than zero
+    /// ([`ParsedRow::continues`]). A row with a description alone is a note, not an item.
     fn continues(&self, row: &Row<'_>) -> bool {
         let blank = |field| self.cell(row, field).is_none_or(is_blank);
-        blank(Field::OrderId)
-            && blank(Field::InvoiceNumber)
-            && [
-                Field::ItemId,
-                Field::ItemQuantity,
-                Field::ItemPrice,
-                Field::ItemDescription,
-            ]
-            .into_iter()
-            .any(|field| !blank(field))
+        let something = |field| self.cell(row, field).is_some_and(|c| !is_nothing(c));
+        (blank(Field::OrderId) || blank(Field::InvoiceNumber))
+            && [Field::ItemId, Field::ItemQuantity, Field::ItemPrice]
+                .into_iter()
+                .any(something)
     }
 
     fn parse_fields(&self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
@@ -795,30 +831,50 @@ impl<'a> RowParser<'a> {
     }
 }
 
-/// A totals row's label: "Total", "TOTAL GERAL:", "Totais", "Subtotal", "Grand total", "Soma",
-/// "Sum", "Total do dia 20/11"; not "Totalizador" or "Total Tech Ltda, order 5".
+/// A totals row's label, the whole cell up to any figure in it: "Total", "TOTAL GERAL:",
+/// "Totais", "Subtotal", "Grand total", "Soma", "Total do dia 20/11", "Total: R$ 1.234,56";
+/// not "Totalizador", "Total Flex" or "Soma Distribuidora".
 fn is_totals_label(text: &str) -> bool {
-    let text = text.trim();
-    if text.len() > 40 || text.split_whitespace().count() > 4 {
-        return false;
-    }
-    let lower = text.to_lowercase();
-    [
+    const LABELS: [&str; 14] = [
         "total",
+        "totals",
         "totais",
+        "total geral",
+        "totais gerais",
+        "total do dia",
+        "total do mês",
+        "total do mes",
         "subtotal",
         "sub-total",
         "sub total",
         "grand total",
         "soma",
         "sum",
-    ]
-    .iter()
-    .any(|label| {
-        lower
-            .strip_prefix(label)
-            .is_some_and(|rest| rest.is_empty() || !rest.starts_with(|c: char| c.is_alphanumeric()))
-    })
+    ];
+    if text.len() > 60 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let words = lower
+        .split(|c: char| c.is_ascii_digit())
+        .next()
+        .unwrap_or("");
+    let words = words.trim();
+    let words = words.strip_suffix("r$").unwrap_or(words);
+    let words = words.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-'));
+    LABELS.contains(&words)
+}
+
+/// Blank, or a zero: the number 0, or text that reads as no money (`0`, `0,00`, `R$ -`, `-`).
+fn is_nothing(cell: CellRef<'_>) -> bool {
+    match cell {
+        CellRef::Number(n) => n.0 == 0.0,
+        CellRef::Text(t) if !t.trim().is_empty() => money::read_money(t).is_ok_and(|m| {
+            m.cents(money::DecimalSeparator::Comma) == Ok(0)
+                && m.cents(money::DecimalSeparator::Point) == Ok(0)
+        }),
+        cell => is_blank(cell),
+    }
 }
 
 fn is_blank(cell: CellRef<'_>) -> bool {
@@ -845,6 +901,8 @@ mod tests {
             "Soma",
             "total do dia 20/11",
             " Total: ",
+            "Total: R$ 1.234,56",
+            "TOTAL GERAL - 2026",
         ] {
             assert!(is_totals_label(label), "{label}");
         }
@@ -856,6 +914,10 @@ mod tests {
             "TV",
             "",
             "Sumário",
+            "Soma Distribuidora",
+            "Total Flex",
+            "Total Quartz 5W30",
+            "Totalr",
         ] {
             assert!(!is_totals_label(text), "{text}");
         }

@@ -350,7 +350,8 @@ impl Table {
         }
     }
 
-    /// A workbook's hidden sheets, passed over because no `--sheet` named one. Empty for a CSV.
+    /// A workbook's hidden sheets, passed over because no `--sheet` named one; or the hidden
+    /// sheet read, alone, when no visible one has data. Empty for a CSV.
     pub fn hidden_sheets(&self) -> &[String] {
         match &self.inner {
             Inner::Csv(_) => &[],

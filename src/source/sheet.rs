@@ -36,7 +36,8 @@ pub(super) struct SheetRows {
     /// first with data (no `--sheet`): their invoices are not read, and the user is told so.
     unread: Arc<[String]>,
     /// The workbook's hidden worksheets, passed over when no `--sheet` names one: a user who
-    /// opens the file does not see them (an old month kept out of sight, a lookup table).
+    /// opens the file does not see them (an old month kept out of sight, a lookup table). Or
+    /// the one read, alone, when no visible sheet has data.
     hidden: Arc<[String]>,
 }
 
@@ -197,9 +198,11 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             .cloned()
             .collect(),
     };
+    // Named in a note: passed over, or, when it is the one read, read for want of another.
     let hidden: Arc<[String]> = match &opts.sheet {
         Some(_) => Arc::from([]),
-        None => hidden.into_iter().filter(|n| *n != name).collect(),
+        None if hidden.contains(&name) => Arc::from([name.clone()]),
+        None => hidden.into_iter().collect(),
     };
     let sheet: Arc<str> = Arc::from(name.as_str());
     let source = SourceRef {

@@ -29,7 +29,10 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
     match cell {
         CellRef::Empty => Ok(None),
         CellRef::Text(t) => {
+            // Excel's mark of text (`'1172452900000-01`) is never part of an id; before digits
+            // alone it was taken off with the other marks (`source::unescape_formula`).
             let t = trim(t);
+            let t = t.strip_prefix('\'').map_or(t, trim);
             if t.is_empty() {
                 Ok(None)
             } else if t.len() > MAX_ID_CHARS && t.chars().nth(MAX_ID_CHARS).is_some() {
@@ -232,6 +235,16 @@ mod tests {
         ));
         assert!(id_from_cell(CellRef::Error("#N/A")).is_err());
         assert!(id_from_cell(CellRef::Bool(true)).is_err());
+        // Found by a review: Excel's text mark before an id that is not digits alone was sent.
+        assert_eq!(
+            id_from_cell(CellRef::Text("'1172452900000-01")),
+            Ok(Some("1172452900000-01".into()))
+        );
+        assert_eq!(
+            id_from_cell(CellRef::Text(" ' NF-1 ")),
+            Ok(Some("NF-1".into()))
+        );
+        assert_eq!(id_from_cell(CellRef::Text("'")), Ok(None));
         // Found by a review: a number cell -4505 was sent as invoice number "-4505".
         assert_eq!(
             id_from_cell(CellRef::Number(SheetNumber(-4505.0))),

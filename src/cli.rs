@@ -346,12 +346,14 @@ pub struct SubmitArgs {
     pub log_file: Option<PathBuf>,
 
     /// Write a self-contained HTML report (totals, failures by reason, request rate and 429s over
-    /// time) to PATH.
+    /// time) to PATH. With --inbox, each file's report goes beside it and PATH gets the last's.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
 
     /// Process every file in DIR (oldest first) exactly once, then move each to DIR/processed/ or
-    /// DIR/failed/ with its results and failed-rows files. Give DIR instead of files.
+    /// DIR/failed/ with its results and failed-rows files (so --results, --failed and
+    /// --output-dir are refused). A file with failures dropped again is run again; when VTEX
+    /// stops a run, its file and those after it stay for the next. Give DIR instead of files.
     #[arg(long, value_name = "DIR")]
     pub inbox: Option<PathBuf>,
 

@@ -591,6 +591,118 @@ fn inbox_waits_for_a_file_being_written_and_reports_a_redropped_file() {
     assert_eq!(sim.state().counters.reposts, 0);
 }
 
+/// Found by a review: a file with failures, dropped again unchanged to retry them, was taken
+/// for a duplicate and moved to processed/ with exit 0, its failures never sent; the run's own
+/// summary and log kept in the inbox were read as invoice files the next time, and lock and
+/// part files were processed; --results and --report PATH were ignored silently.
+#[test]
+fn inbox_runs_a_file_with_failures_again_and_reads_only_invoice_files() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let mut text = String::from("Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n");
+    text.push_str("R-1,N1,2026-11-20,S,1,10.00\nR-2,N2,2026-11-20,S,0,10.00\n");
+    std::fs::write(inbox.join("a.csv"), &text).unwrap();
+    std::fs::write(inbox.join("~$a.csv"), "lock").unwrap();
+    std::fs::write(inbox.join("b.csv.part"), "half").unwrap();
+    let inbox_arg = inbox.to_str().unwrap();
+    let last = inbox.join("last.json");
+    let log = inbox.join("runs.jsonl");
+    let args = [
+        "submit",
+        "--rate",
+        "500",
+        "--ledger",
+        "l.db",
+        "--inbox",
+        inbox_arg,
+        "--settle-ms",
+        "50",
+        "--quiet",
+        "--summary-json",
+        last.to_str().unwrap(),
+        "--log-file",
+        log.to_str().unwrap(),
+        "--report",
+        "last.html",
+    ];
+    sim.run(&w, &args).expect_code(1);
+    assert!(inbox.join("failed/a.csv").exists());
+    assert!(
+        w.path("last.html").exists(),
+        "--report PATH is the last file's report"
+    );
+    assert!(inbox.join("failed/a.report.html").exists());
+
+    // Dropped again unchanged: run again (exit 1 again, the accepted one not resent), and the
+    // run's own files, the lock file and the part file are left where they are.
+    std::fs::write(inbox.join("a.csv"), &text).unwrap();
+    sim.run(&w, &args).expect_code(1);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&last).unwrap()).unwrap();
+    let files = summary["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{summary:#}");
+    assert_eq!(files[0]["status"], "failed", "{summary:#}");
+    for kept in ["~$a.csv", "b.csv.part", "last.json", "runs.jsonl"] {
+        assert!(inbox.join(kept).exists(), "{kept} was moved");
+    }
+    sim.assert_exactly_once(&[("R-1".into(), "N1".into())]);
+
+    let refused = sim.run(&w, &[&args[..], &["--results", "r.csv"]].concat());
+    refused.expect_code(2);
+    assert!(
+        refused
+            .stderr()
+            .contains("--results does not apply to --inbox"),
+        "{}",
+        refused.stderr()
+    );
+}
+
+/// Found by a review: when VTEX asked for a pause past --max-wait, the inbox went on to the
+/// next files, sent more, and put every file in failed/. The file and those after it stay.
+#[test]
+fn inbox_stops_when_vtex_asks_to_wait_past_max_wait() {
+    let sim = Sim::start(sim::SandboxConfig {
+        rate: Some(1.0),
+        burst: 1,
+        retry_after: invoice_import::sandbox::RetryAfter::Fixed(Duration::from_secs(2000)),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    for name in ["a.csv", "b.csv", "c.csv"] {
+        invoices_csv(&w, name, 4);
+        std::fs::copy(w.path(name), inbox.join(name)).unwrap();
+    }
+    let args = [
+        "submit",
+        "--rate",
+        "50",
+        "--max-wait",
+        "5",
+        "--ledger",
+        "l.db",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--settle-ms",
+        "50",
+        "--quiet",
+        "--summary-json",
+        "-",
+    ];
+    let run = sim.run(&w, &args);
+    let s = run.json();
+    assert_eq!(s["files"][0]["status"], "retry", "{s:#}");
+    assert_eq!(s["files"].as_array().map(Vec::len), Some(1), "{s:#}");
+    for name in ["a.csv", "b.csv", "c.csv"] {
+        assert!(inbox.join(name).exists(), "{name} left the inbox");
+    }
+    assert!(!inbox.join("failed").read_dir().unwrap().any(|_| true));
+}
+
 #[test]
 fn a_second_scheduler_on_the_same_inbox_is_refused() {
     let w = Workdir::new();

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::SubmitArgs;
 use crate::cmd::submit::{Mode, output_lines, run_files};
-use crate::cmd::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
+use crate::cmd::{EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
 use crate::config::{Settings, TargetSpec};
 use crate::ledger::Ledger;
 use crate::report::summary::{self, RunSummary};
@@ -93,7 +93,23 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
     let settle = Duration::from_millis(args.settle_ms);
     let mut outcomes = Vec::new();
     let mut code = EXIT_OK;
-    for path in files_oldest_first(dir)? {
+    // The run's own outputs, when they are kept in the inbox, are not inputs (bug: the next run
+    // read its summary and log as invoice files, and moved the log into failed/).
+    let own: Vec<&Path> = [
+        args.summary_json.as_deref().map(Path::new),
+        args.log_file.as_deref(),
+        args.report.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let files: Vec<PathBuf> = files_oldest_first(dir)?
+        .into_iter()
+        .filter(|f| !own.iter().any(|o| crate::source::same_file(f, o)))
+        .collect();
+    // Every file is watched over the same settling pause, not each over its own in turn.
+    let stable = stable_files(&files, settle)?;
+    for (path, stable) in files.into_iter().zip(stable) {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -106,7 +122,7 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             moved_to: None,
             run: None,
         };
-        if !is_stable(&path, settle)? {
+        if !stable {
             if !quiet {
                 eprintln!("inbox: {name} is still being written; left for the next run");
             }
@@ -117,13 +133,19 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         let bytes = fs::read(&path).with_context(|| format!("can't read {}", path.display()))?;
         let hash = hex::encode(Sha256::digest(&bytes));
         outcome.sha256 = Some(hash.clone());
+        // `track` remembers its files apart: a tracking file may be the invoice file itself.
+        let remembered = match mode {
+            Mode::Invoices => hash.clone(),
+            Mode::Tracking => format!("track:{hash}"),
+        };
         let seen = {
             let ledger = Ledger::open(&ledger_path, "inbox")?;
-            ledger.file_seen(&hash)?
+            ledger.file_seen(&remembered)?
         };
         if let Some(when) = seen {
             eprintln!(
-                "inbox: {name} has the same content as a file processed at {when}; not sent again"
+                "inbox: {name} has the same content as a file processed at {when}, every invoice \
+                 accepted; not sent again"
             );
             outcome.status = String::from("duplicate");
             outcome.first_seen = Some(when);
@@ -156,14 +178,18 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             code = EXIT_INTERRUPTED;
             break;
         }
-        // A set-up failure (auth, unreachable) is not the file's fault: it stays to be retried.
-        let setup_failed = file_code == EXIT_ERROR && done.summary.stopped.is_some();
-        if setup_failed {
+        // A run stopped by VTEX (credentials refused, a Retry-After past --max-wait) is not the
+        // file's fault: it stays to be retried, and so do the files after it, which would stop
+        // the same way (bug: each was tried, and VTEX asked to wait was sent more).
+        if let Some(why) = &done.summary.stopped {
+            if !quiet {
+                eprintln!("inbox: {name} stays in the inbox, and the files after it: {why}");
+            }
             outcome.status = String::from("retry");
             outcome.run = Some(done.summary);
             outcomes.push(outcome);
-            code = EXIT_ERROR;
-            continue;
+            code = worse(code, file_code.max(EXIT_PROBLEMS));
+            break;
         }
         let dest = if file_code == EXIT_OK {
             &processed
@@ -181,17 +207,26 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             .into_iter()
             .flatten()
             .collect();
+        // `--report PATH` is the last file's report; each file's own goes beside it.
+        if let (Some(last), Some(report)) = (&args.report, &file_args.report)
+            && report.exists()
+        {
+            fs::copy(report, last)
+                .with_context(|| format!("can't write the report {}", last.display()))?;
+        }
         move_output(file_args.report.clone(), dest)?;
         let mut lines = vec![format!("inbox: {name} moved to {}", moved.display())];
         if let Some(results) = &summary.results_file {
             lines.extend(output_lines(results, &summary.failed_files));
         }
         eprintln!("{}", lines.join("\n"));
-        // Remembered only once read: a file refused whole (a missing column, say) can be dropped
-        // again unchanged after the configuration is fixed.
-        if file_code != EXIT_ERROR {
+        // Remembered only once every invoice was accepted: a file with failures, or refused whole
+        // (a missing column, say), dropped again unchanged, is run again, and the ledger sends
+        // only what was not accepted (bug: a file dropped again after failures went to
+        // processed/ with exit 0, its failed invoices never sent).
+        if file_code == EXIT_OK {
             let ledger = Ledger::open(&ledger_path, "inbox")?;
-            ledger.record_file(&hash, &name)?;
+            ledger.record_file(&remembered, &name)?;
         }
         outcome.status = String::from(if file_code == EXIT_OK {
             "processed"
@@ -260,7 +295,21 @@ fn files_oldest_first(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     for entry in fs::read_dir(dir).with_context(|| format!("can't list {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+        let name = name.to_string_lossy().to_lowercase();
+        // Hidden files, an office suite's lock files, and downloads or copies under way.
+        let partial = [
+            ".part",
+            ".partial",
+            ".tmp",
+            ".crdownload",
+            ".download",
+            ".swp",
+        ];
+        if name.starts_with('.')
+            || name.starts_with("~$")
+            || name.starts_with(".~lock")
+            || partial.iter().any(|ext| name.ends_with(ext))
+        {
             continue;
         }
         let meta = entry.metadata()?;
@@ -276,15 +325,25 @@ fn files_oldest_first(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Whether size and modification time stay the same over `settle`.
-fn is_stable(path: &Path, settle: Duration) -> anyhow::Result<bool> {
+/// For each file, whether its size and modification time stay the same over one `settle` pause
+/// (bug: each file waited its own pause in turn, 300 files ten minutes of waiting).
+fn stable_files(paths: &[PathBuf], settle: Duration) -> anyhow::Result<Vec<bool>> {
     let look = |p: &Path| -> anyhow::Result<(u64, Option<SystemTime>)> {
         let m = fs::metadata(p).with_context(|| format!("can't look at {}", p.display()))?;
         Ok((m.len(), m.modified().ok()))
     };
-    let before = look(path)?;
-    std::thread::sleep(settle);
-    Ok(look(path)? == before)
+    let before = paths
+        .iter()
+        .map(|p| look(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !paths.is_empty() {
+        std::thread::sleep(settle);
+    }
+    paths
+        .iter()
+        .zip(before)
+        .map(|(p, b)| Ok(look(p)? == b))
+        .collect()
 }
 
 /// Moves `path` into `dir`, keeping its name unless taken (then a time stamp is added).
@@ -326,6 +385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
         fs::write(&p, "x").unwrap();
+        let is_stable = |p: &Path, d| stable_files(&[p.to_path_buf()], d).map(|s| s[0]);
         assert!(is_stable(&p, Duration::from_millis(20)).unwrap());
         let writer = {
             let p = p.clone();

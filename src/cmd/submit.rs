@@ -163,6 +163,20 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
         if !args.input.files.is_empty() {
             bail!("--inbox takes the files from DIR; name no input files with it");
         }
+        // Each file's results and failed rows go beside it, into processed/ or failed/: a path
+        // for them would be left missing where a script expects a file (bug: ignored silently).
+        for (flag, given) in [
+            ("--results", args.results.is_some()),
+            ("--failed", args.failed.is_some()),
+            ("--output-dir", args.send.output_dir.is_some()),
+        ] {
+            if given {
+                bail!(
+                    "{flag} does not apply to --inbox: each file's results and failed rows go \
+                     beside it, into processed/ or failed/"
+                );
+            }
+        }
         return super::inbox::run(&args, &settings, mode, &dir);
     }
     if args.input.files.is_empty() {

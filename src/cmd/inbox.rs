@@ -372,6 +372,7 @@ fn move_output(path: Option<PathBuf>, dir: &Path) -> anyhow::Result<Option<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmd::EXIT_ERROR;
 
     #[test]
     fn worst_code_wins() {

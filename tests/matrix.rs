@@ -576,7 +576,7 @@ fn an_order_slow_to_show_an_invoice_is_looked_at_for_look_for_seconds() {
         let (_, rows) = read_csv(&w.path("in.results.csv"));
         assert_eq!(rows[0][2], "accepted", "{rows:?}");
         assert_eq!(
-            rows[0][6].starts_with("sent again: an earlier attempt may have been applied"),
+            rows[0][6].starts_with("sent after looking: an earlier attempt"),
             reposts == 1,
             "--look-for {look_for}: {rows:?}"
         );

@@ -842,6 +842,37 @@ fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
     assert_eq!(sent.items.len(), 3);
 }
 
+/// Found by a review: the summary's `started_at` was the time the run ended.
+#[test]
+fn the_summary_says_when_the_run_started() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 5);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--rate",
+            "2",
+            "--ledger",
+            "l.db",
+            "--quiet",
+            "--summary-json",
+            "-",
+            "in.csv",
+        ],
+    );
+    run.expect_code(0);
+    let s = run.json();
+    let started: chrono::DateTime<chrono::Utc> = s["started_at"].as_str().unwrap().parse().unwrap();
+    assert!(s["duration_seconds"].as_f64().unwrap() >= 1.5, "{s:#}");
+    assert!(
+        started >= before && started <= before + chrono::Duration::seconds(2),
+        "{s:#}"
+    );
+}
+
 /// Found by a review: the default ledger was kept per URL as spelled, so the same store under
 /// another name (`localhost` for `127.0.0.1`, `acme.myvtex.com` for `--account acme`) had a
 /// ledger of its own, and every invoice the first had sent was sent again.

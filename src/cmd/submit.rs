@@ -217,6 +217,7 @@ pub struct Done {
 
 /// Runs the pipeline on `args.input.files` with validated settings.
 pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::Result<Done> {
+    let started = chrono::Utc::now();
     let destination = match &settings.target {
         TargetSpec::Sandbox => Destination::Sandbox,
         spec => {
@@ -275,14 +276,15 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
             .and_then(|mut writer| writer.start(delimiter).map(|()| writer))
             .with_context(|| format!("can't write the results file {}", results_path.display()))
     };
-    let run_id = format!(
-        "{}-{}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%S"),
-        std::process::id()
-    );
+    let run_id = format!("{}-{}", started.format("%Y%m%dT%H%M%S"), std::process::id());
+    let started_at = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     if !batch.file_errors.is_empty() && batch.sources.is_empty() {
         open_results()?.finish(&[])?;
-        let mut summary = RunSummary::new(mode.command(), &run_id, &args.input.files, &[]);
+        let mut summary = RunSummary::new(
+            (mode.command(), &run_id, &started_at),
+            &args.input.files,
+            &[],
+        );
         // Said, so that the inbox moves it beside its input rather than leave it in its work
         // folder.
         summary.results_file = Some(results_path);
@@ -301,6 +303,7 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
         batch: &batch,
         read: &opts.read,
         run_id: &run_id,
+        started_at: &started_at,
     };
     let failed_paths: Vec<PathBuf> = batch
         .sources
@@ -411,6 +414,8 @@ struct Run<'a> {
     batch: &'a Batch,
     read: &'a crate::source::ReadOptions,
     run_id: &'a str,
+    /// When the run started, for its summary (bug: the summary said when it ended).
+    started_at: &'a str,
 }
 
 impl Run<'_> {
@@ -567,8 +572,7 @@ impl Run<'_> {
         }
 
         let mut summary = RunSummary::new(
-            self.mode.command(),
-            self.run_id,
+            (self.mode.command(), self.run_id, self.started_at),
             &args.input.files,
             &rows[..invoices],
         );

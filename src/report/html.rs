@@ -277,7 +277,11 @@ mod tests {
             source: "f.csv:2".into(),
             rows: vec![],
         };
-        let s = RunSummary::new("submit", "r", &[], std::slice::from_ref(&row));
+        let s = RunSummary::new(
+            ("submit", "r", "2026-11-22T10:00:00Z"),
+            &[],
+            std::slice::from_ref(&row),
+        );
         let page = render(&s, &[row]);
         assert!(!page.contains("<script>"));
         assert!(page.contains("id=\"count-failed\" class=\"num\">1<"));

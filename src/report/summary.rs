@@ -105,7 +105,11 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// A summary with the outcome counts of `rows` filled in; the caller sets the rest.
-    pub fn new(command: &str, run_id: &str, inputs: &[String], rows: &[ResultRow]) -> RunSummary {
+    pub fn new(
+        (command, run_id, started_at): (&str, &str, &str),
+        inputs: &[String],
+        rows: &[ResultRow],
+    ) -> RunSummary {
         let mut statuses: BTreeMap<String, StatusTotal> = [
             Status::Accepted,
             Status::AlreadyAccepted,
@@ -129,7 +133,7 @@ impl RunSummary {
             schema_version: SCHEMA_VERSION,
             run_id: run_id.to_string(),
             command: command.to_string(),
-            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started_at: started_at.to_string(),
             inputs: inputs.to_vec(),
             invoices: rows.len() as u64,
             statuses,
@@ -256,8 +260,7 @@ mod tests {
             rows: vec![],
         };
         let s = RunSummary::new(
-            "submit",
-            "r1",
+            ("submit", "r1", "2026-11-22T10:00:00Z"),
             &["a.csv".into()],
             &[
                 row(Status::Accepted, Some(100)),

@@ -555,9 +555,10 @@ impl Engine {
                     out.receipt = Some(receipt.receipt);
                     out.error = sent_again.then(|| {
                         format!(
-                            "sent again: an earlier attempt may have been applied, and the order \
-                             did not show it within {} s of looking (--look-for); if it had been, \
-                             this receipt replaced that one, and the money is not booked twice",
+                            "sent after looking: an earlier attempt, or a run that stopped, may \
+                             have sent it, and the order did not show it within {} s \
+                             (--look-for); had it been applied, this receipt replaced that one, \
+                             and the money is not booked twice",
                             self.config.looks.iter().sum::<Duration>().as_secs_f64()
                         )
                     });

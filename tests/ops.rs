@@ -828,6 +828,26 @@ fn completions_and_man_page() {
         assert!(out.stdout().contains("invoice-import"), "{shell}");
         assert!(out.stdout().contains("inbox"), "{shell} knows --inbox");
     }
+    // Found by a review: bash completed no subcommand's options (clap-rs/clap#6421). Bash
+    // itself is asked what `invoice-import submit --rat` completes to.
+    let script = w.run(&["completions", "bash"]).stdout();
+    w.write("c.bash", &script);
+    let asked = Command::new("bash")
+        .arg("-c")
+        .arg(
+            "source ./c.bash; COMP_WORDS=(invoice-import submit --rat); COMP_CWORD=2; \
+             COMP_LINE='invoice-import submit --rat'; COMP_POINT=${#COMP_LINE}; \
+             _invoice__import invoice-import --rat submit; echo \"${COMPREPLY[@]}\"",
+        )
+        .current_dir(w.path("."))
+        .output();
+    if let Ok(out) = asked {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "--rate",
+            "{script}"
+        );
+    }
     let out = w.run(&["man"]);
     out.expect_code(0);
     assert!(out.stdout().starts_with(".ie") || out.stdout().contains(".TH"));

@@ -67,6 +67,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let mut command = Cli::command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "invoice-import", &mut script);
+            if shell == clap_complete::Shell::Bash {
+                // clap_complete names the subcommands' cases after a hyphenated binary as
+                // `invoice__subcmd__import__subcmd__submit` but sets `cmd` to
+                // `invoice__import__subcmd__submit`, so no subcommand completed
+                // (clap-rs/clap#6421).
+                script = String::from_utf8_lossy(&script)
+                    .replace(
+                        "invoice__subcmd__import__subcmd__",
+                        "invoice__import__subcmd__",
+                    )
+                    .into_bytes();
+            }
             write_stdout(script)?;
             Ok(EXIT_OK)
         }

@@ -36,7 +36,8 @@ pub const FILE_NAME: &str = "invoice-import.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("can't read the config file {path}: {source}")]
+    // The cause is this error's source, which a report of the chain prints after it.
+    #[error("can't read the config file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -56,7 +57,7 @@ pub enum ConfigError {
         "secrets file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
     )]
     SecretsExposed { path: PathBuf, mode: u32 },
-    #[error("can't read the secrets file {path}: {source}")]
+    #[error("can't read the secrets file {path}")]
     SecretsRead {
         path: PathBuf,
         source: std::io::Error,

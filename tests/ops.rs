@@ -116,9 +116,30 @@ fn unknown_keys_and_bad_values_are_errors_naming_file_and_key() {
         assert!(out.stderr().contains("input."), "{bad}: {}", out.stderr());
     }
 
+    // Found by a review: a target the run refuses showed as fine; the missing file's cause was
+    // said twice.
+    for (target, said) in [
+        ("account = \"evil.com#\"", "invalid account name"),
+        (
+            "base_url = \"http://example.com\"",
+            "refusing plain http://",
+        ),
+    ] {
+        w.write("target.toml", format!("[target]\n{target}\n"));
+        let out = w.run(&["--config", "target.toml", "config", "show"]);
+        out.expect_code(2);
+        assert!(out.stderr().contains(said), "{target}: {}", out.stderr());
+    }
+
     let out = w.run(&["--config", "missing.toml", "config", "show"]);
     out.expect_code(2);
     assert!(out.stderr().contains("missing.toml"), "{}", out.stderr());
+    assert_eq!(
+        out.stderr().matches("os error 2").count(),
+        1,
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]

@@ -39,8 +39,13 @@ fn reason(error: &str) -> String {
     };
     let mut out = String::with_capacity(message.len());
     let mut in_number = false;
-    for c in message.chars() {
-        let numeric = c.is_ascii_digit() || (in_number && matches!(c, '.' | ','));
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A separator between digits is part of the figure, so a date or a time is one `#`
+        // ("2026-02-30T10:00:00", not `#-#-#T…`).
+        let between_digits = chars.peek().is_some_and(char::is_ascii_digit)
+            && matches!(c, '.' | ',' | '-' | '/' | ':' | 'T');
+        let numeric = c.is_ascii_digit() || (in_number && between_digits);
         if numeric {
             if !in_number {
                 if out.ends_with('-') {
@@ -160,13 +165,15 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
              <table><tr><th>Order</th><th>Invoice</th><th>Status</th><th>Value</th><th>Rows</th><th>Error</th></tr>",
             escape(reason),
             of.len(),
-            if of
-                .iter()
-                .all(|r| r.order_id.is_empty() && r.invoice_number.is_empty())
-            {
-                "rows in no invoice"
-            } else {
-                "invoices"
+            match (
+                of.iter()
+                    .all(|r| r.order_id.is_empty() && r.invoice_number.is_empty()),
+                of.len(),
+            ) {
+                (true, 1) => "row in no invoice",
+                (true, _) => "rows in no invoice",
+                (false, 1) => "invoice",
+                (false, _) => "invoices",
             }
         );
         for r in of {
@@ -264,6 +271,12 @@ mod tests {
             reason("HTTP 404: order not found"),
             "HTTP #: order not found"
         );
+        // Found by a review: a date's parts were masked one by one ("###T#:#:##:#").
+        assert_eq!(
+            reason("f.csv row 3, column 'Data': 2026-02-30T10:00:00 is not a real date"),
+            "# is not a real date"
+        );
+        assert_eq!(reason("row 1 of 31/02/2026 and 12:30"), "row # of # and #");
         let row = ResultRow {
             index: 0,
             order_id: "<script>".into(),

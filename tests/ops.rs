@@ -668,6 +668,14 @@ fn inbox_runs_a_file_with_failures_again_and_reads_only_invoice_files() {
     for kept in ["~$a.csv", "b.csv.part", "last.json", "runs.jsonl"] {
         assert!(inbox.join(kept).exists(), "{kept} was moved");
     }
+    // The log says where each file went.
+    let events = std::fs::read_to_string(&log).unwrap();
+    let moved: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains("\"inbox_file\""))
+        .collect();
+    assert_eq!(moved.len(), 2, "{events}");
+    assert!(moved.iter().all(|l| l.contains("failed")), "{events}");
     sim.assert_exactly_once(&[("R-1".into(), "N1".into())]);
 
     let refused = sim.run(&w, &[&args[..], &["--results", "r.csv"]].concat());

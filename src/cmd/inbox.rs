@@ -29,7 +29,8 @@ const WORK_DIR: &str = ".invoice-import-work";
 #[derive(Debug, Clone, Serialize)]
 pub struct FileOutcome {
     pub file: String,
-    /// processed, failed, duplicate, or not_ready (still being written; left in place).
+    /// processed, failed, duplicate, not_ready (still being written; left in place), retry
+    /// (VTEX stopped the run; left in place) or interrupted (left in place).
     pub status: String,
     pub sha256: Option<String>,
     /// For a duplicate: when the same content was first processed.
@@ -239,6 +240,25 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         code = worse(code, file_code);
     }
     let _ = fs::remove_dir(&work);
+    // Where each file went, in the log beside each run's own events (bug: the log never said,
+    // and said nothing at all of a duplicate or a file left in place).
+    let mut log = summary::EventLog::open(args.log_file.as_deref()).with_context(|| {
+        format!(
+            "can't open the log file {}",
+            args.log_file.as_deref().unwrap_or(Path::new("")).display()
+        )
+    })?;
+    for outcome in &outcomes {
+        log.event(
+            "inbox_file",
+            serde_json::json!({
+                "file": outcome.file,
+                "status": outcome.status,
+                "sha256": outcome.sha256,
+                "moved_to": outcome.moved_to,
+            }),
+        );
+    }
     let summary = InboxSummary {
         schema_version: summary::SCHEMA_VERSION,
         inbox: dir.to_path_buf(),

@@ -633,6 +633,7 @@ fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
          V2;000124;20/11/2026;Ana;SKU-3;Caderno;1;5,00\n\
          ;000124;;;SKU-4;Lápis;2;1,00\n\
          V3;000125;20/11/2026;Bia;SKU-5;Borracha;1;2,00\n\
+         ;000999;;;SKU-9;Outra nota do pedido;1;1,00\n\
          ;;;;;Embrulho para presente;;\n\
          ;;;;;;;R$ -\n\
          ;;;;;Total;;R$ 17,00\n",
@@ -640,7 +641,8 @@ fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
     let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "br.csv"]);
     run.expect_code(1);
     let j = run.json();
-    // V1 and V2 are held back by their item rows without ids; V3, with a note below it, is not.
+    // V1 and V2 are held back by their item rows without ids; V3 is not, by a row of another
+    // invoice number (another invoice of the order, whose own row is in error) or by a note.
     assert_eq!(j["valid_invoices"], 1, "{j:#}");
     assert_eq!(j["total_cents"], 200, "{j:#}");
     for number in ["000123", "000124"] {
@@ -650,11 +652,11 @@ fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
         );
     }
     // The note row joins no invoice; the zeros and the totals rows are passed over.
-    assert_eq!(j["rows_in_no_invoice"], 3, "{j:#}");
+    assert_eq!(j["rows_in_no_invoice"], 4, "{j:#}");
     assert!(
         j["files"][0]["notes"][0]
             .as_str()
-            .is_some_and(|n| n.contains("rows 8-9 look like totals or an empty line")),
+            .is_some_and(|n| n.contains("rows 9-10 look like totals or an empty line")),
         "{j:#}"
     );
 }

@@ -71,10 +71,23 @@ pub(super) struct ParsedRow {
     pub dispatched: Option<DateReading>,
     pub item: Option<ParsedItem>,
     pub problems: u32,
-    /// No key, its order id and invoice number cells blank, and an item in it: a row that
-    /// goes on with the invoice above it (cells merged down, ids only on an invoice's first
-    /// row), which that invoice must not be sent without.
-    pub continues: bool,
+    /// No key, its order id or invoice number cell blank, and an item in it: a row that may go
+    /// on with the invoice above it (cells merged down, ids only on an invoice's first row),
+    /// which that invoice must not be sent without.
+    pub continues: Continues,
+}
+
+/// Whether a row without a key goes on with the invoice above it ([`ParsedRow::continues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Continues {
+    #[default]
+    No,
+    /// Both key cells blank.
+    Blank,
+    /// The invoice number blank, the order id this: it goes on with an invoice of this order.
+    Order(Span),
+    /// The order id blank, the invoice number this: with an invoice of this number.
+    Number(Span),
 }
 
 impl ParsedRow {
@@ -91,7 +104,7 @@ impl ParsedRow {
             dispatched: None,
             item: None,
             problems: 0,
-            continues: false,
+            continues: Continues::No,
         }
     }
 }
@@ -651,6 +664,7 @@ impl<'a> RowParser<'a> {
             _ => None,
         };
         let recent = texts.and_then(|(order, number)| batch.recent.key.get(order, number));
+        let mut continues = Continues::No;
         let key = match recent {
             // The same cells as the last row's read the same.
             Some(key) => Some(key),
@@ -676,10 +690,13 @@ impl<'a> RowParser<'a> {
                     batch.recent.key.put(order, number, key);
                 }
                 // Only a row without a key is looked at again: the common row costs nothing.
-                if key.is_none() && self.is_passed_over(row) {
-                    batch.problems.truncate(before);
-                    batch.totals_rows.push(n);
-                    return;
+                if key.is_none() {
+                    if self.is_passed_over(row) {
+                        batch.problems.truncate(before);
+                        batch.totals_rows.push(n);
+                        return;
+                    }
+                    continues = self.continues(row, (order, number));
                 }
                 key
             }
@@ -707,16 +724,16 @@ impl<'a> RowParser<'a> {
         // as the row's own.
         if key.is_some() {
             self.parse_fields(row, batch, &mut parsed);
-        } else {
-            parsed.continues = self.continues(row);
         }
+        parsed.continues = continues;
         parsed.problems = u32::try_from(batch.problems.len() - before).unwrap_or(u32::MAX);
         batch.rows.push(parsed);
     }
 
     /// Whether `row`, which has no key, is passed over as no invoice's: a totals row (its
     /// order id and invoice number cells blank or a totals label, a cell that is a totals label,
-    /// "Total", "TOTAL GERAL:", "Subtotal", "Soma", and no item id or quantity), or a row of
+    /// "Total", "TOTAL GERAL:", "Subtotal", "Soma", no quantity and no item id but the label),
+    /// or a row of
     /// nothing but zeros and dashes (the formulas of an empty line: `R$ -`, `0`).
     fn is_passed_over(&self, row: &Row<'_>) -> bool {
         let label = |cell| matches!(cell, CellRef::Text(t) if is_totals_label(t));
@@ -724,9 +741,11 @@ impl<'a> RowParser<'a> {
             self.cell(row, field)
                 .is_none_or(|c| is_nothing(c) || label(c))
         };
-        let no_item = [Field::ItemId, Field::ItemQuantity]
-            .into_iter()
-            .all(|field| self.cell(row, field).is_none_or(is_nothing));
+        // The label may stand in the item id column; an item has a quantity.
+        let no_item = self.cell(row, Field::ItemQuantity).is_none_or(is_nothing)
+            && self
+                .cell(row, Field::ItemId)
+                .is_none_or(|c| is_nothing(c) || label(c));
         let cells = || (0..row.len()).map(|c| row.get(c));
         blank_or_label(Field::OrderId)
             && blank_or_label(Field::InvoiceNumber)
@@ -734,16 +753,28 @@ impl<'a> RowParser<'a> {
             && (cells().any(label) || cells().all(is_nothing))
     }
 
-    /// Whether `row`, which has no key, has its order id or invoice number cell blank and an
-    /// item in it: an item id, or a quantity or unit price other than zero
-    /// ([`ParsedRow::continues`]). A row with a description alone is a note, not an item.
-    fn continues(&self, row: &Row<'_>) -> bool {
+    /// Whether `row`, which has no key (its key cells read as `order` and `number`), has its
+    /// order id or invoice number cell blank and an item in it: an item id, or a quantity or
+    /// unit price other than zero ([`ParsedRow::continues`]). A row with a description alone
+    /// is a note, not an item.
+    fn continues(&self, row: &Row<'_>, (order, number): (Option<Span>, Option<Span>)) -> Continues {
         let blank = |field| self.cell(row, field).is_none_or(is_blank);
         let something = |field| self.cell(row, field).is_some_and(|c| !is_nothing(c));
-        (blank(Field::OrderId) || blank(Field::InvoiceNumber))
-            && [Field::ItemId, Field::ItemQuantity, Field::ItemPrice]
-                .into_iter()
-                .any(something)
+        let item = [Field::ItemId, Field::ItemQuantity, Field::ItemPrice]
+            .into_iter()
+            .any(something);
+        match (
+            blank(Field::OrderId),
+            blank(Field::InvoiceNumber),
+            order,
+            number,
+        ) {
+            _ if !item => Continues::No,
+            (true, true, _, _) => Continues::Blank,
+            (false, true, Some(order), _) => Continues::Order(order),
+            (true, false, _, Some(number)) => Continues::Number(number),
+            _ => Continues::No,
+        }
     }
 
     fn parse_fields(&self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {

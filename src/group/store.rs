@@ -7,7 +7,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use super::parse::{ParsedItem, ParsedRow, RowBatch, Span, TEXT_FIELDS, Votes, text};
+use super::parse::{Continues, ParsedItem, ParsedRow, RowBatch, Span, TEXT_FIELDS, Votes, text};
 use super::{Invoice, Item, LoadOptions, Problem, RowRef, Shown, Sourced, Timestamp, disagreement};
 use crate::mapping::Field;
 use crate::values::date::{self, DateFormat, DateReading, DayOrder, DayOrderVote};
@@ -345,10 +345,20 @@ impl FileStore {
             let key = row.key.map(|(o, n)| (batch.str(o), batch.str(n)));
             let i = match (*probe, key) {
                 (Probe::NoKey, _) | (_, None) => {
-                    if row.continues
-                        && let Some(above) = self.last
-                    {
-                        continued.push((row.number, above));
+                    // With one key cell filled, the row goes on with the invoice above only if
+                    // that cell says the same: a blank order id beside another invoice number
+                    // is another invoice of the order.
+                    if let Some(above) = self.last {
+                        let (order, number) = self.key(above);
+                        let goes_on = match row.continues {
+                            Continues::No => false,
+                            Continues::Blank => true,
+                            Continues::Order(o) => batch.str(o) == order,
+                            Continues::Number(n) => batch.str(n) == number,
+                        };
+                        if goes_on {
+                            continued.push((row.number, above));
+                        }
                     }
                     None
                 }

@@ -71,13 +71,10 @@ pub(super) struct ParsedRow {
     pub dispatched: Option<DateReading>,
     pub item: Option<ParsedItem>,
     pub problems: u32,
-    /// No key, its order id or invoice number cell blank, and an item in it: a row that may go
-    /// on with the invoice above it (cells merged down, ids only on an invoice's first row),
-    /// which that invoice must not be sent without.
-    pub continues: Continues,
 }
 
-/// Whether a row without a key goes on with the invoice above it ([`ParsedRow::continues`]).
+/// Whether a row without a key goes on with the invoice above it ([`RowBatch::continued`]).
+/// Kept beside the rows, not in each: every row would carry it for the few that need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Continues {
     #[default]
@@ -104,7 +101,6 @@ impl ParsedRow {
             dispatched: None,
             item: None,
             problems: 0,
-            continues: Continues::No,
         }
     }
 }
@@ -121,6 +117,10 @@ pub(super) struct RowBatch {
     pub repeated_headers: Vec<u64>,
     /// Totals rows (no key, a cell that says "Total"): passed over, and named.
     pub totals_rows: Vec<u64>,
+    /// The rows (by index in `rows`, in order) without a key, their order id or invoice number
+    /// cell blank, and an item in them: rows that may go on with the invoice above (cells
+    /// merged down, ids only on an invoice's first row), which it must not be sent without.
+    pub continued: Vec<(usize, Continues)>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -250,6 +250,7 @@ impl RowBatch {
         self.votes = Votes::default();
         self.repeated_headers.clear();
         self.totals_rows.clear();
+        self.continued.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -725,7 +726,9 @@ impl<'a> RowParser<'a> {
         if key.is_some() {
             self.parse_fields(row, batch, &mut parsed);
         }
-        parsed.continues = continues;
+        if continues != Continues::No {
+            batch.continued.push((batch.rows.len(), continues));
+        }
         parsed.problems = u32::try_from(batch.problems.len() - before).unwrap_or(u32::MAX);
         batch.rows.push(parsed);
     }
@@ -755,7 +758,7 @@ impl<'a> RowParser<'a> {
 
     /// Whether `row`, which has no key (its key cells read as `order` and `number`), has its
     /// order id or invoice number cell blank and an item in it: an item id, or a quantity or
-    /// unit price other than zero ([`ParsedRow::continues`]). A row with a description alone
+    /// unit price other than zero ([`RowBatch::continued`]). A row with a description alone
     /// is a note, not an item.
     fn continues(&self, row: &Row<'_>, (order, number): (Option<Span>, Option<Span>)) -> Continues {
         let blank = |field| self.cell(row, field).is_none_or(is_blank);

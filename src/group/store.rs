@@ -280,16 +280,17 @@ impl FileStore {
         self.repeated_headers.extend(&batch.repeated_headers);
         self.totals_rows.extend(&batch.totals_rows);
         let mut problems = batch.problems.iter();
-        for rows in batch.rows.chunks(PASS_ROWS) {
-            self.add_rows(batch, rows, &mut problems);
+        for (k, rows) in batch.rows.chunks(PASS_ROWS).enumerate() {
+            self.add_rows(batch, (k * PASS_ROWS, rows), &mut problems);
         }
     }
 
-    /// Groups `rows` of `batch`; `problems` yields their problems in order.
+    /// Groups `rows` of `batch`, the first at index `first` of its rows; `problems` yields their
+    /// problems in order.
     fn add_rows<'a>(
         &mut self,
         batch: &RowBatch,
-        rows: &[ParsedRow],
+        (first, rows): (usize, &[ParsedRow]),
         problems: &mut impl Iterator<Item = &'a Problem>,
     ) {
         // Looking a key up is mostly waiting for memory: the table's slot, then the invoice,
@@ -341,16 +342,22 @@ impl FileStore {
         found.clear();
         // Rows without ids that go on with the invoice above them: (row, that invoice).
         let mut continued = Vec::new();
-        for (row, probe) in rows.iter().zip(&probes) {
+        for (j, (row, probe)) in rows.iter().zip(&probes).enumerate() {
             let key = row.key.map(|(o, n)| (batch.str(o), batch.str(n)));
             let i = match (*probe, key) {
                 (Probe::NoKey, _) | (_, None) => {
+                    let continues = batch
+                        .continued
+                        .binary_search_by_key(&(first + j), |&(at, _)| at)
+                        .ok()
+                        .and_then(|k| batch.continued.get(k))
+                        .map_or(Continues::No, |&(_, c)| c);
                     // With one key cell filled, the row goes on with the invoice above only if
                     // that cell says the same: a blank order id beside another invoice number
                     // is another invoice of the order.
                     if let Some(above) = self.last {
                         let (order, number) = self.key(above);
-                        let goes_on = match row.continues {
+                        let goes_on = match continues {
                             Continues::No => false,
                             Continues::Blank => true,
                             Continues::Order(o) => batch.str(o) == order,

@@ -736,8 +736,7 @@ impl<'a> RowParser<'a> {
     /// Whether `row`, which has no key, is passed over as no invoice's: a totals row (its
     /// order id and invoice number cells blank or a totals label, a cell that is a totals label,
     /// "Total", "TOTAL GERAL:", "Subtotal", "Soma", no quantity and no item id but the label),
-    /// or a row of
-    /// nothing but zeros and dashes (the formulas of an empty line: `R$ -`, `0`).
+    /// or a row of nothing but zeros and dashes (the formulas of an empty line: `R$ -`, `0`).
     fn is_passed_over(&self, row: &Row<'_>) -> bool {
         let label = |cell| matches!(cell, CellRef::Text(t) if is_totals_label(t));
         let blank_or_label = |field| {

@@ -64,6 +64,23 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
+    /// The secrets file was read and lacks what the environment lacks too.
+    #[error("secrets file {path}: {source}")]
+    SecretsIncomplete {
+        path: PathBuf,
+        source: CredentialsError,
+    },
+    /// One of the two variables is in the environment: mixing it with the file's other one
+    /// would send a key and a token of two accounts.
+    #[error(
+        "{set} is set in the environment but {unset} is not; set both, or neither to use the \
+         secrets file {path}"
+    )]
+    HalfInEnvironment {
+        set: &'static str,
+        unset: &'static str,
+        path: PathBuf,
+    },
 }
 
 /// The file as written. Every table refuses unknown keys.
@@ -491,14 +508,38 @@ fn credentials_from(
             if let Ok(c) = from_env {
                 return Ok(c);
             }
+            let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+            let (key, token) = ("VTEX_APP_KEY", "VTEX_APP_TOKEN");
+            match (set(key), set(token)) {
+                (true, false) => {
+                    return Err(ConfigError::HalfInEnvironment {
+                        set: key,
+                        unset: token,
+                        path: path.clone(),
+                    });
+                }
+                (false, true) => {
+                    return Err(ConfigError::HalfInEnvironment {
+                        set: token,
+                        unset: key,
+                        path: path.clone(),
+                    });
+                }
+                _ => {}
+            }
             let vars = read_secrets(path)?;
-            Ok(Credentials::from_lookup(|name| vars.get(name).cloned())?)
+            Credentials::from_lookup(|name| vars.get(name).cloned()).map_err(|source| {
+                ConfigError::SecretsIncomplete {
+                    path: path.clone(),
+                    source,
+                }
+            })
         }
     }
 }
 
-/// Reads `NAME=value` lines (blank lines and `#` comments skipped) from a file only its owner can
-/// read.
+/// Reads `NAME=value` lines (blank lines and `#` comments skipped; `export NAME=value` and
+/// quoted values as a shell writes them) from a file only its owner can read.
 pub fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     use std::os::unix::fs::PermissionsExt;
     let read_err = |source| ConfigError::SecretsRead {
@@ -520,12 +561,14 @@ pub fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, ConfigError
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| {
+            let k = k.trim();
+            let k = k.strip_prefix("export ").map_or(k, str::trim);
             let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
+            let v = ['"', '\'']
+                .iter()
+                .find_map(|q| v.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
                 .unwrap_or(v);
-            (k.trim().to_string(), v.to_string())
+            (k.to_string(), v.to_string())
         })
         .collect())
 }
@@ -743,6 +786,26 @@ mod tests {
         let env = |n: &str| Some(format!("env-{n}"));
         let c = credentials_from(&source, env).unwrap();
         assert_eq!(c.app_key(), "env-VTEX_APP_KEY");
+
+        // Found by a review: `export` lines were passed over, a missing name did not say which
+        // file lacked it, and one variable in the environment took the other from the file.
+        std::fs::write(
+            &path,
+            "export VTEX_APP_KEY='vtexappkey-shop-Y'\nexport VTEX_APP_TOKEN=tok\n",
+        )
+        .unwrap();
+        let c = credentials_from(&source, |_| None).unwrap();
+        assert_eq!(c.app_key(), "vtexappkey-shop-Y");
+        std::fs::write(&path, "VTEX_APP_KEY=k\nVTEX_APP_TOKN=typo\n").unwrap();
+        let e = credentials_from(&source, |_| None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("secrets file {}: VTEX_APP_TOKEN", path.display())),
+            "{e}"
+        );
+        let half = |n: &str| (n == "VTEX_APP_KEY").then(|| String::from("env-key"));
+        let e = credentials_from(&source, half).unwrap_err();
+        assert!(matches!(e, ConfigError::HalfInEnvironment { .. }), "{e}");
     }
 
     #[test]

@@ -416,50 +416,75 @@ impl Settings {
             }
         };
         let s = &f.submit;
+        // A bad value is named where it was given: the flag, or the file's key (bug: "rate must
+        // be …" left a user with a config file to guess which).
+        let invalid = |flag: &str, from_flag: bool, message: String| match (&loaded.path, from_flag)
+        {
+            (Some(path), false) => ConfigError::Value {
+                path: path.clone(),
+                key: format!("submit.{}", flag.trim_start_matches('-').replace('-', "_")),
+                message,
+            },
+            _ => ConfigError::Invalid(format!("{flag} {message}")),
+        };
         let rate = args.rate.or(s.rate).unwrap_or(DEFAULT_RATE);
         // Bounded so every pause computed from it (1/rate, backoffs) is a time the clock can
         // hold: `--rate 1e-300` would otherwise ask for a gap of 10^300 seconds.
         if !(rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate)) {
-            return Err(ConfigError::Invalid(format!(
-                "rate must be a number of requests per second from {MIN_RATE:.4} (one an hour) to \
-                 {MAX_RATE}"
-            )));
+            return Err(invalid(
+                "--rate",
+                args.rate.is_some(),
+                format!(
+                    "must be a number of requests per second from {MIN_RATE:.4} (one an hour) to \
+                     {MAX_RATE}"
+                ),
+            ));
         }
         let concurrency = args
             .concurrency
             .or(s.concurrency)
             .unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 {
-            return Err(ConfigError::Invalid(String::from(
-                "concurrency must be at least 1",
-            )));
+            return Err(invalid(
+                "--concurrency",
+                args.concurrency.is_some(),
+                String::from("must be at least 1"),
+            ));
         }
         let timeout = args.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT);
         if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_SECONDS) {
-            return Err(ConfigError::Invalid(format!(
-                "timeout must be a number of seconds above 0 and at most {MAX_SECONDS}"
-            )));
+            return Err(invalid(
+                "--timeout",
+                args.timeout.is_some(),
+                format!("must be a number of seconds above 0 and at most {MAX_SECONDS}"),
+            ));
         }
         let max_attempts = args
             .max_attempts
             .or(s.max_attempts)
             .unwrap_or(DEFAULT_MAX_ATTEMPTS);
         if max_attempts == 0 {
-            return Err(ConfigError::Invalid(String::from(
-                "max attempts must be at least 1",
-            )));
+            return Err(invalid(
+                "--max-attempts",
+                args.max_attempts.is_some(),
+                String::from("must be at least 1"),
+            ));
         }
         let max_wait = args.max_wait.or(s.max_wait).unwrap_or(DEFAULT_MAX_WAIT);
         if !(max_wait.is_finite() && (0.0..=MAX_SECONDS).contains(&max_wait)) {
-            return Err(ConfigError::Invalid(format!(
-                "max wait must be a number of seconds from 0 to {MAX_SECONDS}"
-            )));
+            return Err(invalid(
+                "--max-wait",
+                args.max_wait.is_some(),
+                format!("must be a number of seconds from 0 to {MAX_SECONDS}"),
+            ));
         }
         let look_for = args.look_for.or(s.look_for).unwrap_or(DEFAULT_LOOK_FOR);
         if !(look_for.is_finite() && (0.0..=MAX_SECONDS).contains(&look_for)) {
-            return Err(ConfigError::Invalid(format!(
-                "look-for must be a number of seconds from 0 to {MAX_SECONDS}"
-            )));
+            return Err(invalid(
+                "--look-for",
+                args.look_for.is_some(),
+                format!("must be a number of seconds from 0 to {MAX_SECONDS}"),
+            ));
         }
         Ok(Settings {
             config_file: loaded.path.clone(),

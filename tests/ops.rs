@@ -131,6 +131,20 @@ fn unknown_keys_and_bad_values_are_errors_naming_file_and_key() {
         assert!(out.stderr().contains(said), "{target}: {}", out.stderr());
     }
 
+    // Found by a review: a value out of range did not say where it was given.
+    w.write("range.toml", "[submit]\nrate = 0\n");
+    let out = w.run(&["--config", "range.toml", "config", "show"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr()
+            .contains("config file range.toml: submit.rate: must be"),
+        "{}",
+        out.stderr()
+    );
+    let out = w.run(&["--config", "range.toml", "config", "show", "--rate=-1"]);
+    out.expect_code(2);
+    assert!(out.stderr().contains("--rate must be"), "{}", out.stderr());
+
     let out = w.run(&["--config", "missing.toml", "config", "show"]);
     out.expect_code(2);
     assert!(out.stderr().contains("missing.toml"), "{}", out.stderr());

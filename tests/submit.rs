@@ -1711,6 +1711,70 @@ fn stopped_mid_run_settles_in_flight_and_writes_results(which: &str) {
     sim.assert_exactly_once(&keys);
 }
 
+/// Found by a review: after Ctrl-C, the order look-ups of invoices whose attempt may have been
+/// applied went on for seconds. A stop ends them; the next run looks first.
+#[test]
+fn ctrl_c_ends_the_look_ups_too() {
+    let sim = Sim::start(sim::SandboxConfig {
+        // Never shows what it applied: every look finds nothing, for all of --look-for.
+        propagation_delay: Duration::from_secs(3600),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let keys = invoices_csv(&w, "in.csv", 2);
+    for (order, _) in &keys {
+        sim.script(
+            invoice_import::sandbox::Route::PostInvoice,
+            order,
+            vec![invoice_import::sandbox::FaultKind::DropAfterApply],
+        );
+    }
+    let child = sim
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "--rate",
+                "50",
+                "--look-for",
+                "60",
+                "--ledger",
+                "l.db",
+                "in.csv",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    interrupt(&child);
+    let interrupted = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(3),
+        "took {:?} to stop",
+        interrupted.elapsed()
+    );
+    let gets: u64 = sim
+        .state()
+        .counters
+        .requests
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET"))
+        .map(|(_, n)| n)
+        .sum();
+    // At once, then 1 s later: two looks each before the stop at 1.5 s, none after.
+    assert!(gets <= 4, "{:?}", sim.state().counters);
+    let rows = results(&w, "in.results.csv");
+    assert!(
+        rows.iter()
+            .all(|r| r[6].contains("the next run will look at the order first")),
+        "{rows:?}"
+    );
+}
+
 /// Bug: at a low rate, Ctrl-C let every worker waiting for its turn under the rate limit send
 /// anyway, one per turn, as if those requests were in flight: 11 of 12 invoices went out after
 /// "interrupted". Only requests already sent are settled now; the rest are not sent.

@@ -209,9 +209,13 @@ pub struct Engine {
 
 /// What a look at the order found.
 enum Look {
-    Found { value: i64 },
+    Found {
+        value: i64,
+    },
     Absent,
     OrderNotFound,
+    /// The run stopped (Ctrl-C) before the look was done: nothing more is asked of VTEX.
+    Stopped,
 }
 
 impl Engine {
@@ -473,6 +477,16 @@ impl Engine {
                         return Ok(());
                     }
                     Ok(Look::Absent) => sent_again |= uncertain,
+                    Ok(Look::Stopped) => {
+                        out.error = Some(String::from(if uncertain {
+                            "not sent again: the run stopped before the order was looked at, and \
+                             an earlier attempt may have been applied; the next run will look at \
+                             the order first"
+                        } else {
+                            "not sent: the run stopped"
+                        }));
+                        return Ok(());
+                    }
                     Err(err) => {
                         out.http_status = err.status();
                         out.error = Some(format!(
@@ -706,7 +720,16 @@ impl Engine {
     /// Looks at the order up to `looks.len()` times (after each pause) for the job's invoice.
     async fn look(&self, job: &Job, looks: &[Duration]) -> Result<Look, CallError> {
         for pause in looks {
-            tokio::time::sleep(*pause).await;
+            // A stop ends the look: Ctrl-C means nothing more goes to VTEX, look-ups included
+            // (bug: they went on for seconds after it).
+            tokio::select! {
+                biased;
+                () = self.stopper.wait() => return Ok(Look::Stopped),
+                () = tokio::time::sleep(*pause) => {}
+            }
+            if self.stopper.is_stopped() {
+                return Ok(Look::Stopped);
+            }
             let order = match self.get_order(&job.key.order_id).await {
                 Ok(order) => order,
                 Err(err) if err.status() == Some(404) => return Ok(Look::OrderNotFound),

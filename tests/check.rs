@@ -677,6 +677,22 @@ fn a_quoted_text_over_lines_with_many_commas_is_read() {
     assert_eq!(run.json()["total_cents"], 1500);
 }
 
+/// Found by a review: after an input was refused whole, the report ended with "0 files, 0 rows
+/// → 0 invoices: 0 valid (total 0.00)", which reads as an empty file checked and found fine.
+#[test]
+fn a_refused_input_is_not_followed_by_a_line_of_zeros() {
+    let w = Workdir::new();
+    w.write(
+        "t.csv",
+        "Order ID,Invoice Number,Tracking Number\nO1,N1,T1\n",
+    );
+    let run = w.run(&["check", "t.csv"]);
+    run.expect_code(2);
+    let said = run.stdout() + &run.stderr();
+    assert!(!said.contains("0 files"), "{said}");
+    assert!(said.contains("no column for required field"), "{said}");
+}
+
 /// Found by a review: an accounting-formatted zero saved as shown (`R$ -`) was "not an amount".
 #[test]
 fn an_accounting_dash_is_zero() {

@@ -842,6 +842,35 @@ fn an_invoice_with_item_rows_that_lack_ids_is_held_back_whole() {
     assert_eq!(sent.items.len(), 3);
 }
 
+/// Found by a review: a run refused before reading a row (a mistyped --map) left the previous
+/// run's results file empty, its receipts gone; and `--quiet` hid why invoices were invalid,
+/// though it means "only problems and the final summary".
+#[test]
+fn a_refused_run_keeps_the_last_results_and_quiet_still_names_problems() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 2);
+    let mut text = w.read("in.csv");
+    text.push_str("Z-1,NZ1,2026-11-20,S,0,1.00\n");
+    w.write("in.csv", text);
+    let args = ["submit", "--rate", "200", "--ledger", "l.db", "--quiet"];
+    let run = sim.run(&w, &[&args[..], &["in.csv"]].concat());
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("quantity 0 must be at least 1"),
+        "{}",
+        run.stderr()
+    );
+    let before = w.read("in.results.csv");
+    assert_eq!(before.lines().count(), 4, "{before}");
+    sim.run(
+        &w,
+        &[&args[..], &["--map", "invoice_value=Valor Total", "in.csv"]].concat(),
+    )
+    .expect_code(2);
+    assert_eq!(w.read("in.results.csv"), before);
+}
+
 /// Found by a review: the summary's `started_at` was the time the run ended.
 #[test]
 fn the_summary_says_when_the_run_started() {

@@ -279,15 +279,18 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     let run_id = format!("{}-{}", started.format("%Y%m%dT%H%M%S"), std::process::id());
     let started_at = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     if !batch.file_errors.is_empty() && batch.sources.is_empty() {
-        open_results()?.finish(&[])?;
         let mut summary = RunSummary::new(
             (mode.command(), &run_id, &started_at),
             &args.input.files,
             &[],
         );
-        // Said, so that the inbox moves it beside its input rather than leave it in its work
-        // folder.
-        summary.results_file = Some(results_path);
+        // Nothing was read: the last run's results file stays as it was (bug: a mistyped --map
+        // left it empty, its receipts gone from the file finance keeps). In the inbox's own
+        // work folder one is written, and said, so that it goes beside its input.
+        if args.inbox.is_some() {
+            open_results()?.finish(&[])?;
+            summary.results_file = Some(results_path);
+        }
         summary.file_errors = batch
             .file_errors
             .iter()
@@ -465,7 +468,9 @@ impl Run<'_> {
             }
         }
         let invalid = tally.invalid();
-        if invalid > 0 && !quiet {
+        // Under --quiet too: "only problems and the final summary" (bug: a quiet run, the
+        // scheduled kind, never said why its invoices were invalid).
+        if invalid > 0 {
             let mut report = CheckReport::start(self.batch);
             report.valued = self.mode == Mode::Invoices;
             report.absorb(self.batch, tally);

@@ -254,6 +254,11 @@ impl CheckReport {
                 let _ = writeln!(out, "    {}: {}", e.location, e.message);
             }
         }
+        // Nothing was read (each input refused, said above): a line of zeros would read as an
+        // empty file checked and found fine.
+        if self.files.is_empty() && !self.file_errors.is_empty() {
+            return out;
+        }
         let _ = writeln!(
             out,
             "\n{}, {} → {}: {} valid{}, {} invalid{}{}.",

@@ -29,14 +29,46 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The reason of an error message: without its location prefix (`file.csv row 12, column 'X': `)
-/// and with numbers as `#`, so "the unit price is -5.00" and "… is -3.10" form one group (each
-/// row keeps its full message).
+/// The reason of an error message: its first problem (an invoice's several are joined by "; "),
+/// without its location prefix (`file.csv row 12, column 'X': `), with quoted values as `'…'`
+/// and numbers as `#`, so "the unit price is -5.00" and "… is -3.10" form one group (each row
+/// keeps its full message).
 fn reason(error: &str) -> String {
     let message = match error.split_once(": ") {
         Some((location, rest)) if location.contains(" row ") || location.contains(':') => rest,
         _ => error,
     };
+    // Where the next problem starts: "; " and a location ("f.csv row 4, column 'V': ").
+    let next_problem = message.match_indices("; ").find_map(|(at, _)| {
+        let rest = message.get(at + 2..)?;
+        let (location, _) = rest.split_once(": ")?;
+        location.contains(" row ").then_some(at)
+    });
+    let message = next_problem
+        .and_then(|at| message.get(..at))
+        .unwrap_or(message);
+    // A quoted value is the cell as written ('1.17245E+12', '2026-11-21T00:00:00+00:00'), which
+    // differs row by row; a quote inside a word (can't) is not one.
+    let mut unquoted = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find('\'') {
+        let before = rest.get(..open).unwrap_or("");
+        let starts_value = before.is_empty() || before.ends_with([' ', '(']);
+        let after = rest.get(open + 1..).unwrap_or("");
+        match after.find('\'') {
+            Some(close) if starts_value => {
+                unquoted.push_str(before);
+                unquoted.push_str("'…'");
+                rest = after.get(close + 1..).unwrap_or("");
+            }
+            _ => {
+                unquoted.push_str(rest.get(..=open).unwrap_or(""));
+                rest = after;
+            }
+        }
+    }
+    unquoted.push_str(rest);
+    let message = unquoted.as_str();
     let mut out = String::with_capacity(message.len());
     let mut in_number = false;
     let mut chars = message.chars().peekable();
@@ -277,6 +309,19 @@ mod tests {
             "# is not a real date"
         );
         assert_eq!(reason("row 1 of 31/02/2026 and 12:30"), "row # of # and #");
+        // Found by a review: quoted cells were masked digit by digit, and an invoice's several
+        // problems made a heading of their own.
+        assert_eq!(
+            reason("f.csv row 2, column 'X': '1.17245E+12' looks like Excel has mangled this id"),
+            "'…' looks like Excel has mangled this id"
+        );
+        assert_eq!(
+            reason(
+                "f.csv row 4: quantity 0 must be at least 1; f.csv row 4, column 'V': the value"
+            ),
+            "quantity # must be at least #"
+        );
+        assert_eq!(reason("it can't be negative"), "it can't be negative");
         let row = ResultRow {
             index: 0,
             order_id: "<script>".into(),

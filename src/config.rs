@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::cli::{InputArgs, SendArgs};
 use crate::mapping::Override;
 use crate::report::results::ResultsDelimiter;
-use crate::vtex::client::{Credentials, CredentialsError};
+use crate::vtex::client::{Credentials, CredentialsError, Target, TargetError};
 
 pub const DEFAULT_ENVIRONMENT: &str = "vtexcommercestable";
 pub const DEFAULT_RATE: f64 = 10.0;
@@ -355,6 +355,21 @@ pub enum TargetSpec {
     Unset,
 }
 
+impl TargetSpec {
+    /// The VTEX URL this names, checked (an account name, https off loopback); `None` for the
+    /// sandbox or when nothing says where.
+    pub fn target(&self) -> Result<Option<Target>, TargetError> {
+        match self {
+            TargetSpec::Account {
+                account,
+                environment,
+            } => Target::account(account, environment).map(Some),
+            TargetSpec::BaseUrl(url) => Target::base_url(url).map(Some),
+            TargetSpec::Sandbox | TargetSpec::Unset => Ok(None),
+        }
+    }
+}
+
 /// Everything `submit`/`track` needs, validated; built once from flags and the file.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -535,22 +550,13 @@ fn credentials_from(
             }
             let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
             let (key, token) = ("VTEX_APP_KEY", "VTEX_APP_TOKEN");
-            match (set(key), set(token)) {
-                (true, false) => {
-                    return Err(ConfigError::HalfInEnvironment {
-                        set: key,
-                        unset: token,
-                        path: path.clone(),
-                    });
-                }
-                (false, true) => {
-                    return Err(ConfigError::HalfInEnvironment {
-                        set: token,
-                        unset: key,
-                        path: path.clone(),
-                    });
-                }
-                _ => {}
+            if set(key) != set(token) {
+                let (set, unset) = if set(key) { (key, token) } else { (token, key) };
+                return Err(ConfigError::HalfInEnvironment {
+                    set,
+                    unset,
+                    path: path.clone(),
+                });
             }
             let vars = read_secrets(path)?;
             Credentials::from_lookup(|name| vars.get(name).cloned()).map_err(|source| {

@@ -59,24 +59,13 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
              so files would not be remembered)"
         ),
         // The same default ledger the submit run would use.
-        (
-            None,
-            TargetSpec::Account {
-                account,
-                environment,
-            },
-        ) => {
-            let target = crate::vtex::client::Target::account(account, environment)?;
-            Ledger::default_path(&target.ledger_scope(), target.as_str())?
-        }
-        (None, TargetSpec::BaseUrl(u)) => {
-            let target = crate::vtex::client::Target::base_url(u)?;
-            Ledger::default_path(&target.ledger_scope(), target.as_str())?
-        }
-        (None, TargetSpec::Unset) => bail!(
-            "say where to send: --account NAME, --base-url URL or --sandbox, or set [target] in \
-             the config file"
-        ),
+        (None, spec) => match spec.target()? {
+            Some(target) => Ledger::default_path(&target.ledger_scope(), target.as_str())?,
+            None => bail!(
+                "say where to send: --account NAME, --base-url URL or --sandbox, or set [target] \
+                 in the config file"
+            ),
+        },
     };
     let _lock = lock_inbox(dir)?;
     let quiet = args.verbosity.quiet;

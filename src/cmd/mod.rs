@@ -62,18 +62,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let settings = Settings::resolve(&send, &loaded)?;
             // The target too, as `submit` checks it (bug: an account `evil.com#` or a plain
             // http:// base URL showed as fine here and was refused by the run).
-            match &settings.target {
-                crate::config::TargetSpec::Account {
-                    account,
-                    environment,
-                } => {
-                    crate::vtex::client::Target::account(account, environment)?;
-                }
-                crate::config::TargetSpec::BaseUrl(url) => {
-                    crate::vtex::client::Target::base_url(url)?;
-                }
-                crate::config::TargetSpec::Sandbox | crate::config::TargetSpec::Unset => {}
-            }
+            settings.target.target()?;
             write_stdout(settings.to_string())?;
             Ok(EXIT_OK)
         }

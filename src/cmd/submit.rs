@@ -221,16 +221,11 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     let destination = match &settings.target {
         TargetSpec::Sandbox => Destination::Sandbox,
         spec => {
-            let target = match spec {
-                TargetSpec::Account {
-                    account,
-                    environment,
-                } => Target::account(account, environment)?,
-                TargetSpec::BaseUrl(url) => Target::base_url(url)?,
-                _ => bail!(
+            let Some(target) = spec.target()? else {
+                bail!(
                     "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the \
                      built-in simulator), or set [target] in the config file"
-                ),
+                );
             };
             let credentials = settings.credentials()?;
             Destination::Remote {
@@ -954,7 +949,6 @@ impl Run<'_> {
         }
     }
 
-    /// A result for each row that joined no invoice, numbered on from `first`.
     /// One result for each row that joined no invoice, numbered on from `first`, with all of
     /// its problems (bug: one result per problem, so a row with two had two results, and its
     /// failed-rows line kept only the last message).

@@ -722,13 +722,11 @@ impl Engine {
         for pause in looks {
             // A stop ends the look: Ctrl-C means nothing more goes to VTEX, look-ups included
             // (bug: they went on for seconds after it).
+            // Biased: a run already stopped ends here, whatever the pause.
             tokio::select! {
                 biased;
                 () = self.stopper.wait() => return Ok(Look::Stopped),
                 () = tokio::time::sleep(*pause) => {}
-            }
-            if self.stopper.is_stopped() {
-                return Ok(Look::Stopped);
             }
             let order = match self.get_order(&job.key.order_id).await {
                 Ok(order) => order,

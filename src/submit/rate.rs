@@ -370,14 +370,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn retry_after_pauses_everyone() {
-        let l = AdaptiveRate::new(1000.0, 1000);
-        let start = Instant::now();
-        l.on_throttled(Some(Duration::from_secs(5)));
-        assert_eq!(l.throttled(), 1);
-        assert_eq!(l.current_rate(), 500.0);
-        let workers: Vec<_> = (0..4)
+    /// `n` tasks that each acquire once and say when they got through.
+    fn acquirers(l: &AdaptiveRate, n: usize) -> Vec<tokio::task::JoinHandle<Instant>> {
+        (0..n)
             .map(|_| {
                 let l = l.clone();
                 tokio::spawn(async move {
@@ -385,7 +380,17 @@ mod tests {
                     Instant::now()
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_pauses_everyone() {
+        let l = AdaptiveRate::new(1000.0, 1000);
+        let start = Instant::now();
+        l.on_throttled(Some(Duration::from_secs(5)));
+        assert_eq!(l.throttled(), 1);
+        assert_eq!(l.current_rate(), 500.0);
+        let workers = acquirers(&l, 4);
         for w in workers {
             let at = w.await.unwrap();
             assert!(at.duration_since(start) >= Duration::from_secs(5));
@@ -400,15 +405,7 @@ mod tests {
         l.on_throttled(Some(Duration::ZERO));
         assert_eq!(l.current_rate(), 5.0);
         let start = Instant::now();
-        let workers: Vec<_> = (0..6)
-            .map(|_| {
-                let l = l.clone();
-                tokio::spawn(async move {
-                    l.acquire().await;
-                    Instant::now()
-                })
-            })
-            .collect();
+        let workers = acquirers(&l, 6);
         tokio::time::sleep(Duration::from_millis(100)).await;
         l.on_throttled(Some(Duration::from_secs(2)));
         let mut starts = Vec::new();

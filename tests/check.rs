@@ -219,6 +219,74 @@ fn ambiguous_decimal_column_needs_a_flag() {
     run.expect_code(1); // 1,234 with a decimal comma has three decimals
 }
 
+/// Bug: a column whose day/month order stays ambiguous was said once per invoice on screen (512
+/// times in one Online Retail run), burying every other problem. It is said once, with the
+/// invoices it holds back; the JSON still lists it under each invoice.
+#[test]
+fn an_ambiguous_column_is_said_once_on_screen() {
+    let w = Workdir::new();
+    let mut csv = String::from("Order,Invoice,Date,SKU,Qty,Unit Price,Invoice Value\n");
+    for k in 1..=8 {
+        csv.push_str(&format!("A{k},N{k},0{k}/11/2026,S,1,10.00,10.00\n"));
+    }
+    csv.push_str("A9,N9,09/11/2026,S,1,10.00,11.00\n");
+    w.write("a.csv", &csv);
+    let run = w.run(&["check", "a.csv"]);
+    run.expect_code(1);
+    let out = run.stdout();
+    assert_eq!(
+        out.matches("can't tell day/month order").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("a.csv, column 'Date': can't tell day/month order: 9 dates"),
+        "{out}"
+    );
+    assert!(
+        out.contains("for example row 2: 01/11/2026 could be 2026-11-01 (day first)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "9 invoices held back by it: order A1, invoice N1 (row 2); order A2, invoice N2 \
+             (row 3); order A3, invoice N3 (row 4); order A4, invoice N4 (row 5); order A5, \
+             invoice N5 (row 6); and 4 more (-v or --format json lists them)"
+        ),
+        "{out}"
+    );
+    // An invoice's other problems are still said under it.
+    assert!(out.contains("order A9, invoice N9:\n"), "{out}");
+    assert!(
+        out.contains("a.csv row 10, column 'Invoice Value'"),
+        "{out}"
+    );
+    assert!(!out.contains("order A8, invoice N8:"), "{out}");
+    let verbose = w.run(&["check", "-v", "a.csv"]);
+    assert!(
+        verbose.stdout().contains("order A9, invoice N9 (row 10)\n"),
+        "{}",
+        verbose.stdout()
+    );
+    let report = w.run(&["check", "--format", "json", "a.csv"]).json();
+    assert_eq!(report["invalid"].as_array().map(Vec::len), Some(9));
+    let a8 = invalid_for(&report, "N8");
+    assert!(
+        messages(a8).contains("can't tell day/month order"),
+        "{a8:#}"
+    );
+    // One invoice alone with it is said as before.
+    w.write(
+        "b.csv",
+        "Order,Invoice,Date,SKU,Qty,Unit Price\nA1,N1,03/04/2026,S,1,10.00\n",
+    );
+    let out = w.run(&["check", "b.csv"]).stdout();
+    assert!(
+        out.contains("order A1, invoice N1:\n    b.csv row 2, column 'Date': 03/04/2026"),
+        "{out}"
+    );
+}
+
 #[test]
 fn ambiguous_dates_need_a_format() {
     let w = Workdir::new();

@@ -125,6 +125,9 @@ pub struct SourceInfo {
     /// What the user should be told about how it was read: a workbook's sheets not read, rows
     /// that repeat the header.
     pub notes: Vec<String>,
+    /// Columns whose decimal separator or day/month order stayed ambiguous, with the reason
+    /// that ends each of their ambiguous values' problems: said once for the column on screen.
+    pub unsettled: Vec<(Field, String)>,
     /// Stdin can't be opened twice, so its table is kept to be reopened from memory.
     pub(crate) keep: Option<Table>,
 }
@@ -780,6 +783,7 @@ fn load_file(
             table.source()
         ));
     }
+    let conventions = Conventions::settle(&votes, opts);
     let mut amounts = votes.invoice_value;
     amounts.merge(votes.item_price);
     amounts.merge(votes.freight);
@@ -799,9 +803,9 @@ fn load_file(
         rows: rows.saturating_sub((store.repeated_headers.len() + store.totals_rows.len()) as u64),
         delimiter: table.delimiter(),
         decimal_comma: amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma),
+        unsettled: conventions.unsettled(),
         keep: (path == "-").then_some(table),
     };
-    let conventions = Conventions::settle(&votes, opts);
     Ok((info, LoadedFile { store, conventions }))
 }
 

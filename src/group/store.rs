@@ -948,6 +948,27 @@ impl Conventions {
             dispatched_order: order(&votes.dispatched_date),
         }
     }
+
+    /// The columns whose convention stayed ambiguous, and why: every ambiguous value of such a
+    /// column is a problem ending with that reason.
+    pub fn unsettled(&self) -> Vec<(Field, String)> {
+        let seps = [
+            (Field::InvoiceValue, &self.value_sep),
+            (Field::ItemPrice, &self.price_sep),
+            (Field::Freight, &self.freight_sep),
+        ];
+        let orders = [
+            (Field::IssuanceDate, &self.issuance_order),
+            (Field::DispatchedDate, &self.dispatched_order),
+        ];
+        let seps = seps
+            .into_iter()
+            .filter_map(|(f, r)| Some((f, r.clone().err()?)));
+        let orders = orders
+            .into_iter()
+            .filter_map(|(f, r)| Some((f, r.clone().err()?)));
+        seps.chain(orders).collect()
+    }
 }
 
 /// A money reading in cents under the column's separator. When the column stayed ambiguous, only

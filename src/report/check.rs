@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::cli::Verbosity;
@@ -90,9 +91,18 @@ impl Tally {
 }
 
 fn error_at(batch: &Batch, p: &Problem) -> ErrorAt {
+    let shared = p.field.and_then(|field| {
+        let source = batch.sources.get(p.source as usize)?;
+        let (_, reason) = source
+            .unsettled
+            .iter()
+            .find(|(f, reason)| *f == field && p.message.ends_with(reason.as_str()))?;
+        Some(reason.clone())
+    });
     ErrorAt {
         location: batch.locate(p),
         message: p.message.clone(),
+        shared,
     }
 }
 
@@ -119,7 +129,31 @@ pub struct ErrorAt {
     #[serde(flatten)]
     pub location: Location,
     pub message: String,
+    /// The reason of a column that stayed ambiguous (its day/month order, its decimal
+    /// separator), which this problem ends with, as every ambiguous value of the column's does.
+    #[serde(skip)]
+    pub shared: Option<String>,
 }
+
+/// Invoices held back by one column-wide reason, for the screen: the column is named once.
+struct Shared<'r> {
+    example: &'r ErrorAt,
+    /// Each invoice, and the rows of it that have the problem.
+    invoices: IndexMap<(&'r str, &'r str), Vec<u64>>,
+}
+
+/// A column-wide problem's column (file, sheet and column, no row) and reason.
+fn shared_key(e: &ErrorAt) -> Option<(String, &str)> {
+    let reason = e.shared.as_deref()?;
+    let column = Location {
+        row: None,
+        ..e.location.clone()
+    };
+    Some((column.to_string(), reason))
+}
+
+/// How many of a column-wide problem's invoices the screen names (`-v`: all).
+const SHARED_SHOWN: usize = 5;
 
 #[derive(Debug, Serialize)]
 pub struct FileErrorOut {
@@ -210,6 +244,26 @@ impl CheckReport {
         }
     }
 
+    /// The invalid invoices' problems that a column-wide reason explains, by column and reason.
+    fn shared(&self) -> IndexMap<(String, &str), Shared<'_>> {
+        let mut shared: IndexMap<(String, &str), Shared<'_>> = IndexMap::new();
+        for inv in &self.invalid {
+            for e in &inv.errors {
+                let Some(key) = shared_key(e) else { continue };
+                let group = shared.entry(key).or_insert_with(|| Shared {
+                    example: e,
+                    invoices: IndexMap::new(),
+                });
+                let rows = group
+                    .invoices
+                    .entry((&inv.order_id, &inv.invoice_number))
+                    .or_default();
+                rows.extend(e.location.row);
+            }
+        }
+        shared
+    }
+
     /// The report as text for people.
     pub fn human(&self, batch: &Batch, verbosity: Verbosity) -> String {
         let mut out = String::new();
@@ -238,13 +292,63 @@ impl CheckReport {
         if !self.invalid.is_empty() || !self.row_errors.is_empty() {
             let _ = writeln!(out, "\nProblems:");
         }
+        let shared = self.shared();
+        let is_shared = |e: &ErrorAt| {
+            let key = shared_key(e);
+            key.is_some_and(|k| shared.get(&k).is_some_and(|s| s.invoices.len() > 1))
+        };
+        for ((column, reason), group) in shared.iter().filter(|(_, s)| s.invoices.len() > 1) {
+            let _ = writeln!(out, "  {column}: {reason}");
+            let example = &group.example;
+            let value = example
+                .message
+                .strip_suffix(*reason)
+                .map(|v| v.trim_end_matches("; "));
+            if let (Some(row), Some(value)) = (example.location.row, value)
+                && !value.is_empty()
+            {
+                let _ = writeln!(out, "    for example row {row}: {value}");
+            }
+            let n = group.invoices.len();
+            let shown = match verbosity.verbose {
+                true => n,
+                false => n.min(SHARED_SHOWN),
+            };
+            let listed: Vec<String> = group
+                .invoices
+                .iter()
+                .take(shown)
+                .map(|((order, number), rows)| {
+                    let rows: Vec<String> = rows.iter().map(u64::to_string).collect();
+                    let label = if rows.len() == 1 { "row" } else { "rows" };
+                    format!(
+                        "order {order}, invoice {number} ({label} {})",
+                        rows.join(", ")
+                    )
+                })
+                .collect();
+            let more = match n - shown {
+                0 => String::new(),
+                more => format!("; and {more} more (-v or --format json lists them)"),
+            };
+            let _ = writeln!(
+                out,
+                "    {} held back by it: {}{more}",
+                counted(n as u64, "invoice", "invoices"),
+                listed.join("; ")
+            );
+        }
         for inv in &self.invalid {
+            let own: Vec<&ErrorAt> = inv.errors.iter().filter(|e| !is_shared(e)).collect();
+            if own.is_empty() {
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "  order {}, invoice {}:",
                 inv.order_id, inv.invoice_number
             );
-            for e in &inv.errors {
+            for e in own {
                 let _ = writeln!(out, "    {}: {}", e.location, e.message);
             }
         }

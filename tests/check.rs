@@ -1216,6 +1216,42 @@ fn amounts_too_large_to_add_up_are_named_on_their_row() {
     assert_eq!(n2["errors"][0]["row"], 4);
 }
 
+/// Bug: a file cut off in its last row (a copy or an export stopped short) was read as if whole:
+/// the row's missing value was computed from its cut-off price (12,5 for 12,55) and sent. A
+/// last row short of the header's cells, with no line end, is now an error of its invoice; a
+/// whole last row without a line end is fine, as many files end so.
+#[test]
+fn a_file_cut_off_in_its_last_row_holds_that_invoice_back() {
+    let w = Workdir::new();
+    let head =
+        "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Frete;Valor da Nota\n";
+    let first = "A1;N1;01/11/2026;S1;1;10,00;0,00;10,00\n";
+    w.write(
+        "cut.csv",
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,5"),
+    );
+    let run = w.run(&["check", "--format", "json", "cut.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
+    let n2 = invalid_for(&r, "N2");
+    assert_eq!(n2["errors"][0]["row"], 3, "{r:#}");
+    assert!(
+        messages(n2).contains("the file ends in this row, after 6 of the header's 8 cells"),
+        "{r:#}"
+    );
+    for whole in [
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50;0,00;25,00"),
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50;0,00;25,00\r\n"),
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50\n"),
+    ] {
+        w.write("whole.csv", &whole);
+        let run = w.run(&["check", "--format", "json", "whole.csv"]);
+        run.expect_code(0);
+        assert_eq!(run.json()["total_cents"], 3500, "{whole}");
+    }
+}
+
 /// Found by a review: a quote never closed read every later line into its cell, and the run
 /// said all was well; the rows in that cell were neither sent nor reported.
 #[test]

@@ -1212,8 +1212,8 @@ fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowB
                 if row.text(0) == tests::PANIC_ORDER_ID {
                     panic!("parser panic for a test");
                 }
-                match records.block.quote_fault(k) {
-                    Some(fault) => parser.parse_quote_fault(&row, fault, batch),
+                match records.block.record_fault(k) {
+                    Some(fault) => parser.parse_record_fault(&row, fault, batch),
                     None => parser.parse(&row, batch),
                 }
             }

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use super::store::ItemText;
 use super::{LoadOptions, Problem};
 use crate::mapping::{Field, Mapping};
-use crate::source::{self, CellRef, QuoteFault, Row};
+use crate::source::{self, CellRef, RecordFault, Row};
 use crate::values::date::{self, DateFormat, DateReading, DayOrderVote};
 use crate::values::id::{self, InvoiceType};
 use crate::values::money::{self, MoneyReading, SeparatorVote};
@@ -419,32 +419,43 @@ impl<'a> RowParser<'a> {
         }
     }
 
-    /// Reads `row`, whose quotes went wrong: lines after a quote were read into one cell, so
-    /// the row is wrong and the rows in that cell are lost.
-    pub fn parse_quote_fault(&self, row: &Row<'_>, fault: QuoteFault, batch: &mut RowBatch) {
-        if let QuoteFault::Swallowed(column) = fault
-            && !self.holds_rows(&row.text(column))
-        {
+    /// Reads `row`, whose quotes went wrong (lines after a quote were read into one cell, so
+    /// the row is wrong and the rows in that cell are lost), or which ends the file short.
+    pub fn parse_record_fault(&self, row: &Row<'_>, fault: RecordFault, batch: &mut RowBatch) {
+        let whole = match fault {
             // A long quoted text over lines (a kit's list, an address), not rows.
+            RecordFault::Swallowed(column) => !self.holds_rows(&row.text(column)),
+            // Many files have no line end after their last row; a short one lost its end.
+            RecordFault::Unended => row.len() >= self.headers.len(),
+            RecordFault::Unclosed(_) | RecordFault::Runaway(_) => false,
+        };
+        if whole {
             return self.parse(row, batch);
         }
         let rows = batch.rows.len();
         self.parse(row, batch);
         let message = match fault {
-            QuoteFault::Unclosed(column) => format!(
+            RecordFault::Unended => format!(
+                "the file ends in this row, after {} of the header's {} cells and with no line \
+                 end: it looks cut off (copied or saved before it was whole), and this row's last \
+                 cell may be cut short too; check that the file is complete",
+                row.len(),
+                self.headers.len()
+            ),
+            RecordFault::Unclosed(column) => format!(
                 "a quote (\") opens in {} and is never closed, so every line after it, to the \
                  end of the file, was read into that one cell; close the quote or remove it, and \
                  check the rows after this one",
                 self.column_name(column)
             ),
-            QuoteFault::Runaway(column) => format!(
+            RecordFault::Runaway(column) => format!(
                 "a quote (\") opens in {} and closes only lines later, with more text after \
                  it, so the lines between were read into that one cell; a quote that is part of \
                  the text must be doubled (\"\"), and one opened by mistake removed; check the \
                  rows after this one",
                 self.column_name(column)
             ),
-            QuoteFault::Swallowed(column) => format!(
+            RecordFault::Swallowed(column) => format!(
                 "a quote (\") opens in {} and closes only lines later, and the text between \
                  holds as many separators as a whole row: rows were read into that one cell \
                  between two stray quotes; remove them (a quote that is part of the text must \

@@ -56,7 +56,7 @@ pub(super) struct CsvRows {
     /// The fields of the plain record found last, as ranges of the input's buffer.
     spans: Vec<FieldSpan>,
     /// What is wrong with the quotes of the record read last.
-    fault: Option<QuoteFault>,
+    fault: Option<RecordFault>,
     /// Read as Windows-1252 though its first bytes hold UTF-8 text: the row it is first on, and
     /// whether those bytes are all UTF-8 (a UTF-8 file read as told) or mixed.
     utf8_inside: Option<(u64, bool)>,
@@ -175,9 +175,12 @@ impl QuoteState {
     }
 }
 
-/// What is wrong with a record's quotes, and in which field.
+/// What is wrong with a record's quotes, and in which field, or with its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuoteFault {
+pub enum RecordFault {
+    /// The file's last line, with no line end after it: the file may have been cut off there
+    /// (a fault only if the row is short of the header's cells).
+    Unended,
     /// Opened and never closed: the rest of the file is in this field.
     Unclosed(usize),
     /// Quoted over several lines, then more text after the closing quote.
@@ -468,11 +471,11 @@ impl CsvRows {
                             at: Quoting::Quoted,
                             field,
                             ..
-                        } if at_end => Some(QuoteFault::Unclosed(field)),
+                        } if at_end => Some(RecordFault::Unclosed(field)),
                         QuoteState {
                             runaway: Some(field),
                             ..
-                        } => Some(QuoteFault::Runaway(field)),
+                        } => Some(RecordFault::Runaway(field)),
                         // As many separators in one cell as between the row's own cells: a
                         // description over two lines has a comma or two, not a row's worth.
                         // (A quote that ends the file closes its cell with no byte after it.)
@@ -487,8 +490,9 @@ impl CsvRows {
                             inside,
                             ..
                         } if inside >= (endlen.max(1) - 1).max(2) => {
-                            Some(QuoteFault::Swallowed(field))
+                            Some(RecordFault::Swallowed(field))
                         }
+                        _ if at_end => Some(RecordFault::Unended),
                         _ => None,
                     };
                     // A delimiter that is a quote or a line end is csv_core's to make sense of.
@@ -792,7 +796,7 @@ pub struct RecordBlock {
     /// end.
     packed: Vec<usize>,
     /// Records whose quotes csv_core accepted but the file's writer can't have meant.
-    faults: Vec<(usize, QuoteFault)>,
+    faults: Vec<(usize, RecordFault)>,
 }
 
 /// A field's start and end in its record's bytes.
@@ -811,8 +815,8 @@ impl RecordBlock {
         self.faults.clear();
     }
 
-    /// What is wrong with record `k`'s quotes, if anything.
-    pub fn quote_fault(&self, k: usize) -> Option<QuoteFault> {
+    /// What is wrong with record `k`'s quotes or end, if anything.
+    pub fn record_fault(&self, k: usize) -> Option<RecordFault> {
         self.faults
             .iter()
             .find(|&&(record, _)| record == k)
@@ -1370,7 +1374,7 @@ mod tests {
     }
 
     /// The fault of each record of `bytes`, read as the reader reads them.
-    fn quote_faults(bytes: &[u8]) -> Vec<Option<QuoteFault>> {
+    fn record_faults(bytes: &[u8]) -> Vec<Option<RecordFault>> {
         let input = Input::Bytes(bytes.to_vec().into());
         let mut rows = CsvRows::with_buffer(&input, encoding_rs::UTF_8, b',', 16).expect("opened");
         let mut faults = Vec::new();
@@ -1382,7 +1386,7 @@ mod tests {
 
     #[test]
     fn quotes_csv_core_accepts_but_no_writer_means_are_faults() {
-        use QuoteFault::*;
+        use RecordFault::*;
         // Fine: quoted cells, over lines too, doubled quotes, a quote inside unquoted text, and
         // a sloppy one-line `"27" wide"` (csv_core's reading of it is kept).
         let fine: &[&[u8]] = &[
@@ -1390,47 +1394,57 @@ mod tests {
             b"a,\"27\"\" wide\"\n",
             b"a,27\" wide\n",
             b"a,\"27\" wide\"\n",
-            b"a,\"b\"",
+            b"a,\"b\"\r\n",
+            b"a,b\r",
         ];
         for bytes in fine {
-            let faults = quote_faults(bytes);
+            let faults = record_faults(bytes);
             assert!(faults.iter().all(Option::is_none), "{bytes:?}: {faults:?}");
         }
+        // The last line without a line end, plain or quoted, however long: the parser judges
+        // whether it is short. A quote left open is said as such.
+        assert_eq!(record_faults(b"a,\"b\""), [Some(Unended)]);
+        assert_eq!(record_faults(b"h1,h2\na,b"), [None, Some(Unended)]);
+        let long = format!("h1,h2\n{},b", "x".repeat(100));
+        assert_eq!(record_faults(long.as_bytes()), [None, Some(Unended)]);
+        assert_eq!(record_faults(b"h1,h2\na,\"b"), [None, Some(Unclosed(1))]);
         // Never closed: the last record holds the rest of the file, whatever the buffer size.
         assert_eq!(
-            quote_faults(b"h1,h2,h3\na,b,\"c\nd,e,f\ng,h,i\n"),
+            record_faults(b"h1,h2,h3\na,b,\"c\nd,e,f\ng,h,i\n"),
             [None, Some(Unclosed(2))]
         );
         // Closed only by a later cell's opening quote, its text after it.
         assert_eq!(
-            quote_faults(b"a,\"b\nc,d,\"e\"\nf,g\n"),
+            record_faults(b"a,\"b\nc,d,\"e\"\nf,g\n"),
             [Some(Runaway(1)), None]
         );
         assert_eq!(
-            quote_faults(b"\"a\nb,c,\"d,e\nf,g\n"),
+            record_faults(b"\"a\nb,c,\"d,e\nf,g\n"),
             [Some(Runaway(0)), None]
         );
         // Found by a review: a stray quote closed by another stray one just before a separator,
         // lines later; the row has the right number of cells, one of which holds whole rows.
         assert_eq!(
-            quote_faults(
+            record_faults(
                 b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO2,2,d,A,ok,1,20.00\nO3,3,d,A,TV 7\",1,30.00\nO4,4,d,A,ok,1,40.00\n"
             ),
             [None, Some(Swallowed(4)), None]
         );
         // One row swallowed: its separators and the stray cell's own add up to a row's.
         assert_eq!(
-            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO3,3,d,A,TV 7\",1,30.00\n"),
+            record_faults(
+                b"o,n,d,s,x,q,p\nO1,1,d,A,\"5 inch TV,1,10.00\nO3,3,d,A,TV 7\",1,30.00\n"
+            ),
             [None, Some(Swallowed(4))]
         );
         // The same at the file's end, its last quote the last byte.
         assert_eq!(
-            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,3,1,\"5.00\nO3,3,d,A,TV 7,1,30.00\""),
+            record_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,3,1,\"5.00\nO3,3,d,A,TV 7,1,30.00\""),
             [None, Some(Swallowed(6))]
         );
         // A description over lines with a comma or two is a description.
         assert_eq!(
-            quote_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"Rua X, 12\nBairro, SP\",1,30.00\n"),
+            record_faults(b"o,n,d,s,x,q,p\nO1,1,d,A,\"Rua X, 12\nBairro, SP\",1,30.00\n"),
             [None, None]
         );
     }

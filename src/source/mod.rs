@@ -10,7 +10,7 @@
 mod csv;
 mod sheet;
 
-pub use csv::{BlockText, QuoteFault, RecordBlock, record_by_field};
+pub use csv::{BlockText, RecordBlock, RecordFault, record_by_field};
 
 use std::borrow::Cow;
 use std::fmt;

@@ -185,7 +185,8 @@ pub struct InputArgs {
     pub decimal_point: bool,
 
     /// Date format: dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd (year first only), or a strftime pattern
-    /// like %d.%m.%Y %H:%M [default: inferred per column].
+    /// like %d.%m.%Y %H:%M [default: inferred per column; dates that all read either way are
+    /// day first in a file whose amounts have a decimal comma].
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 

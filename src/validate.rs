@@ -7,7 +7,6 @@ use std::hash::BuildHasher;
 use crate::group::{Invoice, Problem, RowRef, Timestamp};
 use crate::mapping::Field;
 use crate::values::id::InvoiceType;
-use crate::values::money::{DecimalSeparator, format_cents};
 
 /// What a user can relax.
 #[derive(Debug, Clone, Copy, Default)]
@@ -404,8 +403,10 @@ fn problem_at(at: Option<RowRef>, field: Option<Field>, message: String) -> Prob
     }
 }
 
-fn money(cents: i64) -> String {
-    format_cents(cents, DecimalSeparator::Point)
+/// Cents as `invoice`'s file writes amounts (`1,234.56` or `1.234,56`).
+fn money_of(invoice: &Invoice) -> impl Fn(i64) -> String + use<> {
+    let comma = invoice.decimal_comma;
+    move |cents| crate::report::money_in(cents, comma)
 }
 
 /// What a valid invoice's request takes that the rules work out.
@@ -421,6 +422,7 @@ struct Judged {
 /// ([`crate::group::Pending::get_for_verdict`]): a rule here may ask whether an item has an id,
 /// never what it says.
 fn judge(invoice: &mut Invoice) -> Option<Judged> {
+    let money = money_of(invoice);
     let first_row = invoice.rows.first().copied();
     let mut problems = std::mem::take(&mut invoice.problems);
 

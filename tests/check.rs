@@ -60,6 +60,146 @@ fn brazilian_csv_sample_is_valid_with_no_flags() {
     );
 }
 
+/// Bug: a Brazilian end-of-day file dated the 9th (or any of a month's first 12 days) had
+/// every invoice held back, as 09/11/2026 reads either way; its amounts' decimal comma says
+/// day first, as everywhere that writes `1.234,56`. Said in a note. A file with a decimal point
+/// (the UK writes day first too), or dates that disagree, still needs --date-format.
+#[test]
+fn a_decimal_comma_file_reads_dates_that_go_either_way_day_first() {
+    let w = Workdir::new();
+    let head = "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Valor da Nota\n";
+    w.write(
+        "br.csv",
+        format!("{head}1-01;101;09/11/2026;S1;2;1.480,61;2.961,22\n2-01;102;09/11/2026 18:00;S1;1;10,00;10,00\n"),
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "America/Sao_Paulo",
+        "br.csv",
+    ]);
+    run.expect_code(0);
+    let r = run.json();
+    assert_eq!(r["valid_invoices"], 2, "{r:#}");
+    let notes = r["files"][0]["notes"].to_string();
+    assert!(
+        notes.contains("every date in column 'Data de Emissão' reads either way")
+            && notes.contains(
+                "read day first, dd/mm/yyyy, as the file writes its amounts with a decimal comma"
+            )
+            && notes.contains("--date-format mm/dd/yyyy"),
+        "{notes}"
+    );
+    // submit says so too.
+    let out = w.path("out");
+    let run = w.run(&[
+        "submit",
+        "--sandbox",
+        "--timezone",
+        "America/Sao_Paulo",
+        "--output-dir",
+        out.to_str().unwrap_or_default(),
+        "br.csv",
+    ]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("read day first"), "{}", run.stderr());
+    // Month first when the user says so.
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--date-format",
+        "mm/dd/yyyy",
+        "br.csv",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.json()["files"][0]["notes"], serde_json::json!([]));
+
+    // A decimal point says nothing about the day.
+    w.write(
+        "en.csv",
+        "Order,Invoice,Date,SKU,Qty,Unit Price,Invoice Value\n1-01,101,09/11/2026,S1,2,\"1,480.61\",\"2,961.22\"\n",
+    );
+    let run = w.run(&["check", "--format", "json", "en.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("can't tell day/month order"),
+        "{}",
+        run.stdout()
+    );
+    // Nor do amounts that read either way (1,234 could be a decimal point's thousands).
+    w.write("amb.csv", format!("{head}1-01;101;09/11/2026;S1;1;10;10\n"));
+    let run = w.run(&["check", "--format", "json", "amb.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("can't tell day/month order"),
+        "{}",
+        run.stdout()
+    );
+}
+
+/// Bug: a Brazilian file's amounts were shown to people as `1,480.61`, which a Brazilian reads
+/// as about one and a half; the screen, the messages and the HTML report now write them as
+/// the file does (`1.480,61`). The results file already did.
+#[test]
+fn amounts_are_shown_as_the_input_writes_them() {
+    let w = Workdir::new();
+    let head =
+        "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Frete;Valor da Nota\n";
+    w.write(
+        "br.csv",
+        format!(
+            "{head}1-01;101;19/11/2026;S1;2;1.480,61;19,73;R$ 2.980,95\n\
+             2-01;102;19/11/2026;S1;1;1.480,61;0,00;R$ 1.480,62\n\
+             3-01;103;19/11/2026;S1;1;-5,00;0,00;\n\
+             4-01;104;19/11/2026;S1;1;10,00;0,00;10,00\n\
+             4-01;104;19/11/2026;S2;1;2,50;0,00;12,50\n"
+        ),
+    );
+    let run = w.run(&["check", "br.csv"]);
+    run.expect_code(1);
+    let out = run.stdout();
+    for said in [
+        "the invoice value is 1.480,62 but its items add up to 1.480,61 (Σ quantity × unit price + freight 0,00); difference 0,01",
+        "the unit price is -5,00; it can't be negative",
+        "the invoice value is '12,50' here but '10,00' on row 5",
+        "1 valid (total 2.980,95), 3 invalid (worth 1.480,62",
+    ] {
+        assert!(out.contains(said), "{said}\n{out}");
+    }
+    let report = w.path("run.html");
+    let run = w.run(&[
+        "submit",
+        "--sandbox",
+        "--report",
+        report.to_str().unwrap_or_default(),
+        "--output-dir",
+        w.path("out").to_str().unwrap_or_default(),
+        "br.csv",
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("accepted               1        2.980,95"),
+        "{}",
+        run.stderr()
+    );
+    let html = w.read("run.html");
+    assert!(html.contains("data-plain=\"2980.95\">2.980,95<"), "{html}");
+    // An English file keeps 1,234.56.
+    w.write(
+        "en.csv",
+        "Order,Invoice,Date,SKU,Qty,Unit Price,Invoice Value\n1-01,101,2026-11-19,S1,1,\"1,480.61\",\"1,480.62\"\n",
+    );
+    let out = w.run(&["check", "en.csv"]).stdout();
+    assert!(
+        out.contains("the invoice value is 1,480.62 but its items add up to 1,480.61"),
+        "{out}"
+    );
+}
+
 #[test]
 fn xlsx_sample_with_float_money_cells_is_exact() {
     let w = Workdir::new();

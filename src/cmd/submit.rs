@@ -26,7 +26,7 @@ use crate::report::check::{CheckReport, Tally};
 use crate::report::progress::Progress;
 use crate::report::results::{self, ResultRow, ResultsDelimiter, ResultsWriter, Status};
 use crate::report::summary::{self, EventLog, RunSummary, Sample, Timeline};
-use crate::report::{money, money_plain};
+use crate::report::{money_in, money_plain};
 use crate::sandbox;
 use crate::submit::engine::{Engine, EngineConfig, Job, Op, Outcome, Stats, StopReason, Stopper};
 use crate::submit::rate::AdaptiveRate;
@@ -537,7 +537,7 @@ impl Run<'_> {
             self.note_stale_failed(&failed_files);
         }
         print_summary(
-            self.mode,
+            (self.mode, self.batch.decimal_comma()),
             &rows[..invoices],
             rows.len() - invoices,
             elapsed,
@@ -577,6 +577,7 @@ impl Run<'_> {
             &rows[..invoices],
         );
         let secs = elapsed.as_secs_f64();
+        summary.decimal_comma = self.batch.decimal_comma();
         summary.requests = stats.all_requests();
         summary.duration_seconds = (secs * 1000.0).round() / 1000.0;
         summary.requests_per_second = if secs > 0.0 {
@@ -1110,7 +1111,7 @@ fn temporary_ledger_path() -> PathBuf {
 
 #[allow(clippy::too_many_arguments)]
 fn print_summary(
-    mode: Mode,
+    (mode, decimal_comma): (Mode, bool),
     rows: &[ResultRow],
     unkeyed: usize,
     elapsed: Duration,
@@ -1162,9 +1163,12 @@ fn print_summary(
         let unknown = of.iter().filter(|r| r.value_cents.is_none()).count();
         let value = match (mode, unknown) {
             (Mode::Tracking, _) => String::new(),
-            (Mode::Invoices, 0) => format!("  {:>14}", money(cents)),
+            (Mode::Invoices, 0) => format!("  {:>14}", money_in(cents, decimal_comma)),
             (Mode::Invoices, n) if n == of.len() => format!("  {:>14}", "value unknown"),
-            (Mode::Invoices, n) => format!("  {:>14}  and {n} of unknown value", money(cents)),
+            (Mode::Invoices, n) => format!(
+                "  {:>14}  and {n} of unknown value",
+                money_in(cents, decimal_comma)
+            ),
         };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
     }

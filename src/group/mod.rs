@@ -88,6 +88,9 @@ pub struct Invoice {
     /// Every input row of this invoice, in input order.
     pub rows: Vec<RowRef>,
     pub problems: Vec<Problem>,
+    /// Whether its (first) file writes amounts with a decimal comma: what it says about its
+    /// money is written the same way (`1.234,56`).
+    pub decimal_comma: bool,
 }
 
 /// How to read and group the inputs: everything a user can say about them.
@@ -166,6 +169,14 @@ pub struct Batch {
     pub row_errors: Vec<Problem>,
     pub file_errors: Vec<FileError>,
     pub rows: u64,
+}
+
+impl Batch {
+    /// Whether amounts for people are written with a decimal comma (`1.234,56`): when every
+    /// input writes its amounts so.
+    pub fn decimal_comma(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.decimal_comma)
+    }
 }
 
 /// Where a problem is, in words and in parts.
@@ -587,61 +598,67 @@ impl Pending {
 
 /// Adds the rows another file has of the same invoice.
 fn merge(existing: &mut Invoice, invoice: Invoice) {
+    let comma = existing.decimal_comma;
     let problems = &mut existing.problems;
-    merge_slot(&mut existing.kind, invoice.kind, Field::Type, problems);
+    merge_slot(
+        &mut existing.kind,
+        invoice.kind,
+        Field::Type,
+        (problems, comma),
+    );
     merge_slot(
         &mut existing.issuance_date,
         invoice.issuance_date,
         Field::IssuanceDate,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.invoice_value,
         invoice.invoice_value,
         Field::InvoiceValue,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.freight,
         invoice.freight,
         Field::Freight,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.invoice_key,
         invoice.invoice_key,
         Field::InvoiceKey,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.invoice_url,
         invoice.invoice_url,
         Field::InvoiceUrl,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.courier,
         invoice.courier,
         Field::Courier,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.tracking_number,
         invoice.tracking_number,
         Field::TrackingNumber,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.tracking_url,
         invoice.tracking_url,
         Field::TrackingUrl,
-        problems,
+        (problems, comma),
     );
     merge_slot(
         &mut existing.dispatched_date,
         invoice.dispatched_date,
         Field::DispatchedDate,
-        problems,
+        (problems, comma),
     );
     // Two exports that overlap (yesterday's re-exported beside today's) would add the same
     // lines twice, and without a value column nothing else would tell. An invoice is issued
@@ -669,7 +686,7 @@ fn merge_slot<T: PartialEq + Shown>(
     into: &mut Option<Sourced<T>>,
     from: Option<Sourced<T>>,
     field: Field,
-    problems: &mut Vec<Problem>,
+    (problems, comma): (&mut Vec<Problem>, bool),
 ) {
     match (into.as_ref(), from) {
         (_, None) => {}
@@ -682,6 +699,7 @@ fn merge_slot<T: PartialEq + Shown>(
                     &first.value,
                     other.at,
                     &other.value,
+                    comma,
                 ));
             }
         }
@@ -690,29 +708,30 @@ fn merge_slot<T: PartialEq + Shown>(
 
 /// How a settled value reads in a message: money as `1234.56`, timestamps as the API gets them.
 trait Shown {
-    fn shown(&self) -> String;
+    /// As a message shows it; amounts with a decimal comma if `comma`.
+    fn shown(&self, comma: bool) -> String;
 }
 
 impl Shown for i64 {
-    fn shown(&self) -> String {
-        crate::report::money_plain(*self)
+    fn shown(&self, comma: bool) -> String {
+        crate::report::money_in(*self, comma)
     }
 }
 
 impl Shown for Timestamp {
-    fn shown(&self) -> String {
+    fn shown(&self, _: bool) -> String {
         date::to_api(self)
     }
 }
 
 impl Shown for String {
-    fn shown(&self) -> String {
+    fn shown(&self, _: bool) -> String {
         self.clone()
     }
 }
 
 impl Shown for InvoiceType {
-    fn shown(&self) -> String {
+    fn shown(&self, _: bool) -> String {
         self.to_string()
     }
 }
@@ -723,8 +742,9 @@ fn disagreement<T: Shown>(
     first: &T,
     other_at: RowRef,
     other: &T,
+    comma: bool,
 ) -> Problem {
-    let (first, other) = (first.shown(), other.shown());
+    let (first, other) = (first.shown(comma), other.shown(comma));
     // In words, as a finance person says it: "issuance date", not `issuance_date`.
     let field_words = field.name().replace('_', " ");
     let where_first = if first_at.source == other_at.source {
@@ -784,25 +804,36 @@ fn load_file(
         ));
     }
     let conventions = Conventions::settle(&votes, opts);
-    let mut amounts = votes.invoice_value;
-    amounts.merge(votes.item_price);
-    amounts.merge(votes.freight);
+    let mut notes = notes(
+        &table,
+        (&store.repeated_headers, &store.totals_rows),
+        opts.read.sheet.as_deref(),
+    );
+    for field in &conventions.day_first_by_comma {
+        let column = mapping
+            .column(*field)
+            .and_then(|c| headers.get(c))
+            .map_or_else(|| field.name().to_string(), |h| format!("'{h}'"));
+        notes.push(format!(
+            "{}: every date in column {column} reads either way (day or month first, like \
+             09/11/2026); they are read day first, dd/mm/yyyy, as the file writes its \
+             amounts with a decimal comma (1.234,56); pass --date-format mm/dd/yyyy if they are \
+             month first",
+            table.source()
+        ));
+    }
     let info = SourceInfo {
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
-        notes: notes(
-            &table,
-            (&store.repeated_headers, &store.totals_rows),
-            opts.read.sheet.as_deref(),
-        ),
+        notes,
         header_row: table.header_row(),
         headers,
         mapping,
         // A repeated header or a totals row is not a data row.
         rows: rows.saturating_sub((store.repeated_headers.len() + store.totals_rows.len()) as u64),
         delimiter: table.delimiter(),
-        decimal_comma: amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma),
+        decimal_comma: conventions.decimal_comma,
         unsettled: conventions.unsettled(),
         keep: (path == "-").then_some(table),
     };
@@ -1486,7 +1517,7 @@ mod tests {
         let o2 = messages(&batch.invoices[1]);
         assert_eq!(o2.len(), 1, "{o2:?}");
         assert!(
-            o2[0].contains("'1235.00' here but '1234.00' on row 4"),
+            o2[0].contains("'1.235,00' here but '1.234,00' on row 4"),
             "{}",
             o2[0]
         );

@@ -674,6 +674,7 @@ impl FileStore {
             source: self.source,
             row: u64::from(row),
         };
+        out.decimal_comma = conv.decimal_comma;
         let problems = &mut out.problems;
         problems.clear();
         if let Some(recorded) = self.problems.get(&id) {
@@ -689,7 +690,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::InvoiceValue,
-            problems,
+            (problems, conv.decimal_comma),
             |r| money_cents(r, &conv.value_sep),
         );
         let freight = self.settle(
@@ -699,7 +700,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::Freight,
-            problems,
+            (problems, conv.decimal_comma),
             |r| money_cents(r, &conv.freight_sep),
         );
         let issuance_date = self.settle(
@@ -709,7 +710,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::IssuanceDate,
-            problems,
+            (problems, conv.decimal_comma),
             |r| date_timestamp(r, &conv.issuance_order),
         );
         let dispatched_date = self.settle(
@@ -719,7 +720,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::DispatchedDate,
-            problems,
+            (problems, conv.decimal_comma),
             |r| date_timestamp(r, &conv.dispatched_order),
         );
         let kind = self.settle(
@@ -729,7 +730,7 @@ impl FileStore {
                 _ => None,
             }),
             Field::Type,
-            problems,
+            (problems, conv.decimal_comma),
             |v| Ok(*v),
         );
         let mut texts: [Option<Sourced<String>>; TEXT_FIELDS.len()] = Default::default();
@@ -742,7 +743,7 @@ impl FileStore {
                     _ => None,
                 }),
                 field,
-                problems,
+                (problems, conv.decimal_comma),
                 |span| Ok(text(&self.text, *span).to_string()),
             );
         }
@@ -842,7 +843,7 @@ impl FileStore {
         first: Option<&(R, RowNo)>,
         others: impl Iterator<Item = (&'s R, RowNo)>,
         field: Field,
-        problems: &mut Vec<Problem>,
+        (problems, comma): (&mut Vec<Problem>, bool),
         convert: impl Fn(&R) -> Result<T, String>,
     ) -> Option<Sourced<T>> {
         let (first, first_row) = first?;
@@ -866,7 +867,14 @@ impl FileStore {
         for (other, row) in others {
             match convert(other) {
                 Ok(v) if v == first => {}
-                Ok(v) => problems.push(disagreement(field, at(*first_row), &first, at(row), &v)),
+                Ok(v) => problems.push(disagreement(
+                    field,
+                    at(*first_row),
+                    &first,
+                    at(row),
+                    &v,
+                    comma,
+                )),
                 Err(msg) => problems.push(problem(row, msg)),
             }
         }
@@ -926,6 +934,11 @@ pub(super) struct Conventions {
     freight_sep: Result<DecimalSeparator, String>,
     issuance_order: Result<DayOrder, String>,
     dispatched_order: Result<DayOrder, String>,
+    /// Whether the file's money columns together settle on a decimal comma.
+    pub decimal_comma: bool,
+    /// Date columns whose every date reads either way, read day first because the file writes
+    /// its amounts with a decimal comma: no place that writes `1.234,56` writes month first.
+    pub day_first_by_comma: Vec<Field>,
 }
 
 impl Conventions {
@@ -933,19 +946,36 @@ impl Conventions {
         let sep = |vote: &SeparatorVote| -> Result<DecimalSeparator, String> {
             vote.resolve(opts.decimal).map_err(|e| e.to_string())
         };
-        let order = |vote: &DayOrderVote| -> Result<DayOrder, String> {
+        let mut amounts = votes.invoice_value;
+        amounts.merge(votes.item_price);
+        amounts.merge(votes.freight);
+        let decimal_comma = amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma);
+        let mut day_first_by_comma = Vec::new();
+        let mut order = |vote: &DayOrderVote, field: Field| -> Result<DayOrder, String> {
             let forced = match &opts.date_format {
                 Some(DateFormat::Order(o)) => Some(*o),
                 _ => None,
             };
-            vote.resolve(forced).map_err(|e| e.to_string())
+            match vote.resolve(forced) {
+                // A day's end-of-day file has one date, ambiguous on the 12 first days of a
+                // month; two dates that say different orders stay an error.
+                Err(_) if decimal_comma && vote.only_ambiguous() => {
+                    day_first_by_comma.push(field);
+                    Ok(DayOrder::DayFirst)
+                }
+                resolved => resolved.map_err(|e| e.to_string()),
+            }
         };
+        let issuance_order = order(&votes.issuance_date, Field::IssuanceDate);
+        let dispatched_order = order(&votes.dispatched_date, Field::DispatchedDate);
         Conventions {
+            decimal_comma,
             value_sep: sep(&votes.invoice_value),
             price_sep: sep(&votes.item_price),
             freight_sep: sep(&votes.freight),
-            issuance_order: order(&votes.issuance_date),
-            dispatched_order: order(&votes.dispatched_date),
+            issuance_order,
+            dispatched_order,
+            day_first_by_comma,
         }
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::Verbosity;
 use crate::group::{Batch, Invoice, Location, Problem};
-use crate::report::{counted, money};
+use crate::report::{counted, money_in};
 use crate::validate::{Checked, Validated};
 
 #[derive(Debug, Serialize)]
@@ -35,6 +35,9 @@ pub struct CheckReport {
     /// Whether the checked things carry money (invoices do, tracking updates don't).
     #[serde(skip)]
     pub valued: bool,
+    /// Whether amounts are shown with a decimal comma, as every input writes them.
+    #[serde(skip)]
+    pub decimal_comma: bool,
 }
 
 /// Verdicts counted, for a [`CheckReport`]: what is wrong is kept as problems, located only when
@@ -209,6 +212,7 @@ impl CheckReport {
                 })
                 .collect(),
             valued: true,
+            decimal_comma: batch.decimal_comma(),
         }
     }
 
@@ -229,6 +233,10 @@ impl CheckReport {
         ));
     }
 
+    fn money(&self, cents: i64) -> String {
+        money_in(cents, self.decimal_comma)
+    }
+
     /// What the invalid invoices are worth, for the totals line: " (worth 1,234.00; 2 of
     /// unknown value)".
     fn invalid_value(&self) -> String {
@@ -236,10 +244,10 @@ impl CheckReport {
         match (self.valued, self.invalid_invoices, unknown) {
             (false, _, _) | (true, 0, _) => String::new(),
             (true, n, u) if n == u => String::from(" (of unknown value)"),
-            (true, _, 0) => format!(" (worth {})", money(self.invalid_cents)),
+            (true, _, 0) => format!(" (worth {})", self.money(self.invalid_cents)),
             (true, _, u) => format!(
                 " (worth {} and {u} of unknown value)",
-                money(self.invalid_cents)
+                self.money(self.invalid_cents)
             ),
         }
     }
@@ -371,7 +379,7 @@ impl CheckReport {
             counted(self.invoices as u64, "invoice", "invoices"),
             self.valid_invoices,
             match self.valued {
-                true => format!(" (total {})", money(self.total_cents)),
+                true => format!(" (total {})", self.money(self.total_cents)),
                 false => String::new(),
             },
             self.invalid_invoices,

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::report::results::{ResultRow, Status};
 use crate::report::summary::{RunSummary, Sample, peak_phrase};
-use crate::report::{money, money_plain};
+use crate::report::{money_in, money_plain};
 
 /// HTML-escapes text for element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -98,6 +98,7 @@ pub fn write(path: &Path, summary: &RunSummary, rows: &[ResultRow]) -> std::io::
 }
 
 pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
+    let money = |cents: i64| money_in(cents, summary.decimal_comma);
     let mut h = String::new();
     // Writing into a String cannot fail, so the fmt::Results below are ignored.
     let _ = write!(
@@ -215,7 +216,7 @@ pub fn render(summary: &RunSummary, rows: &[ResultRow]) -> String {
                 escape(&r.order_id),
                 escape(&r.invoice_number),
                 r.status.as_str(),
-                r.value_cents.map(money).unwrap_or_default(),
+                r.value_cents.map(&money).unwrap_or_default(),
                 escape(&r.source),
                 escape(r.error.as_deref().unwrap_or("")),
             );

@@ -16,7 +16,18 @@ pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
 /// Formats cents for people: `1,234.56`. Currency is not known (VTEX amounts are in the store's
 /// currency), so none is shown.
 pub fn money(cents: i64) -> String {
-    crate::values::money::format_cents(cents, crate::values::money::DecimalSeparator::Point)
+    money_in(cents, false)
+}
+
+/// Formats cents for people as an input writes its amounts: `1.234,56` with `decimal_comma`,
+/// else `1,234.56`.
+pub fn money_in(cents: i64, decimal_comma: bool) -> String {
+    use crate::values::money::{DecimalSeparator, format_cents};
+    let sep = match decimal_comma {
+        true => DecimalSeparator::Comma,
+        false => DecimalSeparator::Point,
+    };
+    format_cents(cents, sep)
 }
 
 /// Formats cents for machines and spreadsheets: `1234.56`, `-0.05`; no thousands separator.

@@ -101,6 +101,10 @@ pub struct RunSummary {
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
     pub exit_code: i32,
+    /// Whether amounts are shown to people with a decimal comma (the HTML report), as every
+    /// input writes them.
+    #[serde(skip)]
+    pub decimal_comma: bool,
 }
 
 impl RunSummary {
@@ -150,6 +154,7 @@ impl RunSummary {
             failed_files: Vec::new(),
             stopped: None,
             exit_code: 0,
+            decimal_comma: false,
         }
     }
 }

@@ -622,6 +622,11 @@ impl DayOrderVote {
         self.ambiguous += other.ambiguous;
     }
 
+    /// Whether every date that says anything reads either way (`09/11/2026`).
+    pub fn only_ambiguous(&self) -> bool {
+        self.day_first == 0 && self.month_first == 0 && self.ambiguous > 0
+    }
+
     /// `forced` wins; else the majority with evidence (minority values then fail in
     /// `timestamp`); no evidence at all is fine unless ambiguous values make it matter.
     pub fn resolve(&self, forced: Option<DayOrder>) -> Result<DayOrder, AmbiguousDayOrder> {

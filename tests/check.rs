@@ -427,6 +427,39 @@ fn an_ambiguous_column_is_said_once_on_screen() {
     );
 }
 
+/// Found by a review: --decimal-point (or the config's decimal) on a column written with decimal
+/// commas read 1,500 as 1,500.00 and sent it, and failed only 10,50, saying the column used '.'.
+/// A flag every telling amount contradicts now fails each amount that is not whole.
+#[test]
+fn a_decimal_flag_the_column_contradicts_fails_its_amounts() {
+    let w = Workdir::new();
+    w.write(
+        "dp.csv",
+        "Pedido;NF;Data;SKU;Quantidade;Preço Unitário\nDP1;1;19/11/2026;S1;1;10,50\nDP2;2;19/11/2026;S1;1;1,500\nDP3;3;19/11/2026;S1;1;2\n",
+    );
+    let run = w.run(&["check", "--format", "json", "--decimal-point", "dp.csv"]);
+    run.expect_code(1);
+    let r = run.json();
+    assert_eq!(r["valid_invoices"], 1, "{r:#}");
+    for n in ["1", "2"] {
+        let inv = invalid_for(&r, n);
+        assert!(
+            messages(inv).contains("--decimal-point was given (or the config's decimal), but this column writes its amounts with a decimal comma (10,50): 1 of them says so"),
+            "{inv:#}"
+        );
+    }
+    // Right with the right flag, or none.
+    let run = w.run(&["check", "--format", "json", "--decimal-comma", "dp.csv"]);
+    run.expect_code(1); // 1,500 has three decimals under a decimal comma
+    w.write("dp2.csv", "Pedido;NF;Data;SKU;Quantidade;Preço Unitário\nDP1;1;19/11/2026;S1;1;10,50\nDP3;3;19/11/2026;S1;1;2\n");
+    w.run(&["check", "dp2.csv"]).expect_code(0);
+    // A flag that agrees with some amounts still rules the column (the others fail as before).
+    w.write("mixed.csv", "Order,Invoice,Date,SKU,Qty,Unit Price\nA1,N1,2026-11-19,S,1,\"1,500\"\nA2,N2,2026-11-19,S,1,10.50\n");
+    let run = w.run(&["check", "--format", "json", "--decimal-point", "mixed.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["total_cents"], 151050);
+}
+
 #[test]
 fn ambiguous_dates_need_a_format() {
     let w = Workdir::new();

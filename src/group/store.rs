@@ -927,11 +927,16 @@ fn same_other(kept: &Other, new: &Other, file_text: &str, batch: &RowBatch) -> b
     }
 }
 
+/// A money column's decimal separator, or why it has none, and whether that fails every amount
+/// that is not a whole number (a flag that the column contradicts), not only those that read
+/// either way.
+type SepRule = Result<DecimalSeparator, (String, bool)>;
+
 /// A file's conventions, settled from its columns' votes once every row is read.
 pub(super) struct Conventions {
-    value_sep: Result<DecimalSeparator, String>,
-    price_sep: Result<DecimalSeparator, String>,
-    freight_sep: Result<DecimalSeparator, String>,
+    value_sep: SepRule,
+    price_sep: SepRule,
+    freight_sep: SepRule,
     issuance_order: Result<DayOrder, String>,
     dispatched_order: Result<DayOrder, String>,
     /// Whether the file's money columns together settle on a decimal comma.
@@ -943,8 +948,9 @@ pub(super) struct Conventions {
 
 impl Conventions {
     pub fn settle(votes: &Votes, opts: &LoadOptions) -> Self {
-        let sep = |vote: &SeparatorVote| -> Result<DecimalSeparator, String> {
-            vote.resolve(opts.decimal).map_err(|e| e.to_string())
+        let sep = |vote: &SeparatorVote| -> SepRule {
+            vote.resolve(opts.decimal)
+                .map_err(|e| (e.to_string(), e.forced.is_some()))
         };
         let mut amounts = votes.invoice_value;
         amounts.merge(votes.item_price);
@@ -993,7 +999,7 @@ impl Conventions {
         ];
         let seps = seps
             .into_iter()
-            .filter_map(|(f, r)| Some((f, r.clone().err()?)));
+            .filter_map(|(f, r)| Some((f, r.clone().err()?.0)));
         let orders = orders
             .into_iter()
             .filter_map(|(f, r)| Some((f, r.clone().err()?)));
@@ -1003,10 +1009,11 @@ impl Conventions {
 
 /// A money reading in cents under the column's separator. When the column stayed ambiguous, only
 /// the ambiguous values fail: for the others either separator gives the same cents.
-fn money_cents(r: &MoneyReading, sep: &Result<DecimalSeparator, String>) -> Result<i64, String> {
+fn money_cents(r: &MoneyReading, sep: &SepRule) -> Result<i64, String> {
     match sep {
         Ok(s) => r.cents(*s).map_err(|e| e.to_string()),
-        Err(msg) if r.evidence() == money::Evidence::Ambiguous => Err(msg.clone()),
+        Err((msg, _)) if r.evidence() == money::Evidence::Ambiguous => Err(msg.clone()),
+        Err((msg, true)) if r.evidence() != money::Evidence::Neutral => Err(msg.clone()),
         Err(_) => r.cents(DecimalSeparator::Point).map_err(|e| e.to_string()),
     }
 }

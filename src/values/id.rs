@@ -50,6 +50,11 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
                 Err(ValueError::FormulaId(t.to_string()))
             } else if has_control(t) {
                 Err(ValueError::ControlChar(t.to_string()))
+            } else if let Some(c) = t.chars().find(|&c| is_invisible(c)) {
+                let name = format!("U+{:04X}", u32::from(c));
+                Err(ValueError::InvisibleChar(t.to_string(), name))
+            } else if let Some(c) = t.chars().find(|c| c.is_numeric() && !c.is_ascii_digit()) {
+                Err(ValueError::ForeignDigit(t.to_string(), c))
             } else if looks_scientific(t) {
                 Err(ValueError::ScientificNotation(t.to_string()))
             } else {
@@ -87,6 +92,27 @@ fn has_control(t: &str) -> bool {
     } else {
         t.chars().any(char::is_control)
     }
+}
+
+/// A format character (Unicode's Cf: zero-width spaces and joiners, a soft hyphen, direction
+/// marks, a byte-order mark inside text): it shows as nothing, so two ids that look the same
+/// would differ.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
 }
 
 /// What one pass over an id's bytes tells: whether it may be scientific notation (has an 'e'
@@ -348,6 +374,24 @@ mod tests {
             let e = id_from_cell(CellRef::Text(bad)).unwrap_err();
             assert!(matches!(e, ValueError::ControlChar(_)), "{bad:?}: {e}");
         }
+        // Found by a review: ids that look alike were two invoices on one order, and VTEX got
+        // the invisible characters.
+        for (bad, shown) in [
+            ("3003\u{200b}", "U+200B"),
+            ("id\u{ad}G", "U+00AD"),
+            ("1009\u{2060}", "U+2060"),
+            ("S\u{feff}1", "U+FEFF"),
+        ] {
+            let e = id_from_cell(CellRef::Text(bad)).unwrap_err();
+            assert!(matches!(e, ValueError::InvisibleChar(_, _)), "{bad:?}: {e}");
+            assert!(e.to_string().contains(shown), "{e}");
+        }
+        let e = id_from_cell(CellRef::Text("３００２")).unwrap_err();
+        assert!(matches!(e, ValueError::ForeignDigit(_, '３')), "{e}");
+        assert_eq!(
+            id_from_cell(CellRef::Text("Pedido-São-01")).unwrap(),
+            Some("Pedido-São-01".into())
+        );
         let huge = "9".repeat(1 << 20);
         let e = id_from_cell(CellRef::Text(&huge)).unwrap_err();
         assert!(

@@ -31,6 +31,15 @@ pub enum ValueError {
     #[error("id {0:?} contains a control character (NUL, tab, line break…)")]
     ControlChar(String),
     #[error(
+        "id {0:?} contains an invisible character ({1}) that no one sees but VTEX would keep, \
+         so the same id would be two; retype the id"
+    )]
+    InvisibleChar(String, String),
+    #[error(
+        "id '{0}' has a digit that is not 0-9 ('{1}', as a full-width font writes it); retype it"
+    )]
+    ForeignDigit(String, char),
+    #[error(
         "'{0}' is a spreadsheet formula, not an id; put the id itself in the cell (or \
          =\"000123\" to keep its zeros)"
     )]

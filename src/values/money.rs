@@ -171,6 +171,11 @@ pub enum MoneyError {
     OtherSeparator { column: char, value: char },
     #[error("'{0}' has misplaced thousands separators")]
     BadGrouping(String),
+    #[error(
+        "'{0}' has a space inside its digits that does not group thousands (as in 1 234,56); \
+         if the space stands for a decimal separator, write it"
+    )]
+    SpaceInDigits(String),
     #[error("'{0}' is too large to be an amount")]
     TooLarge(String),
     #[error("{0}")]
@@ -326,6 +331,9 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
         *slot = c as u8;
         len += 1;
     }
+    if !spaces_group_thousands(s) {
+        return Err(MoneyError::SpaceInDigits(text.trim().to_string()));
+    }
     // Excel's accounting format shows zero as a dash ("R$ -", " - "), and a CSV saved as shown
     // keeps the dash.
     if len == 0 && signs == 1 && negative && text.contains('-') {
@@ -340,6 +348,40 @@ pub fn read_money(text: &str) -> Result<MoneyReading, MoneyError> {
     } else {
         reading
     })
+}
+
+/// Whether the spaces inside an amount's body (no sign or currency left) only group its whole
+/// part's digits in threes: `1 234 567,89` yes; `10 50` (a space for a decimal comma) and
+/// `1 0,50` no, which would otherwise read as 1050 and 10.50.
+fn spaces_group_thousands(body: &str) -> bool {
+    let mut runs = body.split(is_space).filter(|r| !r.is_empty());
+    let Some(first) = runs.next() else {
+        return true;
+    };
+    let mut rest = runs.peekable();
+    if rest.peek().is_none() {
+        return true;
+    }
+    let digits = |r: &str| r.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(first) && (1..=3).contains(&first.len())) {
+        return false;
+    }
+    while let Some(run) = rest.next() {
+        let last = rest.peek().is_none();
+        let (group, tail) = run.split_at_checked(3).unwrap_or((run, "x"));
+        let tail_ok = match last {
+            // The last group may carry the decimals: "234,56".
+            true => {
+                tail.is_empty()
+                    || (tail.starts_with(['.', ',']) && tail.get(1..).is_some_and(digits))
+            }
+            false => tail.is_empty(),
+        };
+        if !(digits(group) && group.len() == 3 && tail_ok) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Longest text [`quick`] reads: at most 16 digits, whose cents fit an `i64` with room to
@@ -588,10 +630,27 @@ pub struct AmbiguousSeparator {
     pub point: u64,
     pub comma: u64,
     pub ambiguous: u64,
+    /// The separator a flag or the config gave, which every amount that tells says is wrong:
+    /// then each amount that is not a whole number fails, not just those that read either way.
+    pub forced: Option<DecimalSeparator>,
 }
 
 impl fmt::Display for AmbiguousSeparator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(sep) = self.forced {
+            let (flag, told, other) = match sep {
+                DecimalSeparator::Point => ("--decimal-point", self.comma, "comma (10,50)"),
+                DecimalSeparator::Comma => ("--decimal-comma", self.point, "point (10.50)"),
+            };
+            return write!(
+                f,
+                "{flag} was given (or the config's decimal), but this column writes its amounts \
+                 with a decimal {other}: {told} of them {says} so and none says otherwise; an \
+                 amount like 1{}500 would be read 1,000 times too large; check the setting",
+                sep.other().char(),
+                says = if told == 1 { "says" } else { "say" },
+            );
+        }
         if self.point > 0 && self.point == self.comma {
             write!(
                 f,
@@ -635,8 +694,18 @@ impl SeparatorVote {
             point: self.point,
             comma: self.comma,
             ambiguous: self.ambiguous,
+            forced: None,
+        };
+        let (said, against) = match forced {
+            Some(DecimalSeparator::Point) => (self.point, self.comma),
+            Some(DecimalSeparator::Comma) => (self.comma, self.point),
+            None => (0, 0),
         };
         match forced {
+            Some(_) if against > 0 && said == 0 => Err(AmbiguousSeparator {
+                forced,
+                ..ambiguous()
+            }),
             Some(sep) => Ok(sep),
             None if self.point > self.comma => Ok(DecimalSeparator::Point),
             None if self.comma > self.point => Ok(DecimalSeparator::Comma),
@@ -844,6 +913,26 @@ mod tests {
         assert_eq!(cents("1,234,567", Point), Ok(123_456_700));
         assert_eq!(cents(",50", Comma), Ok(50));
         assert_eq!(cents("0.05", Point), Ok(5));
+    }
+
+    /// Found by a review: a space typed for the decimal comma (`10 50`) was dropped, and the
+    /// price sent 100 times too large; spaces inside digits must group thousands.
+    #[test]
+    fn spaces_inside_digits_group_thousands_or_are_an_error() {
+        assert_eq!(cents("1 234,56", Comma), Ok(123_456));
+        assert_eq!(cents("1 234 567.89", Point), Ok(123_456_789));
+        assert_eq!(cents("R$ 12 345", Comma), Ok(1_234_500));
+        assert_eq!(cents("-1\u{a0}234,56", Comma), Ok(-123_456));
+        for bad in [
+            "10 50", "1 0,50", "12 34.50", "1 2 3", "2 00", "1234 567", "1 234 56", "10 ,50",
+            "10, 50",
+        ] {
+            assert!(
+                matches!(read_money(bad), Err(MoneyError::SpaceInDigits(_))),
+                "{bad}: {:?}",
+                read_money(bad)
+            );
+        }
     }
 
     #[test]

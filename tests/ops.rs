@@ -641,6 +641,9 @@ fn inbox_runs_a_file_with_failures_again_and_reads_only_invoice_files() {
     std::fs::write(inbox.join("a.csv"), &text).unwrap();
     std::fs::write(inbox.join("~$a.csv"), "lock").unwrap();
     std::fs::write(inbox.join("b.csv.part"), "half").unwrap();
+    // Found by a review: a DANFE's PDF and an NF-e's XML beside the CSV went to failed/ (exit 2).
+    std::fs::write(inbox.join("danfe.pdf"), "%PDF-1.4").unwrap();
+    std::fs::write(inbox.join("nfe.xml"), "<nfeProc/>").unwrap();
     let inbox_arg = inbox.to_str().unwrap();
     let last = inbox.join("last.json");
     let log = inbox.join("runs.jsonl");
@@ -679,7 +682,14 @@ fn inbox_runs_a_file_with_failures_again_and_reads_only_invoice_files() {
     let files = summary["files"].as_array().unwrap();
     assert_eq!(files.len(), 1, "{summary:#}");
     assert_eq!(files[0]["status"], "failed", "{summary:#}");
-    for kept in ["~$a.csv", "b.csv.part", "last.json", "runs.jsonl"] {
+    for kept in [
+        "~$a.csv",
+        "b.csv.part",
+        "last.json",
+        "runs.jsonl",
+        "danfe.pdf",
+        "nfe.xml",
+    ] {
         assert!(inbox.join(kept).exists(), "{kept} was moved");
     }
     // The log says where each file went.
@@ -701,6 +711,56 @@ fn inbox_runs_a_file_with_failures_again_and_reads_only_invoice_files() {
         "{}",
         refused.stderr()
     );
+}
+
+/// Found by a review: a file its writer went on with after the settling pause (an export that
+/// paused) was sent as far as it was written, then moved to processed/ whole with exit 0. It
+/// stays in the inbox, said, and the next run sends the rest.
+#[test]
+fn an_inbox_file_that_changes_while_it_is_sent_stays_in_the_inbox() {
+    let sim = Sim::start(sim::SandboxConfig {
+        latency_ms: (1500, 1500),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let head = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    let first = format!("{head}W-1,N1,2026-11-20,S,1,10.00\n");
+    let file = inbox.join("w.csv");
+    std::fs::write(&file, &first).unwrap();
+    let args = [
+        "submit",
+        "--rate",
+        "500",
+        "--ledger",
+        "l.db",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--settle-ms",
+        "50",
+    ];
+    let child = sim
+        .cmd(&w, &args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The write lands while the one request waits on the sandbox's latency.
+    std::thread::sleep(Duration::from_millis(800));
+    std::fs::write(&file, format!("{first}W-2,N2,2026-11-20,S,1,20.00\n")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("w.csv changed while it was being sent"),
+        "{stderr}"
+    );
+    assert!(file.exists(), "left in the inbox");
+    assert!(!inbox.join("processed/w.csv").exists());
+    // Read again whole: the rest is sent, the first not again.
+    sim.run(&w, &args).expect_code(0);
+    assert!(inbox.join("processed/w.csv").exists());
+    sim.assert_exactly_once(&[("W-1".into(), "N1".into()), ("W-2".into(), "N2".into())]);
 }
 
 /// Found by a review: when VTEX asked for a pause past --max-wait, the inbox went on to the

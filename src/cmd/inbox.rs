@@ -93,10 +93,24 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
     .into_iter()
     .flatten()
     .collect();
-    let files: Vec<PathBuf> = files_oldest_first(dir)?
+    let (files, others): (Vec<PathBuf>, Vec<PathBuf>) = files_oldest_first(dir)?
         .into_iter()
         .filter(|f| !own.iter().any(|o| crate::source::same_file(f, o)))
-        .collect();
+        .partition(|f| crate::source::may_be_input(f));
+    // Bug: a DANFE's PDF or an NF-e's XML dropped beside the CSV went to failed/, and the run
+    // exited 2; they are left where they are.
+    if !others.is_empty() && !quiet {
+        let names: Vec<String> = others
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        eprintln!(
+            "inbox: passed over {} (not CSV or a workbook: .csv, .tsv, .txt, .xlsx, .xlsm, \
+             .xls, .ods, or no extension)",
+            crate::mapping::quoted(&names)
+        );
+    }
     // Every file is watched over the same settling pause, not each over its own in turn.
     let stable = stable_files(&files, settle)?;
     for (path, stable) in files.into_iter().zip(stable) {
@@ -160,6 +174,29 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             .map(|_| work.join(format!("{}.report.html", stem(&name))));
         let done = run_files(&file_args, &settings, mode)?;
         let file_code = done.summary.exit_code;
+        // Bug: a file its writer went on with after the settling pause was sent as far as it
+        // was written, then moved to processed/ whole, hiding what was sent. It stays, to be
+        // read again whole: the ledger sends only what was not accepted, and refuses a changed
+        // value for an invoice that was.
+        let now = fs::read(&path).map(|b| hex::encode(Sha256::digest(&b)));
+        if now.as_ref().ok() != Some(&hash) {
+            let results = done
+                .summary
+                .results_file
+                .as_ref()
+                .map(|r| format!(" ({})", r.display()))
+                .unwrap_or_default();
+            eprintln!(
+                "inbox: {name} changed while it was being sent (still being written?); it stays \
+                 in the inbox to be read again whole; check the invoices its results{results} \
+                 list as accepted against the finished file"
+            );
+            outcome.status = String::from("changed");
+            outcome.run = Some(done.summary);
+            outcomes.push(outcome);
+            code = worse(code, file_code.max(EXIT_PROBLEMS));
+            continue;
+        }
         if file_code == EXIT_INTERRUPTED {
             // Left in the inbox: the ledger makes the next run resume without resending.
             outcome.status = String::from("interrupted");

@@ -263,6 +263,12 @@ enum Format {
     Sniff,
 }
 
+/// Whether a file found in a folder may be an input: a CSV or workbook extension, or none at
+/// all (an ERP's `export_20261122`); a PDF or an XML beside it (a DANFE, an NF-e) is not.
+pub fn may_be_input(path: &Path) -> bool {
+    path.extension().is_none() || format_of(path) != Format::Sniff
+}
+
 fn format_of(path: &Path) -> Format {
     let ext = path
         .extension()

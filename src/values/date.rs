@@ -595,8 +595,9 @@ impl fmt::Display for AmbiguousDayOrder {
         } else {
             write!(
                 f,
-                "can't tell day/month order: {} dates of the column read either way; ",
-                self.ambiguous
+                "can't tell day/month order: {} of the column read{} either way; ",
+                crate::report::counted(self.ambiguous, "date", "dates"),
+                if self.ambiguous == 1 { "s" } else { "" },
             )?;
         }
         write!(

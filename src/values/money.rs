@@ -660,8 +660,9 @@ impl fmt::Display for AmbiguousSeparator {
         } else {
             write!(
                 f,
-                "can't tell the decimal separator: {} amounts like 1,234 or 1.234 read either way; ",
-                self.ambiguous
+                "can't tell the decimal separator: {} like 1,234 or 1.234 read{} either way; ",
+                crate::report::counted(self.ambiguous, "amount", "amounts"),
+                if self.ambiguous == 1 { "s" } else { "" },
             )?;
         }
         write!(f, "pass --decimal-comma or --decimal-point")

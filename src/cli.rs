@@ -191,7 +191,8 @@ pub struct InputArgs {
     pub date_format: Option<crate::values::date::DateFormat>,
 
     /// Time zone for dates without an offset (IANA name) [default: this machine's zone]. A time
-    /// that happens twice, when clocks go back, is read as the first.
+    /// that happens twice, when clocks go back, is read as the first; a skipped midnight is the
+    /// day's first instant.
     #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
     pub timezone: Option<chrono_tz::Tz>,
 

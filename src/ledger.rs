@@ -458,6 +458,23 @@ impl Ledger {
         })
     }
 
+    /// For each key, an entry of its kind on its order that VTEX has or may have, whose invoice
+    /// number differs from the key's only in leading zeros (`000123` and `123`): one invoice
+    /// written two ways, which VTEX would book twice. Read in one transaction.
+    pub fn numbers_written_otherwise(
+        &self,
+        keys: &[Key],
+    ) -> Result<Vec<Option<Entry>>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE kind = ?1 AND order_id = ?2 \
+             AND invoice_number <> ?3 AND ltrim(invoice_number, '0') = ltrim(?3, '0') \
+             AND state IN ('accepted', 'intent') ORDER BY updated_at LIMIT 1"
+        );
+        self.each_key(&sql, keys, |key| {
+            (key.kind.as_str(), &key.order_id, &key.invoice_number)
+        })
+    }
+
     /// Runs the one-row query `sql` for each key, with the parameters `bind` makes of it, in
     /// one read transaction (a consistent snapshot).
     fn each_key<'k, P: rusqlite::Params>(

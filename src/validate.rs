@@ -219,15 +219,15 @@ pub fn validate_tracking_one(mut invoice: Invoice) -> Checked<ValidatedTracking>
 /// Applies every rule to every invoice, in order. An invoice with any problem, from reading or
 /// from a rule here, is invalid as a whole: part of an invoice is never sent.
 pub fn validate(invoices: Vec<Invoice>, opts: ValidateOptions) -> Vec<Checked> {
-    let shared = if opts.allow_shared_invoice_numbers {
-        SharedNumbers::default()
-    } else {
-        SharedNumbers::find(invoices.len(), |i| {
+    let shared = SharedNumbers::find(
+        invoices.len(),
+        |i| {
             invoices
                 .get(i)
                 .map_or(("", ""), |inv| (&inv.order_id, &inv.invoice_number))
-        })
-    };
+        },
+        opts,
+    );
     invoices
         .into_iter()
         .map(|invoice| validate_one(invoice, &shared))
@@ -295,24 +295,57 @@ fn judge_one(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<Judged> {
             .problems
             .push(problem_at(at, Some(Field::InvoiceNumber), message));
     }
+    if let Some(variants) = shared.variants.get(invoice.invoice_number.as_str()) {
+        let others: Vec<&str> = variants
+            .iter()
+            .filter(|(order, _)| *order == invoice.order_id)
+            .map(|(_, number)| number.as_str())
+            .collect();
+        if !others.is_empty() {
+            let at = invoice.rows.first().copied();
+            let message = variant_message(invoice, &others);
+            invoice
+                .problems
+                .push(problem_at(at, Some(Field::InvoiceNumber), message));
+        }
+    }
     judge(invoice)
 }
 
-/// Invoice numbers that more than one order of the batch uses, with those orders in batch order.
+/// Invoice numbers that more than one order of the batch uses, with those orders in batch order;
+/// and numbers one order has written two ways, differing only in leading zeros.
 #[derive(Debug, Default)]
 pub struct SharedNumbers {
     orders: HashMap<String, Vec<String>>,
+    /// Number → (order, the order's other number that differs from it only in leading zeros).
+    variants: HashMap<String, Vec<(String, String)>>,
+}
+
+/// An invoice number without its leading zeros: `000123` and `123` are one invoice to a person,
+/// and two to VTEX.
+fn unpadded(number: &str) -> &str {
+    number.trim_start_matches('0')
 }
 
 impl SharedNumbers {
     /// From the keys (order id, invoice number) of a batch's `n` invoices, each key once. Keys
-    /// are looked up through `key` rather than copied: a batch may have a million.
+    /// are looked up through `key` rather than copied: a batch may have a million. With
+    /// `allow_shared_invoice_numbers`, only the numbers written two ways on one order are
+    /// found.
     ///
     /// On every core: the numbers are hashed in parallel, then each thread looks up the numbers
     /// whose hash falls in its share, in batch order, so every number is seen by one thread
     /// (1M-row file: 20 ms on one core, all of it waiting before judging can start).
-    pub fn find<'a>(n: usize, key: impl Fn(usize) -> (&'a str, &'a str) + Sync) -> SharedNumbers {
-        Self::find_in(n, key, rayon::current_num_threads())
+    pub fn find<'a>(
+        n: usize,
+        key: impl Fn(usize) -> (&'a str, &'a str) + Sync,
+        opts: ValidateOptions,
+    ) -> SharedNumbers {
+        let mut found = Self::find_in(n, key, rayon::current_num_threads());
+        if opts.allow_shared_invoice_numbers {
+            found.orders.clear();
+        }
+        found
     }
 
     /// [`Self::find`] with the numbers in `shares` shares.
@@ -324,9 +357,10 @@ impl SharedNumbers {
         use rayon::prelude::*;
         let hasher = hashbrown::DefaultHashBuilder::default();
         let n = n.min(u32::MAX as usize);
+        // Numbers that differ only in leading zeros hash alike, and meet in one share.
         let hashes: Vec<u64> = (0..n)
             .into_par_iter()
-            .map(|i| hasher.hash_one(key(i).1))
+            .map(|i| hasher.hash_one(unpadded(key(i).1)))
             .collect();
         let shares = shares.clamp(1, 64) as u64;
         // The table takes its slot from the low bits and a tag from the top ones: the share
@@ -343,8 +377,8 @@ impl SharedNumbers {
                     if share(hash) != mine {
                         continue;
                     }
-                    let number = key(i).1;
-                    match first.find(hash, |&j| key(j as usize).1 == number) {
+                    let number = unpadded(key(i).1);
+                    match first.find(hash, |&j| unpadded(key(j as usize).1) == number) {
                         Some(&j) => also.entry(j as usize).or_default().push(i),
                         None => {
                             let rehash = |&j: &u32| hashes.get(j as usize).copied().unwrap_or(0);
@@ -355,17 +389,55 @@ impl SharedNumbers {
                 also
             })
             .collect();
-        let orders = found
-            .into_iter()
-            .flatten()
-            .map(|(j, others)| {
-                let (order, number) = key(j);
-                let mut orders = vec![order.to_string()];
-                orders.extend(others.into_iter().map(|i| key(i).0.to_string()));
-                (number.to_string(), orders)
-            })
-            .collect();
-        SharedNumbers { orders }
+        let mut shared = SharedNumbers::default();
+        for (j, others) in found.into_iter().flatten() {
+            // Every invoice whose number is the same but for leading zeros, in batch order.
+            let mut alike = Vec::with_capacity(others.len() + 1);
+            alike.push(key(j));
+            alike.extend(others.into_iter().map(&key));
+            shared.add_alike(&alike);
+        }
+        shared
+    }
+
+    /// Records a group of keys whose numbers are alike but for leading zeros.
+    fn add_alike(&mut self, alike: &[(&str, &str)]) {
+        let mut numbers: Vec<&str> = alike.iter().map(|&(_, number)| number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        for &number in &numbers {
+            let orders: Vec<String> = alike
+                .iter()
+                .filter(|&&(_, n)| n == number)
+                .map(|&(order, _)| order.to_string())
+                .collect();
+            if orders.len() > 1 {
+                self.orders.insert(number.to_string(), orders);
+            }
+        }
+        if numbers.len() < 2 {
+            return;
+        }
+        // Written two ways on one order: keys are unique, so two keys of one order here have
+        // numbers that differ.
+        let mut by_order: Vec<(&str, &str)> = alike.to_vec();
+        by_order.sort_unstable();
+        for run in by_order.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
+                continue;
+            }
+            for &(order, number) in run {
+                let others = run
+                    .iter()
+                    .filter(|&&(_, other)| other != number)
+                    .take(SHARED_ORDERS_SHOWN)
+                    .map(|&(_, other)| (order.to_string(), other.to_string()));
+                self.variants
+                    .entry(number.to_string())
+                    .or_default()
+                    .extend(others);
+            }
+        }
     }
 }
 
@@ -391,6 +463,18 @@ fn shared_number_message(invoice: &Invoice, orders: &[String]) -> String {
          invoices (use --allow-shared-invoice-numbers if that is intended)",
         invoice.invoice_number,
         shown.join(", ")
+    )
+}
+
+fn variant_message(invoice: &Invoice, others: &[&str]) -> String {
+    let others: Vec<String> = others.iter().map(|n| format!("'{n}'")).collect();
+    format!(
+        "invoice number '{}' and {} of order {} differ only in leading zeros: one invoice \
+         written two ways (a spreadsheet that dropped the zeros?); VTEX would book them as two \
+         invoices. Write the number the same way on every row",
+        invoice.invoice_number,
+        others.join(", "),
+        invoice.order_id
     )
 }
 
@@ -730,30 +814,105 @@ mod tests {
         assert_eq!(stated_value(&invoice), None);
     }
 
+    /// A bug: `000123` and `123` on one order (one file kept the zeros, a spreadsheet dropped
+    /// them from the other) were two invoices, and VTEX booked both.
+    #[test]
+    fn numbers_one_order_writes_two_ways_are_a_problem_of_both() {
+        let keys = [
+            ("A", "000123"),
+            ("A", "123"),
+            ("B", "123"),
+            ("C", "0123"),
+            ("D", "0"),
+        ];
+        let key = |i: usize| keys.get(i).copied().unwrap_or(("", ""));
+        let found = SharedNumbers::find_in(keys.len(), key, 2);
+        let mut variants: Vec<(&str, Vec<(String, String)>)> = found
+            .variants
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        variants.sort();
+        assert_eq!(
+            variants,
+            vec![
+                ("000123", vec![("A".into(), "123".into())]),
+                ("123", vec![("A".into(), "000123".into())]),
+            ]
+        );
+        assert_eq!(
+            found.orders.get("123"),
+            Some(&vec!["A".to_string(), "B".to_string()])
+        );
+        assert_eq!(found.orders.len(), 1);
+        // Allowed to share numbers across orders: still one invoice written two ways.
+        let allowed = SharedNumbers::find(
+            keys.len(),
+            key,
+            ValidateOptions {
+                allow_shared_invoice_numbers: true,
+            },
+        );
+        assert!(allowed.orders.is_empty());
+        assert_eq!(allowed.variants.len(), 2);
+        let mut invoice = Invoice {
+            order_id: "A".into(),
+            invoice_number: "123".into(),
+            ..Invoice::default()
+        };
+        assert_eq!(verdict(&mut invoice, &allowed), None);
+        let message = &invoice.problems.first().expect("a problem").message;
+        assert!(
+            message.starts_with(
+                "invoice number '123' and '000123' of order A differ only in leading zeros"
+            ),
+            "{message}"
+        );
+    }
+
     proptest! {
         /// Every share count finds what one pass over the keys in batch order finds.
         #[test]
         fn shared_numbers_in_shares_are_found_as_in_one_pass(
-            keys in proptest::collection::btree_set((0u8..40, 0u8..25), 0..200),
+            keys in proptest::collection::btree_set((0u8..40, 0u8..25, 0usize..3), 0..200),
             shares in 1usize..6,
         ) {
-            // Distinct keys, in an order that is not sorted by number.
+            // Distinct keys, in an order that is not sorted by number; some numbers padded
+            // with zeros.
             let mut keys: Vec<(String, String)> = keys
                 .into_iter()
-                .map(|(o, n)| (format!("O{o}"), format!("N{n}")))
+                .map(|(o, n, zeros)| (format!("O{o}"), format!("{}N{n}", "0".repeat(zeros))))
                 .collect();
+            keys.sort();
+            keys.dedup();
             keys.reverse();
             let mut expected: HashMap<String, Vec<String>> = HashMap::new();
             for (order, number) in &keys {
                 expected.entry(number.clone()).or_default().push(order.clone());
             }
             expected.retain(|_, orders| orders.len() > 1);
+            let mut variants: HashMap<String, Vec<(String, String)>> = HashMap::new();
+            for (order, number) in &keys {
+                for (other_order, other) in &keys {
+                    if order == other_order && number != other
+                        && number.trim_start_matches('0') == other.trim_start_matches('0')
+                    {
+                        variants.entry(number.clone()).or_default()
+                            .push((order.clone(), other.clone()));
+                    }
+                }
+            }
             let found = SharedNumbers::find_in(
                 keys.len(),
                 |i| keys.get(i).map_or(("", ""), |(o, n)| (o.as_str(), n.as_str())),
                 shares,
             );
             prop_assert_eq!(found.orders, expected);
+            let mut found_variants = found.variants;
+            for v in found_variants.values_mut().chain(variants.values_mut()) {
+                v.sort();
+            }
+            prop_assert_eq!(found_variants, variants);
         }
     }
 }

@@ -1500,6 +1500,73 @@ fn an_invoice_number_sent_on_another_order_in_an_earlier_run_is_not_sent() {
     ]);
 }
 
+/// Bug: `000123` and `123` on one order (one export kept the zeros, a spreadsheet dropped them)
+/// were two invoices, in one file as across runs, and VTEX booked both: the order invoiced
+/// twice.
+#[test]
+fn an_invoice_number_written_with_and_without_leading_zeros_is_sent_once() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    w.write(
+        "both.csv",
+        format!(
+            "{header}A-1,000123,2026-11-20,S1,1,10.00\n\
+             B-1,124,2026-11-20,S1,1,10.00\n\
+             A-1,123,2026-11-20,S1,1,10.00\n"
+        ),
+    );
+    // Both ways in one file: neither is sent, even where numbers may be shared.
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--allow-shared-invoice-numbers",
+            "--ledger",
+            "l.db",
+            "both.csv",
+        ],
+    );
+    run.expect_code(1);
+    let rows = results(&w, "both.results.csv");
+    assert_eq!(statuses(&rows), ["invalid", "accepted", "invalid"]);
+    assert!(
+        rows[0][6].contains("'000123' and '123' of order A-1 differ only in leading zeros"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(sim.state().invoices.len(), 1);
+
+    // One way today, the other tomorrow: the ledger remembers.
+    w.write(
+        "monday.csv",
+        format!("{header}A-1,000123,2026-11-20,S1,1,10.00\n"),
+    );
+    w.write(
+        "tuesday.csv",
+        format!("{header}A-1,123,2026-11-20,S1,1,10.00\n"),
+    );
+    sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
+        .expect_code(0);
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "tuesday.csv"]);
+    run.expect_code(1);
+    let rows = results(&w, "tuesday.results.csv");
+    assert_eq!(statuses(&rows), ["failed"]);
+    assert!(
+        rows[0][6].contains("'123' was accepted earlier on this order as '000123'"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(sim.state().invoice("A-1", "123").is_none());
+    sim.assert_exactly_once(&[
+        ("A-1".into(), "000123".into()),
+        ("B-1".into(), "124".into()),
+    ]);
+    // Monday's file again is already accepted, not held back by its own record.
+    sim.run(&w, &["submit", "--ledger", "l.db", "monday.csv"])
+        .expect_code(0);
+}
+
 #[test]
 fn kill_9_mid_run_then_rerun_is_exactly_once() {
     let sim = Sim::start(sim::SandboxConfig {

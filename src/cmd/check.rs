@@ -53,11 +53,13 @@ pub fn run_mode(args: &CheckArgs, mode: Mode) -> anyhow::Result<i32> {
     };
     let tallies = match mode {
         Mode::Invoices => {
-            let shared = if args.input.allow_shared_invoice_numbers {
-                SharedNumbers::default()
-            } else {
-                SharedNumbers::find(pending.len(), |i| pending.key(i))
-            };
+            let shared = SharedNumbers::find(
+                pending.len(),
+                |i| pending.key(i),
+                validate::ValidateOptions {
+                    allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers,
+                },
+            );
             tally(&|invoice, t| {
                 let value = validate::verdict(invoice, &shared);
                 t.add_verdict(invoice, value);

@@ -333,11 +333,13 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     let results_writer = open_results()?;
     let mut summary = match mode {
         Mode::Invoices => {
-            let shared = if args.input.allow_shared_invoice_numbers {
-                SharedNumbers::default()
-            } else {
-                SharedNumbers::find(pending.len(), |i| pending.key(i))
-            };
+            let shared = SharedNumbers::find(
+                pending.len(),
+                |i| pending.key(i),
+                validate::ValidateOptions {
+                    allow_shared_invoice_numbers: args.input.allow_shared_invoice_numbers,
+                },
+            );
             run.send(
                 pending,
                 |invoice| validate::validate_one(invoice, &shared),
@@ -692,6 +694,13 @@ impl Run<'_> {
             } else {
                 Vec::new()
             };
+        // The same invoice an earlier run sent with its number written otherwise (`000123`,
+        // now `123`): VTEX would book a second invoice on the order.
+        let written_otherwise = if self.mode == Mode::Invoices {
+            ledger.numbers_written_otherwise(&keys)?
+        } else {
+            Vec::new()
+        };
         let mut to_send = Vec::with_capacity(jobs.len());
         for (k, mut job) in jobs.drain(..).enumerate() {
             let row = &mut rows[job.index];
@@ -713,6 +722,25 @@ impl Run<'_> {
                         _ => "sent earlier, outcome unknown,",
                     },
                     other.key.order_id,
+                    other.updated_at,
+                ));
+                log.outcome(row);
+                continue;
+            }
+            if let Some(Some(other)) = written_otherwise.get(k)
+                && !sent_here
+            {
+                row.status = Status::Failed;
+                row.error = Some(format!(
+                    "invoice number '{}' was {} on this order as '{}' ({}): the same invoice \
+                     written without or with leading zeros, which VTEX would book twice; not \
+                     sent. Write the number as it was sent",
+                    job.key.invoice_number,
+                    match other.state {
+                        ledger::State::Accepted => "accepted earlier",
+                        _ => "sent earlier, outcome unknown,",
+                    },
+                    other.key.invoice_number,
                     other.updated_at,
                 ));
                 log.outcome(row);

@@ -1384,7 +1384,7 @@ mod tests {
         let paths = write_inputs(&dir, &[a, b]);
         let (_, pending) = load_pending(&paths, &opts());
         let (_, lean_store) = load_for_verdicts(&paths, &opts());
-        let shared = SharedNumbers::find(pending.len(), |i| pending.key(i));
+        let shared = SharedNumbers::find(pending.len(), |i| pending.key(i), Default::default());
         let verdict = |checked: Checked| match checked {
             Checked::Valid(v) => Ok(v.value_cents()),
             Checked::Invalid(i) => Err(i.problems),

@@ -1021,11 +1021,13 @@ fn money_cents(r: &MoneyReading, sep: &SepRule) -> Result<i64, String> {
 /// A date reading under the column's day/month order; as [`money_cents`] for ambiguity.
 fn date_timestamp(r: &DateReading, order: &Result<DayOrder, String>) -> Result<Timestamp, String> {
     match order {
-        Ok(o) => r.timestamp(*o).map_err(|e| e.to_string()),
+        Ok(o) => r.invoice_timestamp(*o).map_err(|e| e.to_string()),
         Err(msg) if r.evidence() == date::Evidence::Ambiguous => {
             Err(format!("{}; {msg}", r.both_ways()))
         }
-        Err(_) => r.timestamp(DayOrder::DayFirst).map_err(|e| e.to_string()),
+        Err(_) => r
+            .invoice_timestamp(DayOrder::DayFirst)
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat,
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat,
     TimeZone,
 };
 use chrono_tz::Tz;
@@ -154,6 +154,21 @@ pub enum DateError {
     FormulaError(String),
     #[error("'{0}' is a true/false cell, not a date")]
     Bool(String),
+    #[error(
+        "{0} is outside the years an invoice can have ({1} to {2}): a mistyped year, or a number \
+         in a date column?"
+    )]
+    UnlikelyYear(String, i32, i32),
+}
+
+/// The first year an invoice's date may have; the last is next year.
+pub const FIRST_YEAR: i32 = 2000;
+
+/// Next year, by this machine's clock: the last year an invoice's date may have.
+pub fn last_year() -> i32 {
+    use chrono::Datelike;
+    static LAST: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| chrono::Utc::now().year().saturating_add(1))
 }
 
 impl DateReading {
@@ -207,6 +222,22 @@ impl DateReading {
         }
     }
 
+    /// [`Self::timestamp`], for an invoice: its year must be from [`FIRST_YEAR`] to
+    /// [`last_year`]. Outside them it is a slip (`0026`, `2062`) or a number read as a date.
+    pub fn invoice_timestamp(&self, order: DayOrder) -> Result<DateTime<FixedOffset>, DateError> {
+        use chrono::Datelike;
+        let t = self.timestamp(order)?;
+        if (FIRST_YEAR..=last_year()).contains(&t.year()) {
+            Ok(t)
+        } else {
+            Err(DateError::UnlikelyYear(
+                self.shown(),
+                FIRST_YEAR,
+                last_year(),
+            ))
+        }
+    }
+
     /// The timestamp when `order` is the column's day/month order.
     pub fn timestamp(&self, order: DayOrder) -> Result<DateTime<FixedOffset>, DateError> {
         let (month, day) = match (self.layout, order) {
@@ -246,10 +277,30 @@ impl DateReading {
                 .ok_or_else(|| DateError::BadOffset(self.shown())),
             Zone::Named(tz) => match tz.from_local_datetime(&local) {
                 LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.fixed_offset()),
+                // Midnight skipped by the clocks (São Paulo's summer time began at midnight until
+                // 2018): a date without a time, or at 00:00, is the day's first instant.
+                LocalResult::None if time == NaiveTime::MIN => start_of_day(tz, local)
+                    .ok_or_else(|| DateError::DstGap(self.shown(), tz.name().to_string())),
                 LocalResult::None => Err(DateError::DstGap(self.shown(), tz.name().to_string())),
             },
         }
     }
+}
+
+/// The first instant of the day of `midnight`, a local time the clocks skipped: the offset
+/// before the jump, taken a day earlier, puts it at the jump's end.
+fn start_of_day(tz: Tz, midnight: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+    let before = tz
+        .from_local_datetime(&(midnight - chrono::Duration::days(1)))
+        .earliest()?
+        .offset()
+        .fix();
+    let utc = midnight.checked_sub_signed(chrono::Duration::seconds(i64::from(
+        before.local_minus_utc(),
+    )))?;
+    let t = tz.from_utc_datetime(&utc);
+    // Past the jump and still on the day asked for.
+    (t.date_naive() == midnight.date()).then(|| t.fixed_offset())
 }
 
 impl DateError {
@@ -788,6 +839,59 @@ mod tests {
         let e = r.timestamp(MonthFirst).unwrap_err();
         assert!(matches!(e, DateError::WrongOrder(..)), "{e}");
         assert!(e.to_string().contains("month/day/year"), "{e}");
+    }
+
+    /// A bug: São Paulo's summer time began at midnight until 2018, so a date without a time on
+    /// those days (a backfill of historic orders) was an error.
+    #[test]
+    fn midnight_skipped_by_the_clocks_is_the_day_s_first_instant() {
+        let sp = parse_timezone("America/Sao_Paulo").unwrap();
+        for (text, want) in [
+            ("04/11/2018", "2018-11-04T01:00:00-02:00"),
+            ("2018-11-04 00:00", "2018-11-04T01:00:00-02:00"),
+            ("15/10/2017 00:00:00", "2017-10-15T01:00:00-02:00"),
+            ("16/10/2016", "2016-10-16T01:00:00-02:00"),
+            ("03/11/2018", "2018-11-03T00:00:00-03:00"),
+        ] {
+            assert_eq!(api(text, sp, DayFirst).unwrap(), want, "{text}");
+        }
+        // A time written inside the jump is still not a time the clocks showed.
+        assert!(matches!(
+            read_date("04/11/2018 00:30", sp, None)
+                .unwrap()
+                .timestamp(DayFirst),
+            Err(DateError::DstGap(..))
+        ));
+    }
+
+    /// A bug: a year typed with a slip (`0026`, `2062`) was sent to VTEX as the invoice's date.
+    #[test]
+    fn an_invoice_date_s_year_must_be_likely() {
+        let year = |text: &str| {
+            read_date(text, SP, None)
+                .unwrap()
+                .invoice_timestamp(DayFirst)
+        };
+        assert!(year("31/12/2000").is_ok());
+        assert!(year(&format!("01/01/{}", last_year())).is_ok());
+        for text in [
+            "01/02/0026".to_string(),
+            "1999-12-31".to_string(),
+            "01/02/9999".to_string(),
+            format!("01/01/{}", last_year() + 1),
+        ] {
+            let err = year(&text).unwrap_err();
+            assert!(matches!(err, DateError::UnlikelyYear(..)), "{text}: {err}");
+            assert!(err.to_string().contains("mistyped year"), "{err}");
+        }
+        assert_eq!(
+            year("01/02/0026").unwrap_err().to_string(),
+            format!(
+                "01/02/0026 is outside the years an invoice can have (2000 to {}): a mistyped \
+                 year, or a number in a date column?",
+                last_year()
+            )
+        );
     }
 
     #[test]

@@ -446,19 +446,19 @@ fn joined(items: &[String], last: &str) -> String {
     }
 }
 
+/// Whether `cell` is named like a field (an alias of one).
+pub fn is_field_name(cell: &str) -> bool {
+    let n = normalize_header(cell);
+    !n.is_empty()
+        && Field::ALL
+            .iter()
+            .any(|f| f.aliases().iter().any(|a| normalize_header(a) == n))
+}
+
 /// How many of `cells` are named like a field (an alias of one): how much a row looks like a
 /// header, to say which row was probably meant when none maps.
 pub fn header_likeness(cells: &[String]) -> usize {
-    cells
-        .iter()
-        .map(|c| normalize_header(c))
-        .filter(|n| {
-            !n.is_empty()
-                && Field::ALL
-                    .iter()
-                    .any(|f| f.aliases().iter().any(|a| normalize_header(a) == *n))
-        })
-        .count()
+    cells.iter().filter(|c| is_field_name(c)).count()
 }
 
 /// `'a', 'b'`: names (headers, sheets) as messages quote them.

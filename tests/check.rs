@@ -1358,6 +1358,60 @@ fn a_header_repeated_mid_file_is_passed_over_and_named() {
     );
 }
 
+/// Bug: a header mid-file with its columns in another order (exports of two layouts joined) was
+/// passed over when its id columns stayed put, or read as a row when they moved, and the rows
+/// below were read with the first header: quantity as the unit price (their product, and so
+/// the invoice value, agreed), order id as invoice number. The file is refused now, naming the
+/// row; the same header in other words, its columns in place, is still passed over.
+#[test]
+fn a_header_mid_file_with_its_columns_moved_refuses_the_file() {
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price";
+    let first = "A-1,NF-1,2026-11-20,S1,1,10.00";
+    for (name, second, moved) in [
+        (
+            "prices.csv",
+            "Order ID,Invoice Number,Issuance Date,SKU,Unit Price,Quantity\n\
+             A-2,NF-2,2026-11-20,S1,10.00,1",
+            "'Quantity' is column 6 there, 5 above; 'Unit Price' is column 5 there, 6 above",
+        ),
+        (
+            "ids.csv",
+            "Nota Fiscal,Pedido,Data de Emissão,SKU,Quantidade,Preço Unitário\n\
+             NF-2,A-2,2026-11-20,S1,1,10.00",
+            "'Order ID' is column 2 there, 1 above; 'Invoice Number' is column 1 there, 2 above",
+        ),
+    ] {
+        w.write(name, format!("{header}\n{first}\n{second}\n"));
+        let run = w.run(&["check", "--timezone", "UTC", name]);
+        run.expect_code(2);
+        assert!(
+            run.stdout().contains(&format!(
+                "{name}: row 3 is a header again, with its columns in another order than the \
+                 header's at row 1 ({moved})"
+            )),
+            "{}",
+            run.stdout()
+        );
+        assert!(
+            run.stdout().contains("split it at row 3"),
+            "{}",
+            run.stdout()
+        );
+    }
+    // In Portuguese, its columns in place: the same header, passed over.
+    w.write(
+        "same.csv",
+        format!(
+            "{header}\n{first}\nPedido,Nota Fiscal,Data de Emissão,SKU,Quantidade,Preço \
+             Unitário\nA-2,NF-2,2026-11-20,S1,1,10.00\n"
+        ),
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "same.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["valid_invoices"], 2, "{:#}", run.json());
+}
+
 /// Bug: an item whose quantity × unit price passes what i64 cents hold made its invoice invalid
 /// with only "the invoice is incomplete". The row and the amounts are named now.
 #[test]

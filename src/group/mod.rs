@@ -803,6 +803,15 @@ fn load_file(
             table.source()
         ));
     }
+    if let Some((row, how)) = store.layout_changes.first() {
+        return Err(format!(
+            "{}: row {row} is a header again, with its columns in another order than the \
+             header's at row {} ({how}): exports of two layouts joined? The rows below it can't \
+             be read with the first header, so the file is not read; split it at row {row}",
+            table.source(),
+            table.header_row(),
+        ));
+    }
     let conventions = Conventions::settle(&votes, opts);
     let mut notes = notes(
         &table,

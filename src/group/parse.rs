@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use super::store::ItemText;
 use super::{LoadOptions, Problem};
-use crate::mapping::{Field, Mapping};
+use crate::mapping::{self, Field, Mapping, Override};
 use crate::source::{self, CellRef, RecordFault, Row};
 use crate::values::date::{self, DateFormat, DateReading, DayOrderVote};
 use crate::values::id::{self, InvoiceType};
@@ -117,6 +117,10 @@ pub(super) struct RowBatch {
     pub repeated_headers: Vec<u64>,
     /// Totals rows (no key, a cell that says "Total"): passed over, and named.
     pub totals_rows: Vec<u64>,
+    /// Rows that are a header again with the columns in another order (exports of two layouts
+    /// joined), and how the columns moved: the rows below can't be read with the file's
+    /// header, and the file is refused.
+    pub layout_changes: Vec<(u64, String)>,
     /// The rows (by index in `rows`, in order) without a key, their order id or invoice number
     /// cell blank, and an item in them: rows that may go on with the invoice above (cells
     /// merged down, ids only on an invoice's first row), which it must not be sent without.
@@ -250,6 +254,7 @@ impl RowBatch {
         self.votes = Votes::default();
         self.repeated_headers.clear();
         self.totals_rows.clear();
+        self.layout_changes.clear();
         self.continued.clear();
     }
 
@@ -314,6 +319,16 @@ fn shown_cell(text: &str) -> String {
     shown
 }
 
+/// What [`RowParser::header_again`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum HeaderAgain {
+    No,
+    /// The header again, its columns where they were.
+    Same,
+    /// A header with its columns moved, as said.
+    Moved(String),
+}
+
 /// Reads the mapped cells of one file's rows; shared by the threads that parse.
 pub(super) struct RowParser<'a> {
     source: u32,
@@ -325,6 +340,8 @@ pub(super) struct RowParser<'a> {
     /// repeats the header row.
     header_key: Option<(&'a str, &'a str)>,
     headers: &'a [String],
+    /// The `--map` overrides, to map a row that is a header again as the header was.
+    overrides: &'a [Override],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
     /// The title rows above the header (their cells), each of which may come again where
@@ -348,6 +365,7 @@ impl<'a> RowParser<'a> {
             item_text,
             header_key: header(Field::OrderId).zip(header(Field::InvoiceNumber)),
             headers,
+            overrides: &opts.overrides,
             delimiter: None,
             titles: Vec::new(),
         }
@@ -500,6 +518,58 @@ impl<'a> RowParser<'a> {
         self.header_key
             .as_ref()
             .is_some_and(|&(o, n)| order.trim() == o && number.trim() == n)
+    }
+
+    /// Whether `row`, whose order id and invoice number cells read `key`, is a header row
+    /// again: those two cells the file's own headers, or both named like a field (ids have
+    /// digits; headers seldom do, and only then are names looked up). A header in another
+    /// layout says how its columns moved.
+    fn header_again(&self, row: &Row<'_>, key: (&str, &str)) -> HeaderAgain {
+        let own = self.repeats_header(key);
+        if !own {
+            let named = |cell: &str| {
+                !cell.bytes().any(|b| b.is_ascii_digit()) && mapping::is_field_name(cell)
+            };
+            if !(named(key.0) && named(key.1)) {
+                return HeaderAgain::No;
+            }
+        }
+        let width = row.len().max(self.headers.len());
+        let cells: Vec<String> = (0..width).map(|c| row.text(c).trim().to_string()).collect();
+        let same_text = cells
+            .iter()
+            .zip(
+                self.headers
+                    .iter()
+                    .map(|h| h.trim())
+                    .chain(std::iter::repeat("")),
+            )
+            .all(|(a, b)| a == b);
+        if same_text {
+            return HeaderAgain::Same;
+        }
+        let columns = mapping::map_headers(&cells, self.overrides, &[]);
+        let moved: Vec<String> = Field::ALL
+            .iter()
+            .filter_map(|&field| {
+                let here = self.mapping.column(field);
+                let there = columns.as_ref().ok().and_then(|m| m.column(field));
+                let here = here?;
+                let name = match self.headers.get(here).map(|h| h.trim()) {
+                    Some(h) if !h.is_empty() => format!("'{h}'"),
+                    _ => field.name().to_string(),
+                };
+                (Some(here) != there).then(|| match there {
+                    Some(c) => format!("{name} is column {} there, {} above", c + 1, here + 1),
+                    None => format!("no {name} column there"),
+                })
+            })
+            .collect();
+        if moved.is_empty() {
+            HeaderAgain::Same
+        } else {
+            HeaderAgain::Moved(moved.join("; "))
+        }
     }
 
     /// Where an item's id or description goes: into the batch, or, loading for verdicts only,
@@ -680,8 +750,14 @@ impl<'a> RowParser<'a> {
         let key = match recent {
             // The same cells as the last row's read the same.
             Some(key) => Some(key),
-            None if texts.is_some_and(|key| self.repeats_header(key)) => {
-                batch.repeated_headers.push(n);
+            None if let Some(key) = texts
+                && let again = self.header_again(row, key)
+                && again != HeaderAgain::No =>
+            {
+                match again {
+                    HeaderAgain::Moved(how) => batch.layout_changes.push((n, how)),
+                    _ => batch.repeated_headers.push(n),
+                }
                 return;
             }
             None if !self.titles.is_empty() && self.repeats_title(row) => {

@@ -188,6 +188,8 @@ pub(super) struct FileStore {
     pub repeated_headers: Vec<u64>,
     /// Totals rows, passed over.
     pub totals_rows: Vec<u64>,
+    /// Rows that are a header with the columns moved ([`super::parse::RowBatch::layout_changes`]).
+    pub layout_changes: Vec<(u64, String)>,
     /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
     /// is then refused as a whole.
     pub overflow: bool,
@@ -219,6 +221,7 @@ impl FileStore {
             row_errors: Vec::new(),
             repeated_headers: Vec::new(),
             totals_rows: Vec::new(),
+            layout_changes: Vec::new(),
             overflow: false,
             last: None,
             probes: Vec::new(),
@@ -279,6 +282,8 @@ impl FileStore {
     pub fn add_batch(&mut self, batch: &RowBatch) {
         self.repeated_headers.extend(&batch.repeated_headers);
         self.totals_rows.extend(&batch.totals_rows);
+        self.layout_changes
+            .extend(batch.layout_changes.iter().cloned());
         let mut problems = batch.problems.iter();
         for (k, rows) in batch.rows.chunks(PASS_ROWS).enumerate() {
             self.add_rows(batch, (k * PASS_ROWS, rows), &mut problems);

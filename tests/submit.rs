@@ -1033,6 +1033,50 @@ fn a_failed_rows_file_comes_back_as_it_failed_and_is_not_written_over() {
     assert!(first.iter().all(|r| r[2] == "invalid"), "{first:?}");
 }
 
+/// Bug: the original file run again after its failed rows were fixed and sent listed those
+/// invoices as invalid, with exit 1, and wrote them to its failed-rows file as rows to fix,
+/// over the file the user had fixed. VTEX has them: they are `already_accepted` now.
+#[test]
+fn the_original_run_again_after_its_fixed_rows_were_sent_has_nothing_to_fix() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         D-1,100,2026-11-20,S1,0,10.00\n\
+         D-2,200,2026-11-20,S2,1,5.00\n",
+    );
+    let args = ["submit", "--ledger", "l.db", "--quiet"];
+    let with = |file: &'static str| {
+        let mut a = args.to_vec();
+        a.push(file);
+        a
+    };
+    sim.run(&w, &with("in.csv")).expect_code(1);
+    let fixed = w.read("in.failed.csv").replace(",0,10.00,", ",1,10.00,");
+    w.write("in.failed.csv", &fixed);
+    sim.run(&w, &with("in.failed.csv")).expect_code(0);
+
+    sim.run(&w, &with("in.csv")).expect_code(0);
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["already_accepted", "already_accepted"]);
+    assert!(
+        rows[0][6].starts_with("accepted earlier (") && rows[0][6].contains("quantity"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(
+        rows[0][4],
+        sim.state().invoice("D-1", "100").expect("sent").receipt
+    );
+    assert_eq!(
+        w.read("in.failed.csv"),
+        fixed,
+        "the fixed file was written over"
+    );
+    sim.assert_exactly_once(&[("D-1".into(), "100".into()), ("D-2".into(), "200".into())]);
+}
+
 /// Bug: a run given `x.csv` and `x.failed.csv` together wrote x.csv's failed rows over the
 /// second input, and `--results x.csv x.csv` truncated the input before reading it. A run whose
 /// outputs would land on an input now stops before sending anything.

@@ -512,12 +512,6 @@ impl Run<'_> {
                 "to_send": jobs.len(),
             }),
         );
-        // Outcomes already final (invalid, or held back by --strict); the rest are logged as
-        // they are decided.
-        let sending: std::collections::HashSet<usize> = jobs.iter().map(|j| j.index).collect();
-        for row in rows.iter().filter(|r| !sending.contains(&r.index)) {
-            log.outcome(row);
-        }
         let started = Instant::now();
         let (stats, stop_reason, seen, timeline) =
             runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
@@ -666,6 +660,15 @@ impl Run<'_> {
         // What the ledger already knows decides each job's start.
         let keys: Vec<ledger::Key> = jobs.iter().map(|j| j.key.clone()).collect();
         let known = ledger.get_many(&keys)?;
+        let sending: std::collections::HashSet<usize> = jobs.iter().map(|j| j.index).collect();
+        if self.mode == Mode::Invoices {
+            self.accepted_though_invalid(&ledger, rows, &sending)?;
+        }
+        // Outcomes already final (invalid, or held back by --strict); the rest are logged as
+        // they are decided.
+        for row in rows.iter().filter(|r| !sending.contains(&r.index)) {
+            log.outcome(row);
+        }
         // Intents an interrupted run left for invoices not in this batch: they are looked at
         // when their own file is submitted again; say so, rather than leave them unseen.
         let in_batch: std::collections::HashSet<&ledger::Key> = keys.iter().collect();
@@ -952,6 +955,56 @@ impl Run<'_> {
             peak_per_second: rate.peak_per_second(),
         };
         Ok((stats, stopper.reason(), seen, timeline))
+    }
+
+    /// Invalid invoices of this file that the ledger shows accepted: fixed in a failed-rows file
+    /// and sent from it, then this file run again. VTEX has the invoice, so there is nothing
+    /// to fix: `already_accepted`, saying why this file's rows were not sent, and kept out of
+    /// the failed-rows file (bug: they were written there as rows to fix, over the fixed
+    /// file).
+    fn accepted_though_invalid(
+        &self,
+        ledger: &Ledger,
+        rows: &mut [ResultRow],
+        sending: &std::collections::HashSet<usize>,
+    ) -> anyhow::Result<()> {
+        let invalid: Vec<usize> = (0..rows.len())
+            .filter(|&k| {
+                rows.get(k).is_some_and(|r| {
+                    r.status == Status::Invalid
+                        && !sending.contains(&r.index)
+                        && !r.order_id.is_empty()
+                        && !r.invoice_number.is_empty()
+                })
+            })
+            .collect();
+        if invalid.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<ledger::Key> = invalid
+            .iter()
+            .filter_map(|&k| rows.get(k))
+            .map(|r| ledger::Key::invoice(&r.order_id, &r.invoice_number))
+            .collect();
+        let known = ledger.get_many(&keys)?;
+        for (&k, key) in invalid.iter().zip(&keys) {
+            let (Some(row), Some(entry)) = (rows.get_mut(k), known.get(key)) else {
+                continue;
+            };
+            if entry.state != ledger::State::Accepted {
+                continue;
+            }
+            row.status = Status::AlreadyAccepted;
+            row.receipt = entry.receipt.clone().filter(|r| !r.is_empty());
+            row.value_cents = Some(entry.value_cents);
+            row.error = Some(format!(
+                "accepted earlier ({}), so nothing was sent and there is nothing to fix; this \
+                 file's rows for it are not valid: {}",
+                entry.updated_at,
+                row.error.as_deref().unwrap_or("invalid")
+            ));
+        }
+        Ok(())
     }
 
     /// A result not sent (yet): `invalid`, no response, for the input rows `rows`.

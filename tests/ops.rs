@@ -829,6 +829,55 @@ fn a_second_scheduler_on_the_same_inbox_is_refused() {
     );
 }
 
+/// Bugs of a scheduled inbox run: one stopped by another run's lock wrote no `--summary-json`
+/// (the scheduler read the last run's, exit 0), and one without credentials passed an empty
+/// inbox with exit 0, failing only once a file came.
+#[test]
+fn a_scheduled_inbox_run_that_can_t_start_says_so_in_its_summary() {
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let args = |target: &'static [&'static str]| {
+        let mut a = vec!["submit", "--ledger", "l.db", "--summary-json", "s.json"];
+        a.extend_from_slice(target);
+        a.extend(["--inbox", "inbox"]);
+        a
+    };
+    let summary = || -> serde_json::Value { serde_json::from_str(&w.read("s.json")).unwrap() };
+
+    // No credentials, nothing in the inbox yet.
+    let out = w.run(&args(&["--account", "shop"]));
+    out.expect_code(2);
+    assert!(out.stderr().contains("VTEX_APP_KEY"), "{}", out.stderr());
+    assert_eq!(summary()["exit_code"], 2);
+    assert!(
+        summary()["error"]
+            .as_str()
+            .unwrap()
+            .contains("VTEX_APP_KEY"),
+        "{:#}",
+        summary()
+    );
+    assert!(summary()["inbox"].as_str().unwrap().ends_with("inbox"));
+
+    // Another run holds the inbox.
+    let lock = File::create(inbox.join(".invoice-import.lock")).unwrap();
+    lock.try_lock().unwrap();
+    w.run(&args(&["--sandbox"])).expect_code(2);
+    assert_eq!(summary()["exit_code"], 2);
+    assert!(
+        summary()["error"]
+            .as_str()
+            .unwrap()
+            .contains("another invoice-import run"),
+        "{:#}",
+        summary()
+    );
+    drop(lock);
+    w.run(&args(&["--sandbox"])).expect_code(0);
+    assert_eq!(summary()["exit_code"], 0, "{:#}", summary());
+}
+
 // ---- 5. the HTML report -------------------------------------------------------------------
 
 fn chromium() -> Option<&'static str> {

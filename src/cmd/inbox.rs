@@ -67,6 +67,11 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             ),
         },
     };
+    // Credentials are needed only once a file comes, but a scheduled run without them must
+    // fail at its first run, not pass as idle until then (bug: an empty inbox exited 0).
+    if settings.target != TargetSpec::Sandbox {
+        settings.credentials()?;
+    }
     let _lock = lock_inbox(dir)?;
     let quiet = args.verbosity.quiet;
 

@@ -143,6 +143,28 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
         };
         return super::check::run_mode(&check, mode);
     }
+    let outcome = send(&args, loaded, mode);
+    // A scheduler reading the summary still learns that the run failed, and why, whatever
+    // stopped it: a config, the credentials, a lock another run holds, an unreadable file.
+    if let (Err(err), Some(path)) = (&outcome, &args.summary_json) {
+        let failed = serde_json::json!({
+            "schema_version": summary::SCHEMA_VERSION,
+            "command": mode.command(),
+            "inputs": args.input.files,
+            "inbox": args.inbox,
+            "error": format!("{err:#}"),
+            "exit_code": EXIT_ERROR,
+        });
+        // The run's own error is the one to tell, even when the summary can't say it.
+        if let Err(e) = summary::write_json(path, &failed) {
+            eprintln!("error: can't write the summary {path}: {e}");
+        }
+    }
+    outcome
+}
+
+/// [`run`] once it is to send: to the inbox, or the files named.
+fn send(args: &SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<i32> {
     let settings = Settings::resolve(&args.send, loaded)?;
     if mode == Mode::Tracking {
         // `track` shares submit's options; these two mean nothing to a tracking update, so
@@ -177,37 +199,17 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
                 );
             }
         }
-        return super::inbox::run(&args, &settings, mode, &dir);
+        return super::inbox::run(args, &settings, mode, &dir);
     }
     if args.input.files.is_empty() {
         bail!("name at least one input file (or `-` for stdin)");
     }
-    match run_files(&args, &settings, mode) {
-        Ok(done) => {
-            if let Some(path) = &args.summary_json {
-                summary::write_json(path, &done.summary)
-                    .with_context(|| format!("can't write the summary {path}"))?;
-            }
-            Ok(done.summary.exit_code)
-        }
-        Err(err) => {
-            // A scheduler reading the summary still learns that the run failed, and why.
-            if let Some(path) = &args.summary_json {
-                let failed = serde_json::json!({
-                    "schema_version": summary::SCHEMA_VERSION,
-                    "command": mode.command(),
-                    "inputs": args.input.files,
-                    "error": format!("{err:#}"),
-                    "exit_code": EXIT_ERROR,
-                });
-                // The run's own error is the one to tell, even when the summary can't say it.
-                if let Err(e) = summary::write_json(path, &failed) {
-                    eprintln!("error: can't write the summary {path}: {e}");
-                }
-            }
-            Err(err)
-        }
+    let done = run_files(args, &settings, mode)?;
+    if let Some(path) = &args.summary_json {
+        summary::write_json(path, &done.summary)
+            .with_context(|| format!("can't write the summary {path}"))?;
     }
+    Ok(done.summary.exit_code)
 }
 
 /// A finished run of some files: its summary (which carries the exit code).

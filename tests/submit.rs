@@ -1825,6 +1825,14 @@ fn stopped_mid_run_settles_in_flight_and_writes_results(which: &str) {
     );
     let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
     assert_eq!(summary["exit_code"], 130);
+    // Bug: a SIGTERM said "Ctrl-C again to abort", to a service that has no terminal.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = if which == "-TERM" {
+        "terminated (SIGTERM): finishing requests in flight (a second SIGTERM or Ctrl-C aborts)"
+    } else {
+        "interrupted: finishing requests in flight (Ctrl-C again to abort)"
+    };
+    assert!(stderr.contains(said), "{stderr}");
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows.len(), 60, "every invoice has a row");
     let accepted = rows.iter().filter(|r| r[2] == "accepted").count();

@@ -829,7 +829,14 @@ impl Run<'_> {
             let stopper = Arc::clone(&stopper);
             tokio::spawn(async move {
                 if let Some(what) = interruption().await {
-                    eprintln!("\n{what}: finishing requests in flight (Ctrl-C again to abort)");
+                    // What aborts is what stopped it: a second SIGTERM (systemd's stop
+                    // timeout sends SIGKILL instead), or Ctrl-C.
+                    let again = if what.contains("SIGTERM") {
+                        "a second SIGTERM or Ctrl-C aborts"
+                    } else {
+                        "Ctrl-C again to abort"
+                    };
+                    eprintln!("\n{what}: finishing requests in flight ({again})");
                     stopper.stop(StopReason::Interrupted);
                     if interruption().await.is_some() {
                         std::process::exit(EXIT_INTERRUPTED);

@@ -16,9 +16,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::cli::SubmitArgs;
-use crate::cmd::submit::{Mode, output_lines, run_files};
+use crate::cmd::submit::{Destination, Mode, destination, output_lines, run_files};
 use crate::cmd::{EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
-use crate::config::{Settings, TargetSpec};
+use crate::config::Settings;
 use crate::ledger::Ledger;
 use crate::report::summary::{self, RunSummary};
 
@@ -52,26 +52,20 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
     if !dir.is_dir() {
         bail!("inbox {} is not a folder", dir.display());
     }
-    let ledger_path = match (&settings.ledger, &settings.target) {
+    // Where to send, with its credentials, though they are needed only once a file comes: a
+    // scheduled run without them must fail at its first run, not pass as idle until then (bug:
+    // an empty inbox exited 0).
+    let ledger_path = match (&settings.ledger, destination(settings)?) {
         (Some(p), _) => p.clone(),
-        (None, TargetSpec::Sandbox) => bail!(
+        (None, Destination::Sandbox) => bail!(
             "--inbox with --sandbox needs --ledger PATH (the sandbox's own ledger is thrown away, \
              so files would not be remembered)"
         ),
         // The same default ledger the submit run would use.
-        (None, spec) => match spec.target()? {
-            Some(target) => Ledger::default_path(&target.ledger_scope(), target.as_str())?,
-            None => bail!(
-                "say where to send: --account NAME, --base-url URL or --sandbox, or set [target] \
-                 in the config file"
-            ),
-        },
+        (None, Destination::Remote { target, .. }) => {
+            Ledger::default_path(&target.ledger_scope(), target.as_str())?
+        }
     };
-    // Credentials are needed only once a file comes, but a scheduled run without them must
-    // fail at its first run, not pass as idle until then (bug: an empty inbox exited 0).
-    if settings.target != TargetSpec::Sandbox {
-        settings.credentials()?;
-    }
     let _lock = lock_inbox(dir)?;
     let quiet = args.verbosity.quiet;
 

@@ -100,7 +100,7 @@ impl Mode {
 }
 
 /// Where requests go, decided before anything is read.
-enum Destination {
+pub(super) enum Destination {
     Remote {
         target: Target,
         credentials: Credentials,
@@ -217,25 +217,28 @@ pub struct Done {
     pub summary: RunSummary,
 }
 
+/// Where the settings send, checked with its credentials before anything is read: the run of
+/// files and the inbox (whose empty run must fail too) ask the same.
+pub(super) fn destination(settings: &Settings) -> anyhow::Result<Destination> {
+    if settings.target == TargetSpec::Sandbox {
+        return Ok(Destination::Sandbox);
+    }
+    let Some(target) = settings.target.target()? else {
+        bail!(
+            "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the \
+             built-in simulator), or set [target] in the config file"
+        );
+    };
+    Ok(Destination::Remote {
+        target,
+        credentials: settings.credentials()?,
+    })
+}
+
 /// Runs the pipeline on `args.input.files` with validated settings.
 pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::Result<Done> {
     let started = chrono::Utc::now();
-    let destination = match &settings.target {
-        TargetSpec::Sandbox => Destination::Sandbox,
-        spec => {
-            let Some(target) = spec.target()? else {
-                bail!(
-                    "say where to send: --account NAME (VTEX), --base-url URL, or --sandbox (the \
-                     built-in simulator), or set [target] in the config file"
-                );
-            };
-            let credentials = settings.credentials()?;
-            Destination::Remote {
-                target,
-                credentials,
-            }
-        }
-    };
+    let destination = destination(settings)?;
 
     if args.failed.is_some() && args.input.files.len() > 1 {
         bail!(
@@ -977,15 +980,16 @@ impl Run<'_> {
         rows: &mut [ResultRow],
         sending: &std::collections::HashSet<usize>,
     ) -> anyhow::Result<()> {
-        let invalid: Vec<usize> = (0..rows.len())
-            .filter(|&k| {
-                rows.get(k).is_some_and(|r| {
-                    r.status == Status::Invalid
-                        && !sending.contains(&r.index)
-                        && !r.order_id.is_empty()
-                        && !r.invoice_number.is_empty()
-                })
+        let invalid: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.status == Status::Invalid
+                    && !sending.contains(&r.index)
+                    && !r.order_id.is_empty()
+                    && !r.invoice_number.is_empty()
             })
+            .map(|(k, _)| k)
             .collect();
         if invalid.is_empty() {
             return Ok(());

@@ -552,9 +552,8 @@ impl<'a> RowParser<'a> {
         let moved: Vec<String> = Field::ALL
             .iter()
             .filter_map(|&field| {
-                let here = self.mapping.column(field);
+                let here = self.mapping.column(field)?;
                 let there = columns.as_ref().ok().and_then(|m| m.column(field));
-                let here = here?;
                 let name = match self.headers.get(here).map(|h| h.trim()) {
                     Some(h) if !h.is_empty() => format!("'{h}'"),
                     _ => field.name().to_string(),

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use invoice_import::group::{self, LoadOptions};
 use invoice_import::mapping::Field;
 use invoice_import::source::ReadOptions;
-use invoice_import::validate::{self, SharedNumbers};
+use invoice_import::validate::{self, SharedNumbers, ValidateOptions};
 use libfuzzer_sys::fuzz_target;
 
 const HEADERS: [&str; 3] = [
@@ -55,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
         timezone: chrono_tz::America::Sao_Paulo,
     };
     let (batch, pending) = group::load_pending(&[path.display().to_string()], &opts);
-    let shared = SharedNumbers::find(pending.len(), |i| pending.key(i));
+    let shared = SharedNumbers::find(
+        pending.len(),
+        |i| pending.key(i),
+        ValidateOptions::default(),
+    );
     let mut grouped_rows = 0u64;
     for invoice in pending.into_invoices() {
         grouped_rows += invoice.rows.len() as u64;

@@ -547,6 +547,60 @@ fn absurd_time_settings_are_usage_errors_not_panics() {
     }
 }
 
+/// Two exports joined end to end (`cat jan.csv feb.csv`) repeat the header between them; an
+/// invoice in both had its shared rows added together and was sent at twice its value (bug:
+/// as two files the same rows were refused). Its rows on both sides of the repeated header now
+/// make it invalid, and its failed-rows file keeps that header, so feeding it back unfixed is
+/// refused the same way; deleting one side's rows sends it once, at its value.
+#[test]
+fn an_invoice_on_both_sides_of_a_repeated_header_is_not_sent() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,Item ID,Quantity,Unit Price";
+    let shared = "d-1,D1,2017-05-02,SKU1,1,10.00\nd-1,D1,2017-05-02,SKU2,2,5.00";
+    w.write(
+        "joined.csv",
+        format!(
+            "{header}\n{shared}\nd-2,D2,2017-05-02,SKU1,1,10.00\n\
+             {header}\n{shared}\nd-3,D3,2017-05-02,SKU1,1,10.00\n"
+        ),
+    );
+    let args = ["submit", "--rate", "200", "--ledger", "l.db"];
+    let run = sim.run(&w, &[&args[..], &["joined.csv"]].concat());
+    run.expect_code(1);
+    let state = sim.state();
+    assert!(state.invoice("d-1", "D1").is_none(), "sent at double value");
+    assert_eq!(state.invoice("d-2", "D2").unwrap().value, 1000);
+    assert_eq!(state.invoice("d-3", "D3").unwrap().value, 1000);
+    let (_, rows) = read_csv(&w.path("joined.failed.csv"));
+    assert_eq!(
+        rows.len(),
+        5,
+        "d-1's four rows and the header between them: {rows:?}"
+    );
+    assert_eq!(rows[2][0], "Order ID", "{rows:?}");
+    assert!(
+        rows[3][6].contains("rows above and below row 5, which repeats the header"),
+        "{rows:?}"
+    );
+    // Fed back as it is, it is refused again.
+    let again = sim.run(&w, &[&args[..], &["joined.failed.csv"]].concat());
+    again.expect_code(1);
+    assert!(sim.state().invoice("d-1", "D1").is_none());
+    // One side deleted, the invoice is sent once, at its value.
+    let failed = w.read("joined.failed.csv");
+    let fixed: Vec<&str> = failed.lines().take(3).collect();
+    w.write("fixed.csv", fixed.join("\n") + "\n");
+    sim.run(&w, &[&args[..], &["fixed.csv"]].concat())
+        .expect_code(0);
+    assert_eq!(sim.state().invoice("d-1", "D1").unwrap().value, 2000);
+    sim.assert_exactly_once(&[
+        ("d-1".into(), "D1".into()),
+        ("d-2".into(), "D2".into()),
+        ("d-3".into(), "D3".into()),
+    ]);
+}
+
 #[test]
 fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     let sim = Sim::start(sim::config());

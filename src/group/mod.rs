@@ -128,6 +128,8 @@ pub struct SourceInfo {
     /// What the user should be told about how it was read: a workbook's sheets not read, rows
     /// that repeat the header.
     pub notes: Vec<String>,
+    /// Rows that repeat the header (or the title above it), passed over; in file order.
+    pub repeated_headers: Vec<u64>,
     /// Columns whose decimal separator or day/month order stayed ambiguous, with the reason
     /// that ends each of their ambiguous values' problems: said once for the column on screen.
     pub unsettled: Vec<(Field, String)>,
@@ -844,6 +846,7 @@ fn load_file(
         delimiter: table.delimiter(),
         decimal_comma: conventions.decimal_comma,
         unsettled: conventions.unsettled(),
+        repeated_headers: store.repeated_headers.clone(),
         keep: (path == "-").then_some(table),
     };
     Ok((info, LoadedFile { store, conventions }))

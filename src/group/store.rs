@@ -184,7 +184,7 @@ pub(super) struct FileStore {
     others: HashMap<u32, Vec<Other>>,
     problems: HashMap<u32, Vec<Problem>>,
     pub row_errors: Vec<Problem>,
-    /// Rows that repeat the header, passed over.
+    /// Rows that repeat the header, passed over; in file order, as batches are added in it.
     pub repeated_headers: Vec<u64>,
     /// Totals rows, passed over.
     pub totals_rows: Vec<u64>,
@@ -823,6 +823,9 @@ impl FileStore {
             rows.push(at(b));
         }
         rows.extend(item_rows);
+        if let Some(problem) = self.across_a_repeated_header(rows) {
+            problems.push(problem);
+        }
 
         let (order_id, invoice_number) = self.key(i);
         out.order_id.clear();
@@ -840,6 +843,33 @@ impl FileStore {
         out.tracking_url = tracking_url;
         out.dispatched_date = dispatched_date;
         true
+    }
+
+    /// A problem when an invoice's `rows` (in file order) lie above and below a row that
+    /// repeats the header. That is where two exports were joined end to end (`cat a.csv
+    /// b.csv`), and an invoice on both sides has its shared rows counted twice: with no value
+    /// column, nothing else would tell. As with an invoice in two inputs, all its rows must be
+    /// on one side.
+    fn across_a_repeated_header(&self, rows: &[RowRef]) -> Option<Problem> {
+        let (first, last) = (rows.first()?.row, rows.last()?.row);
+        let after_first = self.repeated_headers.partition_point(|&h| h < first);
+        let header = *self
+            .repeated_headers
+            .get(after_first)
+            .filter(|&&h| h < last)?;
+        let below = rows.iter().find(|r| r.row > header).map_or(last, |r| r.row);
+        Some(Problem {
+            source: self.source,
+            row: Some(below),
+            field: None,
+            message: format!(
+                "this invoice has rows above and below row {header}, which repeats the header \
+                 (rows {first} and {below}): where two exports were joined end to end, the \
+                 rows they share would count twice, so all the rows of an invoice must be on \
+                 one side; delete its rows on one side, or, if the header only repeats as a \
+                 page heading of one export, delete row {header}"
+            ),
+        })
     }
 
     /// Converts a slot's first value, then checks that every other value agrees with it.

@@ -469,6 +469,10 @@ fn put_in_place(rename: Option<(PathBuf, PathBuf)>) -> io::Result<()> {
     }
 }
 
+/// The `error` cell of a repeated header kept in a failed-rows file.
+const HEADER_KEPT: &str = "the header again, as in the input: the rows above and below it are \
+                           read as two exports, so an invoice on both sides is still refused";
+
 /// Writes, for each input that has rows to fix, a file with that input's original header row and
 /// the original cells of those rows, plus an `error` column. A workbook input gets a workbook
 /// (`.failed.xlsx`, same sheet name and cell types), a CSV input a CSV with the same delimiter
@@ -489,6 +493,22 @@ pub fn write_failed_rows(
         if !sources_with_rows.contains(&index) {
             continue;
         }
+        // A header repeated between failed rows is written too: it may be where two exports
+        // were joined, and without it the rows of an invoice from both would read as one.
+        let failed_here = || errors.keys().filter(|r| r.source == index).map(|r| r.row);
+        let (first, last) = (failed_here().min(), failed_here().max());
+        let kept_headers: HashSet<u64> = info
+            .repeated_headers
+            .iter()
+            .copied()
+            .filter(|&h| first.is_some_and(|f| f < h) && last.is_some_and(|l| h < l))
+            .collect();
+        let message_for = |row: u64| -> Option<&str> {
+            match errors.get(&RowRef { source: index, row }) {
+                Some(message) => Some(message),
+                None => kept_headers.contains(&row).then_some(HEADER_KEPT),
+            }
+        };
         let workbook_sheet = info.source.sheet.as_deref();
         let path = out.path_for(info, batch.sources.len());
         let mut table = info.reopen(read).map_err(|e| e.to_string())?;
@@ -502,7 +522,7 @@ pub fn write_failed_rows(
                 true => tmp_path(&target),
                 false => target.clone(),
             };
-            write_failed_workbook(&mut table, sheet, index, errors, &tmp)
+            write_failed_workbook(&mut table, sheet, &message_for, &tmp)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             put_in_place(renamed.then_some((tmp, target))).map_err(io_err)?;
             written.push(path);
@@ -549,10 +569,7 @@ pub fn write_failed_rows(
         .collect();
         // Row `number`'s cells, read only when the row failed: most rows did not.
         let mut write_row = |number: u64, cells: &mut dyn Iterator<Item = String>| {
-            let Some(message) = errors.get(&RowRef {
-                source: index,
-                row: number,
-            }) else {
+            let Some(message) = message_for(number) else {
                 return Ok(());
             };
             let mut cells: Vec<String> = cells.take(width).collect();
@@ -615,11 +632,10 @@ pub fn write_failed_rows(
     Ok(written)
 }
 
-fn write_failed_workbook(
+fn write_failed_workbook<'e>(
     table: &mut crate::source::Table,
     sheet: &str,
-    source: u32,
-    errors: &HashMap<RowRef, String>,
+    message_for: &dyn Fn(u64) -> Option<&'e str>,
     path: &Path,
 ) -> Result<(), rust_xlsxwriter::XlsxError> {
     let width = own_columns(table.headers());
@@ -639,10 +655,7 @@ fn write_failed_workbook(
             Ok(None) => break,
             Err(_) => continue,
         };
-        let Some(message) = errors.get(&RowRef {
-            source,
-            row: row.number(),
-        }) else {
+        let Some(message) = message_for(row.number()) else {
             continue;
         };
         wb.push((0..width).map(|c| row.get(c)), width, message)?;

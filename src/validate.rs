@@ -321,11 +321,7 @@ pub struct SharedNumbers {
     variants: HashMap<String, Vec<(String, String)>>,
 }
 
-/// An invoice number without its leading zeros: `000123` and `123` are one invoice to a person,
-/// and two to VTEX.
-fn unpadded(number: &str) -> &str {
-    number.trim_start_matches('0')
-}
+use crate::values::id::unpadded;
 
 impl SharedNumbers {
     /// From the keys (order id, invoice number) of a batch's `n` invoices, each key once. Keys

@@ -1790,6 +1790,49 @@ fn check_remote_skips_invoices_already_on_vtex() {
     );
 }
 
+/// Another system booked invoice `000123`; this file has it as `123`, its zeros dropped as a
+/// spreadsheet drops them from a number. `--check-remote` looked for the number as written
+/// only, missed it, and sent it, so VTEX had the invoice twice (bug).
+#[test]
+fn check_remote_finds_the_number_written_with_other_leading_zeros() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,Item ID,Quantity,Unit Price";
+    let row = |number: &str, order: &str| format!("{order},{number},2026-11-20,S1,1,10.00");
+    w.write("other.csv", format!("{header}\n{}\n", row("000123", "A-1")));
+    sim.run(&w, &["submit", "--ledger", "other.db", "other.csv"])
+        .expect_code(0);
+    std::thread::sleep(Duration::from_millis(400)); // VTEX's propagation delay
+    w.write(
+        "in.csv",
+        format!("{header}\n{}\n{}\n", row("123", "A-1"), row("124", "A-2")),
+    );
+    let run = sim.run(
+        &w,
+        &["submit", "--check-remote", "--ledger", "l.db", "in.csv"],
+    );
+    run.expect_code(1);
+    let state = sim.state();
+    assert!(state.invoice("A-1", "123").is_none(), "booked twice");
+    assert!(state.invoice("A-2", "124").is_some());
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(statuses(&rows), ["failed", "accepted"]);
+    let (headers, _) = read_csv(&w.path("in.results.csv"));
+    let column = headers.iter().position(|h| h == "error").unwrap();
+    let error = &rows[0][column];
+    assert!(
+        error.contains("already has invoice 000123 (value 10.00) on VTEX"),
+        "{error}"
+    );
+    // The ledger holds it as failed: the next run looks again, and refuses again.
+    sim.run(
+        &w,
+        &["submit", "--check-remote", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(1);
+    assert!(sim.state().invoice("A-1", "123").is_none());
+}
+
 #[test]
 fn embedded_sandbox_runs_the_readme_command() {
     let w = Workdir::new();

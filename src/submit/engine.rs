@@ -213,6 +213,12 @@ enum Look {
         value: i64,
     },
     Absent,
+    /// Not there, but the order has the number with other leading zeros (`000123` for `123`):
+    /// sending would book one invoice twice.
+    WrittenOtherwise {
+        number: String,
+        value: i64,
+    },
     OrderNotFound,
     /// The run stopped (Ctrl-C) before the look was done: nothing more is asked of VTEX.
     Stopped,
@@ -463,6 +469,21 @@ impl Engine {
                         );
                         self.ensure_intent(job, &mut has_intent).await?;
                         self.ledger.record_failed(&job.key, &msg).await?;
+                        out.error = Some(msg);
+                        return Ok(());
+                    }
+                    Ok(Look::WrittenOtherwise { number, value }) => {
+                        let msg = format!(
+                            "the order already has invoice {number} (value {}) on VTEX: this \
+                             invoice's number with other leading zeros, which VTEX would book as \
+                             a second invoice; not sent (if they are two invoices, number them \
+                             apart)",
+                            crate::report::money_plain(value)
+                        );
+                        if !uncertain {
+                            self.ensure_intent(job, &mut has_intent).await?;
+                            self.ledger.record_failed(&job.key, &msg).await?;
+                        }
                         out.error = Some(msg);
                         return Ok(());
                     }
@@ -719,6 +740,7 @@ impl Engine {
 
     /// Looks at the order up to `looks.len()` times (after each pause) for the job's invoice.
     async fn look(&self, job: &Job, looks: &[Duration]) -> Result<Look, CallError> {
+        let mut other = None;
         for pause in looks {
             // A stop ends the look: Ctrl-C means nothing more goes to VTEX, look-ups included
             // (bug: they went on for seconds after it).
@@ -738,8 +760,16 @@ impl Engine {
                     value: p.invoice_value,
                 });
             }
+            // Still looked for as written through every pause, as an earlier attempt of this
+            // one may yet show.
+            if let Some(p) = order.invoice_written_otherwise(&job.key.invoice_number) {
+                other = Some(Look::WrittenOtherwise {
+                    number: p.invoice_number.clone(),
+                    value: p.invoice_value,
+                });
+            }
         }
-        Ok(Look::Absent)
+        Ok(other.unwrap_or(Look::Absent))
     }
 
     /// GET order, retried under the same policy and rate as every request.

@@ -146,6 +146,12 @@ fn looks_scientific(t: &str) -> bool {
         && exp.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// An invoice number without its leading zeros: `000123` and `123` are one invoice to a person,
+/// and two to VTEX.
+pub fn unpadded(number: &str) -> &str {
+    number.trim_start_matches('0')
+}
+
 /// An invoice number: id rules, and none of '/', '#', '?', '%' or inner whitespace, which
 /// break the URLs of VTEX's later invoice calls.
 pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {

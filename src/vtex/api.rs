@@ -153,6 +153,15 @@ impl Order {
     pub fn invoice(&self, number: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.invoice_number == number)
     }
+
+    /// A package whose invoice number is `number` with other leading zeros (`000123` for
+    /// `123`): to a person the same invoice, to VTEX another one.
+    pub fn invoice_written_otherwise(&self, number: &str) -> Option<&Package> {
+        let bare = crate::values::id::unpadded(number);
+        self.packages.iter().find(|p| {
+            p.invoice_number != number && crate::values::id::unpadded(&p.invoice_number) == bare
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Order {
@@ -233,6 +242,30 @@ fn lenient_opt_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn an_invoice_number_is_found_as_written_and_with_other_leading_zeros() {
+        let order: Order = serde_json::from_value(json!({
+            "orderId": "o1",
+            "packageAttachment": {"packages": [
+                {"invoiceNumber": "000123", "invoiceValue": 100},
+                {"invoiceNumber": "1230", "invoiceValue": 200},
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(order.invoice("000123").map(|p| p.invoice_value), Some(100));
+        assert!(order.invoice("123").is_none());
+        let other = |n: &str| {
+            order
+                .invoice_written_otherwise(n)
+                .map(|p| p.invoice_number.as_str())
+        };
+        assert_eq!(other("123"), Some("000123"));
+        assert_eq!(other("0123"), Some("000123"));
+        assert_eq!(other("000123"), None, "as written is not otherwise");
+        assert_eq!(other("01230"), Some("1230"));
+        assert_eq!(other("12"), None);
+    }
 
     const SPEC: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),

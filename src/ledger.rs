@@ -260,6 +260,10 @@ enum Op {
         sha256: String,
         name: String,
     },
+    Written {
+        path: String,
+        sha256: String,
+    },
     /// Writes nothing; answered once everything queued before it has committed.
     Barrier,
 }
@@ -595,6 +599,32 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
+    /// The content hash of what a run last wrote to the output file `path` (canonical), if
+    /// one did: a failed-rows file that no longer has it was edited since.
+    pub fn written_hash(&self, path: &str) -> Result<Option<String>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT sha256 FROM outputs WHERE path = ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_row([path], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that a run wrote the output file `path` (canonical) with this content hash.
+    /// Blocking; durable on return.
+    pub fn record_written(&self, path: &str, sha256_hex: &str) -> Result<(), LedgerError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.enqueue(Job {
+            op: Op::Written {
+                path: path.to_string(),
+                sha256: sha256_hex.to_string(),
+            },
+            reply: Reply::Blocking(tx),
+        })?;
+        rx.recv().map_err(|_| LedgerError::WriterGone)?
+    }
+
     /// Records an input file by content hash (first sighting kept). Blocking; durable on return.
     pub fn record_file(&self, sha256_hex: &str, name: &str) -> Result<(), LedgerError> {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -724,12 +754,21 @@ fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     }
     // Added after the first schema: created once on a ledger without it (old builds ignore it).
     conn.execute_batch(NUMBERS_INDEX).map_err(err)?;
+    conn.execute_batch(OUTPUTS_TABLE).map_err(err)?;
     Ok(())
 }
 
 /// Finds an invoice number on other orders ([`Ledger::numbers_on_other_orders`]).
 const NUMBERS_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS entries_numbers ON entries (kind, invoice_number);";
+
+/// The failed-rows files runs wrote, by path, with the hash of what was written
+/// ([`Ledger::written_hash`]); added after the first schema, as the numbers index was.
+const OUTPUTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS outputs (
+    path       TEXT PRIMARY KEY,
+    sha256     TEXT NOT NULL,
+    written_at TEXT NOT NULL
+) WITHOUT ROWID;";
 
 /// The query of [`Ledger::numbers_on_other_orders`]. The index is named because SQLite, with no
 /// statistics, otherwise prefers the primary key's `kind` prefix: a scan of every entry of the
@@ -936,6 +975,15 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op, run_id: &str, at: &str) -> Res
                  ON CONFLICT (sha256) DO NOTHING",
             )?
             .execute(params![sha256, name, at])?;
+            Ok(())
+        }
+        Op::Written { path, sha256 } => {
+            tx.prepare_cached(
+                "INSERT INTO outputs (path, sha256, written_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, \
+                 written_at = excluded.written_at",
+            )?
+            .execute(params![path, sha256, at])?;
             Ok(())
         }
         Op::Barrier => Ok(()),

@@ -601,6 +601,51 @@ fn an_invoice_on_both_sides_of_a_repeated_header_is_not_sent() {
     ]);
 }
 
+/// A failed-rows file fixed but not yet submitted was written over when the original input
+/// ran again (a nightly job, say), and the fixes were lost (bug). The ledger now knows what
+/// each run wrote; a file changed since is kept aside, named, and can still be submitted.
+#[test]
+fn an_edited_failed_rows_file_is_kept_when_the_input_runs_again() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Invoice Value\n\
+         A-1,N-1,2026-11-20,S1,1,10.00,10.00\n\
+         A-2,N-2,2026-11-20,S1,1,10.00,12.00\n",
+    );
+    let args = ["submit", "--rate", "200", "--ledger", "l.db"];
+    sim.run(&w, &[&args[..], &["in.csv"]].concat())
+        .expect_code(1);
+    let written = w.read("in.failed.csv");
+    let fixed = written.replace(",12.00,", ",10.00,");
+    w.write("in.failed.csv", &fixed);
+    // The original again, before the fix is submitted.
+    let again = sim.run(&w, &[&args[..], &["in.csv"]].concat());
+    again.expect_code(1);
+    assert!(
+        again.stderr().contains(
+            "in.failed.csv was changed since the run that wrote it; your copy is kept as"
+        ),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(w.read("in.failed.edited.csv"), fixed);
+    assert_eq!(w.read("in.failed.csv"), written, "this run's rows to fix");
+    // Unchanged since this run wrote it, it is written over with no note and no copy.
+    let third = sim.run(&w, &[&args[..], &["in.csv"]].concat());
+    assert!(
+        !third.stderr().contains("changed since"),
+        "{}",
+        third.stderr()
+    );
+    assert!(!w.path("in.failed.edited-2.csv").exists());
+    // The copy kept is the fix, and goes through.
+    sim.run(&w, &[&args[..], &["in.failed.edited.csv"]].concat())
+        .expect_code(0);
+    assert_eq!(sim.state().invoice("A-2", "N-2").unwrap().value, 1000);
+}
+
 #[test]
 fn failed_rows_file_fixed_and_resubmitted_is_accepted() {
     let sim = Sim::start(sim::config());
@@ -1882,6 +1927,56 @@ fn ctrl_c_settles_in_flight_writes_results_and_exits_130() {
 #[test]
 fn sigterm_stops_a_run_as_ctrl_c_does() {
     stopped_mid_run_settles_in_flight_and_writes_results("-TERM");
+}
+
+/// Found by a review: a SIGTERM while a run read the ledger, before the first request (a
+/// backfill spends seconds there), killed it with exit 143: no results, no summary for the
+/// scheduler. Signals are listened for from before the ledger is opened.
+#[test]
+fn sigterm_before_the_first_request_ends_with_results_and_a_summary() {
+    use std::io::BufRead;
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 30_000);
+    let mut child = sim
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "-v",
+                "--ledger",
+                "l.db",
+                "--summary-json",
+                "s.json",
+                "in.csv",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `-v` names the ledger once it is open, before its look at the 30,000 keys.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        said.push_str(&line);
+        if line.starts_with("ledger: ") {
+            break;
+        }
+        line.clear();
+    }
+    signal(&child, "-TERM");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}{rest}");
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(summary["exit_code"], 130, "{summary:#}");
+    let rows = results(&w, "in.results.csv");
+    assert_eq!(rows.len(), 30_000, "every invoice has a row");
+    let accepted = rows.iter().filter(|r| r[2] == "accepted").count();
+    assert_eq!(accepted, sim.state().invoices.len(), "results are true");
 }
 
 fn stopped_mid_run_settles_in_flight_and_writes_results(which: &str) {

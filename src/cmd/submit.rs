@@ -518,7 +518,7 @@ impl Run<'_> {
             }),
         );
         let started = Instant::now();
-        let (stats, stop_reason, seen, timeline) =
+        let (stats, stop_reason, seen, timeline, kept_ledger) =
             runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
         let elapsed = started.elapsed();
 
@@ -533,7 +533,7 @@ impl Run<'_> {
         writer
             .finish(&rows)
             .with_context(|| format!("can't write the results file {}", results_path.display()))?;
-        let failed_files = self.write_failed(&rows)?;
+        let failed_files = self.write_failed(&rows, kept_ledger.as_deref())?;
         if !quiet {
             self.note_stale_failed(&failed_files);
         }
@@ -613,9 +613,41 @@ impl Run<'_> {
         destination: Destination,
         writer: &mut ResultsWriter,
         log: &mut EventLog,
-    ) -> anyhow::Result<(Arc<Stats>, Option<StopReason>, RateSeen, Vec<Sample>)> {
+    ) -> anyhow::Result<(
+        Arc<Stats>,
+        Option<StopReason>,
+        RateSeen,
+        Vec<Sample>,
+        Option<PathBuf>,
+    )> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
+        // Ctrl-C, or SIGTERM (systemd stopping the unit, `timeout`, `kill`): take no new work
+        // and let in-flight requests settle; a second one aborts (the ledger is consistent at
+        // every commit, so nothing is lost but the results file). Listened for from here, so a
+        // signal while the ledger is read still ends with results and a summary (bug: it
+        // killed the run, exit 143, with neither, for the seconds a backfill spends there).
+        let stopper = Arc::new(Stopper::default());
+        let interrupt = {
+            let stopper = Arc::clone(&stopper);
+            tokio::spawn(async move {
+                if let Some(what) = interruption().await {
+                    // What aborts is what stopped it: a second SIGTERM (systemd's stop
+                    // timeout sends SIGKILL instead), or Ctrl-C.
+                    let again = if what.contains("SIGTERM") {
+                        "a second SIGTERM or Ctrl-C aborts"
+                    } else {
+                        "Ctrl-C again to abort"
+                    };
+                    eprintln!("\n{what}: finishing requests in flight ({again})");
+                    stopper.stop(StopReason::Interrupted);
+                    if interruption().await.is_some() {
+                        std::process::exit(EXIT_INTERRUPTED);
+                    }
+                }
+            })
+        };
+
         let (target, credentials, sandbox_handle) = match destination {
             Destination::Remote {
                 target,
@@ -803,7 +835,6 @@ impl Run<'_> {
             self.settings.rate,
             burst_for(self.settings.rate),
         ));
-        let stopper = Arc::new(Stopper::default());
         let stats = Arc::new(Stats::default());
         let engine = Arc::new(Engine {
             client,
@@ -824,29 +855,6 @@ impl Run<'_> {
             stopper: Arc::clone(&stopper),
             stats: Arc::clone(&stats),
         });
-
-        // Ctrl-C, or SIGTERM (systemd stopping the unit, `timeout`, `kill`): take no new work
-        // and let in-flight requests settle; a second one aborts (the ledger is consistent at
-        // every commit, so nothing is lost but the results file).
-        let interrupt = {
-            let stopper = Arc::clone(&stopper);
-            tokio::spawn(async move {
-                if let Some(what) = interruption().await {
-                    // What aborts is what stopped it: a second SIGTERM (systemd's stop
-                    // timeout sends SIGKILL instead), or Ctrl-C.
-                    let again = if what.contains("SIGTERM") {
-                        "a second SIGTERM or Ctrl-C aborts"
-                    } else {
-                        "Ctrl-C again to abort"
-                    };
-                    eprintln!("\n{what}: finishing requests in flight ({again})");
-                    stopper.stop(StopReason::Interrupted);
-                    if interruption().await.is_some() {
-                        std::process::exit(EXIT_INTERRUPTED);
-                    }
-                }
-            })
-        };
 
         // The timeline: counters read once a second (the engine keeps totals only).
         let timeline = Arc::new(std::sync::Mutex::new(Timeline::default()));
@@ -966,7 +974,13 @@ impl Run<'_> {
             throttled: rate.throttled(),
             peak_per_second: rate.peak_per_second(),
         };
-        Ok((stats, stopper.reason(), seen, timeline))
+        Ok((
+            stats,
+            stopper.reason(),
+            seen,
+            timeline,
+            (!temporary_ledger).then_some(ledger_path),
+        ))
     }
 
     /// Invalid invoices of this file that the ledger shows accepted: fixed in a failed-rows file
@@ -1061,7 +1075,13 @@ impl Run<'_> {
             })
     }
 
-    fn write_failed(&self, rows: &[ResultRow]) -> anyhow::Result<Vec<PathBuf>> {
+    /// Writes the failed-rows files; with the run's ledger (`None` for a throwaway one), first
+    /// keeps aside any such file a user edited since a run wrote it.
+    fn write_failed(
+        &self,
+        rows: &[ResultRow],
+        ledger: Option<&Path>,
+    ) -> anyhow::Result<Vec<PathBuf>> {
         let mut errors: HashMap<RowRef, String> = HashMap::new();
         for r in rows.iter().filter(|r| r.status.needs_fixing()) {
             let message = r
@@ -1075,8 +1095,45 @@ impl Run<'_> {
         if errors.is_empty() {
             return Ok(Vec::new());
         }
-        results::write_failed_rows(self.batch, self.read, &errors, &self.failed_options())
-            .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))
+        let options = self.failed_options();
+        let ledger = ledger.and_then(|path| match Ledger::open(path, self.run_id) {
+            Ok(ledger) => Some(ledger),
+            Err(e) => {
+                eprintln!("warning: can't tell whether a failed-rows file was edited: {e}");
+                None
+            }
+        });
+        if let Some(ledger) = &ledger {
+            let sources: std::collections::BTreeSet<u32> =
+                errors.keys().map(|r| r.source).collect();
+            for info in sources
+                .iter()
+                .filter_map(|&s| self.batch.sources.get(s as usize))
+            {
+                let path = options.path_for(info, self.batch.sources.len());
+                keep_if_edited(ledger, &path);
+            }
+        }
+        let written = results::write_failed_rows(self.batch, self.read, &errors, &options)
+            .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))?;
+        if let Some(ledger) = &ledger {
+            for path in &written {
+                let recorded =
+                    output_hash(path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|(at, hash)| {
+                            ledger.record_written(&at, &hash).map_err(|e| e.to_string())
+                        });
+                if let Err(e) = recorded {
+                    eprintln!(
+                        "warning: {}: not recorded in the ledger, so edits to it will not be \
+                         noticed: {e}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        Ok(written)
     }
 
     /// Says which failed-rows files beside this run's inputs are from an earlier run: none of
@@ -1192,6 +1249,65 @@ fn sandbox_config(rows: &[ResultRow]) -> (sandbox::SandboxConfig, Credentials) {
 }
 
 /// A ledger for one sandbox run: the simulator forgets everything when it stops, so must the ledger.
+/// A written output file's canonical path, as the ledger keys it, and its content hash.
+fn output_hash(path: &Path) -> std::io::Result<(String, String)> {
+    use sha2::{Digest, Sha256};
+    let at = std::fs::canonicalize(path)?;
+    let hash = hex::encode(Sha256::digest(std::fs::read(&at)?));
+    Ok((at.to_string_lossy().into_owned(), hash))
+}
+
+/// A failed-rows file about to be written over, that a user changed since a run wrote it (its
+/// hash is no longer the one the ledger recorded), is renamed aside and named: it may hold
+/// fixes not yet submitted (bug: running the original input again wrote over them). A file
+/// the ledger never recorded, or a link, is written over as before.
+fn keep_if_edited(ledger: &Ledger, path: &Path) {
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if !is_file {
+        return;
+    }
+    let edited = output_hash(path).ok().and_then(|(at, hash)| {
+        let recorded = ledger.written_hash(&at).ok()??;
+        (recorded != hash).then_some(())
+    });
+    if edited.is_none() {
+        return;
+    }
+    let aside = edited_name(path);
+    match std::fs::rename(path, &aside) {
+        Ok(()) => eprintln!(
+            "note: {} was changed since the run that wrote it; your copy is kept as {} \
+             (submit it if its fixes are not sent yet), and this run's rows to fix go to {}",
+            path.display(),
+            aside.display(),
+            path.display()
+        ),
+        Err(e) => eprintln!(
+            "warning: {} was changed since the run that wrote it, and can't be kept aside \
+             ({e}); it is written over",
+            path.display()
+        ),
+    }
+}
+
+/// `x.failed.csv` → `x.failed.edited.csv`, or `x.failed.edited-2.csv` and on, the first free.
+fn edited_name(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..)
+        .map(|n| match n {
+            1 => path.with_file_name(format!("{stem}.edited{ext}")),
+            n => path.with_file_name(format!("{stem}.edited-{n}{ext}")),
+        })
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| path.with_file_name(format!("{stem}.edited{ext}")))
+}
+
 fn temporary_ledger_path() -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

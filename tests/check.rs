@@ -1222,8 +1222,10 @@ fn a_hidden_sheet_is_not_read_unless_named() {
 }
 
 /// Bug: a workbook with a sheet per month had only its first sheet with data read, and nothing
-/// said so: a finance user saw January valid and never knew February was not looked at. The
-/// other visible sheets are named (a hidden one is not), and `--sheet` reads one of them.
+/// said so: a finance user saw January valid and never knew February was not looked at. Other
+/// visible sheets of another layout are named (a hidden one is not); sheets of the same layout
+/// refuse the file, as a run that read only the first looked done (exit 0, the inbox's file
+/// processed) with the others' invoices never sent (found by a review). `--sheet` reads one.
 #[test]
 fn a_workbook_s_other_sheets_are_named_as_not_read() {
     use rust_xlsxwriter::Workbook;
@@ -1233,12 +1235,19 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
         ("Cover", ""),
         ("Jan", "A-1"),
         ("Feb", "A-2"),
+        ("Resumo", "total"),
         ("Old", "A-3"),
     ] {
         let ws = wb.add_worksheet().set_name(name).unwrap();
         if order.is_empty() {
             ws.write_string(0, 0, "Notas de janeiro e fevereiro")
                 .unwrap();
+            continue;
+        }
+        if order == "total" {
+            common::write_headers(ws, 0, &["Mês", "Total"]);
+            ws.write_string(1, 0, "Jan").unwrap();
+            ws.write_number(1, 1, 10.0).unwrap();
             continue;
         }
         common::write_headers(
@@ -1258,26 +1267,53 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
     wb.save(w.path("months.xlsx")).unwrap();
 
     let run = w.run(&["check", "--timezone", "UTC", "months.xlsx"]);
+    run.expect_code(2);
+    let said = format!("{}{}", run.stdout(), run.stderr());
+    assert!(
+        said.contains(
+            "months.xlsx has invoices on several sheets with the same columns ('Jan', 'Feb')"
+        ) && said.contains("--sheet NAME"),
+        "{said}"
+    );
+
+    // Feb gone, the other sheet is of another layout: read the first, name the other.
+    let mut wb = Workbook::new();
+    for (name, headers) in [
+        (
+            "Jan",
+            &["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"][..],
+        ),
+        ("Resumo", &["Mês", "Total"][..]),
+    ] {
+        let ws = wb.add_worksheet().set_name(name).unwrap();
+        common::write_headers(ws, 0, headers);
+        for (c, v) in ["A-1", "NF-1", "2026-11-20", "S1"]
+            .iter()
+            .take(headers.len())
+            .enumerate()
+        {
+            ws.write_string(1, c as u16, *v).unwrap();
+        }
+        if headers.len() > 2 {
+            ws.write_number(1, 4, 1.0).unwrap();
+            ws.write_number(1, 5, 10.0).unwrap();
+        }
+    }
+    wb.save(w.path("jan.xlsx")).unwrap();
+    let run = w.run(&["check", "--timezone", "UTC", "jan.xlsx"]);
     run.expect_code(0);
     let out = run.stdout();
     assert!(
-        out.contains("its other sheets ('Feb') were not") && out.contains("--sheet NAME"),
+        out.contains("its other sheets ('Resumo') were not") && out.contains("--sheet NAME"),
         "{out}"
     );
-    let json = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "months.xlsx",
-    ]);
+    let json = w.run(&["check", "--format", "json", "--timezone", "UTC", "jan.xlsx"]);
     assert_eq!(json.json()["files"][0]["sheet"], "Jan");
     assert!(
         json.json()["files"][0]["notes"][0]
             .as_str()
             .unwrap_or("")
-            .contains("'Feb'")
+            .contains("'Resumo'")
     );
 
     let chosen = w.run(&[

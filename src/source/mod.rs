@@ -180,6 +180,12 @@ pub enum SourceError {
     PasswordProtected(String),
     #[error("{file}: refused to read this workbook: {message}")]
     TooLarge { file: String, message: String },
+    #[error(
+        "{file} has invoices on several sheets with the same columns ({sheets}); a run reads \
+         one sheet, so the others' invoices would be left unsent while the file looks done: \
+         submit each with --sheet NAME, or copy them onto one sheet"
+    )]
+    SheetsAlike { file: String, sheets: String },
     #[error("sheet '{sheet}' not found in {file}; sheets: {sheets}")]
     SheetNotFound {
         file: String,

@@ -198,6 +198,26 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             .cloned()
             .collect(),
     };
+    // Invoices on other visible sheets of the same layout (a sheet per branch or per month):
+    // one sheet is read per run, and a run that read only the first looked done, exit 0, the
+    // inbox's file processed, while the others' invoices were never sent (bug). Refused.
+    if opts.sheet.is_none() && !unread.is_empty() {
+        let ours = layout(&store);
+        let alike: Vec<String> = unread
+            .iter()
+            .filter(|other| {
+                ours.is_some() && read_sheet(&mut workbook, other).is_ok_and(|s| layout(&s) == ours)
+            })
+            .cloned()
+            .collect();
+        if !alike.is_empty() {
+            let sheets: Vec<String> = std::iter::once(name.clone()).chain(alike).collect();
+            return Err(SourceError::SheetsAlike {
+                file: file.to_string(),
+                sheets: crate::mapping::quoted(&sheets),
+            });
+        }
+    }
     // Named in a note: passed over, or, when it is the one read, read for want of another.
     let hidden: Arc<[String]> = match &opts.sheet {
         Some(_) => Arc::from([]),
@@ -233,6 +253,23 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         hidden,
     };
     Ok((source, headers, header_row, super::Inner::Sheet(rows)))
+}
+
+/// A sheet's first row with anything (its header, or a title above it), when rows follow it:
+/// two sheets with the same one hold rows of one layout.
+fn layout(store: &Store) -> Option<Vec<String>> {
+    let first = store.first_data_row(0)?;
+    store.first_data_row(first + 1)?;
+    let (number, cells) = store.row(first)?;
+    let mut texts = Row {
+        number,
+        cells: Cells::Sheet(cells),
+    }
+    .texts();
+    while texts.last().is_some_and(String::is_empty) {
+        texts.pop();
+    }
+    Some(texts)
 }
 
 /// The cells of sheet `name` that hold anything.

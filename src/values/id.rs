@@ -152,6 +152,45 @@ pub fn unpadded(number: &str) -> &str {
     number.trim_start_matches('0')
 }
 
+/// The digits of an invoice number written as a formatted number: `4.501` (pt-BR thousands),
+/// `000.004.501` (as an invoice print shows it), `4501.0` or `4501,00` (a float export), which
+/// are `4501` or `000004501` to a person and another invoice to VTEX. `None` for anything else,
+/// `2024.00123` and `1.2` included: not how a whole number is formatted.
+fn formatted_number(id: &str) -> Option<String> {
+    let is_sep = |b: u8| b == b'.' || b == b',';
+    let bytes = id.as_bytes();
+    if !bytes.iter().any(|&b| is_sep(b)) || !bytes.iter().all(|&b| b.is_ascii_digit() || is_sep(b))
+    {
+        return None;
+    }
+    // 1–3 digits, then groups of three after each separator.
+    let grouped = |s: &str| {
+        let mut parts = s.split(['.', ',']);
+        let first = parts.next().unwrap_or_default();
+        let mut groups = 0;
+        (1..=3).contains(&first.len())
+            && parts.all(|p| {
+                groups += 1;
+                p.len() == 3
+            })
+            && groups > 0
+    };
+    let whole = match id.rfind(['.', ',']) {
+        _ if grouped(id) => id,
+        Some(i) => {
+            let (int, zeros) = (&id[..i], &id[i + 1..]);
+            let whole_int = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit());
+            let zero_decimals = !zeros.is_empty() && zeros.bytes().all(|b| b == b'0');
+            if !(zero_decimals && (whole_int || grouped(int))) {
+                return None;
+            }
+            int
+        }
+        None => return None,
+    };
+    Some(whole.chars().filter(char::is_ascii_digit).collect())
+}
+
 /// An invoice number: id rules, and none of '/', '#', '?', '%' or inner whitespace, which
 /// break the URLs of VTEX's later invoice calls.
 pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
@@ -163,6 +202,12 @@ pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>
         ok & b.is_ascii_graphic() & (b != b'/') & (b != b'#') & (b != b'?') & (b != b'%')
     });
     if clean_ascii {
+        if let Some(digits) = formatted_number(&id) {
+            return Err(ValueError::FormattedInvoiceNumber {
+                value: id.into_owned(),
+                digits,
+            });
+        }
         return Ok(Some(id));
     }
     let bad = id.chars().find_map(|c| match c {
@@ -338,6 +383,42 @@ mod tests {
             invoice_number_from_cell(CellRef::Text(" 12 ")),
             Ok(Some("12".into()))
         );
+        // A whole number formatted, by a spreadsheet or as an invoice print shows it: the
+        // digits alone are its number.
+        for (formatted, digits) in [
+            ("4.501", "4501"),
+            ("000.004.501", "000004501"),
+            ("4501.0", "4501"),
+            ("4501,00", "4501"),
+            ("4.501,00", "4501"),
+            ("1,234,567", "1234567"),
+            ("4.000", "4000"),
+        ] {
+            assert_eq!(
+                invoice_number_from_cell(CellRef::Text(formatted)),
+                Err(ValueError::FormattedInvoiceNumber {
+                    value: formatted.into(),
+                    digits: digits.into()
+                }),
+                "{formatted}"
+            );
+        }
+        // Not how a whole number is formatted: kept as written.
+        for kept in [
+            "2024.00123",
+            "1.2",
+            "12.34",
+            "NF-4.501",
+            "4.5.1",
+            "4501.",
+            ".501",
+        ] {
+            assert_eq!(
+                invoice_number_from_cell(CellRef::Text(kept)),
+                Ok(Some(kept.into())),
+                "{kept}"
+            );
+        }
     }
 
     #[test]

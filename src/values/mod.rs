@@ -50,6 +50,12 @@ pub enum ValueError {
     NegativeId(String),
     #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]
     BadInvoiceChar { value: String, what: String },
+    #[error(
+        "invoice number '{value}' is written as a formatted number (thousands separators or a \
+         decimal part, as a spreadsheet or an invoice print shows it): write the digits alone, \
+         {digits}, or VTEX books it as another invoice"
+    )]
+    FormattedInvoiceNumber { value: String, digits: String },
     #[error("'{0}' is not an absolute http(s) URL")]
     NotAUrl(String),
     #[error("quantity '{0}' is not a whole number")]

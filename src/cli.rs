@@ -152,7 +152,8 @@ pub struct InputArgs {
     pub profile: Option<String>,
 
     /// Workbook sheet to read, hidden or not [default: the first visible sheet with data; the
-    /// visible sheets after it and the hidden ones are named in a note, not read].
+    /// visible sheets after it and the hidden ones are named in a note, not read, and a
+    /// workbook with invoices on several sheets of one layout is refused].
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
 
@@ -315,7 +316,8 @@ pub struct SubmitArgs {
     pub send: SendArgs,
 
     /// Look at each order on VTEX before its first POST, and skip invoices already there (for
-    /// backfills where another system may have invoiced some orders).
+    /// backfills where another system may have invoiced some orders); one there with its
+    /// number written with other leading zeros (000123 for 123) is not sent either.
     #[arg(long)]
     pub check_remote: bool,
 

@@ -614,12 +614,17 @@ impl Ledger {
     /// Records that a run wrote the output file `path` (canonical) with this content hash.
     /// Blocking; durable on return.
     pub fn record_written(&self, path: &str, sha256_hex: &str) -> Result<(), LedgerError> {
+        self.write_blocking(Op::Written {
+            path: path.to_string(),
+            sha256: sha256_hex.to_string(),
+        })
+    }
+
+    /// Queues `op` and waits, blocking the thread, until it has committed.
+    fn write_blocking(&self, op: Op) -> Result<(), LedgerError> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.enqueue(Job {
-            op: Op::Written {
-                path: path.to_string(),
-                sha256: sha256_hex.to_string(),
-            },
+            op,
             reply: Reply::Blocking(tx),
         })?;
         rx.recv().map_err(|_| LedgerError::WriterGone)?
@@ -627,15 +632,10 @@ impl Ledger {
 
     /// Records an input file by content hash (first sighting kept). Blocking; durable on return.
     pub fn record_file(&self, sha256_hex: &str, name: &str) -> Result<(), LedgerError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.enqueue(Job {
-            op: Op::File {
-                sha256: sha256_hex.to_string(),
-                name: name.to_string(),
-            },
-            reply: Reply::Blocking(tx),
-        })?;
-        rx.recv().map_err(|_| LedgerError::WriterGone)?
+        self.write_blocking(Op::File {
+            sha256: sha256_hex.to_string(),
+            name: name.to_string(),
+        })
     }
 
     async fn write(&self, op: Op) -> Result<(), LedgerError> {

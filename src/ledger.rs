@@ -23,6 +23,11 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+/// The SHA-256 of `bytes`, in hex: how the ledger records a file's or a body's content.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Bumped whenever the tables change; a newer file is refused rather than misread.
 const SCHEMA_VERSION: i64 = 1;
 /// Most writes committed in one transaction; bounds the latency of the first in a batch.

@@ -13,7 +13,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::cli::SubmitArgs;
 use crate::cmd::submit::{Destination, Mode, destination, output_lines, run_files};
@@ -134,7 +133,7 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             continue;
         }
         let bytes = fs::read(&path).with_context(|| format!("can't read {}", path.display()))?;
-        let hash = hex::encode(Sha256::digest(&bytes));
+        let hash = crate::ledger::sha256_hex(&bytes);
         outcome.sha256 = Some(hash.clone());
         // `track` remembers its files apart: a tracking file may be the invoice file itself.
         let remembered = match mode {
@@ -177,7 +176,7 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         // was written, then moved to processed/ whole, hiding what was sent. It stays, to be
         // read again whole: the ledger sends only what was not accepted, and refuses a changed
         // value for an invoice that was.
-        let now = fs::read(&path).map(|b| hex::encode(Sha256::digest(&b)));
+        let now = fs::read(&path).map(|b| crate::ledger::sha256_hex(&b));
         if now.as_ref().ok() != Some(&hash) {
             let results = done
                 .summary

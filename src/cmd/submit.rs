@@ -518,7 +518,7 @@ impl Run<'_> {
             }),
         );
         let started = Instant::now();
-        let (stats, stop_reason, seen, timeline, kept_ledger) =
+        let (stats, stop_reason, seen, timeline, ledger) =
             runtime.block_on(self.submit(jobs, &mut rows, destination, &mut writer, &mut log))?;
         let elapsed = started.elapsed();
 
@@ -533,7 +533,8 @@ impl Run<'_> {
         writer
             .finish(&rows)
             .with_context(|| format!("can't write the results file {}", results_path.display()))?;
-        let failed_files = self.write_failed(&rows, kept_ledger.as_deref())?;
+        let failed_files = self.write_failed(&rows, ledger.as_ref())?;
+        drop(ledger);
         if !quiet {
             self.note_stale_failed(&failed_files);
         }
@@ -618,7 +619,7 @@ impl Run<'_> {
         Option<StopReason>,
         RateSeen,
         Vec<Sample>,
-        Option<PathBuf>,
+        Option<Ledger>,
     )> {
         let args = self.args;
         let quiet = args.verbosity.quiet;
@@ -962,7 +963,8 @@ impl Run<'_> {
             handle.shutdown().await;
         }
         drop(engine);
-        drop(ledger);
+        // A lasting ledger is kept for the failed-rows files written next; a throwaway one goes.
+        let ledger = (!temporary_ledger).then_some(ledger);
         if temporary_ledger {
             for suffix in ["", "-wal", "-shm", ".lock"] {
                 let mut p = ledger_path.clone().into_os_string();
@@ -974,13 +976,7 @@ impl Run<'_> {
             throttled: rate.throttled(),
             peak_per_second: rate.peak_per_second(),
         };
-        Ok((
-            stats,
-            stopper.reason(),
-            seen,
-            timeline,
-            (!temporary_ledger).then_some(ledger_path),
-        ))
+        Ok((stats, stopper.reason(), seen, timeline, ledger))
     }
 
     /// Invalid invoices of this file that the ledger shows accepted: fixed in a failed-rows file
@@ -1080,7 +1076,7 @@ impl Run<'_> {
     fn write_failed(
         &self,
         rows: &[ResultRow],
-        ledger: Option<&Path>,
+        ledger: Option<&Ledger>,
     ) -> anyhow::Result<Vec<PathBuf>> {
         let mut errors: HashMap<RowRef, String> = HashMap::new();
         for r in rows.iter().filter(|r| r.status.needs_fixing()) {
@@ -1096,14 +1092,7 @@ impl Run<'_> {
             return Ok(Vec::new());
         }
         let options = self.failed_options();
-        let ledger = ledger.and_then(|path| match Ledger::open(path, self.run_id) {
-            Ok(ledger) => Some(ledger),
-            Err(e) => {
-                eprintln!("warning: can't tell whether a failed-rows file was edited: {e}");
-                None
-            }
-        });
-        if let Some(ledger) = &ledger {
+        if let Some(ledger) = ledger {
             let sources: std::collections::BTreeSet<u32> =
                 errors.keys().map(|r| r.source).collect();
             for info in sources
@@ -1116,7 +1105,7 @@ impl Run<'_> {
         }
         let written = results::write_failed_rows(self.batch, self.read, &errors, &options)
             .map_err(|e| anyhow::anyhow!("can't write the failed-rows file: {e}"))?;
-        if let Some(ledger) = &ledger {
+        if let Some(ledger) = ledger {
             for path in &written {
                 let recorded =
                     output_hash(path)
@@ -1248,12 +1237,10 @@ fn sandbox_config(rows: &[ResultRow]) -> (sandbox::SandboxConfig, Credentials) {
     (config, Credentials::new("vtexappkey-sandbox", token))
 }
 
-/// A ledger for one sandbox run: the simulator forgets everything when it stops, so must the ledger.
 /// A written output file's canonical path, as the ledger keys it, and its content hash.
 fn output_hash(path: &Path) -> std::io::Result<(String, String)> {
-    use sha2::{Digest, Sha256};
     let at = std::fs::canonicalize(path)?;
-    let hash = hex::encode(Sha256::digest(std::fs::read(&at)?));
+    let hash = ledger::sha256_hex(&std::fs::read(&at)?);
     Ok((at.to_string_lossy().into_owned(), hash))
 }
 
@@ -1308,6 +1295,7 @@ fn edited_name(path: &Path) -> PathBuf {
         .unwrap_or_else(|| path.with_file_name(format!("{stem}.edited{ext}")))
 }
 
+/// A ledger for one sandbox run: the simulator forgets everything when it stops, so must the ledger.
 fn temporary_ledger_path() -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

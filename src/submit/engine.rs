@@ -467,8 +467,7 @@ impl Engine {
                             crate::report::money_plain(value),
                             crate::report::money_plain(job.value_cents)
                         );
-                        self.ensure_intent(job, &mut has_intent).await?;
-                        self.ledger.record_failed(&job.key, &msg).await?;
+                        self.record_look_failed(job, &mut has_intent, &msg).await?;
                         out.error = Some(msg);
                         return Ok(());
                     }
@@ -481,8 +480,7 @@ impl Engine {
                             crate::report::money_plain(value)
                         );
                         if !uncertain {
-                            self.ensure_intent(job, &mut has_intent).await?;
-                            self.ledger.record_failed(&job.key, &msg).await?;
+                            self.record_look_failed(job, &mut has_intent, &msg).await?;
                         }
                         out.error = Some(msg);
                         return Ok(());
@@ -490,8 +488,7 @@ impl Engine {
                     Ok(Look::OrderNotFound) => {
                         let msg = format!("order {} not found on VTEX (404)", job.key.order_id);
                         if !uncertain {
-                            self.ensure_intent(job, &mut has_intent).await?;
-                            self.ledger.record_failed(&job.key, &msg).await?;
+                            self.record_look_failed(job, &mut has_intent, &msg).await?;
                         }
                         out.http_status = Some(404);
                         out.error = Some(msg);
@@ -711,6 +708,18 @@ impl Engine {
             *has_intent = true;
         }
         Ok(())
+    }
+
+    /// Records `job` failed for what a look at its order found, with an intent first if it
+    /// has none (the ledger records an outcome only against one).
+    async fn record_look_failed(
+        &self,
+        job: &Job,
+        has_intent: &mut bool,
+        msg: &str,
+    ) -> Result<(), ledger::LedgerError> {
+        self.ensure_intent(job, has_intent).await?;
+        self.ledger.record_failed(&job.key, msg).await
     }
 
     fn describe_final(&self, job: &Job, err: &CallError) -> String {

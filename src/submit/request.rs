@@ -1,8 +1,6 @@
 //! Validated invoices → request bodies exactly as VTEX's spec wants them, and the fingerprint that
 //! tells the ledger whether a body is the one it recorded.
 
-use sha2::{Digest, Sha256};
-
 use crate::validate::{Validated, ValidatedInvoice};
 use crate::values::date::to_api;
 use crate::values::id::InvoiceType;
@@ -45,5 +43,5 @@ pub fn fingerprint<T: serde::Serialize>(body: &T) -> String {
 
 /// [`fingerprint`] of a body already serialized: the hash of exactly the bytes that are sent.
 pub fn json_fingerprint<T>(body: &Json<T>) -> String {
-    hex::encode(Sha256::digest(body.as_bytes()))
+    crate::ledger::sha256_hex(body.as_bytes())
 }

@@ -378,6 +378,41 @@ pub enum ConfigCommand {
 
 /// Parses arguments, runs the command, returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // A flag refused (a bad --timezone, a misspelt option) stops a `submit` or `track`
+            // run before it is one; its --summary-json still says so, or a scheduler would
+            // read the previous run's.
+            if err.use_stderr()
+                && let Some((command, path)) = summary_json_of(std::env::args().skip(1))
+            {
+                let rendered = err.to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                crate::cmd::submit::write_failed_summary(&path, command, None, message);
+            }
+            err.exit()
+        }
+    };
     crate::cmd::run(cli)
+}
+
+/// The command (`submit` or `track`) and `--summary-json` path of a command line clap refused,
+/// read from its words as given.
+fn summary_json_of(args: impl Iterator<Item = String>) -> Option<(&'static str, String)> {
+    let args: Vec<String> = args.collect();
+    let command = args.iter().find_map(|a| match a.as_str() {
+        "submit" => Some("submit"),
+        "track" => Some("track"),
+        _ => None,
+    })?;
+    let path = args.iter().enumerate().find_map(|(i, a)| {
+        if a == "--summary-json" {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--summary-json=").map(String::from)
+        }
+    })?;
+    Some((command, path))
 }

@@ -487,10 +487,32 @@ fn missing_message(missing: &[Field], headers: &[String]) -> String {
     format!("{}. Headers found: {}", parts.join("; "), quoted(headers))
 }
 
+/// Whether `header` names a line's total (quantity × unit price) rather than a unit price:
+/// "Valor Total Item", "Preço Total", "Subtotal", "Valor do Item", "Line Amount". Such a column
+/// mapped to `item_price` would book every line's total as its unit price.
+pub fn names_a_line_total(header: &str) -> bool {
+    const LINE_VALUES: [&str; 10] = [
+        "valordoitem",
+        "valoritem",
+        "vlitem",
+        "vlritem",
+        "valordalinha",
+        "lineamount",
+        "linevalue",
+        "amount",
+        "itemamount",
+        "itemvalue",
+    ];
+    let n = normalize_header(header);
+    n.contains("total") || LINE_VALUES.contains(&n.as_str())
+}
+
 /// Up to three headers nearest to any alias of `field`, nearest first, within a useful distance.
+/// A line total is never offered as the unit price ([`names_a_line_total`]).
 fn closest_headers(field: Field, headers: &[String]) -> Vec<String> {
     let mut scored: Vec<(f64, &String)> = headers
         .iter()
+        .filter(|h| field != Field::ItemPrice || !names_a_line_total(h))
         .filter_map(|h| {
             let norm = normalize_header(h);
             let best = field
@@ -726,6 +748,39 @@ mod tests {
         let m = map_headers(&h, &overrides, &[Field::OrderId, Field::InvoiceNumber]).unwrap();
         assert_eq!(m.column(Field::OrderId), Some(0));
         assert_eq!(m.column(Field::InvoiceNumber), Some(0));
+    }
+
+    #[test]
+    fn a_line_total_is_never_offered_as_the_unit_price() {
+        let h = headers(&["Pedido", "NF", "Data", "SKU", "Qtd", "Valor Total Item"]);
+        let err = map_headers(&h, &[], &[Field::ItemPrice]).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("no column for required field item_price"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("closest headers: 'Valor Total Item'"),
+            "{msg}"
+        );
+        for header in [
+            "Preço Total",
+            "Valor do Item",
+            "SUBTOTAL",
+            "Line Amount",
+            "Total",
+        ] {
+            assert!(names_a_line_total(header), "{header}");
+        }
+        for header in [
+            "Preço Unitário",
+            "Valor Unitário",
+            "Unit Price",
+            "Preço",
+            "Valor",
+        ] {
+            assert!(!names_a_line_total(header), "{header}");
+        }
     }
 
     #[test]

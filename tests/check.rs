@@ -897,9 +897,105 @@ fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
     assert!(
         j["files"][0]["notes"][0]
             .as_str()
-            .is_some_and(|n| n.contains("rows 9-10 look like totals or an empty line")),
+            .is_some_and(|n| n.contains("rows 9-10 look like totals, a footer or an empty line")),
         "{j:#}"
     );
+}
+
+/// Found by a finance review: the hint for a missing unit price offered a line-total column,
+/// and following it booked each line's total as its unit price, with nothing said.
+#[test]
+fn a_line_total_is_not_offered_as_the_unit_price_and_mapping_one_is_warned() {
+    let w = Workdir::new();
+    w.write(
+        "lines.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Valor Total Item\n\
+         V1;000123;20/11/2026;SKU-1;1;10,00\n",
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "lines.csv",
+    ]);
+    run.expect_code(2);
+    let message = run.json()["file_errors"][0]["message"].to_string();
+    assert!(
+        message.contains("no column for required field item_price"),
+        "{message}"
+    );
+    assert!(!message.contains("closest headers"), "{message}");
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "--map",
+        "item_price=Valor Total Item",
+        "lines.csv",
+    ]);
+    run.expect_code(0);
+    let notes = run.json()["files"][0]["notes"].to_string();
+    assert!(
+        notes.contains("column 'Valor Total Item' is read as item_price"),
+        "{notes}"
+    );
+}
+
+/// Found by a finance review: an ERP's footer rows, a label where the order id goes with the
+/// sums beside it, a count of notes, who generated the report and an observation, were rows in
+/// no invoice, so a valid export exited 1 (and an inbox sent it to failed/).
+#[test]
+fn erp_footer_rows_are_passed_over() {
+    let w = Workdir::new();
+    w.write(
+        "footer.csv",
+        "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
+         V1;000123;20/11/2026;SKU-1;Caneta;5;10,00;50,00\n\
+         TOTAL;;;;;5;;50,00\n\
+         Total de notas: 1;;;;;;;\n\
+         Gerado em 21/11/2026 10:00 por TOTVS;;;;;;;\n\
+         ;;Obs.: valores em reais;;;;;\n",
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "footer.csv",
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+    assert_eq!(j["total_cents"], 5000, "{j:#}");
+    assert_eq!(j["rows_in_no_invoice"], 0, "{j:#}");
+    assert!(
+        j["files"][0]["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 3-6 look like totals, a footer")),
+        "{j:#}"
+    );
+    // An order id alone is no footer: the row is reported, with what it lacks.
+    w.write(
+        "short.csv",
+        "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
+         V1;000123;20/11/2026;SKU-1;Caneta;5;10,00;50,00\n\
+         V2;;;;;;;\n",
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "short.csv",
+    ]);
+    run.expect_code(1);
+    assert_eq!(run.json()["rows_in_no_invoice"], 1);
 }
 
 /// Found by a second review: a correctly quoted description or address over two lines, with as

@@ -306,6 +306,69 @@ fn summary_json_reports_a_set_up_error_too() {
     );
 }
 
+/// Found by a finance review: a config that can't be read (a missing --config, an unknown key)
+/// or a flag clap refuses (a bad --timezone) wrote no --summary-json, so a scheduler read the
+/// previous run's, which said all was well.
+#[test]
+fn summary_json_reports_a_config_or_flag_error_too() {
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 1);
+    let summary = || -> serde_json::Value {
+        let s = serde_json::from_str(&w.read("s.json")).unwrap();
+        std::fs::remove_file(w.path("s.json")).unwrap();
+        s
+    };
+    let out = w.run(&[
+        "--config",
+        "missing.toml",
+        "submit",
+        "--sandbox",
+        "--summary-json",
+        "s.json",
+        "in.csv",
+    ]);
+    out.expect_code(2);
+    let s = summary();
+    assert_eq!(s["exit_code"], 2, "{s:#}");
+    assert_eq!(s["command"], "submit", "{s:#}");
+    assert!(
+        s["error"].as_str().unwrap().contains("missing.toml"),
+        "{s:#}"
+    );
+
+    w.write("bad.toml", "[input]\ncolour = \"blue\"\n");
+    let out = w.run(&[
+        "--config",
+        "bad.toml",
+        "track",
+        "--sandbox",
+        "--summary-json=s.json",
+        "in.csv",
+    ]);
+    out.expect_code(2);
+    let s = summary();
+    assert_eq!(s["command"], "track", "{s:#}");
+    assert!(s["error"].as_str().unwrap().contains("colour"), "{s:#}");
+
+    let out = w.run(&[
+        "submit",
+        "--sandbox",
+        "--timezone",
+        "Mars/Olympus",
+        "--summary-json",
+        "s.json",
+        "in.csv",
+    ]);
+    out.expect_code(2);
+    let s = summary();
+    assert_eq!(s["exit_code"], 2, "{s:#}");
+    let error = s["error"].as_str().unwrap();
+    assert!(
+        error.contains("Mars/Olympus") && !error.starts_with("error:"),
+        "{s:#}"
+    );
+}
+
 #[test]
 fn results_have_a_bom_unless_no_bom() {
     let w = Workdir::new();

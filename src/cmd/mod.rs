@@ -51,8 +51,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             config()?.apply_input(&mut args.input)?;
             check::run(&args)
         }
-        Command::Submit(args) => submit::run(args, &config()?, submit::Mode::Invoices),
-        Command::Track(args) => submit::run(args, &config()?, submit::Mode::Tracking),
+        Command::Submit(args) => send(args, config(), submit::Mode::Invoices),
+        Command::Track(args) => send(args, config(), submit::Mode::Tracking),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).map(|()| EXIT_OK),
         Command::Config(ConfigCommand::Show(send)) => {
             let loaded = config()?;
@@ -100,6 +100,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             clap_mangen::Man::new(Cli::command()).render(&mut page)?;
             write_stdout(page)?;
             Ok(EXIT_OK)
+        }
+    }
+}
+
+/// `submit` or `track` with the config `loaded`; a config that can't be loaded still writes the
+/// run's `--summary-json` (bug: a scheduler read the previous run's summary).
+fn send(
+    args: crate::cli::SubmitArgs,
+    loaded: Result<Loaded, crate::config::ConfigError>,
+    mode: submit::Mode,
+) -> anyhow::Result<i32> {
+    match loaded {
+        Ok(loaded) => submit::run(args, &loaded, mode),
+        Err(err) => {
+            let err = anyhow::Error::from(err);
+            if let Some(path) = &args.summary_json {
+                let inputs = Some((&args.input.files[..], args.inbox.as_deref()));
+                submit::write_failed_summary(path, mode.command(), inputs, &format!("{err:#}"));
+            }
+            Err(err)
         }
     }
 }

@@ -147,20 +147,34 @@ pub fn run(mut args: SubmitArgs, loaded: &Loaded, mode: Mode) -> anyhow::Result<
     // A scheduler reading the summary still learns that the run failed, and why, whatever
     // stopped it: a config, the credentials, a lock another run holds, an unreadable file.
     if let (Err(err), Some(path)) = (&outcome, &args.summary_json) {
-        let failed = serde_json::json!({
-            "schema_version": summary::SCHEMA_VERSION,
-            "command": mode.command(),
-            "inputs": args.input.files,
-            "inbox": args.inbox,
-            "error": format!("{err:#}"),
-            "exit_code": EXIT_ERROR,
-        });
-        // The run's own error is the one to tell, even when the summary can't say it.
-        if let Err(e) = summary::write_json(path, &failed) {
-            eprintln!("error: can't write the summary {path}: {e}");
-        }
+        let inputs = Some((&args.input.files[..], args.inbox.as_deref()));
+        write_failed_summary(path, mode.command(), inputs, &format!("{err:#}"));
     }
     outcome
+}
+
+/// Writes the `--summary-json` of a `command` run that stopped with `error` before it had a
+/// summary of its own (a config, a flag, the credentials, a lock): a scheduler reading the file
+/// learns that this run failed, and why, instead of reading the previous run's. `inputs` (the
+/// files and the inbox) when known.
+pub(crate) fn write_failed_summary(
+    path: &str,
+    command: &str,
+    inputs: Option<(&[String], Option<&Path>)>,
+    error: &str,
+) {
+    let failed = serde_json::json!({
+        "schema_version": summary::SCHEMA_VERSION,
+        "command": command,
+        "inputs": inputs.map(|(files, _)| files),
+        "inbox": inputs.and_then(|(_, inbox)| inbox),
+        "error": error,
+        "exit_code": EXIT_ERROR,
+    });
+    // The run's own error is the one to tell, even when the summary can't say it.
+    if let Err(e) = summary::write_json(path, &failed) {
+        eprintln!("error: can't write the summary {path}: {e}");
+    }
 }
 
 /// [`run`] once it is to send: to the inbox, or the files named.

@@ -820,6 +820,18 @@ fn load_file(
         (&store.repeated_headers, &store.totals_rows),
         opts.read.sheet.as_deref(),
     );
+    if let Some(header) = mapping
+        .column(Field::ItemPrice)
+        .and_then(|c| headers.get(c))
+        .filter(|h| mapping::names_a_line_total(h))
+    {
+        notes.push(format!(
+            "{}: column '{header}' is read as item_price, the price of ONE unit, but its name \
+             says a line's total (quantity × unit price); if it is, every item is sent at its \
+             line's total: map the unit price column instead (--map item_price=HEADER)",
+            table.source()
+        ));
+    }
     for field in &conventions.day_first_by_comma {
         let column = mapping
             .column(*field)
@@ -1058,9 +1070,9 @@ fn notes(
             _ => ("rows", "look", "were"),
         };
         notes.push(format!(
-            "{}: {rows} {} {look} like totals or an empty line (no order id or invoice number, \
-             no item, and a cell that says Total, or nothing but zeros and dashes) and {were} \
-             passed over, not read as invoices",
+            "{}: {rows} {} {look} like totals, a footer or an empty line (no order id or \
+             invoice number and no item, with a cell that says Total, a line of text alone, or \
+             nothing but zeros and dashes) and {were} passed over, not read as invoices",
             table.source(),
             compress_rows(totals_rows),
         ));

@@ -835,10 +835,40 @@ impl<'a> RowParser<'a> {
                 .cell(row, Field::ItemId)
                 .is_none_or(|c| is_nothing(c) || label(c));
         let cells = || (0..row.len()).map(|c| row.get(c));
-        blank_or_label(Field::OrderId)
-            && blank_or_label(Field::InvoiceNumber)
-            && no_item
-            && (cells().any(label) || cells().all(is_nothing))
+        let keys_blank_or_label =
+            blank_or_label(Field::OrderId) && blank_or_label(Field::InvoiceNumber);
+        // A label where the order id or invoice number goes is a totals row's even with the
+        // sums under the quantity and the price (`TOTAL;;;;5;;50,00`): no item has it.
+        let label_for_a_key = [Field::OrderId, Field::InvoiceNumber]
+            .into_iter()
+            .any(|field| self.cell(row, field).is_some_and(label));
+        let no_item_id = self
+            .cell(row, Field::ItemId)
+            .is_none_or(|c| is_nothing(c) || label(c));
+        (keys_blank_or_label
+            && ((no_item && (cells().any(label) || cells().all(is_nothing)))
+                || (label_for_a_key && no_item_id)))
+            || self.is_footer_line(row)
+    }
+
+    /// Whether `row` is a line of words alone, outside the item columns: an ERP's footer
+    /// ("Gerado em 21/11/2026 por TOTVS", "Obs.: valores em reais", "Total de notas: 2").
+    /// Nothing else in the row is filled, so it can be no invoice's; a note in an item column
+    /// ("Embrulho para presente" under the descriptions) is left to be reported.
+    fn is_footer_line(&self, row: &Row<'_>) -> bool {
+        let mut filled = (0..row.len()).filter(|&c| !is_blank(row.get(c)));
+        let (Some(only), None) = (filled.next(), filled.next()) else {
+            return false;
+        };
+        let item_columns = [
+            Field::ItemId,
+            Field::ItemQuantity,
+            Field::ItemPrice,
+            Field::ItemDescription,
+        ]
+        .map(|field| self.mapping.column(field));
+        !item_columns.contains(&Some(only))
+            && matches!(row.get(only), CellRef::Text(t) if is_words(t))
     }
 
     /// Whether `row`, which has no key (its key cells read as `order` and `number`), has its
@@ -984,6 +1014,14 @@ fn is_totals_label(text: &str) -> bool {
     LABELS.contains(&words)
 }
 
+/// Whether `text` reads as words, not a value: two or more words, one of them of three letters
+/// or more ("Gerado em 21/11/2026", "Obs.: frete incluso"); not "O1", "NF 123" or "1.234,56".
+fn is_words(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let lettered = |w: &str| w.chars().filter(|c| c.is_alphabetic()).count() >= 3;
+    text.split_whitespace().nth(1).is_some() && words.any(lettered)
+}
+
 /// Blank, or a zero: the number 0, or text that reads as no money (`0`, `0,00`, `R$ -`, `-`).
 fn is_nothing(cell: CellRef<'_>) -> bool {
     match cell {
@@ -1039,6 +1077,27 @@ mod tests {
             "Totalr",
         ] {
             assert!(!is_totals_label(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn footer_words_are_not_values() {
+        for text in [
+            "Gerado em 21/11/2026 por TOTVS",
+            "Obs.: frete incluso",
+            "Total de notas: 2",
+        ] {
+            assert!(is_words(text), "{text}");
+        }
+        for text in [
+            "O1",
+            "NF 123",
+            "1.234,56",
+            "R$ 1.234,56",
+            "1100000089777-01",
+            "",
+        ] {
+            assert!(!is_words(text), "{text}");
         }
     }
 

@@ -95,6 +95,12 @@ impl Field {
                 "codigo do pedido",
                 "código do pedido",
                 "pedido vtex",
+                "id pedido vtex",
+                "id do pedido vtex",
+                "nº pedido",
+                "n pedido",
+                "num pedido",
+                "num. pedido",
             ],
             Field::InvoiceNumber => &[
                 "invoice number",
@@ -111,6 +117,12 @@ impl Field {
                 "número nf",
                 "nº da nf",
                 "nº nf",
+                "num nf",
+                "num. nf",
+                "numero nf",
+                "nº nota",
+                "nº da nota",
+                "num nota",
                 "número da nota",
                 "numero da nota",
                 "número da nota fiscal",
@@ -137,6 +149,9 @@ impl Field {
                 "data da nota",
                 "data da nf",
                 "data nf",
+                "dt emissão",
+                "dt. emissão",
+                "dt emissao",
                 "data",
             ],
             Field::InvoiceValue => &[
@@ -188,6 +203,13 @@ impl Field {
                 "codigo produto",
                 "id do item",
                 "código do item",
+                "cód produto",
+                "cód. produto",
+                "cod produto",
+                "código produto",
+                "cód item",
+                "cod item",
+                "cód sku",
             ],
             Field::ItemQuantity => &[
                 "quantity",
@@ -507,6 +529,59 @@ pub fn names_a_line_total(header: &str) -> bool {
     n.contains("total") || LINE_VALUES.contains(&n.as_str())
 }
 
+/// Whether `header` names an order's id of some kind: "Pedido Marketplace", "ID Pedido Loja",
+/// "Nº Pedido Cliente", "Marketplace Order ID"; not "Data do Pedido", "Order Status" or
+/// "order_item_id", which name something else of the order.
+fn names_an_order_id(header: &str) -> bool {
+    const ORDER: [&str; 4] = ["pedido", "order", "orderid", "idpedido"];
+    const ID_WORDS: [&str; 30] = [
+        "id",
+        "n",
+        "no",
+        "num",
+        "numero",
+        "number",
+        "nr",
+        "cod",
+        "codigo",
+        "code",
+        "vtex",
+        "marketplace",
+        "mktplace",
+        "mkt",
+        "loja",
+        "store",
+        "site",
+        "externo",
+        "external",
+        "cliente",
+        "customer",
+        "seller",
+        "ecommerce",
+        "plataforma",
+        "platform",
+        "erp",
+        "interno",
+        "internal",
+        "original",
+        "canal",
+    ];
+    const GLUE: [&str; 5] = ["de", "do", "da", "the", "of"];
+    let words: Vec<String> = header
+        .nfkd()
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    words.iter().any(|w| ORDER.contains(&w.as_str()))
+        && words.iter().all(|w| {
+            let w = w.as_str();
+            ORDER.contains(&w) || ID_WORDS.contains(&w) || GLUE.contains(&w)
+        })
+}
+
 /// Up to three headers nearest to any alias of `field`, nearest first, within a useful distance.
 /// A line total is never offered as the unit price ([`names_a_line_total`]).
 fn closest_headers(field: Field, headers: &[String]) -> Vec<String> {
@@ -627,9 +702,18 @@ pub fn map_columns(
             .iter()
             .map(|a| normalize_header(a))
             .collect();
-        let found: Vec<usize> = (0..normalized.len())
+        let mut found: Vec<usize> = (0..normalized.len())
             .filter(|&c| !normalized[c].is_empty() && aliases.contains(&normalized[c]))
             .collect();
+        // `Pedido` beside `Pedido Marketplace` or `ID Pedido Loja`: which is VTEX's order id
+        // is the user's to say (bug: the first was taken, and every request was a 404).
+        if field == Field::OrderId && !found.is_empty() {
+            let others: Vec<usize> = (0..headers.len())
+                .filter(|&c| !used[c] && !found.contains(&c) && names_an_order_id(&headers[c]))
+                .collect();
+            found.extend(others);
+            found.sort_unstable();
+        }
         match found[..] {
             [] => {}
             [col] => {
@@ -748,6 +832,61 @@ mod tests {
         let m = map_headers(&h, &overrides, &[Field::OrderId, Field::InvoiceNumber]).unwrap();
         assert_eq!(m.column(Field::OrderId), Some(0));
         assert_eq!(m.column(Field::InvoiceNumber), Some(0));
+    }
+
+    #[test]
+    fn an_order_id_beside_another_order_s_id_is_for_the_user_to_choose() {
+        for other in [
+            "Pedido Marketplace",
+            "ID Pedido VTEX",
+            "Pedido Loja",
+            "Nº Pedido Cliente",
+        ] {
+            let h = headers(&["Pedido", other, "NF"]);
+            let err = map_headers(&h, &[], &[]).unwrap_err();
+            assert!(
+                matches!(&err, MappingError::Ambiguous { field: Field::OrderId, columns }
+                    if columns.len() == 2),
+                "{other}: {err}"
+            );
+            let chosen = format!("order_id={other}").parse::<Override>().unwrap();
+            let m = map_headers(&h, &[chosen], &[]).unwrap();
+            assert_eq!(m.column(Field::OrderId), Some(1), "{other}");
+        }
+        // What else a file says of its orders is no order id.
+        let h = headers(&[
+            "Order ID",
+            "Order Date",
+            "order_item_id",
+            "Status do Pedido",
+            "Valor do Pedido",
+            "order_purchase_timestamp",
+            "Invoice Number",
+        ]);
+        let m = map_headers(&h, &[], &[]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(0));
+        // Nor is a column --map gives another field.
+        let h = headers(&["Pedido", "Pedido Loja"]);
+        let number = "invoice_number=Pedido Loja".parse::<Override>().unwrap();
+        let m = map_headers(&h, &[number], &[]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(0));
+    }
+
+    #[test]
+    fn erp_abbreviations_are_known() {
+        let h = headers(&[
+            "Nº Pedido",
+            "Num. NF",
+            "Dt. Emissão",
+            "Cód. Produto",
+            "Produto",
+        ]);
+        let m = map_headers(&h, &[], &[]).unwrap();
+        assert_eq!(m.column(Field::OrderId), Some(0));
+        assert_eq!(m.column(Field::InvoiceNumber), Some(1));
+        assert_eq!(m.column(Field::IssuanceDate), Some(2));
+        assert_eq!(m.column(Field::ItemId), Some(3));
+        assert_eq!(m.column(Field::ItemDescription), Some(4));
     }
 
     #[test]

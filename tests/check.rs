@@ -945,6 +945,38 @@ fn a_line_total_is_not_offered_as_the_unit_price_and_mapping_one_is_warned() {
     );
 }
 
+/// Found by a finance review: `Pedido` beside `Pedido Marketplace` was taken as the order id
+/// with nothing said, and every request was a 404 when the other was VTEX's.
+#[test]
+fn an_order_id_beside_another_order_s_id_must_be_chosen() {
+    let w = Workdir::new();
+    w.write(
+        "two.csv",
+        "Pedido;Pedido Marketplace;Num. NF;Dt. Emissão;Cód. Produto;Quantidade;Preço Unitário\n\
+         48213;1172452900000-01;000123;20/11/2026;SKU-1;1;10,00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "two.csv"]);
+    run.expect_code(2);
+    let message = run.json()["file_errors"][0]["message"].to_string();
+    assert!(
+        message.contains("columns 'Pedido' and 'Pedido Marketplace' both look like order_id"),
+        "{message}"
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "--map",
+        "order_id=Pedido Marketplace",
+        "two.csv",
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 1, "{j:#}");
+}
+
 /// Found by a finance review: an ERP's footer rows, a label where the order id goes with the
 /// sums beside it, a count of notes, who generated the report and an observation, were rows in
 /// no invoice, so a valid export exited 1 (and an inbox sent it to failed/).

@@ -1115,6 +1115,17 @@ fn inbox_file_refused_whole_goes_to_failed_and_can_come_back() {
     assert!(inbox.join("failed/x.csv").exists());
     // Bug: its (empty) results file stayed in the inbox's work folder; it goes with the file.
     assert!(inbox.join("failed/x.results.csv").exists());
+    // Found by a finance review: why it was refused was only on stderr and in the summary.
+    let why = w.read("inbox/failed/x.errors.txt");
+    assert!(
+        why.contains("x.csv was refused as a whole. Nothing in it was sent."),
+        "{why}"
+    );
+    assert!(why.contains("no column for required field"), "{why}");
+    assert_eq!(
+        out.json()["files"][0]["errors_file"],
+        inbox.join("failed/x.errors.txt").to_str().unwrap()
+    );
     assert!(!inbox.join(".invoice-import-work").exists());
     // Dropped again unchanged (say, after a profile was added): read again, not a duplicate.
     std::fs::rename(inbox.join("failed/x.csv"), inbox.join("x.csv")).unwrap();

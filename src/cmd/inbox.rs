@@ -35,6 +35,8 @@ pub struct FileOutcome {
     /// For a duplicate: when the same content was first processed.
     pub first_seen: Option<String>,
     pub moved_to: Option<PathBuf>,
+    /// For a file refused as a whole: the file beside it in failed/ that says why.
+    pub errors_file: Option<PathBuf>,
     pub run: Option<RunSummary>,
 }
 
@@ -122,6 +124,7 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
             sha256: None,
             first_seen: None,
             moved_to: None,
+            errors_file: None,
             run: None,
         };
         if !stable {
@@ -244,6 +247,18 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         if let Some(results) = &summary.results_file {
             lines.extend(output_lines(results, &summary.failed_files));
         }
+        // A file refused as a whole (a missing column, a damaged workbook) says why beside it
+        // (bug: failed/ held it with an empty results file, the reason only on stderr and in
+        // the summary, which the person fixing the file may never see).
+        if !summary.file_errors.is_empty() {
+            let errors = work.join(format!("{}.errors.txt", stem(&name)));
+            fs::write(&errors, refusal_text(&name, &summary))
+                .with_context(|| format!("can't write {}", errors.display()))?;
+            outcome.errors_file = move_output(Some(errors), dest)?;
+            if let Some(why) = &outcome.errors_file {
+                lines.push(format!("  why it was refused: {}", why.display()));
+            }
+        }
         eprintln!("{}", lines.join("\n"));
         // Remembered only once every invoice was accepted: a file with failures, or refused whole
         // (a missing column, say), dropped again unchanged, is run again, and the ledger sends
@@ -293,6 +308,20 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
         summary::write_json(path, &summary)?;
     }
     Ok(code)
+}
+
+/// What `<file>.errors.txt` says of a file refused as a whole.
+fn refusal_text(name: &str, summary: &RunSummary) -> String {
+    let sent = if summary.requests == 0 {
+        "Nothing in it was sent."
+    } else {
+        "Its results file says what was sent."
+    };
+    format!(
+        "{name} was refused as a whole. {sent}\n\n{}\n\nFix it and drop it in the inbox again; \
+         the invoices the ledger holds as accepted are not sent twice.\n",
+        summary.file_errors.join("\n")
+    )
 }
 
 /// The exit code that tells more: error > problems > ok.

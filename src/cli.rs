@@ -198,7 +198,8 @@ pub struct InputArgs {
     pub timezone: Option<chrono_tz::Tz>,
 
     /// Allow one invoice number on several orders, in a batch or across runs (normally an error:
-    /// VTEX would book two invoices; submit checks its ledger for numbers sent earlier).
+    /// VTEX would book two invoices; submit checks its ledger for numbers sent earlier). Numbers
+    /// that differ only in leading zeros (000123, 123) are one number.
     #[arg(long)]
     pub allow_shared_invoice_numbers: bool,
 }

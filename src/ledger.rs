@@ -456,7 +456,8 @@ impl Ledger {
 
     /// For each key, an entry of its kind with its invoice number on another order that VTEX
     /// has or may have (accepted, or an intent not yet resolved), if the ledger holds one: the
-    /// same number booked on two orders. Read in one transaction.
+    /// same number booked on two orders. A number there with other leading zeros (`000123`
+    /// for `123`) is the same number. Read in one transaction.
     pub fn numbers_on_other_orders(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>, LedgerError> {
         self.each_key(&numbers_on_other_orders_sql(), keys, |key| {
             (key.kind.as_str(), &key.invoice_number, &key.order_id)
@@ -763,9 +764,12 @@ fn prepare_writer(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
     Ok(())
 }
 
-/// Finds an invoice number on other orders ([`Ledger::numbers_on_other_orders`]).
+/// Finds an invoice number on other orders, as written and but for leading zeros
+/// ([`Ledger::numbers_on_other_orders`]). `entries_numbers` is what builds before the second
+/// one name in that query: it stays, or they would fail on a ledger a newer one opened.
 const NUMBERS_INDEX: &str =
-    "CREATE INDEX IF NOT EXISTS entries_numbers ON entries (kind, invoice_number);";
+    "CREATE INDEX IF NOT EXISTS entries_numbers ON entries (kind, invoice_number);
+     CREATE INDEX IF NOT EXISTS entries_unpadded ON entries (kind, ltrim(invoice_number, '0'));";
 
 /// The failed-rows files runs wrote, by path, with the hash of what was written
 /// ([`Ledger::written_hash`]); added after the first schema, as the numbers index was.
@@ -781,8 +785,8 @@ const OUTPUTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS outputs (
 /// request (ledger size × invoices).
 fn numbers_on_other_orders_sql() -> String {
     format!(
-        "SELECT {COLUMNS} FROM entries INDEXED BY entries_numbers \
-         WHERE kind = ?1 AND invoice_number = ?2 AND order_id <> ?3 \
+        "SELECT {COLUMNS} FROM entries INDEXED BY entries_unpadded \
+         WHERE kind = ?1 AND ltrim(invoice_number, '0') = ltrim(?2, '0') AND order_id <> ?3 \
          AND state IN ('accepted', 'intent') ORDER BY updated_at LIMIT 1"
     )
 }
@@ -1126,25 +1130,43 @@ mod tests {
             .await
             .unwrap();
         assert!(ledger.pending_intents().unwrap().is_empty());
-        let conn = ledger.reader();
-        let indexes: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let indexes: Vec<String> = {
+            let conn = ledger.reader();
+            conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
         // The index on invoice numbers came later; an old ledger gains it when opened.
-        assert_eq!(indexes, ["entries_intents", "entries_numbers"]);
-        drop(conn);
+        assert_eq!(
+            indexes,
+            ["entries_intents", "entries_numbers", "entries_unpadded"]
+        );
+        ledger
+            .record_intent(&Key::invoice("o3", "000123"), "fp", 100)
+            .await
+            .unwrap();
         let other = ledger
-            .numbers_on_other_orders(&[Key::invoice("o9", "n2"), Key::invoice("o2", "n2")])
+            .numbers_on_other_orders(&[
+                Key::invoice("o9", "n2"),
+                Key::invoice("o2", "n2"),
+                Key::invoice("o9", "123"),
+                Key::invoice("o3", "0123"),
+            ])
             .unwrap();
         assert_eq!(
             other[0].as_ref().map(|e| e.key.order_id.as_str()),
             Some("o2")
         );
         assert!(other[1].is_none(), "its own order is not another");
+        // A bug: `123` was not the `000123` another order has.
+        assert_eq!(
+            other[2].as_ref().map(|e| e.key.invoice_number.as_str()),
+            Some("000123")
+        );
+        assert!(other[3].is_none(), "its own order is not another");
         let conn = ledger.reader();
         let plan: String = conn
             .query_row(
@@ -1171,7 +1193,7 @@ mod tests {
             .unwrap();
         assert!(
             plan.iter()
-                .any(|p| p.contains("USING INDEX entries_numbers (kind=? AND invoice_number=?)")),
+                .any(|p| p.contains("USING INDEX entries_unpadded (kind=? AND <expr>=?)")),
             "{plan:?}"
         );
     }

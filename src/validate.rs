@@ -288,7 +288,9 @@ pub fn stated_value(invoice: &Invoice) -> Option<i64> {
 }
 
 fn judge_one(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<Judged> {
-    if let Some(orders) = shared.orders.get(invoice.invoice_number.as_str()) {
+    if let Some(orders) = shared.orders.get(invoice.invoice_number.as_str())
+        && orders.iter().any(|(order, _)| *order != invoice.order_id)
+    {
         let at = invoice.rows.first().copied();
         let message = shared_number_message(invoice, orders);
         invoice
@@ -312,11 +314,14 @@ fn judge_one(invoice: &mut Invoice, shared: &SharedNumbers) -> Option<Judged> {
     judge(invoice)
 }
 
-/// Invoice numbers that more than one order of the batch uses, with those orders in batch order;
-/// and numbers one order has written two ways, differing only in leading zeros.
+/// Invoice numbers that more than one order of the batch uses, as written or but for leading
+/// zeros (`000123` on one order, `123` on another: one invoice to a person, and VTEX would book
+/// it twice), with those orders in batch order; and numbers one order has written two ways.
 #[derive(Debug, Default)]
 pub struct SharedNumbers {
-    orders: HashMap<String, Vec<String>>,
+    /// Number → every (order, number as written) whose number is alike but for leading zeros,
+    /// in batch order, when they are on more than one order.
+    orders: HashMap<String, Vec<(String, String)>>,
     /// Number → (order, the order's other number that differs from it only in leading zeros).
     variants: HashMap<String, Vec<(String, String)>>,
 }
@@ -401,14 +406,16 @@ impl SharedNumbers {
         let mut numbers: Vec<&str> = alike.iter().map(|&(_, number)| number).collect();
         numbers.sort_unstable();
         numbers.dedup();
-        for &number in &numbers {
-            let orders: Vec<String> = alike
+        let mut orders: Vec<&str> = alike.iter().map(|&(order, _)| order).collect();
+        orders.sort_unstable();
+        orders.dedup();
+        if orders.len() > 1 {
+            let all: Vec<(String, String)> = alike
                 .iter()
-                .filter(|&&(_, n)| n == number)
-                .map(|&(order, _)| order.to_string())
+                .map(|&(order, number)| (order.to_string(), number.to_string()))
                 .collect();
-            if orders.len() > 1 {
-                self.orders.insert(number.to_string(), orders);
+            for &number in &numbers {
+                self.orders.insert(number.to_string(), all.clone());
             }
         }
         if numbers.len() < 2 {
@@ -441,12 +448,18 @@ impl SharedNumbers {
 /// column mapped wrongly) must not make every message list every order.
 const SHARED_ORDERS_SHOWN: usize = 5;
 
-fn shared_number_message(invoice: &Invoice, orders: &[String]) -> String {
-    let mut others = orders.iter().filter(|o| **o != invoice.order_id);
-    let shown: Vec<&str> = others
+fn shared_number_message(invoice: &Invoice, orders: &[(String, String)]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut others = orders
+        .iter()
+        .filter(|(order, _)| *order != invoice.order_id && seen.insert(order.as_str()));
+    let shown: Vec<String> = others
         .by_ref()
         .take(SHARED_ORDERS_SHOWN)
-        .map(String::as_str)
+        .map(|(order, number)| match *number == invoice.invoice_number {
+            true => order.clone(),
+            false => format!("{order} (written '{number}')"),
+        })
         .collect();
     let more = others.count();
     let more = if more > 0 {
@@ -836,11 +849,29 @@ mod tests {
                 ("123", vec![("A".into(), "000123".into())]),
             ]
         );
-        assert_eq!(
-            found.orders.get("123"),
-            Some(&vec!["A".to_string(), "B".to_string()])
+        // A bug too: `0123` on C was not the `123` of A and B.
+        let group: Vec<(String, String)> = keys[..4]
+            .iter()
+            .map(|&(o, n)| (o.to_string(), n.to_string()))
+            .collect();
+        for number in ["000123", "123", "0123"] {
+            assert_eq!(found.orders.get(number), Some(&group), "{number}");
+        }
+        assert_eq!(found.orders.len(), 3);
+        let mut invoice = Invoice {
+            order_id: "C".into(),
+            invoice_number: "0123".into(),
+            ..Invoice::default()
+        };
+        assert_eq!(verdict(&mut invoice, &found), None);
+        let message = &invoice.problems.first().expect("a problem").message;
+        assert!(
+            message.starts_with(
+                "invoice number 0123 is also used by order A (written '000123'), B (written \
+                 '123') in this batch"
+            ),
+            "{message}"
         );
-        assert_eq!(found.orders.len(), 1);
         // Allowed to share numbers across orders: still one invoice written two ways.
         let allowed = SharedNumbers::find(
             keys.len(),
@@ -882,11 +913,19 @@ mod tests {
             keys.sort();
             keys.dedup();
             keys.reverse();
-            let mut expected: HashMap<String, Vec<String>> = HashMap::new();
+            // Every number alike but for leading zeros to numbers on another order: all of
+            // them, in batch order.
+            let mut expected: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for (order, number) in &keys {
-                expected.entry(number.clone()).or_default().push(order.clone());
+                let alike: Vec<(String, String)> = keys
+                    .iter()
+                    .filter(|(_, n)| n.trim_start_matches('0') == number.trim_start_matches('0'))
+                    .cloned()
+                    .collect();
+                if alike.iter().any(|(o, _)| o != order) {
+                    expected.insert(number.clone(), alike);
+                }
             }
-            expected.retain(|_, orders| orders.len() > 1);
             let mut variants: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for (order, number) in &keys {
                 for (other_order, other) in &keys {

@@ -1643,6 +1643,49 @@ fn an_invoice_number_sent_on_another_order_in_an_earlier_run_is_not_sent() {
     ]);
 }
 
+/// Bug: the two rules above compared numbers as written. `000777` on A-1 and `777` on A-2 in one
+/// file, or `000888` accepted on A-1 yesterday and `888` on A-2 today, were each sent, and VTEX
+/// booked one invoice on two orders.
+#[test]
+fn an_invoice_number_on_another_order_with_other_leading_zeros_is_not_sent() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    w.write(
+        "batch.csv",
+        format!(
+            "{header}A-1,000777,2026-11-20,S1,1,10.00\n\
+             A-2,777,2026-11-20,S1,1,10.00\n\
+             A-1,000888,2026-11-20,S1,1,10.00\n"
+        ),
+    );
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "batch.csv"]);
+    run.expect_code(1);
+    let rows = results(&w, "batch.results.csv");
+    assert_eq!(statuses(&rows), ["invalid", "invalid", "accepted"]);
+    assert!(
+        rows[1][6].contains("also used by order A-1 (written '000777')"),
+        "{:?}",
+        rows[1]
+    );
+    w.write(
+        "tuesday.csv",
+        format!("{header}A-2,888,2026-11-21,S1,1,10.00\n"),
+    );
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "tuesday.csv"]);
+    run.expect_code(1);
+    let rows = results(&w, "tuesday.results.csv");
+    assert_eq!(statuses(&rows), ["failed"]);
+    assert!(
+        rows[0][6].contains("888 was accepted earlier on order A-1 as '000888'"),
+        "{:?}",
+        rows[0]
+    );
+    let state = sim.state();
+    assert_eq!(state.invoices.len(), 1);
+    assert!(state.invoice("A-1", "000888").is_some());
+}
+
 /// Bug: `000123` and `123` on one order (one export kept the zeros, a spreadsheet dropped them)
 /// were two invoices, in one file as across runs, and VTEX booked both: the order invoiced
 /// twice.

@@ -768,9 +768,13 @@ impl Run<'_> {
                 && !sent_here
             {
                 row.status = Status::Failed;
+                let written = match other.key.invoice_number == job.key.invoice_number {
+                    true => String::new(),
+                    false => format!(" as '{}'", other.key.invoice_number),
+                };
                 row.error = Some(format!(
-                    "invoice number {} was {} on order {} ({}): VTEX would book it on two \
-                     orders; not sent (--allow-shared-invoice-numbers sends it)",
+                    "invoice number {} was {} on order {}{written} ({}): VTEX would book it on \
+                     two orders; not sent (--allow-shared-invoice-numbers sends it)",
                     job.key.invoice_number,
                     match other.state {
                         ledger::State::Accepted => "accepted earlier",

@@ -36,6 +36,8 @@ Exit codes:
   1    some invoice invalid or failed; see the report, the results file and the failed-rows file
   2    usage, configuration or I/O error (unreadable file, missing column, refused target,
        another run holding the ledger or inbox, ...)
+  75   VTEX asked to wait longer than --max-wait: the rest was not sent; run again later (the
+       ledger sends only what is left)
   130  interrupted (Ctrl-C or SIGTERM): requests in flight settle and the results so far are
        written; a second Ctrl-C aborts at once (the ledger still knows what was sent)";
 
@@ -275,8 +277,8 @@ pub struct SendArgs {
     pub max_attempts: Option<u32>,
 
     /// The longest pause a 429's Retry-After may impose. Asked to wait longer, the run stops
-    /// sending (nothing is sent early) and says when to submit again; accepted invoices are
-    /// never resent [default: 900].
+    /// sending (nothing is sent early), says when to submit again and exits 75; accepted
+    /// invoices are never resent [default: 900].
     #[arg(long, value_name = "SECONDS")]
     pub max_wait: Option<f64>,
 

@@ -860,7 +860,9 @@ fn inbox_stops_when_vtex_asks_to_wait_past_max_wait() {
         "-",
     ];
     let run = sim.run(&w, &args);
+    run.expect_code(75);
     let s = run.json();
+    assert_eq!(s["exit_code"], 75, "{s:#}");
     assert_eq!(s["files"][0]["status"], "retry", "{s:#}");
     assert_eq!(s["files"].as_array().map(Vec::len), Some(1), "{s:#}");
     for name in ["a.csv", "b.csv", "c.csv"] {
@@ -1087,6 +1089,37 @@ fn help_documents_exit_codes_and_scheduling() {
     let text = out.stdout();
     for needle in ["Exit codes:", "130", "--inbox", "config show"] {
         assert!(text.contains(needle), "--help lacks {needle}");
+    }
+}
+
+/// Bug: an inbox run's --summary-json in a missing folder failed the run with exit 2 after
+/// every file had been sent and moved; it is found before anything is.
+#[test]
+fn an_inbox_summary_that_can_t_be_written_stops_the_run_before_any_file() {
+    let w = Workdir::new();
+    let inbox = w.path("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    invoices_csv(&w, "inbox/in.csv", 1);
+    for (flag, path) in [
+        ("--summary-json", "missing/s.json"),
+        ("--report", "missing/r.html"),
+        ("--log-file", "missing/l.jsonl"),
+    ] {
+        let out = w.run(&[
+            "submit",
+            "--sandbox",
+            "--ledger",
+            "l.db",
+            "--inbox",
+            "inbox",
+            "--settle-ms",
+            "10",
+            flag,
+            path,
+        ]);
+        out.expect_code(2);
+        assert!(out.stderr().contains(path), "{flag}: {}", out.stderr());
+        assert!(inbox.join("in.csv").exists(), "{flag}: the file was moved");
     }
 }
 

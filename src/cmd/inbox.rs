@@ -15,8 +15,8 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::cli::SubmitArgs;
-use crate::cmd::submit::{Destination, Mode, destination, output_lines, run_files};
-use crate::cmd::{EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS};
+use crate::cmd::submit::{Destination, Mode, check_writable, destination, output_lines, run_files};
+use crate::cmd::{EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_TEMPFAIL};
 use crate::config::Settings;
 use crate::ledger::Ledger;
 use crate::report::summary::{self, RunSummary};
@@ -69,6 +69,18 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
     };
     let _lock = lock_inbox(dir)?;
     let quiet = args.verbosity.quiet;
+    // Written once every file is done: a path that can't be written is found now, before any
+    // file is sent or moved (bug: a summary in a missing folder failed the run after sending).
+    let summary_path = args.summary_json.as_deref().filter(|p| *p != "-");
+    for (what, path) in [
+        ("the summary", summary_path.map(Path::new)),
+        ("the report", args.report.as_deref()),
+        ("the log file", args.log_file.as_deref()),
+    ] {
+        if let Some(path) = path {
+            check_writable(what, path)?;
+        }
+    }
 
     let processed = dir.join("processed");
     let failed = dir.join("failed");
@@ -329,7 +341,8 @@ fn worse(a: i32, b: i32) -> i32 {
     let rank = |c: i32| match c {
         EXIT_OK => 0,
         EXIT_PROBLEMS => 1,
-        _ => 2,
+        EXIT_TEMPFAIL => 2,
+        _ => 3,
     };
     if rank(b) > rank(a) { b } else { a }
 }
@@ -452,6 +465,8 @@ mod tests {
         assert_eq!(worse(EXIT_OK, EXIT_PROBLEMS), EXIT_PROBLEMS);
         assert_eq!(worse(EXIT_ERROR, EXIT_PROBLEMS), EXIT_ERROR);
         assert_eq!(worse(EXIT_OK, EXIT_OK), EXIT_OK);
+        assert_eq!(worse(EXIT_PROBLEMS, EXIT_TEMPFAIL), EXIT_TEMPFAIL);
+        assert_eq!(worse(EXIT_ERROR, EXIT_TEMPFAIL), EXIT_ERROR);
     }
 
     #[test]

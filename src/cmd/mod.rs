@@ -18,6 +18,9 @@ use crate::values::money::DecimalSeparator;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_PROBLEMS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
+/// VTEX asked to wait longer than `--max-wait`: nothing was wrong with what was not sent, so a
+/// scheduler should run it again later rather than call for a fix (sysexits' EX_TEMPFAIL).
+pub const EXIT_TEMPFAIL: i32 = 75;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Writes a command's output to stdout. A reader that stops early (`check | head`) is not an

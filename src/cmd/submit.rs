@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::SubmitArgs;
 use crate::cmd::{
-    EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, INVOICE_NEEDED, INVOICE_REQUIRED,
-    load_options,
+    EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_TEMPFAIL, INVOICE_NEEDED,
+    INVOICE_REQUIRED, load_options,
 };
 use crate::config::{Loaded, Settings, TargetSpec};
 use crate::group::{self, Batch, RowRef};
@@ -578,9 +578,11 @@ impl Run<'_> {
             code = EXIT_ERROR;
         }
         if let Some(StopReason::Throttled(msg)) = &stop_reason {
-            // Invoices were left unsent, so the exit code is already 1.
+            // Invoices were left unsent for no fault of theirs: run again later (bug: exit 1,
+            // which a scheduler can't tell from invoices to fix).
             eprintln!("stopped: {msg}");
             stopped = Some(msg.clone());
+            code = EXIT_TEMPFAIL;
         }
         if stop_reason == Some(StopReason::Interrupted) {
             stopped = Some(String::from("interrupted"));
@@ -1412,7 +1414,7 @@ pub(crate) fn output_lines(results: &Path, failed: &[PathBuf]) -> Vec<String> {
 /// Fails when `path` can't be written: its folder is missing, it is a folder, or it can't be
 /// opened for writing. Opening to append changes nothing in a file that is there; one the check
 /// makes is removed.
-fn check_writable(what: &str, path: &Path) -> anyhow::Result<()> {
+pub(super) fn check_writable(what: &str, path: &Path) -> anyhow::Result<()> {
     if path.is_dir() {
         bail!("can't write {what} {}: it is a folder", path.display());
     }

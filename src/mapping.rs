@@ -513,42 +513,51 @@ fn missing_message(missing: &[Field], headers: &[String]) -> String {
 /// "Valor Total Item", "Preço Total", "Subtotal", "Valor do Item", "Line Amount". Such a column
 /// mapped to `item_price` would book every line's total as its unit price.
 pub fn names_a_line_total(header: &str) -> bool {
-    const LINE_VALUES: [&str; 10] = [
+    const LINE_VALUES: [&str; 22] = [
         "valordoitem",
         "valoritem",
         "vlitem",
         "vlritem",
         "valordalinha",
+        "valorlinha",
         "lineamount",
         "linevalue",
         "amount",
         "itemamount",
         "itemvalue",
+        "extendedprice",
+        "vprod",
+        "valorbruto",
+        "valorliquido",
+        "valormercadoria",
+        "vlrmercadoria",
+        "valordamercadoria",
+        "valorproduto",
+        "valordoproduto",
+        "vlproduto",
+        "vlrproduto",
     ];
     let n = normalize_header(header);
     n.contains("total") || LINE_VALUES.contains(&n.as_str())
 }
 
 /// Whether `header` names an order's id of some kind: "Pedido Marketplace", "ID Pedido Loja",
-/// "Nº Pedido Cliente", "Marketplace Order ID"; not "Data do Pedido", "Order Status" or
-/// "order_item_id", which name something else of the order.
+/// "Nro. Pedido E-commerce", "Pedido Mercado Livre", "Marketplace Order ID"; not "Data do
+/// Pedido", "Cliente do Pedido", "Order Status" or "order_item_id", which name something else
+/// of the order. In Portuguese the order word comes first, or after what number of it it is
+/// ("Nº do Pedido"), then whose order; in English, whose order, the order word, then an id word.
 fn names_an_order_id(header: &str) -> bool {
     const ORDER: [&str; 4] = ["pedido", "order", "orderid", "idpedido"];
-    const ID_WORDS: [&str; 30] = [
-        "id",
-        "n",
-        "no",
-        "num",
-        "numero",
-        "number",
-        "nr",
-        "cod",
-        "codigo",
-        "code",
+    const NUMBER_OF: [&str; 12] = [
+        "id", "n", "no", "num", "numero", "nr", "nro", "cod", "codigo", "de", "do", "da",
+    ];
+    const ID: [&str; 9] = ["id", "n", "no", "num", "number", "nr", "nro", "code", "ref"];
+    const WHOSE: [&str; 46] = [
         "vtex",
         "marketplace",
         "mktplace",
         "mkt",
+        "mkp",
         "loja",
         "store",
         "site",
@@ -558,6 +567,8 @@ fn names_an_order_id(header: &str) -> bool {
         "customer",
         "seller",
         "ecommerce",
+        "e",
+        "commerce",
         "plataforma",
         "platform",
         "erp",
@@ -565,8 +576,30 @@ fn names_an_order_id(header: &str) -> bool {
         "internal",
         "original",
         "canal",
+        "channel",
+        "mercado",
+        "livre",
+        "mercadolivre",
+        "ml",
+        "b2w",
+        "americanas",
+        "magalu",
+        "magazine",
+        "luiza",
+        "shopee",
+        "amazon",
+        "netshoes",
+        "via",
+        "carrefour",
+        "shein",
+        "aliexpress",
+        "web",
+        "online",
+        "parceiro",
+        "partner",
+        "hub",
+        "integracao",
     ];
-    const GLUE: [&str; 5] = ["de", "do", "da", "the", "of"];
     let words: Vec<String> = header
         .nfkd()
         .flat_map(char::to_lowercase)
@@ -575,11 +608,18 @@ fn names_an_order_id(header: &str) -> bool {
         .filter(|w| !w.is_empty())
         .map(String::from)
         .collect();
-    words.iter().any(|w| ORDER.contains(&w.as_str()))
-        && words.iter().all(|w| {
-            let w = w.as_str();
-            ORDER.contains(&w) || ID_WORDS.contains(&w) || GLUE.contains(&w)
-        })
+    let Some(at) = words.iter().position(|w| ORDER.contains(&w.as_str())) else {
+        return false;
+    };
+    let (before, after) = (&words[..at], &words[at + 1..]);
+    let all_in = |words: &[String], lists: &[&[&str]]| {
+        words
+            .iter()
+            .all(|w| lists.iter().any(|list| list.contains(&w.as_str())))
+    };
+    let portuguese = all_in(before, &[&NUMBER_OF]) && all_in(after, &[&WHOSE, &ID]);
+    let english = !after.is_empty() && all_in(before, &[&WHOSE]) && all_in(after, &[&ID]);
+    portuguese || english
 }
 
 /// Up to three headers nearest to any alias of `field`, nearest first, within a useful distance.
@@ -588,6 +628,14 @@ fn closest_headers(field: Field, headers: &[String]) -> Vec<String> {
     let mut scored: Vec<(f64, &String)> = headers
         .iter()
         .filter(|h| field != Field::ItemPrice || !names_a_line_total(h))
+        // A header another field's name maps (`Valor da Nota`) is that field's column.
+        .filter(|h| {
+            let n = normalize_header(h);
+            !Field::ALL
+                .into_iter()
+                .filter(|f| *f != field)
+                .any(|f| f.aliases().iter().any(|a| normalize_header(a) == n))
+        })
         .filter_map(|h| {
             let norm = normalize_header(h);
             let best = field
@@ -841,6 +889,10 @@ mod tests {
             "ID Pedido VTEX",
             "Pedido Loja",
             "Nº Pedido Cliente",
+            "Nro. Pedido Marketplace",
+            "Pedido E-commerce",
+            "Pedido Mercado Livre",
+            "Marketplace Order ID",
         ] {
             let h = headers(&["Pedido", other, "NF"]);
             let err = map_headers(&h, &[], &[]).unwrap_err();
@@ -860,6 +912,11 @@ mod tests {
             "order_item_id",
             "Status do Pedido",
             "Valor do Pedido",
+            "Cliente do Pedido",
+            "Loja do Pedido",
+            "Canal do Pedido",
+            "Seller do Pedido",
+            "Canal",
             "order_purchase_timestamp",
             "Invoice Number",
         ]);
@@ -902,12 +959,27 @@ mod tests {
             !msg.contains("closest headers: 'Valor Total Item'"),
             "{msg}"
         );
+        let h = headers(&[
+            "Pedido",
+            "NF",
+            "SKU",
+            "Qtd",
+            "Valor da Nota",
+            "Extended Price",
+        ]);
+        let msg = map_headers(&h, &[], &[Field::ItemPrice])
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("closest headers"), "{msg}");
         for header in [
             "Preço Total",
             "Valor do Item",
             "SUBTOTAL",
             "Line Amount",
             "Total",
+            "vProd",
+            "Vlr. Mercadoria",
+            "Valor Bruto",
         ] {
             assert!(names_a_line_total(header), "{header}");
         }

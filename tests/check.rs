@@ -943,6 +943,24 @@ fn a_line_total_is_not_offered_as_the_unit_price_and_mapping_one_is_warned() {
         notes.contains("column 'Valor Total Item' is read as item_price"),
         "{notes}"
     );
+    // Found by a review of that: --quiet hid it, and the invoice went out at its line total.
+    let run = w.run(&[
+        "submit",
+        "--sandbox",
+        "--quiet",
+        "--timezone",
+        "UTC",
+        "--map",
+        "item_price=Valor Total Item",
+        "lines.csv",
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stderr()
+            .contains("warning: lines.csv: column 'Valor Total Item' is read as item_price"),
+        "{}",
+        run.stderr()
+    );
 }
 
 /// Found by a finance review: `Pedido` beside `Pedido Marketplace` was taken as the order id
@@ -1009,6 +1027,38 @@ fn erp_footer_rows_are_passed_over() {
         j["files"][0]["notes"][0]
             .as_str()
             .is_some_and(|n| n.contains("rows 3-6 look like totals, a footer")),
+        "{j:#}"
+    );
+    // Found by a review of that: a line of words alone with an invoice's row below it is no
+    // footer (an invoice pasted into one cell, an id written as words), and is reported; a
+    // totals label under the SKU or the description is a totals row, not an item of the
+    // invoice above.
+    w.write(
+        "middle.csv",
+        "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
+         V1;000123;20/11/2026;SKU-1;Caneta;5;10,00;50,00\n\
+         \"V3;000125;20/11/2026;SKU-3;Meia azul;1;15,00;15,00\"\n\
+         Pedido V4 cancelado;;;;;;;\n\
+         V2;000124;20/11/2026;SKU-2;Lápis;3;10,00;30,00\n\
+         ;;;;Total;8;;80,00\n\
+         ;;;Total;;8;;80,00\n",
+    );
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "middle.csv",
+    ]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 2, "{j:#}");
+    assert_eq!(j["rows_in_no_invoice"], 2, "{j:#}");
+    assert!(
+        j["files"][0]["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 6-7 look like totals")),
         "{j:#}"
     );
     // An order id alone is no footer: the row is reported, with what it lacks.

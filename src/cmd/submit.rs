@@ -497,6 +497,13 @@ impl Run<'_> {
                 eprintln!("note: {note}");
             }
         }
+        // What may cost money unread is said even to a quiet run (bug: a line total mapped as
+        // the unit price went out at twice the money with nothing on the terminal).
+        if quiet {
+            for warning in self.batch.sources.iter().flat_map(|s| &s.warnings) {
+                eprintln!("warning: {warning}");
+            }
+        }
         let strict_block = args.strict && invalid > 0;
         if strict_block {
             for job in &jobs {

@@ -128,6 +128,9 @@ pub struct SourceInfo {
     /// What the user should be told about how it was read: a workbook's sheets not read, rows
     /// that repeat the header.
     pub notes: Vec<String>,
+    /// The notes that may cost money if unread (a line total read as the unit price): said
+    /// even by a `--quiet` run.
+    pub warnings: Vec<String>,
     /// Rows that repeat the header (or the title above it), passed over; in file order.
     pub repeated_headers: Vec<u64>,
     /// Columns whose decimal separator or day/month order stayed ambiguous, with the reason
@@ -820,12 +823,13 @@ fn load_file(
         (&store.repeated_headers, &store.totals_rows),
         opts.read.sheet.as_deref(),
     );
+    let mut warnings = Vec::new();
     if let Some(header) = mapping
         .column(Field::ItemPrice)
         .and_then(|c| headers.get(c))
         .filter(|h| mapping::names_a_line_total(h))
     {
-        notes.push(format!(
+        warnings.push(format!(
             "{}: column '{header}' is read as item_price, the price of ONE unit, but its name \
              says a line's total (quantity × unit price); if it is, every item is sent at its \
              line's total: map the unit price column instead (--map item_price=HEADER)",
@@ -845,11 +849,13 @@ fn load_file(
             table.source()
         ));
     }
+    notes.extend(warnings.iter().cloned());
     let info = SourceInfo {
         path: path.to_string(),
         source: table.source().clone(),
         describe: table.describe(),
         notes,
+        warnings,
         header_row: table.header_row(),
         headers,
         mapping,
@@ -1142,6 +1148,7 @@ fn read_rows(
                 batch.clear();
                 lock(&free_rows).push(batch);
             }
+            store.finish();
             (store, votes)
         });
 

@@ -125,6 +125,10 @@ pub(super) struct RowBatch {
     /// cell blank, and an item in them: rows that may go on with the invoice above (cells
     /// merged down, ids only on an invoice's first row), which it must not be sent without.
     pub continued: Vec<(usize, Continues)>,
+    /// The rows (by index in `rows`, in order) that look like an ERP's footer, a line of words
+    /// alone ([`RowParser::is_footer_line`]): passed over if no row with a key comes after them
+    /// in the file, else reported as rows of no invoice (`FileStore::add_rows`).
+    pub footers: Vec<usize>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -256,6 +260,7 @@ impl RowBatch {
         self.totals_rows.clear();
         self.layout_changes.clear();
         self.continued.clear();
+        self.footers.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -783,7 +788,11 @@ impl<'a> RowParser<'a> {
                         batch.totals_rows.push(n);
                         return;
                     }
-                    continues = self.continues(row, (order, number));
+                    if self.is_footer_line(row) {
+                        batch.footers.push(batch.rows.len());
+                    } else {
+                        continues = self.continues(row, (order, number));
+                    }
                 }
                 key
             }
@@ -837,24 +846,30 @@ impl<'a> RowParser<'a> {
         let cells = || (0..row.len()).map(|c| row.get(c));
         let keys_blank_or_label =
             blank_or_label(Field::OrderId) && blank_or_label(Field::InvoiceNumber);
-        // A label where the order id or invoice number goes is a totals row's even with the
-        // sums under the quantity and the price (`TOTAL;;;;5;;50,00`): no item has it.
-        let label_for_a_key = [Field::OrderId, Field::InvoiceNumber]
-            .into_iter()
-            .any(|field| self.cell(row, field).is_some_and(label));
+        // A label where the ids or the item go is a totals row's even with the sums under the
+        // quantity and the price (`TOTAL;;;;5;;50,00`, `;;;;Total;5;;50,00`): no item has it.
+        let labelled = [
+            Field::OrderId,
+            Field::InvoiceNumber,
+            Field::ItemId,
+            Field::ItemDescription,
+        ]
+        .into_iter()
+        .any(|field| self.cell(row, field).is_some_and(label));
         let no_item_id = self
             .cell(row, Field::ItemId)
             .is_none_or(|c| is_nothing(c) || label(c));
-        (keys_blank_or_label
-            && ((no_item && (cells().any(label) || cells().all(is_nothing)))
-                || (label_for_a_key && no_item_id)))
-            || self.is_footer_line(row)
+        keys_blank_or_label
+            && no_item_id
+            && ((no_item && (cells().any(label) || cells().all(is_nothing))) || labelled)
     }
 
     /// Whether `row` is a line of words alone, outside the item columns: an ERP's footer
     /// ("Gerado em 21/11/2026 por TOTVS", "Obs.: valores em reais", "Total de notas: 2").
     /// Nothing else in the row is filled, so it can be no invoice's; a note in an item column
-    /// ("Embrulho para presente" under the descriptions) is left to be reported.
+    /// ("Embrulho para presente" under the descriptions) is left to be reported, and so is a
+    /// row read into one cell (`"v1003;000103;…"`, a line pasted whole). Only a footer: one
+    /// with a row of an invoice below it is reported after all (`FileStore::add_rows`).
     fn is_footer_line(&self, row: &Row<'_>) -> bool {
         let mut filled = (0..row.len()).filter(|&c| !is_blank(row.get(c)));
         let (Some(only), None) = (filled.next(), filled.next()) else {
@@ -868,7 +883,7 @@ impl<'a> RowParser<'a> {
         ]
         .map(|field| self.mapping.column(field));
         !item_columns.contains(&Some(only))
-            && matches!(row.get(only), CellRef::Text(t) if is_words(t))
+            && matches!(row.get(only), CellRef::Text(t) if is_words(t) && !is_a_row(t))
     }
 
     /// Whether `row`, which has no key (its key cells read as `order` and `number`), has its
@@ -1022,6 +1037,15 @@ fn is_words(text: &str) -> bool {
     text.split_whitespace().nth(1).is_some() && words.any(lettered)
 }
 
+/// Whether `text` holds a row's cells rather than a phrase: three or more of `;`, `,`, tab or `|`
+/// (a line pasted into one cell, or quoted whole).
+fn is_a_row(text: &str) -> bool {
+    text.bytes()
+        .filter(|b| matches!(b, b';' | b',' | b'\t' | b'|'))
+        .nth(2)
+        .is_some()
+}
+
 /// Blank, or a zero: the number 0, or text that reads as no money (`0`, `0,00`, `R$ -`, `-`).
 fn is_nothing(cell: CellRef<'_>) -> bool {
     match cell {
@@ -1099,6 +1123,13 @@ mod tests {
         ] {
             assert!(!is_words(text), "{text}");
         }
+        assert!(is_a_row(
+            "v1003-01;000103;20/11/2026;SKU3;Meia azul;1;15,00;15,00"
+        ));
+        assert!(is_a_row(
+            "v1003-01,000103,20/11/2026 10:30,SKU3,Meia,1,15.00,15.00"
+        ));
+        assert!(!is_a_row("Obs.: valores em reais, frete incluso"));
     }
 
     #[test]

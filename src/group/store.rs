@@ -188,6 +188,10 @@ pub(super) struct FileStore {
     pub repeated_headers: Vec<u64>,
     /// Totals rows, passed over.
     pub totals_rows: Vec<u64>,
+    /// Footer lines ([`RowBatch::footers`]) with no row of an invoice after them yet, and their
+    /// problems: at the end of the file they are passed over as totals rows are
+    /// ([`Self::finish`]); a row with a key after them makes them rows of no invoice.
+    footers: Vec<(u64, Vec<Problem>)>,
     /// Rows that are a header with the columns moved ([`super::parse::RowBatch::layout_changes`]).
     pub layout_changes: Vec<(u64, String)>,
     /// Set when the file has more rows or text than the store's 32-bit indexes reach; the file
@@ -221,6 +225,7 @@ impl FileStore {
             row_errors: Vec::new(),
             repeated_headers: Vec::new(),
             totals_rows: Vec::new(),
+            footers: Vec::new(),
             layout_changes: Vec::new(),
             overflow: false,
             last: None,
@@ -276,6 +281,14 @@ impl FileStore {
             self.overflow = true;
             0
         })
+    }
+
+    /// Ends the file: the footer lines no invoice's row came after are passed over, as totals
+    /// rows are.
+    pub fn finish(&mut self) {
+        let footers = std::mem::take(&mut self.footers);
+        self.totals_rows
+            .extend(footers.into_iter().map(|(row, _)| row));
     }
 
     /// Groups every row of `batch`.
@@ -385,13 +398,25 @@ impl FileStore {
             }
             found.push(i);
         }
-        for (row, &i) in rows.iter().zip(&found) {
+        for (j, (row, &i)) in rows.iter().zip(&found).enumerate() {
             let own: Vec<Problem> = match row.problems {
                 0 => Vec::new(),
                 n => problems.by_ref().take(n as usize).cloned().collect(),
             };
             match i {
-                Some(i) => self.add(batch, row, i, own),
+                Some(i) => {
+                    // Footer lines with an invoice's row below them were not the file's footer
+                    // (a line pasted whole, a row with only an id written as words).
+                    if !self.footers.is_empty() {
+                        let footers = std::mem::take(&mut self.footers);
+                        self.row_errors
+                            .extend(footers.into_iter().flat_map(|(_, own)| own));
+                    }
+                    self.add(batch, row, i, own);
+                }
+                None if batch.footers.binary_search(&(first + j)).is_ok() => {
+                    self.footers.push((row.number, own));
+                }
                 None => self.row_errors.extend(own),
             }
         }

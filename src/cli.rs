@@ -388,7 +388,11 @@ pub fn main() -> i32 {
             // run before it is one; its --summary-json still says so, or a scheduler would
             // read the previous run's.
             if err.use_stderr()
-                && let Some((command, path)) = summary_json_of(std::env::args().skip(1))
+                && let Some((command, path)) = summary_json_of(
+                    std::env::args_os()
+                        .skip(1)
+                        .map(|a| a.to_string_lossy().into_owned()),
+                )
             {
                 let rendered = err.to_string();
                 let first = rendered.lines().next().unwrap_or_default();
@@ -402,7 +406,7 @@ pub fn main() -> i32 {
 }
 
 /// The command (`submit` or `track`) and `--summary-json` path of a command line clap refused,
-/// read from its words as given.
+/// read from its words as given (lossily: `std::env::args` panics on a word that is not UTF-8).
 fn summary_json_of(args: impl Iterator<Item = String>) -> Option<(&'static str, String)> {
     let args: Vec<String> = args.collect();
     let command = args.iter().find_map(|a| match a.as_str() {

@@ -359,7 +359,7 @@ pub struct SubmitArgs {
 
     /// Process every file in DIR (oldest first) exactly once, then move each to DIR/processed/ or
     /// DIR/failed/ with its results and failed-rows files (so --results, --failed and
-    /// --output-dir are refused). A file with failures dropped again is run again; when VTEX
+    /// --output-dir are refused; a file refused whole also gets <name>.errors.txt saying why). A file with failures dropped again is run again; when VTEX
     /// stops a run, its file and those after it stay for the next. Give DIR instead of files.
     #[arg(long, value_name = "DIR")]
     pub inbox: Option<PathBuf>,

@@ -468,13 +468,20 @@ fn joined(items: &[String], last: &str) -> String {
     }
 }
 
+/// The field `cell` is named like (one of its aliases; no alias is two fields').
+fn field_named(cell: &str) -> Option<Field> {
+    let n = normalize_header(cell);
+    if n.is_empty() {
+        return None;
+    }
+    Field::ALL
+        .into_iter()
+        .find(|f| f.aliases().iter().any(|a| normalize_header(a) == n))
+}
+
 /// Whether `cell` is named like a field (an alias of one).
 pub fn is_field_name(cell: &str) -> bool {
-    let n = normalize_header(cell);
-    !n.is_empty()
-        && Field::ALL
-            .iter()
-            .any(|f| f.aliases().iter().any(|a| normalize_header(a) == n))
+    field_named(cell).is_some()
 }
 
 /// How many of `cells` are named like a field (an alias of one): how much a row looks like a
@@ -629,13 +636,7 @@ fn closest_headers(field: Field, headers: &[String]) -> Vec<String> {
         .iter()
         .filter(|h| field != Field::ItemPrice || !names_a_line_total(h))
         // A header another field's name maps (`Valor da Nota`) is that field's column.
-        .filter(|h| {
-            let n = normalize_header(h);
-            !Field::ALL
-                .into_iter()
-                .filter(|f| *f != field)
-                .any(|f| f.aliases().iter().any(|a| normalize_header(a) == n))
-        })
+        .filter(|h| field_named(h).is_none_or(|named| named == field))
         .filter_map(|h| {
             let norm = normalize_header(h);
             let best = field

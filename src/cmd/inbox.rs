@@ -15,7 +15,9 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::cli::SubmitArgs;
-use crate::cmd::submit::{Destination, Mode, check_writable, destination, output_lines, run_files};
+use crate::cmd::submit::{
+    Destination, Mode, check_writable, destination, output_lines, report_outputs, run_files,
+};
 use crate::cmd::{EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_TEMPFAIL};
 use crate::config::Settings;
 use crate::ledger::Ledger;
@@ -71,15 +73,9 @@ pub fn run(args: &SubmitArgs, settings: &Settings, mode: Mode, dir: &Path) -> an
     let quiet = args.verbosity.quiet;
     // Written once every file is done: a path that can't be written is found now, before any
     // file is sent or moved (bug: a summary in a missing folder failed the run after sending).
-    let summary_path = args.summary_json.as_deref().filter(|p| *p != "-");
-    for (what, path) in [
-        ("the summary", summary_path.map(Path::new)),
-        ("the report", args.report.as_deref()),
-        ("the log file", args.log_file.as_deref()),
-    ] {
-        if let Some(path) = path {
-            check_writable(what, path)?;
-        }
+    let log = args.log_file.as_deref().map(|p| ("the log file", p));
+    for (what, path) in report_outputs(args).into_iter().chain(log) {
+        check_writable(what, path)?;
     }
 
     let processed = dir.join("processed");

@@ -332,21 +332,11 @@ pub fn run_files(args: &SubmitArgs, settings: &Settings, mode: Mode) -> anyhow::
     // Written after sending: a path that can't be written is found now, with nothing sent
     // (bug: a missing folder for --summary-json stopped the run with exit 2 after every
     // invoice had been accepted).
-    let summary_path = args
-        .summary_json
-        .as_deref()
-        .filter(|p| *p != "-")
-        .map(Path::new);
-    for (what, path) in summary_path
-        .map(|p| ("the summary", p))
-        .into_iter()
-        .chain(args.report.as_deref().map(|p| ("the report", p)))
-        .chain(
-            failed_paths
-                .iter()
-                .map(|p| ("the failed-rows file", p.as_path())),
-        )
-    {
+    for (what, path) in report_outputs(args).into_iter().chain(
+        failed_paths
+            .iter()
+            .map(|p| ("the failed-rows file", p.as_path())),
+    ) {
         check_writable(what, path)?;
     }
     let results_writer = open_results()?;
@@ -785,10 +775,7 @@ impl Run<'_> {
                     "invoice number {} was {} on order {}{written} ({}): VTEX would book it on \
                      two orders; not sent (--allow-shared-invoice-numbers sends it)",
                     job.key.invoice_number,
-                    match other.state {
-                        ledger::State::Accepted => "accepted earlier",
-                        _ => "sent earlier, outcome unknown,",
-                    },
+                    sent_earlier(other.state),
                     other.key.order_id,
                     other.updated_at,
                 ));
@@ -804,10 +791,7 @@ impl Run<'_> {
                      written without or with leading zeros, which VTEX would book twice; not \
                      sent. Write the number as it was sent",
                     job.key.invoice_number,
-                    match other.state {
-                        ledger::State::Accepted => "accepted earlier",
-                        _ => "sent earlier, outcome unknown,",
-                    },
+                    sent_earlier(other.state),
                     other.key.invoice_number,
                     other.updated_at,
                 ));
@@ -1264,6 +1248,15 @@ fn sandbox_config(rows: &[ResultRow]) -> (sandbox::SandboxConfig, Credentials) {
     (config, Credentials::new("vtexappkey-sandbox", token))
 }
 
+/// How a refusal names the earlier send the ledger holds: "accepted earlier", or, for an intent
+/// whose outcome a killed run never learnt, "sent earlier, outcome unknown,".
+fn sent_earlier(state: ledger::State) -> &'static str {
+    match state {
+        ledger::State::Accepted => "accepted earlier",
+        _ => "sent earlier, outcome unknown,",
+    }
+}
+
 /// A written output file's canonical path, as the ledger keys it, and its content hash.
 fn output_hash(path: &Path) -> std::io::Result<(String, String)> {
     let at = std::fs::canonicalize(path)?;
@@ -1416,6 +1409,19 @@ pub(crate) fn output_lines(results: &Path, failed: &[PathBuf]) -> Vec<String> {
         lines.push(format!("rows to fix and submit again: {}", f.display()));
     }
     lines
+}
+
+/// The files a run writes for programs and people once it is done, by what they are: the
+/// summary (unless `-`, stdout) and the report. Checked before anything is sent.
+pub(super) fn report_outputs(args: &SubmitArgs) -> Vec<(&'static str, &Path)> {
+    let summary = args.summary_json.as_deref().filter(|p| *p != "-");
+    [
+        ("the summary", summary.map(Path::new)),
+        ("the report", args.report.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(what, path)| Some((what, path?)))
+    .collect()
 }
 
 /// Fails when `path` can't be written: its folder is missing, it is a folder, or it can't be

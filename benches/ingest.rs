@@ -34,6 +34,7 @@ fn load_options() -> LoadOptions {
         decimal: None,
         date_format: None,
         timezone: chrono_tz::America::Sao_Paulo,
+        timezone_given: true,
     }
 }
 

@@ -193,9 +193,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 
-    /// Time zone for dates without an offset (IANA name) [default: this machine's zone]. A time
-    /// that happens twice, when clocks go back, is read as the first; a skipped midnight is the
-    /// day's first instant.
+    /// Time zone for dates without an offset (IANA name) [default: this machine's zone, named in
+    /// a note]. A time that happens twice, when clocks go back, is read as the first; a skipped
+    /// midnight is the day's first instant.
     #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
     pub timezone: Option<chrono_tz::Tz>,
 
@@ -397,12 +397,65 @@ pub fn main() -> i32 {
                 let rendered = err.to_string();
                 let first = rendered.lines().next().unwrap_or_default();
                 let message = first.strip_prefix("error: ").unwrap_or(first);
-                crate::cmd::submit::write_failed_summary(&path, command, None, message);
+                let (files, inbox) = inputs_of(std::env::args_os());
+                crate::cmd::submit::write_failed_summary(
+                    &path,
+                    command,
+                    Some((&files, inbox.as_deref())),
+                    message,
+                );
             }
             err.exit()
         }
     };
     crate::cmd::run(cli)
+}
+
+/// The input files and inbox of a command line clap refused: the words it refused (a flag it
+/// does not know, a flag and the value it could not read) are taken out, a few times over, until
+/// the rest parses (a scheduler's summary then names them, not `null`).
+fn inputs_of(args: impl IntoIterator<Item = std::ffi::OsString>) -> (Vec<String>, Option<PathBuf>) {
+    use clap::error::{ContextKind, ContextValue};
+    let mut words: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    for _ in 0..5 {
+        let err = match Cli::try_parse_from(&words) {
+            Ok(Cli {
+                command: Command::Submit(a) | Command::Track(a),
+                ..
+            }) => return (a.input.files, a.inbox),
+            Ok(_) => break,
+            Err(err) => err,
+        };
+        let context = |kind| match err.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        // "--timezone <ZONE>" names the flag "--timezone"; an unknown one is the word itself.
+        let Some(flag) = context(ContextKind::InvalidArg)
+            .and_then(|a| a.split_whitespace().next().map(String::from))
+        else {
+            break;
+        };
+        let value = context(ContextKind::InvalidValue);
+        let Some(at) = words
+            .iter()
+            .position(|w| *w == flag || w.starts_with(&format!("{flag}=")))
+        else {
+            break;
+        };
+        // A flag it does not know may have had a value: the next word, unless it is a file.
+        let with_value = match value {
+            Some(v) => words.get(at + 1) == Some(&v),
+            None => words
+                .get(at + 1)
+                .is_some_and(|w| !w.starts_with('-') && !std::path::Path::new(w).exists()),
+        };
+        words.drain(at..=at + usize::from(with_value));
+    }
+    (Vec::new(), None)
 }
 
 /// The command (`submit` or `track`) and `--summary-json` path of a command line clap refused,

@@ -112,6 +112,8 @@ fn a_decimal_comma_file_reads_dates_that_go_either_way_day_first() {
         "json",
         "--date-format",
         "mm/dd/yyyy",
+        "--timezone",
+        "UTC",
         "br.csv",
     ]);
     run.expect_code(0);
@@ -1078,6 +1080,45 @@ fn erp_footer_rows_are_passed_over() {
     ]);
     run.expect_code(1);
     assert_eq!(run.json()["rows_in_no_invoice"], 1);
+    // Found by the review too: a totals label in the order id column with a count of notes in
+    // the invoice number's (`TOTAL;2;…`) was an invalid invoice TOTAL/2, adding to the invalid
+    // count and the failed-rows file; it is a totals row whatever that cell holds.
+    w.write(
+        "count.csv",
+        "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
+         V1;000123;20/11/2026;SKU-1;Caneta;5;10,00;50,00\n\
+         V2;000124;20/11/2026;SKU-2;Lápis;3;10,00;30,00\n\
+         TOTAL;2;;;;8;;80,00\n\
+         Subtotal:;2 notas;;;;8;;80,00\n",
+    );
+    // An order id that starts like a label but has digits is an order's, even with no item
+    // on its row (an invoice's first row, its items on the rows below).
+    w.write(
+        "sum.csv",
+        "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
+         SUM-123;000125;20/11/2026;;;;;50,00\n",
+    );
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "sum.csv"]);
+    assert_eq!(run.json()["invoices"], 1, "{}", run.stdout());
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "count.csv",
+    ]);
+    run.expect_code(0);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 2, "{j:#}");
+    assert_eq!(j["invalid_invoices"], 0, "{j:#}");
+    assert_eq!(j["rows_in_no_invoice"], 0, "{j:#}");
+    assert!(
+        j["files"][0]["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("rows 4-5 look like totals")),
+        "{j:#}"
+    );
 }
 
 /// Found by a second review: a correctly quoted description or address over two lines, with as
@@ -2445,4 +2486,161 @@ fn text_under_a_workbook_s_name_is_said_to_be_text() {
             r.stdout()
         );
     }
+}
+
+/// `path`'s workbook written again with each part's XML changed by `change(name, xml)`: what
+/// another program than the one the test can drive would have written.
+fn rewrite_xlsx(path: &std::path::Path, change: impl Fn(&str, String) -> String) {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).unwrap();
+        let mut xml = String::new();
+        part.read_to_string(&mut xml).unwrap();
+        let name = part.name().unwrap().into_owned();
+        let xml = change(&name, xml);
+        parts.push((name, xml));
+    }
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, xml) in parts {
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(xml.as_bytes()).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+/// Bug: a formula saved without its value (openpyxl and Apache POI write them so) read as an
+/// empty cell, and XlsxWriter's placeholder 0 as a 0: an uncalculated freight was no freight,
+/// and with no invoice-value column the invoice was valid and sent short. Such a cell is now a
+/// problem of its invoice; a formula with its value saved reads as that value, and a plain 0
+/// as 0.
+#[test]
+fn a_formula_never_calculated_is_not_read_as_empty_or_zero() {
+    use rust_xlsxwriter::{Format, Formula, Workbook};
+    let w = Workdir::new();
+    let write = |name: &str, padded: bool| {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        common::write_headers(
+            ws,
+            0,
+            &[
+                "Pedido",
+                "NF",
+                "Data",
+                "SKU",
+                "Quantidade",
+                "Preço",
+                "Frete",
+            ],
+        );
+        let pad = Format::new().set_num_format("000000");
+        for (r, order) in ["F-1", "F-2", "F-3"].iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_string(r, 0, *order).unwrap();
+            if padded {
+                ws.write_number_with_format(r, 1, f64::from(r), &pad)
+                    .unwrap();
+            } else {
+                ws.write_string(r, 1, format!("NF-{r}")).unwrap();
+            }
+            ws.write_string(r, 2, "2026-11-20").unwrap();
+            ws.write_string(r, 3, "S1").unwrap();
+            ws.write_number(r, 4, 1.0).unwrap();
+            ws.write_number(r, 5, 10.0).unwrap();
+        }
+        // F-1: a freight formula with XlsxWriter's placeholder 0; F-2: one saved with its
+        // value; F-3: a plain 0.
+        ws.write_formula(1, 6, "=2+3").unwrap();
+        ws.write_formula(2, 6, Formula::new("=2+3").set_result("5"))
+            .unwrap();
+        ws.write_number(3, 6, 0.0).unwrap();
+        wb.save(w.path(name)).unwrap();
+    };
+    let args = ["check", "--format", "json", "--timezone", "UTC"];
+    let expect = |name: &str| {
+        let run = w.run(&[&args[..], &[name]].concat());
+        run.expect_code(1);
+        let json = run.json();
+        assert_eq!(json["valid_invoices"], 2, "{name}: {json:#}");
+        assert_eq!(json["total_cents"], 1500 + 1000, "{name}: {json:#}");
+        let f1 = invalid_for(
+            &json,
+            if name == "padded.xlsx" {
+                "000001"
+            } else {
+                "NF-1"
+            },
+        );
+        assert_eq!(f1["errors"][0]["column"], "Frete", "{name}: {json:#}");
+        assert!(
+            messages(f1).contains("the cell holds a formula that was never calculated"),
+            "{name}: {json:#}"
+        );
+    };
+    // XlsxWriter's way: each formula's value 0, the workbook marked to be calculated on load.
+    write("xlsxwriter.xlsx", false);
+    expect("xlsxwriter.xlsx");
+    // The same with an id column padded with zeros (its number format read per cell): the
+    // zeros are told from formulas another way.
+    write("padded.xlsx", true);
+    expect("padded.xlsx");
+    // openpyxl's way: the formula with no value at all, and no mark on the workbook.
+    write("openpyxl.xlsx", false);
+    rewrite_xlsx(&w.path("openpyxl.xlsx"), |name, xml| match name {
+        "xl/workbook.xml" => xml.replace(" fullCalcOnLoad=\"1\"", ""),
+        // And F-3's plain 0 as an entry with no value, which is blank, not a formula.
+        "xl/worksheets/sheet1.xml" => {
+            assert!(xml.contains("<c r=\"G4\"><v>0</v></c>"), "{xml}");
+            xml.replace("</f><v>0</v>", "</f>")
+                .replace("<c r=\"G4\"><v>0</v></c>", "<c r=\"G4\"><v></v></c>")
+        }
+        _ => xml,
+    });
+    let workbook = {
+        let mut a =
+            zip::ZipArchive::new(std::fs::File::open(w.path("openpyxl.xlsx")).unwrap()).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut a.by_name("xl/workbook.xml").unwrap(), &mut xml)
+            .unwrap();
+        xml
+    };
+    assert!(!workbook.contains("fullCalcOnLoad"), "{workbook}");
+    let run = w.run(&["check", "-v", "--timezone", "UTC", "openpyxl.xlsx"]);
+    assert!(!run.stdout().contains("row 4"), "{}", run.stdout());
+    expect("openpyxl.xlsx");
+}
+
+/// Dates without an offset take this machine's time zone unless one is given: a scheduled run
+/// on a server kept in UTC read a Brazilian file's times three hours off, and nothing said in
+/// which zone. A note now names it, only when it was not given and a date had no offset.
+#[test]
+fn the_machine_s_time_zone_is_named_when_dates_take_it() {
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    w.write(
+        "naive.csv",
+        format!("{header}o-1,NF-1,2026-11-20 10:00,S1,1,10.00\n"),
+    );
+    w.write(
+        "offset.csv",
+        format!("{header}o-1,NF-1,2026-11-20T10:00:00-03:00,S1,1,10.00\n"),
+    );
+    let notes = |args: &[&str]| {
+        let run = w.run(&[&["check", "--format", "json"][..], args].concat());
+        run.expect_code(0);
+        run.json()["files"][0]["notes"].to_string()
+    };
+    let machine = notes(&["naive.csv"]);
+    assert!(
+        machine.contains("naive.csv: its dates without a time offset were read in ")
+            && machine.contains(", this machine's time zone (--timezone ZONE"),
+        "{machine}"
+    );
+    assert_eq!(notes(&["--timezone", "UTC", "naive.csv"]), "[]");
+    assert_eq!(notes(&["offset.csv"]), "[]");
+    w.write("c.toml", "[input]\ntimezone = \"America/Sao_Paulo\"\n");
+    assert_eq!(notes(&["--config", "c.toml", "naive.csv"]), "[]");
 }

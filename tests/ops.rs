@@ -367,6 +367,20 @@ fn summary_json_reports_a_config_or_flag_error_too() {
         error.contains("Mars/Olympus") && !error.starts_with("error:"),
         "{s:#}"
     );
+    // Its inputs are named as clap reads them past the refused flag (they were `null`), and
+    // a misspelt flag's value is not taken for one.
+    assert_eq!(s["inputs"], serde_json::json!(["in.csv"]), "{s:#}");
+    let out = w.run(&[
+        "submit",
+        "--sandbox",
+        "--colour",
+        "blue",
+        "--summary-json",
+        "s.json",
+        "in.csv",
+    ]);
+    out.expect_code(2);
+    assert_eq!(summary()["inputs"], serde_json::json!(["in.csv"]));
 }
 
 #[test]

@@ -255,12 +255,21 @@ fn unknown_order_fails_with_404_and_is_not_retried() {
         orders: Orders::Known(known),
         ..sim::config()
     });
-    sim.run(
+    let run = sim.run(
         &w,
         &["submit", "--rate", "200", "--ledger", "l.db", "in.csv"],
-    )
-    .expect_code(1);
+    );
+    run.expect_code(1);
     sim.assert_exactly_once(&keys[1..]);
+    // The summary on the terminal says why, not only the results file.
+    let why = format!("    order {}, invoice {}: ", keys[0].0, keys[0].1);
+    assert!(
+        run.stderr()
+            .lines()
+            .any(|l| l.starts_with(&why) && l.contains("404")),
+        "{}",
+        run.stderr()
+    );
     let rows = results(&w, "in.results.csv");
     assert_eq!(rows[0][2], "failed");
     assert_eq!(rows[0][3], "404");

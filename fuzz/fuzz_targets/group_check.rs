@@ -53,6 +53,7 @@ fuzz_target!(|data: &[u8]| {
         decimal: None,
         date_format: None,
         timezone: chrono_tz::America::Sao_Paulo,
+        timezone_given: true,
     };
     let (batch, pending) = group::load_pending(&[path.display().to_string()], &opts);
     let shared = SharedNumbers::find(

@@ -148,6 +148,7 @@ pub fn load_options(input: &InputArgs, (required, needed): (&[Field], &[Field]))
         },
         date_format: input.date_format.clone(),
         timezone: input.timezone.unwrap_or_else(date::local_timezone),
+        timezone_given: input.timezone.is_some(),
     }
 }
 

@@ -1327,6 +1327,9 @@ fn temporary_ledger_path() -> PathBuf {
     ))
 }
 
+/// Failed invoices whose reason the summary on the terminal gives.
+const FAILURES_SHOWN: usize = 5;
+
 #[allow(clippy::too_many_arguments)]
 fn print_summary(
     (mode, decimal_comma): (Mode, bool),
@@ -1389,6 +1392,25 @@ fn print_summary(
             ),
         };
         lines.push(format!("  {:<17}{:>7}{value}", status.as_str(), of.len()));
+        // Why the first few failed, here and not only in the results file: an invalid
+        // invoice's problems were listed before sending, a failure's never were (-v shows each
+        // as it comes).
+        if status == Status::Failed {
+            for row in of.iter().take(FAILURES_SHOWN) {
+                lines.push(format!(
+                    "    order {}, invoice {}: {}",
+                    row.order_id,
+                    row.invoice_number,
+                    row.error.as_deref().unwrap_or("failed")
+                ));
+            }
+            if of.len() > FAILURES_SHOWN {
+                lines.push(format!(
+                    "    and {} more: the results file says why each failed",
+                    of.len() - FAILURES_SHOWN
+                ));
+            }
+        }
     }
     if unkeyed > 0 {
         lines.push(format!(

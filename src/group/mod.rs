@@ -107,6 +107,9 @@ pub struct LoadOptions {
     pub decimal: Option<DecimalSeparator>,
     pub date_format: Option<DateFormat>,
     pub timezone: chrono_tz::Tz,
+    /// Whether `timezone` was asked for (`--timezone`, the config), not this machine's zone:
+    /// when it is the machine's and a date has no offset, a note says which zone it was read in.
+    pub timezone_given: bool,
 }
 
 /// One input that was read.
@@ -849,6 +852,16 @@ fn load_file(
             table.source()
         ));
     }
+    if !opts.timezone_given
+        && (votes.issuance_date.read_in_zone() || votes.dispatched_date.read_in_zone())
+    {
+        notes.push(format!(
+            "{}: its dates without a time offset were read in {}, this machine's time zone \
+             (--timezone ZONE, or timezone in the config, says another)",
+            table.source(),
+            opts.timezone.name()
+        ));
+    }
     notes.extend(warnings.iter().cloned());
     let info = SourceInfo {
         path: path.to_string(),
@@ -1311,6 +1324,7 @@ mod tests {
             decimal: None,
             date_format: None,
             timezone: chrono_tz::America::Sao_Paulo,
+            timezone_given: true,
         }
     }
 

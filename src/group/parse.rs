@@ -778,16 +778,30 @@ impl<'a> RowParser<'a> {
                     id::invoice_number_from_cell,
                 );
                 let key = order.zip(number);
+                // Only a row without a key, or one whose order id is a totals label with a
+                // count or a sum in the invoice number's column (`TOTAL;2;;;;5;;50,00`: no
+                // order is called Total, and every order id has a digit, unlike the label; an
+                // id such as `SUM-123` stays an order's), is looked at again: the common row
+                // costs nothing.
+                let labelled = key.is_some()
+                    && texts.is_some_and(|(order, _)| {
+                        order
+                            .trim_start()
+                            .bytes()
+                            .next()
+                            .is_some_and(|b| matches!(b | 0x20, b't' | b's' | b'g'))
+                            && !order.bytes().any(|b| b.is_ascii_digit())
+                            && is_totals_label(order)
+                    });
+                if (key.is_none() || labelled) && self.is_passed_over(row) {
+                    batch.problems.truncate(before);
+                    batch.totals_rows.push(n);
+                    return;
+                }
                 if let (Some(key), Some((order, number))) = (key, texts) {
                     batch.recent.key.put(order, number, key);
                 }
-                // Only a row without a key is looked at again: the common row costs nothing.
                 if key.is_none() {
-                    if self.is_passed_over(row) {
-                        batch.problems.truncate(before);
-                        batch.totals_rows.push(n);
-                        return;
-                    }
                     if self.is_footer_line(row) {
                         batch.footers.push(batch.rows.len());
                     } else {
@@ -828,10 +842,12 @@ impl<'a> RowParser<'a> {
         batch.rows.push(parsed);
     }
 
-    /// Whether `row`, which has no key, is passed over as no invoice's: a totals row (its
-    /// order id and invoice number cells blank or a totals label, a cell that is a totals label,
-    /// "Total", "TOTAL GERAL:", "Subtotal", "Soma", no quantity and no item id but the label),
-    /// or a row of nothing but zeros and dashes (the formulas of an empty line: `R$ -`, `0`).
+    /// Whether `row`, which has no key or a totals label for its order id, is passed over as no
+    /// invoice's: a totals row (its order id and invoice number cells blank or a totals label,
+    /// or the order id a totals label whatever the number's cell holds; a cell that is a totals
+    /// label, "Total", "TOTAL GERAL:", "Subtotal", "Soma"; no quantity and no item id but the
+    /// label), or a row of nothing but zeros and dashes (the formulas of an empty line: `R$ -`,
+    /// `0`).
     fn is_passed_over(&self, row: &Row<'_>) -> bool {
         let label = |cell| matches!(cell, CellRef::Text(t) if is_totals_label(t));
         let blank_or_label = |field| {
@@ -844,8 +860,9 @@ impl<'a> RowParser<'a> {
                 .cell(row, Field::ItemId)
                 .is_none_or(|c| is_nothing(c) || label(c));
         let cells = || (0..row.len()).map(|c| row.get(c));
+        let order_label = self.cell(row, Field::OrderId).is_some_and(label);
         let keys_blank_or_label =
-            blank_or_label(Field::OrderId) && blank_or_label(Field::InvoiceNumber);
+            order_label || (blank_or_label(Field::OrderId) && blank_or_label(Field::InvoiceNumber));
         // A label where the ids or the item go is a totals row's even with the sums under the
         // quantity and the price (`TOTAL;;;;5;;50,00`, `;;;;Total;5;;50,00`): no item has it.
         let labelled = [
@@ -996,8 +1013,8 @@ impl<'a> RowParser<'a> {
 }
 
 /// A totals row's label, the whole cell up to any figure in it: "Total", "TOTAL GERAL:",
-/// "Totais", "Subtotal", "Grand total", "Soma", "Total do dia 20/11", "Total: R$ 1.234,56";
-/// not "Totalizador", "Total Flex" or "Soma Distribuidora".
+/// "Totais", "Subtotal", "Grand total", "Soma", "Total do dia 20/11", "Total: R$ 1.234,56",
+/// "*** TOTAL ***", "Total (2 notas)"; not "Totalizador", "Total Flex" or "Soma Distribuidora".
 fn is_totals_label(text: &str) -> bool {
     const LABELS: [&str; 14] = [
         "total",
@@ -1023,9 +1040,14 @@ fn is_totals_label(text: &str) -> bool {
         .split(|c: char| c.is_ascii_digit())
         .next()
         .unwrap_or("");
-    let words = words.trim();
+    // Marks around the label (`*** TOTAL ***`), and a count or a sum after it (`Total (2
+    // notas)`, `Total: R$ 1.234,56`).
+    let words = words
+        .trim()
+        .trim_start_matches(|c: char| c == '*' || c.is_whitespace());
     let words = words.strip_suffix("r$").unwrap_or(words);
-    let words = words.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-'));
+    let words =
+        words.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-' | '(' | '*'));
     LABELS.contains(&words)
 }
 
@@ -1084,6 +1106,9 @@ mod tests {
             " Total: ",
             "Total: R$ 1.234,56",
             "TOTAL GERAL - 2026",
+            "*** TOTAL ***",
+            "Total (2 notas)",
+            "Subtotal (3):",
         ] {
             assert!(is_totals_label(label), "{label}");
         }
@@ -1099,6 +1124,8 @@ mod tests {
             "Total Flex",
             "Total Quartz 5W30",
             "Totalr",
+            "Total (Flex)",
+            "*** Totalizador ***",
         ] {
             assert!(!is_totals_label(text), "{text}");
         }

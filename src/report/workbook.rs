@@ -78,7 +78,8 @@ impl FailedWorkbook {
         for (col, cell) in cells.into_iter().take(width).enumerate() {
             let col = col_index(self.first_column + col)?;
             match cell {
-                CellRef::Empty => {}
+                // Left for the person fixing the row to fill in.
+                CellRef::Empty | CellRef::Uncalculated => {}
                 CellRef::Text(t) | CellRef::Error(t) => {
                     ws.write_string(row, col, escape_formula(t))?;
                 }

@@ -61,7 +61,15 @@ pub enum CellRef<'a> {
     Bool(bool),
     /// A formula error such as `#N/A` or `#VALUE!`.
     Error(&'a str),
+    /// A formula whose value the program that wrote the workbook never calculated: no value
+    /// saved, or XlsxWriter's placeholder 0 ([`UNCALCULATED`]).
+    Uncalculated,
 }
+
+/// What a cell of [`CellRef::Uncalculated`] is told, whatever the field.
+pub const UNCALCULATED: &str = "the cell holds a formula that was never calculated (the program \
+     that wrote the workbook saves formulas without their values): open the workbook in Excel or \
+     LibreOffice, save it, and import it again";
 
 /// Why a spreadsheet number is not a whole number of cents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -629,7 +637,7 @@ impl<'a> Row<'a> {
             Cells::Csv(r) => Cow::Borrowed(r.get(col).unwrap_or("")),
             Cells::Record(text, spans) => Cow::Borrowed(field(text, spans, col).unwrap_or("")),
             Cells::Sheet(r) => match r.get(col).map_or(CellRef::Empty, sheet::cell_ref) {
-                CellRef::Empty => Cow::Borrowed(""),
+                CellRef::Empty | CellRef::Uncalculated => Cow::Borrowed(""),
                 CellRef::Text(t) | CellRef::Error(t) => Cow::Borrowed(t),
                 CellRef::Number(n) => Cow::Owned(n.to_text()),
                 CellRef::DateTime(dt) => Cow::Owned(datetime_text(dt)),

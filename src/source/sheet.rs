@@ -117,6 +117,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         Sheets::Xlsb(_) => "XLSB",
         Sheets::Ods(_) => "ODS",
     };
+    let calculated_on_load = kind == "XLSX" && calculated_on_load(path);
     let names = workbook.sheet_names();
     let worksheets: Vec<String> = workbook
         .sheets_metadata()
@@ -148,7 +149,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
                     sheets: names.join(", "),
                 })?
                 .clone();
-            let store = read_sheet(&mut workbook, &name)
+            let store = read_sheet(&mut workbook, &name, calculated_on_load)
                 .map_err(|e| workbook_err(format!("sheet '{name}': {e}")))?;
             (name, store)
         }
@@ -163,7 +164,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             let (visible, out_of_sight): (Vec<&String>, Vec<&String>) =
                 names.iter().partition(|n| !hidden.contains(n));
             for name in visible.into_iter().chain(out_of_sight) {
-                match read_sheet(&mut workbook, name) {
+                match read_sheet(&mut workbook, name, calculated_on_load) {
                     Ok(store) => match store.first_data_row(0) {
                         Some(h) if store.first_data_row(h + 1).is_some() => {
                             found = Some((name.clone(), store));
@@ -206,7 +207,9 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         let alike: Vec<String> = unread
             .iter()
             .filter(|other| {
-                ours.is_some() && read_sheet(&mut workbook, other).is_ok_and(|s| layout(&s) == ours)
+                ours.is_some()
+                    && read_sheet(&mut workbook, other, calculated_on_load)
+                        .is_ok_and(|s| layout(&s) == ours)
             })
             .cloned()
             .collect();
@@ -273,33 +276,33 @@ fn layout(store: &Store) -> Option<Vec<String>> {
 }
 
 /// The cells of sheet `name` that hold anything.
-fn read_sheet<RS: Read + Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<Store, String> {
+fn read_sheet<RS: Read + Seek>(
+    workbook: &mut Sheets<RS>,
+    name: &str,
+    calculated_on_load: bool,
+) -> Result<Store, String> {
     let mut store = StoreBuilder::default();
     match workbook {
         Sheets::Xlsx(xlsx) => {
-            let mut cells = match xlsx.worksheet_cells_reader(name) {
-                Ok(cells) => cells,
-                // A chart sheet holds no cells; calamine's range reads it as empty too.
-                Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Store::default()),
-                Err(e) => return Err(e.to_string()),
+            let unsettled = {
+                let mut cells = match xlsx.worksheet_cells_reader(name) {
+                    Ok(cells) => cells,
+                    // A chart sheet holds no cells; calamine's range reads it as empty too.
+                    Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Store::default()),
+                    Err(e) => return Err(e.to_string()),
+                };
+                read_xlsx_cells(&mut cells, &mut store, calculated_on_load)?
             };
-            // A style's zero padding, by style id: looked up once per style, not per cell.
-            let padding: Vec<Option<usize>> = cells
-                .styles()
-                .iter()
-                .map(|style| {
-                    let format = style.number_format.as_ref()?;
-                    zero_padding(&format.format_code)
-                })
-                .collect();
-            while let Some((cell, style)) =
-                cells.next_cell_with_style_id().map_err(|e| e.to_string())?
-            {
-                match padding.get(style).copied().flatten() {
-                    Some(width) => store.push_padded(cell, width),
-                    None => store.push_ref(cell),
-                }
+            let mut store = store.finish();
+            // Bug: a formula saved without its value (openpyxl writes them so) read as an empty
+            // cell, so an uncalculated freight was no freight and the invoice was sent short;
+            // XlsxWriter's placeholder 0 the same. Both are marked. The sheet's formulas are
+            // read again only when a cell had no value or zeros are still in doubt.
+            if unsettled.valueless || unsettled.zeros {
+                let formulas = xlsx.worksheet_formula(name).map_err(|e| e.to_string())?;
+                store.mark_uncalculated(&formulas, unsettled.zeros);
             }
+            return Ok(store);
         }
         Sheets::Xlsb(xlsb) => {
             let mut cells = xlsb
@@ -315,6 +318,74 @@ fn read_sheet<RS: Read + Seek>(workbook: &mut Sheets<RS>, name: &str) -> Result<
         }
     }
     Ok(store.finish())
+}
+
+/// What [`read_xlsx_cells`] leaves for [`Store::mark_uncalculated`] to settle.
+#[derive(Debug, Clone, Copy, Default)]
+struct Unsettled {
+    /// A cell element held no value: a formula never calculated, or an empty entry (kept as
+    /// [`Data::Empty`] until the sheet's formulas tell which).
+    valueless: bool,
+    /// Zeros were read without knowing whether they are formulas (see [`read_xlsx_cells`]).
+    zeros: bool,
+}
+
+/// An XLSX sheet's cells into `store`. In a workbook calculated on load (`zeros_suspect`), a
+/// formula's 0 is a placeholder: it is marked as one here when the sheet's styles pad no
+/// number with zeros, as then the reader that gives each cell's formula, not its style, reads
+/// the sheet in one pass; else the zeros are left for the formulas to settle.
+fn read_xlsx_cells<RS: Read + Seek>(
+    cells: &mut calamine::XlsxCellReader<'_, RS>,
+    store: &mut StoreBuilder,
+    zeros_suspect: bool,
+) -> Result<Unsettled, String> {
+    let mut unsettled = Unsettled::default();
+    // A style's zero padding, by style id: looked up once per style, not per cell.
+    let padding: Vec<Option<usize>> = cells
+        .styles()
+        .iter()
+        .map(|style| {
+            let format = style.number_format.as_ref()?;
+            zero_padding(&format.format_code)
+        })
+        .collect();
+    // calamine gives only cell elements with something inside (a self-closing one, a formatted
+    // blank, is passed over): one with no value has a formula without its value, or is an
+    // empty entry.
+    let mut valueless = |store: &mut StoreBuilder, (row, col): (u32, u32)| {
+        store.push(row, col, Data::Empty);
+        unsettled.valueless = true;
+    };
+    if zeros_suspect && padding.iter().all(Option::is_none) {
+        while let Some(cell) = cells
+            .next_cell_with_formula_metadata()
+            .map_err(|e| e.to_string())?
+        {
+            let zero = match cell.value {
+                DataRef::Int(i) => i == 0,
+                DataRef::Float(f) => f == 0.0,
+                _ => false,
+            };
+            if matches!(cell.value, DataRef::Empty) || (zero && cell.formula.is_some()) {
+                valueless(store, cell.pos);
+            } else {
+                store.push_ref(Cell::new(cell.pos, cell.value));
+            }
+        }
+        return Ok(unsettled);
+    }
+    while let Some((cell, style)) = cells.next_cell_with_style_id().map_err(|e| e.to_string())? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            valueless(store, cell.get_position());
+            continue;
+        }
+        match padding.get(style).copied().flatten() {
+            Some(width) => store.push_padded(cell, width),
+            None => store.push_ref(cell),
+        }
+    }
+    unsettled.zeros = zeros_suspect;
+    Ok(unsettled)
 }
 
 /// The width a number format pads whole numbers to with leading zeros (`000000`: 6), when it
@@ -393,6 +464,37 @@ impl Store {
                 first_column: self.first_column,
             },
         ))
+    }
+
+    /// Marks the formulas never calculated as [`Data::Empty`] (read as
+    /// [`CellRef::Uncalculated`]): cells kept without a value that hold a formula, and, in a
+    /// workbook written to be calculated when opened (`zeros_too`), formulas saved with the
+    /// value 0, XlsxWriter's placeholder. A cell without a value and without a formula is
+    /// an empty entry, and becomes blank.
+    fn mark_uncalculated(&mut self, formulas: &Range<String>, zeros_too: bool) {
+        for (k, &(row, start)) in self.rows.iter().enumerate() {
+            let end = self
+                .rows
+                .get(k + 1)
+                .map_or(self.values.len(), |&(_, next)| next);
+            let (Some(values), Some(columns)) = (
+                self.values.get_mut(start..end),
+                self.columns.get(start..end),
+            ) else {
+                continue;
+            };
+            for (value, &col) in values.iter_mut().zip(columns) {
+                let formula = formulas
+                    .get_value((row, col))
+                    .is_some_and(|f| !f.trim().is_empty());
+                match value {
+                    Data::Empty if !formula => *value = Data::String(String::new()),
+                    Data::Int(0) if zeros_too && formula => *value = Data::Empty,
+                    Data::Float(f) if zeros_too && formula && *f == 0.0 => *value = Data::Empty,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Index of the first row at or after `from` with any non-blank cell.
@@ -598,6 +700,41 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
     Ok(())
 }
 
+/// Whether an XLSX workbook asks to be calculated in full when opened
+/// (`<calcPr fullCalcOnLoad="1"/>`): what programs that save formulas without calculating them
+/// set, XlsxWriter with 0 as every formula's value. Excel and LibreOffice save the values they
+/// calculated, and don't set it. A workbook part that can't be read says no: calamine reports
+/// the damage.
+fn calculated_on_load(path: &Path) -> bool {
+    /// More than any `workbook.xml` holds before its `calcPr` (sheet names, defined names).
+    const MAX_READ: u64 = 8 << 20;
+    let Ok(mut archive) = File::open(path).map(zip::ZipArchive::new) else {
+        return false;
+    };
+    let Ok(Ok(part)) = archive.as_mut().map(|a| a.by_name("xl/workbook.xml")) else {
+        return false;
+    };
+    let mut xml = Vec::new();
+    if part.take(MAX_READ).read_to_end(&mut xml).is_err() {
+        return false;
+    }
+    let Some(at) = memchr::memmem::find(&xml, b"calcPr ") else {
+        return false;
+    };
+    let tag = xml.get(at..).unwrap_or_default();
+    let tag = tag
+        .get(..tag.iter().position(|&b| b == b'>').unwrap_or(tag.len()))
+        .unwrap_or_default();
+    [
+        &b"fullCalcOnLoad=\"1\""[..],
+        b"fullCalcOnLoad=\"true\"",
+        b"fullCalcOnLoad='1'",
+        b"fullCalcOnLoad='true'",
+    ]
+    .iter()
+    .any(|attr| memchr::memmem::find(tag, attr).is_some())
+}
+
 /// Whether a file's first bytes read as text: something, and no NUL nor other control byte
 /// than tab and line ends (which any workbook's binary header has).
 fn looks_like_text(head: &[u8]) -> bool {
@@ -709,7 +846,9 @@ const EXCEL_SERIAL_END: f64 = 2_958_466.0;
 /// A calamine cell as the pipeline sees it.
 pub(super) fn cell_ref(data: &Data) -> CellRef<'_> {
     match data {
-        Data::Empty => CellRef::Empty,
+        // Never kept for a cell without a value (`StoreBuilder` passes those over): the mark
+        // of a formula never calculated (`Store::mark_uncalculated`).
+        Data::Empty => CellRef::Uncalculated,
         Data::String(s) if is_blank(s) => CellRef::Empty,
         Data::String(s) => CellRef::Text(s),
         Data::Float(f) => CellRef::Number(SheetNumber(*f)),

@@ -152,6 +152,8 @@ pub enum DateError {
     Before1900March(String),
     #[error("{0} is a formula error, not a date")]
     FormulaError(String),
+    #[error("{}", crate::source::UNCALCULATED)]
+    Uncalculated,
     #[error("'{0}' is a true/false cell, not a date")]
     Bool(String),
     #[error(
@@ -616,6 +618,7 @@ pub fn date_from_cell(
             if b { "TRUE" } else { "FALSE" }.to_string(),
         )),
         CellRef::Error(e) => Err(DateError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => Err(DateError::Uncalculated),
     }
 }
 
@@ -625,6 +628,8 @@ pub struct DayOrderVote {
     day_first: u64,
     month_first: u64,
     ambiguous: u64,
+    /// Dates without an offset, read in the zone given (or the machine's).
+    in_zone: u64,
 }
 
 /// A column whose day/month order can't be told from its values.
@@ -660,6 +665,9 @@ impl fmt::Display for AmbiguousDayOrder {
 
 impl DayOrderVote {
     pub fn observe(&mut self, reading: &DateReading) {
+        if matches!(reading.zone, Zone::Named(_)) {
+            self.in_zone += 1;
+        }
         match reading.evidence() {
             Evidence::Neutral => {}
             Evidence::DayFirst => self.day_first += 1,
@@ -672,6 +680,12 @@ impl DayOrderVote {
         self.day_first += other.day_first;
         self.month_first += other.month_first;
         self.ambiguous += other.ambiguous;
+        self.in_zone += other.in_zone;
+    }
+
+    /// Whether any date had no offset, and so was read in the time zone given.
+    pub fn read_in_zone(&self) -> bool {
+        self.in_zone > 0
     }
 
     /// Whether every date that says anything reads either way (`09/11/2026`).

@@ -83,6 +83,7 @@ pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> 
             "an id",
         )),
         CellRef::Error(e) => Err(ValueError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => Err(ValueError::Uncalculated),
     }
 }
 
@@ -237,6 +238,7 @@ pub fn text_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueEr
         CellRef::DateTime(dt) => Cow::Owned(crate::source::datetime_text(dt)),
         CellRef::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
         CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => return Err(ValueError::Uncalculated),
     };
     Ok((!text.is_empty()).then_some(text))
 }

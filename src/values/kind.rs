@@ -29,6 +29,7 @@ pub fn invoice_type_from_cell(cell: CellRef<'_>) -> Result<Option<InvoiceType>, 
         CellRef::Empty => return Ok(None),
         CellRef::Text(t) => trim(t),
         CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => return Err(ValueError::Uncalculated),
         CellRef::Number(n) => return Err(ValueError::NotAType(n.to_text())),
         CellRef::Bool(b) => {
             return Err(ValueError::NotAType(

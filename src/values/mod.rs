@@ -14,6 +14,8 @@ mod quantity;
 pub enum ValueError {
     #[error("{0} is a formula error, not a value")]
     FormulaError(String),
+    #[error("{}", crate::source::UNCALCULATED)]
+    Uncalculated,
     #[error("'{0}' is a {1} cell; expected {2}")]
     WrongCellType(String, &'static str, &'static str),
     #[error(

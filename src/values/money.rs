@@ -182,6 +182,8 @@ pub enum MoneyError {
     Precision(#[from] PrecisionError),
     #[error("{0} is a formula error, not an amount")]
     FormulaError(String),
+    #[error("{}", crate::source::UNCALCULATED)]
+    Uncalculated,
     #[error("'{0}' is a {1} cell, not an amount")]
     WrongCellType(String, &'static str),
 }
@@ -613,6 +615,7 @@ pub fn money_from_cell(cell: CellRef<'_>) -> Result<Option<MoneyReading>, MoneyE
             "date",
         )),
         CellRef::Error(e) => Err(MoneyError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => Err(MoneyError::Uncalculated),
     }
 }
 

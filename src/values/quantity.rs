@@ -33,6 +33,7 @@ pub fn quantity_from_cell(cell: CellRef<'_>) -> Result<Option<i64>, ValueError> 
             ));
         }
         CellRef::Error(e) => return Err(ValueError::FormulaError(e.to_string())),
+        CellRef::Uncalculated => return Err(ValueError::Uncalculated),
     };
     if value < 1 {
         let shown = match cell {

@@ -193,9 +193,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 
-    /// Time zone for dates without an offset (IANA name) [default: this machine's zone, named in
-    /// a note]. A time that happens twice, when clocks go back, is read as the first; a skipped
-    /// midnight is the day's first instant.
+    /// Time zone for dates without an offset (IANA name) [default: this machine's zone (TZ,
+    /// else the system's), named in a note]. A time that happens twice, when clocks go back, is
+    /// read as the first; a skipped midnight is the day's first instant.
     #[arg(long, value_name = "ZONE", value_parser = crate::values::date::parse_timezone)]
     pub timezone: Option<chrono_tz::Tz>,
 

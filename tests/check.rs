@@ -2644,3 +2644,41 @@ fn the_machine_s_time_zone_is_named_when_dates_take_it() {
     w.write("c.toml", "[input]\ntimezone = \"America/Sao_Paulo\"\n");
     assert_eq!(notes(&["--config", "c.toml", "naive.csv"]), "[]");
 }
+
+/// Found by a review of that: a row of ids that are formulas never calculated, below an
+/// invoice's row, let that invoice be valid without the row's item (blank ids hold it back),
+/// and a row of nothing but such formulas was passed over as a blank line.
+#[test]
+fn rows_of_formulas_never_calculated_are_not_passed_over() {
+    use rust_xlsxwriter::Workbook;
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    common::write_headers(
+        ws,
+        0,
+        &["Pedido", "NF", "Data", "SKU", "Quantidade", "Preço"],
+    );
+    for (c, v) in ["F-1", "NF-1", "2026-11-20", "S1"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    ws.write_number(1, 4, 2.0).unwrap();
+    ws.write_number(1, 5, 10.0).unwrap();
+    // Row 3: the ids as formulas, an item of the invoice above.
+    ws.write_formula(2, 0, "=A2").unwrap();
+    ws.write_formula(2, 1, "=B2").unwrap();
+    ws.write_string(2, 3, "S2").unwrap();
+    ws.write_number(2, 4, 1.0).unwrap();
+    ws.write_number(2, 5, 50.0).unwrap();
+    // Row 4: nothing but formulas.
+    for c in 0..6 {
+        ws.write_formula(3, c, "=A2").unwrap();
+    }
+    wb.save(w.path("f.xlsx")).unwrap();
+    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "f.xlsx"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["valid_invoices"], 0, "{j:#}");
+    assert_eq!(j["rows_in_no_invoice"], 2, "{j:#}");
+    assert_eq!(j["rows"], 3, "{j:#}");
+}

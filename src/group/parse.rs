@@ -789,7 +789,7 @@ impl<'a> RowParser<'a> {
                             .trim_start()
                             .bytes()
                             .next()
-                            .is_some_and(|b| matches!(b | 0x20, b't' | b's' | b'g'))
+                            .is_some_and(|b| matches!(b | 0x20, b't' | b's' | b'g' | b'*'))
                             && !order.bytes().any(|b| b.is_ascii_digit())
                             && is_totals_label(order)
                     });
@@ -908,7 +908,12 @@ impl<'a> RowParser<'a> {
     /// unit price other than zero ([`RowBatch::continued`]). A row with a description alone
     /// is a note, not an item.
     fn continues(&self, row: &Row<'_>, (order, number): (Option<Span>, Option<Span>)) -> Continues {
-        let blank = |field| self.cell(row, field).is_none_or(is_blank);
+        // An id that is a formula never calculated is as good as blank: the row may be the
+        // invoice above's (found by a review: such a row let that invoice go without it).
+        let blank = |field| {
+            self.cell(row, field)
+                .is_none_or(|c| is_blank(c) || c == CellRef::Uncalculated)
+        };
         let something = |field| self.cell(row, field).is_some_and(|c| !is_nothing(c));
         let item = [Field::ItemId, Field::ItemQuantity, Field::ItemPrice]
             .into_iter()

@@ -236,6 +236,26 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         return Err(SourceError::NoData(format!("{file}, sheet '{name}'")));
     };
     let header = store.row(header_index);
+    // A header cell that is a formula never calculated would read as no header, and its column
+    // be passed over unseen (a review found a freight column so lost). A row of one cell is
+    // a title, which a header below may follow.
+    if let Some((number, cells)) = header
+        && cells.values.len() > 1
+        && let Some(at) = cells.values.iter().position(|v| matches!(v, Data::Empty))
+    {
+        let column = cells
+            .columns
+            .get(at)
+            .map_or(0, |&c| c - cells.first_column + 1);
+        return Err(SourceError::Record {
+            file: format!("{file}, sheet '{name}',"),
+            row: number,
+            message: format!(
+                "the header of column {column} {}",
+                super::UNCALCULATED.trim_start_matches("the cell ")
+            ),
+        });
+    }
     let header_row = header.map_or(0, |(number, _)| number);
     let headers = header
         .map(|(number, cells)| {
@@ -361,13 +381,18 @@ fn read_xlsx_cells<RS: Read + Seek>(
             .next_cell_with_formula_metadata()
             .map_err(|e| e.to_string())?
         {
-            let zero = match cell.value {
-                DataRef::Int(i) => i == 0,
-                DataRef::Float(f) => f == 0.0,
+            let zero = match &cell.value {
+                DataRef::Int(i) => *i == 0,
+                DataRef::Float(f) => *f == 0.0,
+                DataRef::DateTime(d) => d.as_f64() == 0.0,
                 _ => false,
             };
-            if matches!(cell.value, DataRef::Empty) || (zero && cell.formula.is_some()) {
+            if matches!(cell.value, DataRef::Empty) {
                 valueless(store, cell.pos);
+            } else if zero && cell.formula.is_some() {
+                // Known to be a formula: marked with no second reading.
+                let (row, col) = cell.pos;
+                store.push(row, col, Data::Empty);
             } else {
                 store.push_ref(Cell::new(cell.pos, cell.value));
             }
@@ -439,8 +464,10 @@ impl<'a> SheetRow<'a> {
     }
 
     fn is_blank(&self) -> bool {
+        // `Data::Empty` is a formula never calculated (`Store::mark_uncalculated`): a row of
+        // them is an invoice's row whose values are unknown, not a blank line (found by a
+        // review: such a row was passed over, and its invoice never sent).
         self.values.iter().all(|c| match c {
-            Data::Empty => true,
             Data::String(s) => is_blank(s),
             _ => false,
         })
@@ -487,10 +514,17 @@ impl Store {
                 let formula = formulas
                     .get_value((row, col))
                     .is_some_and(|f| !f.trim().is_empty());
+                let zero = match value {
+                    Data::Int(i) => *i == 0,
+                    Data::Float(f) => *f == 0.0,
+                    Data::DateTime(d) => d.as_f64() == 0.0,
+                    // A 0 under a zero-padding number format (`push_padded`).
+                    Data::String(s) => !s.is_empty() && s.bytes().all(|b| b == b'0'),
+                    _ => false,
+                };
                 match value {
                     Data::Empty if !formula => *value = Data::String(String::new()),
-                    Data::Int(0) if zeros_too && formula => *value = Data::Empty,
-                    Data::Float(f) if zeros_too && formula && *f == 0.0 => *value = Data::Empty,
+                    _ if zeros_too && formula && zero => *value = Data::Empty,
                     _ => {}
                 }
             }
@@ -718,21 +752,26 @@ fn calculated_on_load(path: &Path) -> bool {
     if part.take(MAX_READ).read_to_end(&mut xml).is_err() {
         return false;
     }
-    let Some(at) = memchr::memmem::find(&xml, b"calcPr ") else {
+    // The element, `<calcPr …>` or `<x:calcPr …>`, with any white space inside, not a sheet
+    // named "calcPr" (whose name would be text, after a `"`).
+    let tag = memchr::memmem::find_iter(&xml, b"calcPr").find_map(|at| {
+        let before = xml.get(..at)?.last().copied();
+        let after = xml.get(at + "calcPr".len()..)?;
+        let element = matches!(before, Some(b'<' | b':'))
+            && after.first().is_some_and(|b| b.is_ascii_whitespace());
+        element.then(|| &after[..after.iter().position(|&b| b == b'>').unwrap_or(after.len())])
+    });
+    let Some(tag) = tag else {
         return false;
     };
-    let tag = xml.get(at..).unwrap_or_default();
-    let tag = tag
-        .get(..tag.iter().position(|&b| b == b'>').unwrap_or(tag.len()))
-        .unwrap_or_default();
-    [
-        &b"fullCalcOnLoad=\"1\""[..],
-        b"fullCalcOnLoad=\"true\"",
-        b"fullCalcOnLoad='1'",
-        b"fullCalcOnLoad='true'",
-    ]
-    .iter()
-    .any(|attr| memchr::memmem::find(tag, attr).is_some())
+    let tag: Vec<u8> = tag
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|&b| if b == b'\'' { b'"' } else { b })
+        .collect();
+    [&b"fullCalcOnLoad=\"1\""[..], b"fullCalcOnLoad=\"true\""]
+        .iter()
+        .any(|attr| memchr::memmem::find(&tag, attr).is_some())
 }
 
 /// Whether a file's first bytes read as text: something, and no NUL nor other control byte
@@ -1016,6 +1055,60 @@ mod tests {
         assert_eq!(store.first_data_row(0), Some(1));
         assert_eq!(store.first_data_row(2), Some(3));
         assert_eq!(store.first_data_row(4), None);
+    }
+
+    /// Found by a review: a row of formulas never calculated was passed over as blank, and a
+    /// placeholder 0 under a zero-padding format (`000000`) read as the id `000000`.
+    #[test]
+    fn formulas_never_calculated_are_marked_and_their_rows_kept() {
+        let mut b = StoreBuilder::default();
+        b.push(0, 0, Data::String("Order".into()));
+        b.push(1, 0, Data::Empty); // a formula with no value
+        b.push(1, 1, Data::Empty); // an empty entry, no formula
+        b.push(2, 0, Data::String("000000".into())); // a padded placeholder 0
+        b.push(2, 1, Data::Int(0)); // a placeholder 0
+        b.push(2, 2, Data::Int(0)); // a plain 0
+        b.push(2, 3, Data::Float(7.0)); // a formula with its value
+        let mut store = b.finish();
+        let mut formulas = Range::new((0, 0), (2, 3));
+        for at in [(1, 0), (2, 0), (2, 1), (2, 3)] {
+            formulas.set_value(at, String::from("A1+1"));
+        }
+        fn cells(store: &Store, i: usize) -> Vec<Option<CellRef<'_>>> {
+            let (_, row) = store.row(i).unwrap();
+            (0..4).map(|c| row.get(c).map(cell_ref)).collect()
+        }
+        store.mark_uncalculated(&formulas, true);
+        assert_eq!(
+            cells(&store, 1),
+            [
+                Some(CellRef::Uncalculated),
+                Some(CellRef::Empty),
+                None,
+                None
+            ]
+        );
+        assert_eq!(
+            cells(&store, 2),
+            [
+                Some(CellRef::Uncalculated),
+                Some(CellRef::Uncalculated),
+                Some(CellRef::Number(SheetNumber(0.0))),
+                Some(CellRef::Number(SheetNumber(7.0))),
+            ]
+        );
+        // A row of formulas never calculated is a row, not a blank line.
+        assert_eq!(store.first_data_row(1), Some(1));
+        // Not calculated on load: zeros are zeros.
+        let mut b = StoreBuilder::default();
+        b.push(2, 1, Data::Int(0));
+        let mut store = b.finish();
+        store.mark_uncalculated(&formulas, false);
+        assert_eq!(
+            // Column 0 of the row: the sheet's first filled column is B.
+            store.row(0).unwrap().1.get(0).map(cell_ref),
+            Some(CellRef::Number(SheetNumber(0.0)))
+        );
     }
 
     #[test]

@@ -712,9 +712,16 @@ impl DayOrderVote {
 
 /// The machine's time zone (IANA name), falling back to UTC when it can't be read.
 pub fn local_timezone() -> Tz {
-    iana_time_zone::get_timezone()
+    // `TZ` first, as the C library reads it (`America/Sao_Paulo` or `:America/Sao_Paulo`): a
+    // container often sets its zone only there (found by a review: it was passed over).
+    std::env::var("TZ")
         .ok()
-        .and_then(|name| name.parse().ok())
+        .and_then(|name| name.trim_start_matches(':').parse().ok())
+        .or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|name| name.parse().ok())
+        })
         .unwrap_or(Tz::UTC)
 }
 

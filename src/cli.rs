@@ -387,17 +387,17 @@ pub fn main() -> i32 {
             // A flag refused (a bad --timezone, a misspelt option) stops a `submit` or `track`
             // run before it is one; its --summary-json still says so, or a scheduler would
             // read the previous run's.
+            // Lossily: `std::env::args` panics on a word that is not UTF-8.
+            let words: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             if err.use_stderr()
-                && let Some((command, path)) = summary_json_of(
-                    std::env::args_os()
-                        .skip(1)
-                        .map(|a| a.to_string_lossy().into_owned()),
-                )
+                && let Some((command, path)) = summary_json_of(words.iter().skip(1).cloned())
             {
                 let rendered = err.to_string();
                 let first = rendered.lines().next().unwrap_or_default();
                 let message = first.strip_prefix("error: ").unwrap_or(first);
-                let (files, inbox) = inputs_of(std::env::args_os());
+                let (files, inbox) = inputs_of(words);
                 crate::cmd::submit::write_failed_summary(
                     &path,
                     command,
@@ -414,12 +414,8 @@ pub fn main() -> i32 {
 /// The input files and inbox of a command line clap refused: the words it refused (a flag it
 /// does not know, a flag and the value it could not read) are taken out, a few times over, until
 /// the rest parses (a scheduler's summary then names them, not `null`).
-fn inputs_of(args: impl IntoIterator<Item = std::ffi::OsString>) -> (Vec<String>, Option<PathBuf>) {
+fn inputs_of(mut words: Vec<String>) -> (Vec<String>, Option<PathBuf>) {
     use clap::error::{ContextKind, ContextValue};
-    let mut words: Vec<String> = args
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     for _ in 0..5 {
         let err = match Cli::try_parse_from(&words) {
             Ok(Cli {
@@ -459,7 +455,7 @@ fn inputs_of(args: impl IntoIterator<Item = std::ffi::OsString>) -> (Vec<String>
 }
 
 /// The command (`submit` or `track`) and `--summary-json` path of a command line clap refused,
-/// read from its words as given (lossily: `std::env::args` panics on a word that is not UTF-8).
+/// read from its words as given.
 fn summary_json_of(args: impl Iterator<Item = String>) -> Option<(&'static str, String)> {
     let args: Vec<String> = args.collect();
     let command = args.iter().find_map(|a| match a.as_str() {

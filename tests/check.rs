@@ -723,7 +723,7 @@ fn a_time_cell_or_a_small_number_is_not_an_issuance_date() {
     }
     wb.save(w.path("t.xlsx")).unwrap();
 
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "t.xlsx"]);
+    let run = w.check_json("t.xlsx");
     run.expect_code(1);
     let j = run.json();
     assert_eq!(j["valid_invoices"], 1, "{j:#}");
@@ -839,7 +839,7 @@ fn rows_below_an_invoice_without_ids_hold_it_back_and_totals_rows_are_passed_ove
          Total,,,,,28.00\n\
          Subtotal:,,,,,28.00\n",
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "cont.csv"]);
+    let run = w.check_json("cont.csv");
     run.expect_code(1);
     let j = run.json();
     assert_eq!(j["rows"], 3, "{j:#}");
@@ -881,7 +881,7 @@ fn rows_without_ids_are_items_totals_or_nothing_as_they_are_filled() {
          ;;;;;;;R$ -\n\
          ;;;;;Total;;R$ 17,00\n",
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "br.csv"]);
+    let run = w.check_json("br.csv");
     run.expect_code(1);
     let j = run.json();
     // V1 and V2 are held back by their item rows without ids; V3 is not, by a row of another
@@ -914,14 +914,7 @@ fn a_line_total_is_not_offered_as_the_unit_price_and_mapping_one_is_warned() {
         "Pedido;NF;Data de Emissão;SKU;Quantidade;Valor Total Item\n\
          V1;000123;20/11/2026;SKU-1;1;10,00\n",
     );
-    let run = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "lines.csv",
-    ]);
+    let run = w.check_json("lines.csv");
     run.expect_code(2);
     let message = run.json()["file_errors"][0]["message"].to_string();
     assert!(
@@ -975,7 +968,7 @@ fn an_order_id_beside_another_order_s_id_must_be_chosen() {
         "Pedido;Pedido Marketplace;Num. NF;Dt. Emissão;Cód. Produto;Quantidade;Preço Unitário\n\
          48213;1172452900000-01;000123;20/11/2026;SKU-1;1;10,00\n",
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "two.csv"]);
+    let run = w.check_json("two.csv");
     run.expect_code(2);
     let message = run.json()["file_errors"][0]["message"].to_string();
     assert!(
@@ -1012,14 +1005,7 @@ fn erp_footer_rows_are_passed_over() {
          Gerado em 21/11/2026 10:00 por TOTVS;;;;;;;\n\
          ;;Obs.: valores em reais;;;;;\n",
     );
-    let run = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "footer.csv",
-    ]);
+    let run = w.check_json("footer.csv");
     run.expect_code(0);
     let j = run.json();
     assert_eq!(j["valid_invoices"], 1, "{j:#}");
@@ -1045,14 +1031,7 @@ fn erp_footer_rows_are_passed_over() {
          ;;;;Total;8;;80,00\n\
          ;;;Total;;8;;80,00\n",
     );
-    let run = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "middle.csv",
-    ]);
+    let run = w.check_json("middle.csv");
     run.expect_code(1);
     let j = run.json();
     assert_eq!(j["valid_invoices"], 2, "{j:#}");
@@ -1070,14 +1049,7 @@ fn erp_footer_rows_are_passed_over() {
          V1;000123;20/11/2026;SKU-1;Caneta;5;10,00;50,00\n\
          V2;;;;;;;\n",
     );
-    let run = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "short.csv",
-    ]);
+    let run = w.check_json("short.csv");
     run.expect_code(1);
     assert_eq!(run.json()["rows_in_no_invoice"], 1);
     // Found by the review too: a totals label in the order id column with a count of notes in
@@ -1098,16 +1070,9 @@ fn erp_footer_rows_are_passed_over() {
         "Pedido;NF;Data de Emissão;SKU;Descrição;Quantidade;Preço Unitário;Valor da Nota\n\
          SUM-123;000125;20/11/2026;;;;;50,00\n",
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "sum.csv"]);
+    let run = w.check_json("sum.csv");
     assert_eq!(run.json()["invoices"], 1, "{}", run.stdout());
-    let run = w.run(&[
-        "check",
-        "--format",
-        "json",
-        "--timezone",
-        "UTC",
-        "count.csv",
-    ]);
+    let run = w.check_json("count.csv");
     run.expect_code(0);
     let j = run.json();
     assert_eq!(j["valid_invoices"], 2, "{j:#}");
@@ -1163,7 +1128,7 @@ fn an_accounting_dash_is_zero() {
          P1;1;20/11/2026;A;1;R$ 10,50;R$ -\n\
          P2;2;20/11/2026;A;2;R$ 1.000,00; - \n",
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "br.csv"]);
+    let run = w.check_json("br.csv");
     run.expect_code(0);
     assert_eq!(run.json()["total_cents"], 1050 + 200_000);
 }
@@ -1526,7 +1491,7 @@ fn a_workbook_s_other_sheets_are_named_as_not_read() {
         out.contains("its other sheets ('Resumo') were not") && out.contains("--sheet NAME"),
         "{out}"
     );
-    let json = w.run(&["check", "--format", "json", "--timezone", "UTC", "jan.xlsx"]);
+    let json = w.check_json("jan.xlsx");
     assert_eq!(json.json()["files"][0]["sheet"], "Jan");
     assert!(
         json.json()["files"][0]["notes"][0]
@@ -1662,7 +1627,7 @@ fn a_header_mid_file_with_its_columns_moved_refuses_the_file() {
              Unitário\nA-2,NF-2,2026-11-20,S1,1,10.00\n"
         ),
     );
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "same.csv"]);
+    let run = w.check_json("same.csv");
     run.expect_code(0);
     assert_eq!(run.json()["valid_invoices"], 2, "{:#}", run.json());
 }
@@ -2675,7 +2640,7 @@ fn rows_of_formulas_never_calculated_are_not_passed_over() {
         ws.write_formula(3, c, "=A2").unwrap();
     }
     wb.save(w.path("f.xlsx")).unwrap();
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", "f.xlsx"]);
+    let run = w.check_json("f.xlsx");
     run.expect_code(1);
     let j = run.json();
     assert_eq!(j["valid_invoices"], 0, "{j:#}");

@@ -26,7 +26,7 @@ fn fixture(name: &str) -> String {
 
 /// `check --format json` on one file; asserts no panic whatever the outcome.
 fn check(w: &Workdir, file: &str) -> Run {
-    let run = w.run(&["check", "--format", "json", "--timezone", "UTC", file]);
+    let run = w.check_json(file);
     assert_no_panic(&run);
     run
 }

@@ -782,16 +782,10 @@ impl<'a> RowParser<'a> {
                 // count or a sum in the invoice number's column (`TOTAL;2;;;;5;;50,00`: no
                 // order is called Total, and every order id has a digit, unlike the label; an
                 // id such as `SUM-123` stays an order's), is looked at again: the common row
-                // costs nothing.
+                // costs a scan of its order id for a digit.
                 let labelled = key.is_some()
                     && texts.is_some_and(|(order, _)| {
-                        order
-                            .trim_start()
-                            .bytes()
-                            .next()
-                            .is_some_and(|b| matches!(b | 0x20, b't' | b's' | b'g' | b'*'))
-                            && !order.bytes().any(|b| b.is_ascii_digit())
-                            && is_totals_label(order)
+                        !order.bytes().any(|b| b.is_ascii_digit()) && is_totals_label(order)
                     });
                 if (key.is_none() || labelled) && self.is_passed_over(row) {
                     batch.problems.truncate(before);
@@ -855,10 +849,10 @@ impl<'a> RowParser<'a> {
                 .is_none_or(|c| is_nothing(c) || label(c))
         };
         // The label may stand in the item id column; an item has a quantity.
-        let no_item = self.cell(row, Field::ItemQuantity).is_none_or(is_nothing)
-            && self
-                .cell(row, Field::ItemId)
-                .is_none_or(|c| is_nothing(c) || label(c));
+        let no_item_id = self
+            .cell(row, Field::ItemId)
+            .is_none_or(|c| is_nothing(c) || label(c));
+        let no_item = no_item_id && self.cell(row, Field::ItemQuantity).is_none_or(is_nothing);
         let cells = || (0..row.len()).map(|c| row.get(c));
         let order_label = self.cell(row, Field::OrderId).is_some_and(label);
         let keys_blank_or_label =
@@ -873,9 +867,6 @@ impl<'a> RowParser<'a> {
         ]
         .into_iter()
         .any(|field| self.cell(row, field).is_some_and(label));
-        let no_item_id = self
-            .cell(row, Field::ItemId)
-            .is_none_or(|c| is_nothing(c) || label(c));
         keys_blank_or_label
             && no_item_id
             && ((no_item && (cells().any(label) || cells().all(is_nothing))) || labelled)

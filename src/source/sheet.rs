@@ -117,7 +117,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         Sheets::Xlsb(_) => "XLSB",
         Sheets::Ods(_) => "ODS",
     };
-    let calculated_on_load = kind == "XLSX" && calculated_on_load(path);
+    let calculated_on_load = matches!(workbook, Sheets::Xlsx(_)) && calculated_on_load(path);
     let names = workbook.sheet_names();
     let worksheets: Vec<String> = workbook
         .sheets_metadata()
@@ -340,6 +340,16 @@ fn read_sheet<RS: Read + Seek>(
     Ok(store.finish())
 }
 
+/// Whether a number or date cell holds 0: XlsxWriter's placeholder for a formula's value.
+fn is_zero(value: &Data) -> bool {
+    match value {
+        Data::Int(i) => *i == 0,
+        Data::Float(f) => *f == 0.0,
+        Data::DateTime(d) => d.as_f64() == 0.0,
+        _ => false,
+    }
+}
+
 /// What [`read_xlsx_cells`] leaves for [`Store::mark_uncalculated`] to settle.
 #[derive(Debug, Clone, Copy, Default)]
 struct Unsettled {
@@ -381,20 +391,14 @@ fn read_xlsx_cells<RS: Read + Seek>(
             .next_cell_with_formula_metadata()
             .map_err(|e| e.to_string())?
         {
-            let zero = match &cell.value {
-                DataRef::Int(i) => *i == 0,
-                DataRef::Float(f) => *f == 0.0,
-                DataRef::DateTime(d) => d.as_f64() == 0.0,
-                _ => false,
-            };
-            if matches!(cell.value, DataRef::Empty) {
-                valueless(store, cell.pos);
-            } else if zero && cell.formula.is_some() {
+            let (row, col) = cell.pos;
+            match Data::from(cell.value) {
+                Data::Empty => valueless(store, cell.pos),
                 // Known to be a formula: marked with no second reading.
-                let (row, col) = cell.pos;
-                store.push(row, col, Data::Empty);
-            } else {
-                store.push_ref(Cell::new(cell.pos, cell.value));
+                value if cell.formula.is_some() && is_zero(&value) => {
+                    store.push(row, col, Data::Empty)
+                }
+                value => store.push(row, col, value),
             }
         }
         return Ok(unsettled);
@@ -514,13 +518,10 @@ impl Store {
                 let formula = formulas
                     .get_value((row, col))
                     .is_some_and(|f| !f.trim().is_empty());
-                let zero = match value {
-                    Data::Int(i) => *i == 0,
-                    Data::Float(f) => *f == 0.0,
-                    Data::DateTime(d) => d.as_f64() == 0.0,
+                let zero = match &*value {
                     // A 0 under a zero-padding number format (`push_padded`).
                     Data::String(s) => !s.is_empty() && s.bytes().all(|b| b == b'0'),
-                    _ => false,
+                    other => is_zero(other),
                 };
                 match value {
                     Data::Empty if !formula => *value = Data::String(String::new()),

@@ -57,6 +57,11 @@ impl Workdir {
         text.trim_start_matches('\u{feff}').to_string()
     }
 
+    /// `check --format json --timezone UTC FILE`: what most tests of one file run.
+    pub fn check_json(&self, file: &str) -> Run {
+        self.run(&["check", "--format", "json", "--timezone", "UTC", file])
+    }
+
     /// A command for the binary, run in this folder, with no VTEX credentials inherited.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());

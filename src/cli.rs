@@ -188,8 +188,10 @@ pub struct InputArgs {
     pub decimal_point: bool,
 
     /// Date format: dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd (year first only), or a strftime pattern
-    /// like %d.%m.%Y %H:%M [default: inferred per column; dates that all read either way are
-    /// day first in a file whose amounts have a decimal comma].
+    /// like %d.%m.%Y %H:%M [default: inferred per column; dates that all read either way take
+    /// the order of the file's other date column, else are day first in a file whose amounts
+    /// have a decimal comma. A column with dates against the format, or against each other,
+    /// holds back its dates that read either way].
     #[arg(long, value_name = "FORMAT", value_parser = crate::values::date::parse_date_format)]
     pub date_format: Option<crate::values::date::DateFormat>,
 

@@ -548,6 +548,27 @@ pub fn names_a_line_total(header: &str) -> bool {
     n.contains("total") || LINE_VALUES.contains(&n.as_str())
 }
 
+/// Whether a normalized header names a product's code without saying it is the SKU, as an
+/// ERP's report does beside an `Item` column that numbers its lines: "Código", "Cód.", "Code",
+/// "Product Code", "Referência", "Ref.", "EAN", "GTIN".
+fn names_a_product_code(normalized: &str) -> bool {
+    const CODES: [&str; 12] = [
+        "codigo",
+        "cod",
+        "code",
+        "productcode",
+        "itemcode",
+        "referencia",
+        "ref",
+        "reference",
+        "ean",
+        "gtin",
+        "codigoean",
+        "codigodebarras",
+    ];
+    CODES.contains(&normalized)
+}
+
 /// Whether `header` names an order's id of some kind: "Pedido Marketplace", "ID Pedido Loja",
 /// "Nro. Pedido E-commerce", "Pedido Mercado Livre", "Marketplace Order ID"; not "Data do
 /// Pedido", "Cliente do Pedido", "Order Status" or "order_item_id", which name something else
@@ -763,6 +784,16 @@ pub fn map_columns(
             found.extend(others);
             found.sort_unstable();
         }
+        // `Item` beside `Código`: a DANFE-style report numbers its lines under `Item` (1, 2,
+        // 3) and gives the product's code beside it; which is the SKU is the user's to say
+        // (found by a review: every item went out as SKU 1, 2, 3).
+        if field == Field::ItemId && found.iter().all(|&c| normalized[c] == "item") {
+            let codes = (0..headers.len()).filter(|&c| {
+                !used[c] && !found.contains(&c) && names_a_product_code(&normalized[c])
+            });
+            found.extend(codes.collect::<Vec<_>>());
+            found.sort_unstable();
+        }
         match found[..] {
             [] => {}
             [col] => {
@@ -799,6 +830,42 @@ mod tests {
 
     fn headers(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Found by a review: `Item` numbering a report's lines beside `Código` was taken as the
+    /// SKU, and every item went out as SKU 1, 2, 3.
+    #[test]
+    fn item_beside_a_product_code_is_the_user_s_to_say() {
+        let h = headers(&[
+            "Pedido",
+            "NF",
+            "Data",
+            "Item",
+            "Código",
+            "Qtde",
+            "Preço Unitário",
+        ]);
+        let err = map_headers(&h, &[], &[Field::ItemId]).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("'Item'") && message.contains("'Código'"),
+            "{message}"
+        );
+        // Said with --map, it is read.
+        let o = Override {
+            field: Field::ItemId,
+            header: "Código".into(),
+        };
+        let m = map_headers(&h, &[o], &[Field::ItemId]).unwrap();
+        assert_eq!(m.column(Field::ItemId), Some(4));
+        // `Item` alone, or beside a SKU, is as before.
+        let h = headers(&["Pedido", "Item", "Qtde"]);
+        assert_eq!(
+            map_headers(&h, &[], &[]).unwrap().column(Field::ItemId),
+            Some(1)
+        );
+        let h = headers(&["Pedido", "Item", "SKU", "Código"]);
+        assert!(map_headers(&h, &[], &[]).is_err());
     }
 
     #[test]

@@ -462,6 +462,112 @@ fn a_decimal_flag_the_column_contradicts_fails_its_amounts() {
     assert_eq!(run.json()["total_cents"], 151050);
 }
 
+/// Bug (found by a review): a column's dates that read either way were read as the format given,
+/// or as the column's majority, even with dates of the same column that read only the other
+/// way: `--date-format dd/mm/yyyy` beside 11/25/2026 sent 11/05/2026 as 11 May. Such a column
+/// puts them in doubt, as a contradicted flag does a money column. And a column whose dates
+/// all read either way follows the file's other date column, not the decimal comma.
+#[test]
+fn dates_that_read_either_way_are_not_guessed_against_the_column() {
+    let w = Workdir::new();
+    let head = "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n";
+    w.write(
+        "us.csv",
+        format!("{head}A-01,100,11/25/2026,S1,1,10.00\nB-01,101,11/26/2026,S1,1,10.00\nC-01,102,11/05/2026,S1,1,10.00\nD-01,103,05/05/2026,S1,1,10.00\n"),
+    );
+    let check = |args: &[&str]| {
+        let run = w.run(
+            &[
+                &["check", "--format", "json", "--timezone", "UTC"][..],
+                args,
+            ]
+            .concat(),
+        );
+        run.expect_code(1);
+        run.json()
+    };
+    let report = check(&["--date-format", "dd/mm/yyyy", "us.csv"]);
+    // Only 05/05/2026, the same either way, is valid.
+    assert_eq!(report["valid_invoices"], 1, "{report:#}");
+    assert!(
+        messages(invalid_for(&report, "100"))
+            .contains("11/25/2026 can't be day/month/year, the date format given"),
+        "{report:#}"
+    );
+    let c = messages(invalid_for(&report, "102"));
+    assert!(
+        c.contains("11/05/2026 could be 2026-05-11 (day first) or 2026-11-05 (month first)")
+            && c.contains(
+                "the date format given (day/month/year) is contradicted by 2 dates of this \
+                 column that read only month first"
+            ),
+        "{c}"
+    );
+    // The format that agrees with the column reads them all.
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "--date-format",
+        "mm/dd/yyyy",
+        "us.csv",
+    ]);
+    run.expect_code(0);
+
+    // Without a format: the majority reads day first, one date reads only month first.
+    w.write(
+        "mixed.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Preço Unitário\nv1;4501;25/11/2026;S1;1;10,50\nv2;4502;26/11/2026;S1;1;10,50\nv3;4503;11/27/2026;S1;1;10,50\nv4;4504;11/06/2026;S1;1;10,50\n",
+    );
+    let report = check(&["mixed.csv"]);
+    assert_eq!(report["valid_invoices"], 2, "{report:#}");
+    let v4 = messages(invalid_for(&report, "4504"));
+    assert!(
+        v4.contains(
+            "1 date of this column reads only month first while more read only the other way"
+        ),
+        "{v4}"
+    );
+
+    // Every issue date reads either way; the dispatch dates read only month first.
+    w.write(
+        "two.csv",
+        "Pedido;NF;Data de Emissão;SKU;Quantidade;Preço Unitário;Data de Envio\nv1;4501;11/12/2026;S1;1;10,50;11/13/2026\nv2;4502;11/10/2026;S1;1;10,50;11/14/2026\n",
+    );
+    let sim = common::sim::Sim::start(common::sim::config());
+    let run = sim.run(
+        &w,
+        &[
+            "submit",
+            "--timezone",
+            "UTC",
+            "--output-dir",
+            "out",
+            "two.csv",
+        ],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains(
+            "every date in column 'Data de Emissão' reads either way (day or month first, like \
+             09/11/2026); they are read as column 'Data de Envio' writes its dates"
+        ),
+        "{}",
+        run.stderr()
+    );
+    let state = sim.state();
+    let date = |order, number| {
+        state
+            .invoice(order, number)
+            .map(|i| i.issuance_date.clone())
+            .unwrap_or_default()
+    };
+    assert!(date("v1", "4501").starts_with("2026-11-12"), "{state:?}");
+    assert!(date("v2", "4502").starts_with("2026-11-10"), "{state:?}");
+}
+
 #[test]
 fn ambiguous_dates_need_a_format() {
     let w = Workdir::new();
@@ -2576,6 +2682,67 @@ fn a_formula_never_calculated_is_not_read_as_empty_or_zero() {
     let run = w.run(&["check", "-v", "--timezone", "UTC", "openpyxl.xlsx"]);
     assert!(!run.stdout().contains("row 4"), "{}", run.stdout());
     expect("openpyxl.xlsx");
+}
+
+/// Bug: an ODS formula saved without its value (odfpy writes them so; LibreOffice always saves
+/// the value) read as an empty cell, so an uncalculated freight was no freight and the invoice
+/// was valid, short by it. A formula whose value is an empty text is calculated, and blank.
+#[test]
+fn an_ods_formula_never_calculated_is_not_read_as_empty() {
+    let w = Workdir::new();
+    let texts = [
+        "Pedido",
+        "NF",
+        "Data",
+        "SKU",
+        "Quantidade",
+        "Preço",
+        "Frete",
+    ];
+    let header = common::ods_row(&texts, &[]);
+    let row = |order: &str, freight: &str| {
+        let row = common::ods_row(
+            &[order, &format!("NF-{order}"), "2026-11-20", "S1"],
+            &["1", "10"],
+        );
+        row.replace(
+            "</table:table-row>",
+            &format!("{freight}</table:table-row>"),
+        )
+    };
+    let rows = [
+        // odfpy's way: the formula alone.
+        row("F-1", r#"<table:table-cell table:formula="of:=2+3"/>"#),
+        // Calculated: the value beside the formula.
+        row(
+            "F-2",
+            r#"<table:table-cell table:formula="of:=2+3" office:value-type="float" office:value="5"><text:p>5</text:p></table:table-cell>"#,
+        ),
+        // Calculated to an empty text: blank, so no freight.
+        row(
+            "F-3",
+            r#"<table:table-cell table:formula="of:=&quot;&quot;" office:value-type="string"><text:p/></table:table-cell>"#,
+        ),
+    ];
+    common::ods(&w.path("odfpy.ods"), &format!("{header}{}", rows.concat()));
+    let run = w.run(&[
+        "check",
+        "--format",
+        "json",
+        "--timezone",
+        "UTC",
+        "odfpy.ods",
+    ]);
+    run.expect_code(1);
+    let json = run.json();
+    assert_eq!(json["valid_invoices"], 2, "{json:#}");
+    assert_eq!(json["total_cents"], 1500 + 1000, "{json:#}");
+    let f1 = invalid_for(&json, "NF-F-1");
+    assert_eq!(f1["errors"][0]["column"], "Frete", "{json:#}");
+    assert!(
+        messages(f1).contains("the cell holds a formula that was never calculated"),
+        "{json:#}"
+    );
 }
 
 /// Dates without an offset take this machine's time zone unless one is given: a scheduled run

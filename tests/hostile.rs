@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::sim::{self, HEADER, Sim};
-use common::{Run, Workdir, repo, shared_data};
+use common::{Run, Workdir, ods, ods_row, repo, shared_data};
 
 fn fixture(name: &str) -> String {
     repo()
@@ -568,47 +568,6 @@ fn cells_in_the_grids_far_corner_are_read_without_its_area() {
         "{}",
         run.stdout()
     );
-}
-
-/// Writes an ODS whose one sheet's rows are `rows` (`table:table-row` elements).
-fn ods(path: &Path, rows: &str) {
-    let file = std::fs::File::create(path).expect("create ods");
-    let mut zip = zip::ZipWriter::new(file);
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let deflated = zip::write::SimpleFileOptions::default();
-    zip.start_file("mimetype", stored).expect("zip part");
-    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
-        .expect("zip write");
-    zip.start_file("META-INF/manifest.xml", deflated)
-        .expect("zip part");
-    zip.write_all(
-        br#"<?xml version="1.0" encoding="UTF-8"?>
-<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
-    )
-    .expect("zip write");
-    zip.start_file("content.xml", deflated).expect("zip part");
-    write!(
-        zip,
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Planilha1">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
-    )
-    .expect("zip write");
-    zip.finish().expect("zip finish");
-}
-
-/// An ODS row of text cells, then number cells.
-fn ods_row(texts: &[&str], numbers: &[&str]) -> String {
-    let texts = texts.iter().map(|t| {
-        format!(r#"<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#)
-    });
-    let numbers = numbers.iter().map(|v| {
-        format!(r#"<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>"#)
-    });
-    format!(
-        "<table:table-row>{}</table:table-row>",
-        texts.chain(numbers).collect::<String>()
-    )
 }
 
 #[test]

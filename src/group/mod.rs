@@ -839,11 +839,24 @@ fn load_file(
             table.source()
         ));
     }
-    for field in &conventions.day_first_by_comma {
-        let column = mapping
-            .column(*field)
+    let column = |field: Field| {
+        mapping
+            .column(field)
             .and_then(|c| headers.get(c))
-            .map_or_else(|| field.name().to_string(), |h| format!("'{h}'"));
+            .map_or_else(|| field.name().to_string(), |h| format!("'{h}'"))
+    };
+    for &(field, other) in &conventions.order_of_other {
+        notes.push(format!(
+            "{}: every date in column {} reads either way (day or month first, like \
+             09/11/2026); they are read as column {} writes its dates, which read one way only; \
+             pass --date-format dd/mm/yyyy or --date-format mm/dd/yyyy to say otherwise",
+            table.source(),
+            column(field),
+            column(other)
+        ));
+    }
+    for &field in &conventions.day_first_by_comma {
+        let column = column(field);
         notes.push(format!(
             "{}: every date in column {column} reads either way (day or month first, like \
              09/11/2026); they are read day first, dd/mm/yyyy, as the file writes its \

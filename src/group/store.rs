@@ -997,13 +997,30 @@ pub(super) struct Conventions {
     value_sep: SepRule,
     price_sep: SepRule,
     freight_sep: SepRule,
-    issuance_order: Result<DayOrder, String>,
-    dispatched_order: Result<DayOrder, String>,
+    issuance_order: OrderRule,
+    dispatched_order: OrderRule,
     /// Whether the file's money columns together settle on a decimal comma.
     pub decimal_comma: bool,
     /// Date columns whose every date reads either way, read day first because the file writes
     /// its amounts with a decimal comma: no place that writes `1.234,56` writes month first.
     pub day_first_by_comma: Vec<Field>,
+    /// Date columns whose every date reads either way, read in the order of the file's other
+    /// date column (the field read, the one it follows): one file writes its dates one way.
+    pub order_of_other: Vec<(Field, Field)>,
+}
+
+/// How a date column's day/month dates read, settled from its votes.
+#[derive(Debug, Clone)]
+pub(super) struct OrderRule {
+    /// The order its dates read in; `None` when nothing settles it (its dates that read one
+    /// way only read day first, as `timestamp` tells a date that is not real either way).
+    order: Option<DayOrder>,
+    /// Why its dates that read either way fail, when they do: the order is unsettled, or in
+    /// doubt (`DayOrderVote::doubt`).
+    doubt: Option<String>,
+    /// Whether `order` is the date format given: a date that reads only the other way is
+    /// against it, not against the column's other dates.
+    forced: bool,
 }
 
 impl Conventions {
@@ -1017,24 +1034,53 @@ impl Conventions {
         amounts.merge(votes.freight);
         let decimal_comma = amounts.resolve(opts.decimal) == Ok(DecimalSeparator::Comma);
         let mut day_first_by_comma = Vec::new();
-        let mut order = |vote: &DayOrderVote, field: Field| -> Result<DayOrder, String> {
-            let forced = match &opts.date_format {
-                Some(DateFormat::Order(o)) => Some(*o),
-                _ => None,
+        let mut order_of_other = Vec::new();
+        let forced = match &opts.date_format {
+            Some(DateFormat::Order(o)) => Some(*o),
+            _ => None,
+        };
+        let mut order = |(vote, field): (&DayOrderVote, Field),
+                         (other, other_field): (&DayOrderVote, Field)|
+         -> OrderRule {
+            let settled = |order| OrderRule {
+                order: Some(order),
+                doubt: None,
+                forced: false,
             };
-            match vote.resolve(forced) {
-                // A day's end-of-day file has one date, ambiguous on the 12 first days of a
-                // month; two dates that say different orders stay an error.
-                Err(_) if decimal_comma && vote.only_ambiguous() => {
-                    day_first_by_comma.push(field);
-                    Ok(DayOrder::DayFirst)
+            if forced.is_none() && vote.only_ambiguous() {
+                // A file writes its dates one way: the other date column's, if it says
+                // (found by a review: issue dates read day first by the decimal comma beside
+                // dispatch dates that only read month first).
+                if let Some(o) = other.evident() {
+                    order_of_other.push((field, other_field));
+                    return settled(o);
                 }
-                resolved => resolved.map_err(|e| e.to_string()),
+                // A day's end-of-day file has one date, ambiguous on the 12 first days of a
+                // month.
+                if decimal_comma {
+                    day_first_by_comma.push(field);
+                    return settled(DayOrder::DayFirst);
+                }
+            }
+            match vote.resolve(forced) {
+                Ok(o) => OrderRule {
+                    order: Some(o),
+                    doubt: vote.doubt(o, forced.is_some()),
+                    forced: forced.is_some(),
+                },
+                Err(e) => OrderRule {
+                    order: None,
+                    doubt: Some(e.to_string()),
+                    forced: false,
+                },
             }
         };
-        let issuance_order = order(&votes.issuance_date, Field::IssuanceDate);
-        let dispatched_order = order(&votes.dispatched_date, Field::DispatchedDate);
+        let issuance = (&votes.issuance_date, Field::IssuanceDate);
+        let dispatched = (&votes.dispatched_date, Field::DispatchedDate);
+        let issuance_order = order(issuance, dispatched);
+        let dispatched_order = order(dispatched, issuance);
         Conventions {
+            order_of_other,
             decimal_comma,
             value_sep: sep(&votes.invoice_value),
             price_sep: sep(&votes.item_price),
@@ -1062,7 +1108,7 @@ impl Conventions {
             .filter_map(|(f, r)| Some((f, r.clone().err()?.0)));
         let orders = orders
             .into_iter()
-            .filter_map(|(f, r)| Some((f, r.clone().err()?)));
+            .filter_map(|(f, r)| Some((f, r.doubt.clone()?)));
         seps.chain(orders).collect()
     }
 }
@@ -1079,16 +1125,21 @@ fn money_cents(r: &MoneyReading, sep: &SepRule) -> Result<i64, String> {
 }
 
 /// A date reading under the column's day/month order; as [`money_cents`] for ambiguity.
-fn date_timestamp(r: &DateReading, order: &Result<DayOrder, String>) -> Result<Timestamp, String> {
-    match order {
-        Ok(o) => r.invoice_timestamp(*o).map_err(|e| e.to_string()),
-        Err(msg) if r.evidence() == date::Evidence::Ambiguous => {
-            Err(format!("{}; {msg}", r.both_ways()))
+fn date_timestamp(r: &DateReading, rule: &OrderRule) -> Result<Timestamp, String> {
+    match &rule.doubt {
+        Some(msg) if r.evidence() == date::Evidence::Ambiguous => {
+            return Err(format!("{}; {msg}", r.both_ways()));
         }
-        Err(_) => r
-            .invoice_timestamp(DayOrder::DayFirst)
-            .map_err(|e| e.to_string()),
+        _ => {}
     }
+    r.invoice_timestamp(rule.order.unwrap_or(DayOrder::DayFirst))
+        .map_err(|e| match e {
+            date::DateError::WrongOrder(v, layout) if rule.forced => {
+                date::DateError::AgainstFormat(v, layout)
+            }
+            e => e,
+        })
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -66,10 +66,21 @@ pub enum CellRef<'a> {
     Uncalculated,
 }
 
+/// What a formula never calculated is told, after what holds it: the text of [`UNCALCULATED`]
+/// and [`NEVER_CALCULATED`].
+macro_rules! never_calculated {
+    () => {
+        "holds a formula that was never calculated (the program that wrote the workbook saves \
+         formulas without their values): open the workbook in Excel or LibreOffice, save it, and \
+         import it again"
+    };
+}
+
 /// What a cell of [`CellRef::Uncalculated`] is told, whatever the field.
-pub const UNCALCULATED: &str = "the cell holds a formula that was never calculated (the program \
-     that wrote the workbook saves formulas without their values): open the workbook in Excel or \
-     LibreOffice, save it, and import it again";
+pub const UNCALCULATED: &str = concat!("the cell ", never_calculated!());
+
+/// [`UNCALCULATED`] without its subject, for a header cell ("the header of column 3 …").
+pub(crate) const NEVER_CALCULATED: &str = never_calculated!();
 
 /// Why a spreadsheet number is not a whole number of cents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -250,10 +250,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
         return Err(SourceError::Record {
             file: format!("{file}, sheet '{name}',"),
             row: number,
-            message: format!(
-                "the header of column {column} {}",
-                super::UNCALCULATED.trim_start_matches("the cell ")
-            ),
+            message: format!("the header of column {column} {}", super::NEVER_CALCULATED),
         });
     }
     let header_row = header.map_or(0, |(number, _)| number);
@@ -332,9 +329,17 @@ fn read_sheet<RS: Read + Seek>(
                 store.push_ref(cell);
             }
         }
-        Sheets::Xls(_) | Sheets::Ods(_) => {
+        Sheets::Ods(ods) => {
+            let mut range = ods.worksheet_range(name).map_err(|e| e.to_string())?;
+            // Bug: a formula saved without its value (odfpy writes them so) read as an empty
+            // cell, so an uncalculated freight was no freight. calamine keeps an ODS sheet's
+            // formulas with its values, so looking at them costs no second read.
+            let formulas = ods.worksheet_formula(name).map_err(|e| e.to_string())?;
+            store.take_range(&mut range, Some(&formulas));
+        }
+        Sheets::Xls(_) => {
             let mut range = workbook.worksheet_range(name).map_err(|e| e.to_string())?;
-            store.take_range(&mut range);
+            store.take_range(&mut range, None);
         }
     }
     Ok(store.finish())
@@ -616,18 +621,27 @@ impl StoreBuilder {
         cells
     }
 
-    /// Moves a calamine range's non-empty cells in.
-    fn take_range(&mut self, range: &mut Range<Data>) {
+    /// Moves a calamine range's non-empty cells in, and, given the sheet's `formulas`, its
+    /// empty cells that hold a formula, as [`Data::Empty`]: formulas never calculated (read as
+    /// [`CellRef::Uncalculated`]).
+    fn take_range(&mut self, range: &mut Range<Data>, formulas: Option<&Range<String>>) {
         let Some((top, left)) = range.start() else {
             return;
         };
         for r in 0..range.height() {
             for (c, value) in range[r].iter_mut().enumerate() {
+                let (Ok(r32), Ok(c32)) = (u32::try_from(r), u32::try_from(c)) else {
+                    continue;
+                };
+                let (row, col) = (top + r32, left + c32);
                 if !matches!(value, Data::Empty) {
-                    let (Ok(r32), Ok(c32)) = (u32::try_from(r), u32::try_from(c)) else {
-                        continue;
-                    };
-                    self.push(top + r32, left + c32, std::mem::take(value));
+                    self.push(row, col, std::mem::take(value));
+                } else if formulas.is_some_and(|formulas| {
+                    formulas
+                        .get_value((row, col))
+                        .is_some_and(|f| !f.trim().is_empty())
+                }) {
+                    self.push(row, col, Data::Empty);
                 }
             }
         }
@@ -1118,7 +1132,7 @@ mod tests {
         range.set_value((3, 1), Data::Int(1));
         range.set_value((4, 2), Data::Int(2));
         let mut b = StoreBuilder::default();
-        b.take_range(&mut range);
+        b.take_range(&mut range, None);
         let store = b.finish();
         assert_eq!(store.first_column, 1);
         assert_eq!(store.rows, [(3, 0), (4, 1)]);

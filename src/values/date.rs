@@ -24,6 +24,16 @@ pub enum DayOrder {
     MonthFirst,
 }
 
+impl DayOrder {
+    /// "day/month/year" or "month/day/year", for messages.
+    pub fn layout(self) -> &'static str {
+        match self {
+            DayOrder::DayFirst => "day/month/year",
+            DayOrder::MonthFirst => "month/day/year",
+        }
+    }
+}
+
 /// A `--date-format`: just the order, year first (ISO 8601), or a full chrono pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateFormat {
@@ -133,6 +143,8 @@ pub enum DateError {
     Impossible(String),
     #[error("{0} can't be {1}, but the other dates in this column are")]
     WrongOrder(String, &'static str),
+    #[error("{0} can't be {1}, the date format given")]
+    AgainstFormat(String, &'static str),
     #[error("'{0}' has an impossible time")]
     BadTime(String),
     #[error("'{0}' has an impossible UTC offset")]
@@ -257,11 +269,7 @@ impl DateReading {
                 && NaiveDate::from_ymd_opt(self.year, u32::from(other.0), u32::from(other.1))
                     .is_some();
             return Err(if other_ok {
-                let want = match order {
-                    DayOrder::DayFirst => "day/month/year",
-                    DayOrder::MonthFirst => "month/day/year",
-                };
-                DateError::WrongOrder(self.shown(), want)
+                DateError::WrongOrder(self.shown(), order.layout())
             } else {
                 DateError::Impossible(self.shown())
             });
@@ -504,7 +512,18 @@ pub fn read_date(
                 "yyyy-mm-dd".into(),
             ));
         }
-        (Some(DateFormat::Order(order)), Layout::Either) => {
+        // A date that reads one way only is fixed by the format given; one that reads either
+        // way, or only the other way, is left to the column's rule (`DayOrderVote::doubt`):
+        // a column that contradicts the format puts the format in doubt, as it does a flag's
+        // decimal separator (found by a review: 11/05/2026 went out as 11 May beside 11/25/2026).
+        (Some(DateFormat::Order(order)), Layout::Either)
+            if matches!(
+                (reading.evidence(), order),
+                (Evidence::Neutral, _)
+                    | (Evidence::DayFirst, DayOrder::DayFirst)
+                    | (Evidence::MonthFirst, DayOrder::MonthFirst)
+            ) =>
+        {
             if *order == DayOrder::DayFirst {
                 std::mem::swap(&mut reading.a, &mut reading.b);
             }
@@ -693,6 +712,45 @@ impl DayOrderVote {
         self.day_first == 0 && self.month_first == 0 && self.ambiguous > 0
     }
 
+    /// The one order every date that reads one way only agrees on: `None` without any, or
+    /// with both.
+    pub fn evident(&self) -> Option<DayOrder> {
+        match (self.day_first, self.month_first) {
+            (1.., 0) => Some(DayOrder::DayFirst),
+            (0, 1..) => Some(DayOrder::MonthFirst),
+            _ => None,
+        }
+    }
+
+    /// Why the dates of the column that read either way can't be read `order` (its format
+    /// given, if `forced`, else its majority): some of its dates read only the other way.
+    pub fn doubt(&self, order: DayOrder, forced: bool) -> Option<String> {
+        let (against, way) = match order {
+            DayOrder::DayFirst => (self.month_first, "month first"),
+            DayOrder::MonthFirst => (self.day_first, "day first"),
+        };
+        if against == 0 || self.ambiguous == 0 {
+            return None;
+        }
+        let dates = crate::report::counted(against, "date", "dates");
+        let read = if against == 1 { "reads" } else { "read" };
+        Some(if forced {
+            format!(
+                "the date format given ({}) is contradicted by {dates} of this column that \
+                 {read} only {way}, so none of its dates that read either way is taken on \
+                 trust: correct those dates (each is named on its row), or give the column's \
+                 real format",
+                order.layout()
+            )
+        } else {
+            format!(
+                "{dates} of this column {read} only {way} while more read only the other \
+                 way, so none of its dates that read either way is taken on trust: correct \
+                 the dates that disagree with the rest (each is named on its row)"
+            )
+        })
+    }
+
     /// `forced` wins; else the majority with evidence (minority values then fail in
     /// `timestamp`); no evidence at all is fine unless ambiguous values make it matter.
     pub fn resolve(&self, forced: Option<DayOrder>) -> Result<DayOrder, AmbiguousDayOrder> {
@@ -833,10 +891,12 @@ mod tests {
         let dmy = Some(DateFormat::Order(DayOrder::DayFirst));
         let e = read_date(" 31/11/2026 ", NY, dmy.as_ref()).unwrap_err();
         assert_eq!(e, DateError::Impossible("31/11/2026".into()));
-        let e = read_date("08/03/2026 02:30", NY, dmy.as_ref()).unwrap_err();
+        // A date that reads either way is read in the format's order by the column's rule
+        // (`DayOrderVote::doubt`), and its errors come then, as written.
+        let r = read_date("08/03/2026 02:30", NY, dmy.as_ref()).unwrap();
         assert_eq!(
-            e,
-            DateError::DstGap("08/03/2026 02:30".into(), "America/New_York".into())
+            r.timestamp(DayFirst).unwrap_err(),
+            DateError::DstGap("08/03/2026 02:30:00".into(), "America/New_York".into())
         );
         assert!(matches!(err("13/13/2024"), DateError::Impossible(_)));
         assert!(matches!(err("01/02/24"), DateError::TwoDigitYear(_)));
@@ -926,14 +986,29 @@ mod tests {
     #[test]
     fn formats() {
         let f = parse_date_format("dd/mm/yyyy").unwrap();
-        let r = read_date("03/04/2024", Tz::UTC, Some(&f)).unwrap();
+        // One that reads one way only is fixed by the format; one that reads either way is
+        // left to the column's rule, which reads it the format's way unless the column says
+        // otherwise.
+        let r = read_date("13/04/2024", Tz::UTC, Some(&f)).unwrap();
         assert_eq!(r.evidence(), Evidence::Neutral);
         assert_eq!(
             to_api(&r.timestamp(MonthFirst).unwrap()),
+            "2024-04-13T00:00:00+00:00"
+        );
+        let r = read_date("03/04/2024", Tz::UTC, Some(&f)).unwrap();
+        assert_eq!(r.evidence(), Evidence::Ambiguous);
+        assert_eq!(
+            to_api(&r.timestamp(DayFirst).unwrap()),
             "2024-04-03T00:00:00+00:00"
         );
         let f = parse_date_format("mdy").unwrap();
-        assert!(read_date("13/04/2024", Tz::UTC, Some(&f)).is_err());
+        // Against the format: counted by the column's vote, and an error when read.
+        let r = read_date("13/04/2024", Tz::UTC, Some(&f)).unwrap();
+        assert_eq!(r.evidence(), Evidence::DayFirst);
+        assert!(matches!(
+            r.timestamp(MonthFirst),
+            Err(DateError::WrongOrder(..))
+        ));
         assert!(parse_date_format("%Q").is_err());
         for partial in ["%d/%m", "%Y", "%H:%M", "%m/%Y"] {
             assert!(parse_date_format(partial).is_err(), "{partial}");
@@ -1029,6 +1104,36 @@ mod tests {
         v.observe(&read_date("13/04/2024", Tz::UTC, None).unwrap());
         assert_eq!(v.resolve(None), Ok(DayFirst));
         assert_eq!(DayOrderVote::default().resolve(None), Ok(DayFirst));
+        // Dates that read one way only, on both sides, put those that read either way in
+        // doubt, whichever order the column is read in.
+        let mut v = DayOrderVote::default();
+        for t in ["25/11/2026", "26/11/2026", "11/27/2026", "11/06/2026"] {
+            v.observe(&read_date(t, Tz::UTC, None).unwrap());
+        }
+        assert_eq!(v.evident(), None);
+        assert_eq!(v.resolve(None), Ok(DayFirst));
+        assert!(
+            v.doubt(DayFirst, false)
+                .is_some_and(|d| d.contains("1 date of this column"))
+        );
+        // A format given and contradicted: read under it, the column still says otherwise.
+        let mut v = DayOrderVote::default();
+        let dmy = Some(DateFormat::Order(DayFirst));
+        for t in ["11/25/2026", "11/05/2026"] {
+            v.observe(&read_date(t, Tz::UTC, dmy.as_ref()).unwrap());
+        }
+        assert_eq!(v.evident(), Some(MonthFirst));
+        assert!(
+            v.doubt(DayFirst, true)
+                .is_some_and(|d| d.contains("day/month/year"))
+        );
+        assert_eq!(v.doubt(MonthFirst, true), None);
+        // No date that reads either way: nothing in doubt.
+        let mut v = DayOrderVote::default();
+        for t in ["25/11/2026", "11/27/2026", "26/11/2026"] {
+            v.observe(&read_date(t, Tz::UTC, None).unwrap());
+        }
+        assert_eq!(v.doubt(DayFirst, false), None);
         assert_eq!(parse_timezone("America/Sao_Paulo"), Ok(SP));
         assert_eq!(parse_timezone("america/sao_paulo"), Ok(SP));
         assert!(parse_timezone("Mars/Olympus").is_err());

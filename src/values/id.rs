@@ -257,8 +257,27 @@ pub fn code_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, ValueEr
         Some(code) if code.contains('+') && looks_scientific(&code) => {
             Err(ValueError::ScientificNotation(code.into_owned()))
         }
+        Some(code) if rounded_by_a_spreadsheet(&code) => {
+            let zeros = code.len() - SPREADSHEET_DIGITS;
+            Err(ValueError::RoundedCode(code.into_owned(), zeros))
+        }
         code => Ok(code),
     }
+}
+
+/// The significant digits a spreadsheet number keeps.
+const SPREADSHEET_DIGITS: usize = 15;
+
+/// Whether `code` is a long number as a spreadsheet writes it out once it has rounded it: 15
+/// digits, then only zeros (found by a review: a 44-digit access key so cut passed as text).
+/// At least five zeros, which a real code of 20 digits or more ends in about once in 100,000.
+fn rounded_by_a_spreadsheet(code: &str) -> bool {
+    code.len() >= SPREADSHEET_DIGITS + 5
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && code
+            .as_bytes()
+            .get(SPREADSHEET_DIGITS..)
+            .is_some_and(|rest| rest.iter().all(|&b| b == b'0'))
 }
 
 /// An absolute http(s) URL (a tracking link), `None` when blank.
@@ -277,6 +296,19 @@ mod tests {
     use super::*;
     use crate::source::SheetNumber;
     use proptest::prelude::*;
+
+    #[test]
+    fn codes_a_spreadsheet_rounded_are_refused() {
+        let cut = format!("35261112345678{}", "0".repeat(30));
+        assert_eq!(cut.len(), 44);
+        let e = code_from_cell(CellRef::Text(&cut)).unwrap_err();
+        assert!(e.to_string().contains("15 digits and then 29 zeros"), "{e}");
+        // A real key, a short code ending in zeros, and a code with letters pass.
+        let key = "35261112345678000190550010000001231000001230";
+        assert_eq!(code_from_cell(CellRef::Text(key)), Ok(Some(key.into())));
+        assert!(code_from_cell(CellRef::Text("1234567890123450000")).is_ok());
+        assert!(code_from_cell(CellRef::Text("BR123456789012345000000")).is_ok());
+    }
 
     #[test]
     fn ids() {

@@ -28,6 +28,12 @@ pub enum ValueError {
          format the column as Text and re-export"
     )]
     TooManyDigits(String),
+    #[error(
+        "{0} is 15 digits and then {1} zeros, as a spreadsheet writes a long number it has \
+         rounded to the 15 digits it keeps: the digits after the 15th were lost; format the \
+         column as Text and re-export"
+    )]
+    RoundedCode(String, usize),
     #[error("id '{0}…' is {1} characters long; ids are at most 100")]
     IdTooLong(String, usize),
     #[error("id {0:?} contains a control character (NUL, tab, line break…)")]

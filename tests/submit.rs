@@ -1922,13 +1922,75 @@ fn check_remote_finds_the_number_written_with_other_leading_zeros() {
         error.contains("already has invoice 000123 (value 10.00) on VTEX"),
         "{error}"
     );
-    // The ledger holds it as failed: the next run looks again, and refuses again.
+    // The ledger holds it as an intent: the next run looks again, and refuses again.
     sim.run(
         &w,
         &["submit", "--check-remote", "--ledger", "l.db", "in.csv"],
     )
     .expect_code(1);
     assert!(sim.state().invoice("A-1", "123").is_none());
+}
+
+/// Bug (found by a review): a look that found the invoice on the order in another form (another
+/// value; its number with other leading zeros) was recorded as failed, and the next run, without
+/// `--check-remote` or feeding the failed rows back, sent it without a look: VTEX then had
+/// `000123` and `123` on one order, or a receipt the tool replaced under a value it never took.
+/// Such an invoice stays an intent in the ledger, so every later run looks first.
+#[test]
+fn an_invoice_found_on_the_order_in_another_form_is_looked_for_by_every_later_run() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    let header = "Order ID,Invoice Number,Issuance Date,Item ID,Quantity,Unit Price";
+    let row = |order: &str, number: &str, price: &str| {
+        format!("{order},{number},2026-11-20,S1,1,{price}")
+    };
+    w.write(
+        "other.csv",
+        format!(
+            "{header}\n{}\n{}\n",
+            row("A-1", "000123", "10.00"),
+            row("A-3", "200", "10.00")
+        ),
+    );
+    sim.run(&w, &["submit", "--ledger", "other.db", "other.csv"])
+        .expect_code(0);
+    std::thread::sleep(Duration::from_millis(400)); // VTEX's propagation delay
+    w.write(
+        "in.csv",
+        format!(
+            "{header}\n{}\n{}\n",
+            row("A-1", "123", "10.00"),
+            row("A-3", "200", "30.00")
+        ),
+    );
+    sim.run(
+        &w,
+        &["submit", "--check-remote", "--ledger", "l.db", "in.csv"],
+    )
+    .expect_code(1);
+    // Fed back as they are, without --check-remote: still refused, and nothing sent.
+    let posts = |sim: &Sim| sim.state().requests("POST post_invoice 200");
+    let before = posts(&sim);
+    let receipt = |sim: &Sim| sim.state().invoice("A-3", "200").map(|i| i.receipt.clone());
+    let first_receipt = receipt(&sim);
+    assert!(first_receipt.is_some());
+    let run = sim.run(&w, &["submit", "--ledger", "l.db", "in.failed.csv"]);
+    run.expect_code(1);
+    assert_eq!(posts(&sim), before, "sent without a look");
+    let state = sim.state();
+    assert!(state.invoice("A-1", "123").is_none(), "booked twice");
+    assert_eq!(
+        state.invoice("A-3", "200").map(|i| i.value),
+        Some(1000),
+        "{state:?}"
+    );
+    assert_eq!(receipt(&sim), first_receipt, "the receipt was replaced");
+    let rows = results(&w, "in.failed.results.csv");
+    assert_eq!(statuses(&rows), ["failed", "failed"]);
+    // And again: the ledger still says look first.
+    sim.run(&w, &["submit", "--ledger", "l.db", "in.csv"])
+        .expect_code(1);
+    assert_eq!(posts(&sim), before, "sent without a look");
 }
 
 #[test]
@@ -2030,6 +2092,61 @@ fn sigterm_before_the_first_request_ends_with_results_and_a_summary() {
     assert_eq!(rows.len(), 30_000, "every invoice has a row");
     let accepted = rows.iter().filter(|r| r[2] == "accepted").count();
     assert_eq!(accepted, sim.state().invoices.len(), "results are true");
+}
+
+/// Bug (found by a review): a SIGTERM while a look at an order waited out a 429's Retry-After
+/// (here a minute) was noticed only after the wait, and more look-ups went out; systemd's stop
+/// timeout would have killed the run before its results. The wait ends at the signal.
+#[test]
+fn sigterm_during_a_look_s_retry_after_stops_at_once() {
+    let sim = Sim::start(sim::SandboxConfig {
+        rate: Some(1.0),
+        burst: 1,
+        retry_after: invoice_import::sandbox::RetryAfter::Fixed(Duration::from_secs(60)),
+        ..sim::config()
+    });
+    let w = Workdir::new();
+    invoices_csv(&w, "in.csv", 5);
+    let mut child = sim
+        .cmd(
+            &w,
+            &[
+                "submit",
+                "--check-remote",
+                "--rate",
+                "100",
+                "--ledger",
+                "l.db",
+                "in.csv",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Past the first look, into the minute's wait of the second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let throttled = sim.state().requests("GET get_order 429");
+    assert!(throttled >= 1, "{:?}", sim.state().counters);
+    signal(&child, "-TERM");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 30 s after SIGTERM, in a 60 s Retry-After");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        sim.state().requests("GET get_order 429"),
+        throttled,
+        "looked again"
+    );
+    assert!(sim.state().invoices.is_empty());
 }
 
 fn stopped_mid_run_settles_in_flight_and_writes_results(which: &str) {

@@ -467,7 +467,7 @@ impl Engine {
                             crate::report::money_plain(value),
                             crate::report::money_plain(job.value_cents)
                         );
-                        self.record_look_failed(job, &mut has_intent, &msg).await?;
+                        self.record_look_conflict(job, &mut has_intent).await?;
                         out.error = Some(msg);
                         return Ok(());
                     }
@@ -479,9 +479,7 @@ impl Engine {
                              apart)",
                             crate::report::money_plain(value)
                         );
-                        if !uncertain {
-                            self.record_look_failed(job, &mut has_intent, &msg).await?;
-                        }
+                        self.record_look_conflict(job, &mut has_intent).await?;
                         out.error = Some(msg);
                         return Ok(());
                     }
@@ -722,6 +720,19 @@ impl Engine {
         self.ledger.record_failed(&job.key, msg).await
     }
 
+    /// Leaves `job` as an intent in the ledger, made if it has none, for a look that found its
+    /// invoice on the order in another form (another value, or its number with other leading
+    /// zeros): the next run looks at the order before sending it, as it does after an attempt
+    /// that may have been applied. Bug (found by a review): recorded as failed, the next run
+    /// sent it without a look, and VTEX booked it twice or kept a receipt the tool replaced.
+    async fn record_look_conflict(
+        &self,
+        job: &Job,
+        has_intent: &mut bool,
+    ) -> Result<(), ledger::LedgerError> {
+        self.ensure_intent(job, has_intent).await
+    }
+
     fn describe_final(&self, job: &Job, err: &CallError) -> String {
         match (&job.op, err.status()) {
             (Op::Tracking(_), Some(404)) => format!(
@@ -760,7 +771,8 @@ impl Engine {
                 () = tokio::time::sleep(*pause) => {}
             }
             let order = match self.get_order(&job.key.order_id).await {
-                Ok(order) => order,
+                Ok(Some(order)) => order,
+                Ok(None) => return Ok(Look::Stopped),
                 Err(err) if err.status() == Some(404) => return Ok(Look::OrderNotFound),
                 Err(err) => return Err(err),
             };
@@ -781,18 +793,27 @@ impl Engine {
         Ok(other.unwrap_or(Look::Absent))
     }
 
-    /// GET order, retried under the same policy and rate as every request.
-    async fn get_order(&self, order_id: &str) -> Result<crate::vtex::api::Order, CallError> {
+    /// GET order, retried under the same policy and rate as every request; `None` once the run
+    /// stops. Bug (found by a review): a SIGTERM during a look's wait for a slot, or its pause
+    /// after a 429's Retry-After, was noticed only after it, minutes later, and requests went on.
+    async fn get_order(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<crate::vtex::api::Order>, CallError> {
         let mut attempt = 0;
         let mut streak_429 = 0;
         loop {
-            self.rate.acquire().await;
+            tokio::select! {
+                biased;
+                () = self.stopper.wait() => return Ok(None),
+                () = self.rate.acquire() => {}
+            }
             attempt += 1;
             self.stats.lookups.fetch_add(1, Ordering::Relaxed);
             match self.client.get_order(order_id).await {
                 Ok(order) => {
                     self.rate.on_success();
-                    return Ok(order);
+                    return Ok(Some(order));
                 }
                 Err(err) => {
                     self.note_throttling(&err, &mut streak_429);
@@ -803,7 +824,11 @@ impl Engine {
                         rand::random::<f64>(),
                     ) {
                         RetryAction::Retry { .. } if self.throttled_out() => return Err(err),
-                        RetryAction::Retry { after, .. } => tokio::time::sleep(after).await,
+                        RetryAction::Retry { after, .. } => tokio::select! {
+                            biased;
+                            () = self.stopper.wait() => return Ok(None),
+                            () = tokio::time::sleep(after) => {}
+                        },
                         RetryAction::GiveUp | RetryAction::StopRun => return Err(err),
                     }
                 }

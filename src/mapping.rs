@@ -775,23 +775,25 @@ pub fn map_columns(
         let mut found: Vec<usize> = (0..normalized.len())
             .filter(|&c| !normalized[c].is_empty() && aliases.contains(&normalized[c]))
             .collect();
-        // `Pedido` beside `Pedido Marketplace` or `ID Pedido Loja`: which is VTEX's order id
-        // is the user's to say (bug: the first was taken, and every request was a 404).
-        if field == Field::OrderId && !found.is_empty() {
+        // A header beside a rival of its own (by its header, and normalized): which column
+        // is the field's is the user's to say. `Pedido` beside `Pedido Marketplace` or `ID
+        // Pedido Loja` (bug: the first was taken, and every request was a 404); `Item` beside
+        // `Código`, as a DANFE-style report numbers its lines under `Item` (1, 2, 3) and gives
+        // the product's code beside it (found by a review: every item went out as SKU 1, 2, 3).
+        let rival: Option<fn(&str, &str) -> bool> = match field {
+            Field::OrderId => Some(|header, _| names_an_order_id(header)),
+            Field::ItemId if found.iter().all(|&c| normalized[c] == "item") => {
+                Some(|_, normalized| names_a_product_code(normalized))
+            }
+            _ => None,
+        };
+        if let Some(rival) = rival
+            && !found.is_empty()
+        {
             let others: Vec<usize> = (0..headers.len())
-                .filter(|&c| !used[c] && !found.contains(&c) && names_an_order_id(&headers[c]))
+                .filter(|&c| !used[c] && !found.contains(&c) && rival(&headers[c], &normalized[c]))
                 .collect();
             found.extend(others);
-            found.sort_unstable();
-        }
-        // `Item` beside `Código`: a DANFE-style report numbers its lines under `Item` (1, 2,
-        // 3) and gives the product's code beside it; which is the SKU is the user's to say
-        // (found by a review: every item went out as SKU 1, 2, 3).
-        if field == Field::ItemId && found.iter().all(|&c| normalized[c] == "item") {
-            let codes = (0..headers.len()).filter(|&c| {
-                !used[c] && !found.contains(&c) && names_a_product_code(&normalized[c])
-            });
-            found.extend(codes.collect::<Vec<_>>());
             found.sort_unstable();
         }
         match found[..] {
@@ -866,6 +868,12 @@ mod tests {
         );
         let h = headers(&["Pedido", "Item", "SKU", "Código"]);
         assert!(map_headers(&h, &[], &[]).is_err());
+        // No `Item` at all: `Código` alone is no item id.
+        let h = headers(&["Pedido", "Código", "Qtde"]);
+        assert_eq!(
+            map_headers(&h, &[], &[]).unwrap().column(Field::ItemId),
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::sim::{self, HEADER, Sim};
 use common::{Run, Workdir, ods, ods_row, repo, shared_data};
@@ -706,21 +706,11 @@ fn run_with_deadline(w: &Workdir, mut c: Command, args: &[&str]) -> Run {
     c.stdout(std::fs::File::create(&out).expect("stdout file"))
         .stderr(std::fs::File::create(&err).expect("stderr file"));
     let mut child = c.spawn().expect("run the binary");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "invoice-import {} still running after {DEADLINE:?}: it opened the FIFO",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::wait_or_kill(
+        &mut child,
+        DEADLINE,
+        &format!("invoice-import {}: it opened the FIFO", args.join(" ")),
+    );
     let run = Run {
         args: args.join(" "),
         output: std::process::Output {

@@ -2129,17 +2129,11 @@ fn sigterm_during_a_look_s_retry_after_stops_at_once() {
     let throttled = sim.state().requests("GET get_order 429");
     assert!(throttled >= 1, "{:?}", sim.state().counters);
     signal(&child, "-TERM");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("still running 30 s after SIGTERM, in a 60 s Retry-After");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::wait_or_kill(
+        &mut child,
+        Duration::from_secs(30),
+        "SIGTERM sent in a 60 s Retry-After",
+    );
     assert_eq!(status.code(), Some(130));
     assert_eq!(
         sim.state().requests("GET get_order 429"),

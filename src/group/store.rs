@@ -1126,20 +1126,18 @@ fn money_cents(r: &MoneyReading, sep: &SepRule) -> Result<i64, String> {
 
 /// A date reading under the column's day/month order; as [`money_cents`] for ambiguity.
 fn date_timestamp(r: &DateReading, rule: &OrderRule) -> Result<Timestamp, String> {
-    match &rule.doubt {
-        Some(msg) if r.evidence() == date::Evidence::Ambiguous => {
-            return Err(format!("{}; {msg}", r.both_ways()));
-        }
-        _ => {}
+    if let Some(msg) = &rule.doubt
+        && r.evidence() == date::Evidence::Ambiguous
+    {
+        return Err(format!("{}; {msg}", r.both_ways()));
     }
     r.invoice_timestamp(rule.order.unwrap_or(DayOrder::DayFirst))
         .map_err(|e| match e {
             date::DateError::WrongOrder(v, layout) if rule.forced => {
-                date::DateError::AgainstFormat(v, layout)
+                date::DateError::AgainstFormat(v, layout).to_string()
             }
-            e => e,
+            e => e.to_string(),
         })
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -345,6 +345,11 @@ fn read_sheet<RS: Read + Seek>(
     Ok(store.finish())
 }
 
+/// Whether the cell at `at` holds a formula, by the sheet's `formulas` as calamine reads them.
+fn has_formula(formulas: &Range<String>, at: (u32, u32)) -> bool {
+    formulas.get_value(at).is_some_and(|f| !f.trim().is_empty())
+}
+
 /// Whether a number or date cell holds 0: XlsxWriter's placeholder for a formula's value.
 fn is_zero(value: &Data) -> bool {
     match value {
@@ -520,9 +525,7 @@ impl Store {
                 continue;
             };
             for (value, &col) in values.iter_mut().zip(columns) {
-                let formula = formulas
-                    .get_value((row, col))
-                    .is_some_and(|f| !f.trim().is_empty());
+                let formula = has_formula(formulas, (row, col));
                 let zero = match &*value {
                     // A 0 under a zero-padding number format (`push_padded`).
                     Data::String(s) => !s.is_empty() && s.bytes().all(|b| b == b'0'),
@@ -636,11 +639,7 @@ impl StoreBuilder {
                 let (row, col) = (top + r32, left + c32);
                 if !matches!(value, Data::Empty) {
                     self.push(row, col, std::mem::take(value));
-                } else if formulas.is_some_and(|formulas| {
-                    formulas
-                        .get_value((row, col))
-                        .is_some_and(|f| !f.trim().is_empty())
-                }) {
+                } else if formulas.is_some_and(|formulas| has_formula(formulas, (row, col))) {
                     self.push(row, col, Data::Empty);
                 }
             }

@@ -193,6 +193,17 @@ impl Stopper {
         }
     }
 
+    /// Waits for `wait` unless the run stops first (or is stopped already): whether `wait`
+    /// ended. Every wait of a job (a rate slot, a pause between attempts or looks) goes
+    /// through here, so a stop never sits out a pause.
+    pub async fn unless_stopped(&self, wait: impl std::future::Future<Output = ()>) -> bool {
+        tokio::select! {
+            biased;
+            () = self.wait() => false,
+            () = wait => true,
+        }
+    }
+
     pub fn reason(&self) -> Option<StopReason> {
         self.reason.lock().ok().and_then(|r| r.clone())
     }
@@ -543,11 +554,7 @@ impl Engine {
             crash_point("after-intent");
             // A slot may be seconds away at a low rate, or minutes in a 429 pause: a stop
             // meanwhile (Ctrl-C) sends nothing more, since this request is not in flight yet.
-            let slot = tokio::select! {
-                biased;
-                () = self.stopper.wait() => false,
-                () = self.rate.acquire() => true,
-            };
+            let slot = self.stopper.unless_stopped(self.rate.acquire()).await;
             if !slot || self.stopper.is_stopped() {
                 if uncertain {
                     // An earlier attempt may have been applied: the intent stays, and the next
@@ -644,10 +651,7 @@ impl Engine {
                     out.error = Some(err.to_string());
                     // A stop cuts the pause short; the loop then ends the job (after a look,
                     // when the last attempt may have been applied).
-                    tokio::select! {
-                        () = tokio::time::sleep(after) => {}
-                        () = self.stopper.wait() => {}
-                    }
+                    self.stopper.unless_stopped(tokio::time::sleep(after)).await;
                     look_first = is_invoice && (reconcile_first || uncertain);
                 }
             }
@@ -764,11 +768,13 @@ impl Engine {
         for pause in looks {
             // A stop ends the look: Ctrl-C means nothing more goes to VTEX, look-ups included
             // (bug: they went on for seconds after it).
-            // Biased: a run already stopped ends here, whatever the pause.
-            tokio::select! {
-                biased;
-                () = self.stopper.wait() => return Ok(Look::Stopped),
-                () = tokio::time::sleep(*pause) => {}
+            // A run already stopped ends here, whatever the pause.
+            if !self
+                .stopper
+                .unless_stopped(tokio::time::sleep(*pause))
+                .await
+            {
+                return Ok(Look::Stopped);
             }
             let order = match self.get_order(&job.key.order_id).await {
                 Ok(Some(order)) => order,
@@ -803,10 +809,8 @@ impl Engine {
         let mut attempt = 0;
         let mut streak_429 = 0;
         loop {
-            tokio::select! {
-                biased;
-                () = self.stopper.wait() => return Ok(None),
-                () = self.rate.acquire() => {}
+            if !self.stopper.unless_stopped(self.rate.acquire()).await {
+                return Ok(None);
             }
             attempt += 1;
             self.stats.lookups.fetch_add(1, Ordering::Relaxed);
@@ -824,11 +828,11 @@ impl Engine {
                         rand::random::<f64>(),
                     ) {
                         RetryAction::Retry { .. } if self.throttled_out() => return Err(err),
-                        RetryAction::Retry { after, .. } => tokio::select! {
-                            biased;
-                            () = self.stopper.wait() => return Ok(None),
-                            () = tokio::time::sleep(after) => {}
-                        },
+                        RetryAction::Retry { after, .. } => {
+                            if !self.stopper.unless_stopped(tokio::time::sleep(after)).await {
+                                return Ok(None);
+                            }
+                        }
                         RetryAction::GiveUp | RetryAction::StopRun => return Err(err),
                     }
                 }

@@ -210,3 +210,23 @@ pub fn ods_row(texts: &[&str], numbers: &[&str]) -> String {
         texts.chain(numbers).collect::<String>()
     )
 }
+
+/// Waits for `child` up to `limit`; past it, kills it and fails, saying `what` it was doing.
+pub fn wait_or_kill(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: {what}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1375,6 +1375,23 @@ mod tests {
         load(&write_inputs(&dir, &[csv]), &o)
     }
 
+    /// Found by the group_check fuzz target: a last line cut short that reads as nothing
+    /// (`-`) was passed over as a totals row and named as cut off, so it was counted out of
+    /// the rows read and among the rows of no invoice at once.
+    #[test]
+    fn a_cut_off_last_row_that_reads_as_nothing_counts_once_and_is_named() {
+        let mut csv = HEAD.as_bytes().to_vec();
+        csv.extend_from_slice(b"O1,N1,2024-01-31,A,Pen,1,1.00,,\n-");
+        let batch = load_as_utf8(csv);
+        assert_eq!(batch.rows, 2);
+        let grouped: usize = batch.invoices.iter().map(|i| i.rows.len()).sum();
+        assert_eq!(grouped, 1);
+        assert_eq!(batch.row_errors.len(), 1);
+        let error = &batch.row_errors[0];
+        assert_eq!(error.row, Some(3));
+        assert!(error.message.contains("looks cut off"), "{}", error.message);
+    }
+
     #[test]
     fn a_row_that_is_not_utf8_counts_once_and_is_named() {
         // Found by the group_check fuzz target: the row was counted as read but its problem had

@@ -457,6 +457,18 @@ impl<'a> RowParser<'a> {
         }
         let rows = batch.rows.len();
         self.parse(row, batch);
+        // A row passed over (`-`, the start of a totals line) whose record is at fault is a row
+        // of no invoice with that fault, not passed over too: found by the fuzzer, it was
+        // both, and counted out of the file's rows while named among its problems.
+        let n = row.number();
+        if batch.rows.len() == rows {
+            if batch.totals_rows.last() == Some(&n) {
+                batch.totals_rows.pop();
+            }
+            if batch.repeated_headers.last() == Some(&n) {
+                batch.repeated_headers.pop();
+            }
+        }
         let message = match fault {
             RecordFault::Unended => format!(
                 "the file ends in this row, after {} of the header's {} cells and with no line \

@@ -1228,9 +1228,10 @@ struct RateSeen {
 }
 
 /// The governor's burst: enough that a worker the timer wakes a millisecond late does not lose
-/// its turn (one slot, plus a millisecond's worth at high rates), and no more, so that a server
-/// counting with a small bucket of its own sees an even pace from the first request. The
-/// limiter's window keeps any second to `--rate` whatever the burst.
+/// its turn (one slot, plus a millisecond's worth at high rates), and no more. Up to 1000/s the
+/// limiter's pace spaces requests one slot apart whatever the burst, so that a server counting
+/// with a small bucket of its own sees an even pace from the first request; its window keeps
+/// any second to `--rate`.
 fn burst_for(rate: f64) -> u32 {
     ((rate / 1000.0).ceil() + 1.0).clamp(2.0, 10.0) as u32
 }

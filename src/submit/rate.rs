@@ -4,9 +4,9 @@
 //! Four layers, taken in order by `acquire`:
 //! 1. a global pause, set by a 429: every worker waits out the server's Retry-After, then
 //!    takes a new turn (a turn given before the pause is void);
-//! 2. an adaptive pace below the ceiling (AIMD): a 429 halves the pace, each second of success
-//!    adds back a twentieth of `--rate`. Slots are spaced from the previous slot, not from
-//!    "now", so the pace adds no drift; at full rate this layer steps aside entirely;
+//! 2. an even pace, adaptive below the ceiling (AIMD): a 429 halves the pace, each second of
+//!    success adds back a twentieth of `--rate`. Slots are spaced from the previous slot, not
+//!    from "now", so the pace adds no drift; above 1000/s, at full rate, this layer steps aside;
 //! 3. a governor GCRA limiter at `--rate`, with a small burst so that a worker woken a
 //!    little late by the timer does not lose its turn;
 //! 4. a sliding window, the hard ceiling: no more than `--rate` requests (rounded up) start in
@@ -32,6 +32,10 @@ const CUT_COOLDOWN: Duration = Duration::from_secs(1);
 /// The most success time credited at once, so one success after a long idle gap does not jump
 /// straight back to full rate.
 const MAX_CREDIT: Duration = Duration::from_secs(1);
+/// Above this many requests per second the pace layer steps aside at full rate: its slots
+/// would be closer than the timer's millisecond, and the governor's burst and the window keep
+/// the ceiling. At or below it, requests go one slot apart from the first.
+const MAX_PACED: f64 = 1000.0;
 /// Above this many requests per second the window is not kept (its memory grows with the
 /// rate); the GCRA's burst is then at most a ten-thousandth of a second's worth.
 const MAX_WINDOW: f64 = 100_000.0;
@@ -183,7 +187,7 @@ impl AdaptiveRate {
                 return Step::Go;
             }
             turn = Some(st.pauses);
-            if st.current >= self.inner.max_rate {
+            if st.current >= self.inner.max_rate && self.inner.max_rate > MAX_PACED {
                 return Step::Go;
             }
             let slot = st.next_slot.max(now);
@@ -467,15 +471,37 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn at_full_rate_the_pace_layer_steps_aside() {
-        // Only the governor (burst 1000, not reached here) and the window (100 in a second)
+    async fn above_a_thousand_a_second_the_pace_layer_steps_aside() {
+        // Only the governor (burst 1000, not reached here) and the window (2000 in a second)
         // decide: no virtual time passes.
-        let l = AdaptiveRate::new(100.0, 1000);
+        let l = AdaptiveRate::new(2000.0, 1000);
         let start = Instant::now();
         for _ in 0..100 {
             l.acquire().await;
         }
         assert_eq!(Instant::now(), start);
+    }
+
+    /// Found by a review: at `--rate 5` each second's first two requests left together (0.000,
+    /// 0.001, 0.201 …): the window held the fifth back to the second's end while the governor
+    /// saved a turn, and a server counting with a bucket of two answered one 429 a run.
+    #[tokio::test(start_paused = true)]
+    async fn at_full_rate_requests_go_one_slot_apart_from_the_first() {
+        for rate in [3.0, 5.0, 100.0] {
+            let l = AdaptiveRate::new(rate, 20);
+            let start = Instant::now();
+            let mut starts: Vec<Duration> = Vec::new();
+            for w in acquirers(&l, 12) {
+                starts.push(w.await.unwrap().duration_since(start));
+            }
+            starts.sort();
+            let slot = Duration::from_secs_f64(1.0 / rate);
+            for (k, at) in starts.iter().enumerate() {
+                let due = slot * u32::try_from(k).unwrap();
+                // Within the timer's millisecond.
+                assert!(at.abs_diff(due) <= Duration::from_millis(1), "{rate}/s: {starts:?}");
+            }
+        }
     }
 
     /// Whether any `most + 1` of `starts` (in order) fall within `span`.
@@ -487,8 +513,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn no_burst_goes_past_the_rate_in_any_second() {
-        // A burst of 1000 would let 1000 go at once; the window holds every second to 100,
-        // across workers, and the long run still reaches the rate.
+        // A burst of 1000 would let 1000 go at once; the pace and the window hold every
+        // second to 100, across workers, and the long run still reaches the rate.
         let l = AdaptiveRate::new(100.0, 1000);
         let start = Instant::now();
         let workers: Vec<_> = (0..8)
@@ -512,17 +538,20 @@ mod tests {
         assert_eq!(starts.len(), 400);
         assert!(!window_overfull(&starts, 100, Duration::from_secs(1)));
         assert_eq!(l.peak_per_second(), Some(100));
-        assert_eq!(starts[399].duration_since(start), Duration::from_secs(3));
+        // One slot apart from the first: 10 ms.
+        assert_eq!(starts[399].duration_since(start), Duration::from_millis(3990));
 
-        // A fractional rate: 2.5/s is 3 in any second; below 1/s, one per period. (Fewer
-        // requests than the governor's burst, whose clock is not the paused one.)
-        for (rate, most, span) in [(2.5, 3, 1.0), (0.5, 1, 2.0)] {
+        // A fractional rate: 2.5/s is 3 in any second; below 1/s, one per period; each one
+        // period after the last. (Fewer requests than the governor's burst, whose clock is not
+        // the paused one.)
+        for (rate, most) in [(2.5, 3), (0.5, 1)] {
             let l = AdaptiveRate::new(rate, 10);
             let start = Instant::now();
             for k in 0..9 {
                 l.acquire().await;
-                let at = Duration::from_secs_f64(span * (k / most) as f64);
-                assert_eq!(Instant::now().duration_since(start), at, "{rate}/s, {k}");
+                let at = Duration::from_secs_f64(f64::from(k) / rate);
+                let took = Instant::now().duration_since(start);
+                assert!(took.abs_diff(at) <= Duration::from_millis(1), "{rate}/s, {k}: {took:?}");
             }
             assert_eq!(l.peak_per_second(), Some(most as u64), "{rate}/s");
         }

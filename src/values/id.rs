@@ -23,9 +23,34 @@ const MAX_EXACT_ID: f64 = 1e15;
 /// only be echoed into URLs and reports.
 const MAX_ID_CHARS: usize = 100;
 
-/// An id: trimmed text, or a whole number cell written without ".0". `Ok(None)` when blank.
-/// Text cells are borrowed: grouping reads millions of ids and keeps few of them.
+/// An order or item id: trimmed text, or a whole number cell written without ".0". `Ok(None)`
+/// when blank. Text cells are borrowed: grouping reads millions of ids and keeps few of them.
 pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
+    let id = any_id_from_cell(cell)?;
+    // Bug: `123.0` in a CSV (a program that read the id column as numbers wrote it back) was
+    // sent as the id `123.0`, another SKU or order than 123. Invoice numbers have their own
+    // message for it (`formatted_number`).
+    if let Some(id) = &id
+        && id.bytes().any(|b| b == b'.' || b == b',')
+        && let Some((int, zeros)) = id.rsplit_once(['.', ','])
+        && !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && !zeros.is_empty()
+        && zeros.bytes().all(|b| b == b'0')
+        // `1.000` may be a thousand as pt-BR writes it: no digits to name.
+        && !(int.len() <= 3 && zeros.len() == 3)
+    {
+        return Err(ValueError::DecimalId {
+            value: id.to_string(),
+            digits: int.to_string(),
+        });
+    }
+    Ok(id)
+}
+
+/// An id by the rules every id follows: trimmed text, or a whole number cell written without
+/// ".0".
+fn any_id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
     match cell {
         CellRef::Empty => Ok(None),
         CellRef::Text(t) => {
@@ -195,7 +220,7 @@ fn formatted_number(id: &str) -> Option<String> {
 /// An invoice number: id rules, and none of '/', '#', '?', '%' or inner whitespace, which
 /// break the URLs of VTEX's later invoice calls.
 pub fn invoice_number_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
-    let Some(id) = id_from_cell(cell)? else {
+    let Some(id) = any_id_from_cell(cell)? else {
         return Ok(None);
     };
     // Without an early exit, so that it runs on whole vectors of bytes.
@@ -308,6 +333,30 @@ mod tests {
         assert_eq!(code_from_cell(CellRef::Text(key)), Ok(Some(key.into())));
         assert!(code_from_cell(CellRef::Text("1234567890123450000")).is_ok());
         assert!(code_from_cell(CellRef::Text("BR123456789012345000000")).is_ok());
+    }
+
+    /// Found by a review: `123.0` as a CSV's item or order id was sent as written.
+    #[test]
+    fn ids_a_program_wrote_as_decimals_are_refused() {
+        for (text, digits) in [("123.0", "123"), ("4501,00", "4501"), (" 0042.000 ", "0042")] {
+            let e = id_from_cell(CellRef::Text(text)).unwrap_err();
+            assert_eq!(
+                e,
+                ValueError::DecimalId {
+                    value: text.trim().to_string(),
+                    digits: digits.to_string()
+                }
+            );
+            assert!(e.to_string().contains(&format!("the id is {digits}")), "{e}");
+        }
+        for fine in ["12.5", "1.250", "1.000", "A1.0", "1.0.0", ".0", "123.", "SKU-1,00A"] {
+            assert_eq!(id_from_cell(CellRef::Text(fine)), Ok(Some(fine.into())), "{fine}");
+        }
+        // Invoice numbers keep their own message for it.
+        assert!(matches!(
+            invoice_number_from_cell(CellRef::Text("4501.0")),
+            Err(ValueError::FormattedInvoiceNumber { .. })
+        ));
     }
 
     #[test]

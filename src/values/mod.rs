@@ -54,6 +54,11 @@ pub enum ValueError {
     FormulaId(String),
     #[error("{0} is a number with decimals, not an id")]
     FractionalId(String),
+    #[error(
+        "id '{value}' is written as a number with decimals, as a program that read the column \
+         as numbers writes it back: the id is {digits}; write it so, or VTEX gets another id"
+    )]
+    DecimalId { value: String, digits: String },
     #[error("{0} is a negative number, not an id")]
     NegativeId(String),
     #[error("invoice number '{value}' contains {what}, which VTEX's later steps can't handle")]

@@ -2814,3 +2814,73 @@ fn rows_of_formulas_never_calculated_are_not_passed_over() {
     assert_eq!(j["rows_in_no_invoice"], 2, "{j:#}");
     assert_eq!(j["rows"], 3, "{j:#}");
 }
+
+/// Found by a review: a row one cell short in the middle of a CSV was read as if padded at its
+/// end, so its cells moved over: its invoice value was read as its freight and the invoice
+/// was sent at a wrong value. In a file whose rows hold every cell, a short row is a fault; in
+/// one whose writer leaves out a row's empty cells at its end (most rows short), it is not.
+#[test]
+fn a_csv_row_short_of_a_cell_is_a_fault_where_rows_hold_every_cell() {
+    let w = Workdir::new();
+    let header =
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Freight,Invoice Value";
+    w.write(
+        "mid.csv",
+        format!(
+            "{header}\nA-1,1,2026-11-03,S1,1,10.00,5.00,15.00\nA-2,2,2026-11-03,S1,1,10.00,5.00,15.00\n\
+             A-3,3,2026-11-03,S1,10.00,5.00,15.00\n"
+        ),
+    );
+    let r = w.check_json("mid.csv");
+    r.expect_code(1);
+    let report = r.json();
+    assert_eq!(report["valid_invoices"], 2, "{report:#}");
+    let bad = invalid_for(&report, "3");
+    let said = messages(bad);
+    assert!(
+        said.contains("this row has 7 cells but the header has 8"),
+        "{said}"
+    );
+    assert_eq!(bad["errors"][0]["row"], 4, "{bad:#}");
+
+    // Most rows short: the writer leaves empty cells out at a row's end.
+    w.write(
+        "trail.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price,Freight,Tracking\n\
+         A-1,1,2026-11-03,S1,1,10.00,5.00\nA-2,2,2026-11-03,S1,1,10.00\n\
+         A-3,3,2026-11-03,S1,1,10.00,5.00,TR1\n",
+    );
+    let r = w.check_json("trail.csv");
+    r.expect_code(0);
+    assert_eq!(r.json()["total_cents"], 4000);
+    // A short last row cut off by the file's end is said to be cut off, once.
+    w.write(
+        "cut.csv",
+        format!("{header}\nA-1,1,2026-11-03,S1,1,10.00,5.00,15.00\nA-2,2,2026-11-03,S1,1,10.00,5.00,15.00\nA-3,3,2026-11-03,S1,1"),
+    );
+    let r = w.check_json("cut.csv");
+    r.expect_code(1);
+    let said = messages(invalid_for(&r.json(), "3"));
+    assert!(said.contains("the file ends in this row"), "{said}");
+    assert!(!said.contains("cells but the header has"), "{said}");
+}
+
+/// Found by a review: `123.0` as an item id (a program read the column as numbers and wrote it
+/// back) was sent as the SKU `123.0`.
+#[test]
+fn an_id_written_with_decimals_is_refused_with_its_digits() {
+    let w = Workdir::new();
+    w.write(
+        "a.csv",
+        "Order ID,Invoice Number,Issuance Date,SKU,Quantity,Unit Price\n\
+         A-1,1,2026-11-03,123.0,1,10.00\nA-2,2,2026-11-03,124,1,10.00\n",
+    );
+    let r = w.check_json("a.csv");
+    r.expect_code(1);
+    let report = r.json();
+    assert_eq!(report["valid_invoices"], 1);
+    let bad = invalid_for(&report, "1");
+    let said = messages(bad);
+    assert!(said.contains("the id is 123"), "{said}");
+    assert_eq!(bad["errors"][0]["column"], "SKU", "{bad:#}");
+}

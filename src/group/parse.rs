@@ -129,6 +129,10 @@ pub(super) struct RowBatch {
     /// alone ([`RowParser::is_footer_line`]): passed over if no row with a key comes after them
     /// in the file, else reported as rows of no invoice (`FileStore::add_rows`).
     pub footers: Vec<usize>,
+    /// The rows (by index in `rows`, in order) of a CSV with a key and fewer cells than the
+    /// mapped columns need: the cells they have, and the header's. A fault or not by the
+    /// file's [`RowWidths`], known at its end.
+    pub short_rows: Vec<(usize, u32, u32)>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -261,6 +265,7 @@ impl RowBatch {
         self.layout_changes.clear();
         self.continued.clear();
         self.footers.clear();
+        self.short_rows.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -291,6 +296,26 @@ pub(super) struct Votes {
     pub freight: SeparatorVote,
     pub issuance_date: DayOrderVote,
     pub dispatched_date: DayOrderVote,
+    pub widths: RowWidths,
+}
+
+/// A CSV's rows with a key, by whether they hold a cell for every mapped column: settles
+/// whether a short row is a fault ([`RowWidths::short_is_fault`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RowWidths {
+    pub short: u64,
+    pub full: u64,
+}
+
+impl RowWidths {
+    /// Whether the file's short rows are faults: when most of its rows hold every cell, its
+    /// writer writes them all, and a row short of some has lost one, maybe in the middle, the
+    /// cells after it moved over into the wrong columns (found by a review: a row one cell
+    /// short had its invoice value read as its freight). A file most of whose rows are short
+    /// was written by a program that leaves out a row's empty cells at its end.
+    pub fn short_is_fault(self) -> bool {
+        self.short > 0 && self.short < self.full
+    }
 }
 
 impl Votes {
@@ -300,6 +325,8 @@ impl Votes {
         self.freight.merge(other.freight);
         self.issuance_date.merge(other.issuance_date);
         self.dispatched_date.merge(other.dispatched_date);
+        self.widths.short += other.widths.short;
+        self.widths.full += other.widths.full;
     }
 }
 
@@ -349,6 +376,8 @@ pub(super) struct RowParser<'a> {
     overrides: &'a [Override],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
+    /// The cells a row needs for every mapped column.
+    mapped_width: usize,
     /// The title rows above the header (their cells), each of which may come again where
     /// exports were joined end to end; only those with an order id or invoice number cell.
     titles: Vec<Vec<String>>,
@@ -372,6 +401,7 @@ impl<'a> RowParser<'a> {
             headers,
             overrides: &opts.overrides,
             delimiter: None,
+            mapped_width: mapping.fields().map(|(_, c)| c + 1).max().unwrap_or(0),
             titles: Vec::new(),
         }
     }
@@ -461,6 +491,11 @@ impl<'a> RowParser<'a> {
         // of no invoice with that fault, not passed over too: found by the fuzzer, it was
         // both, and counted out of the file's rows while named among its problems.
         let n = row.number();
+        // A row cut off by the file's end is said to be so, not also short.
+        if fault == RecordFault::Unended && batch.short_rows.last().is_some_and(|s| s.0 == rows) {
+            batch.short_rows.pop();
+            batch.votes.widths.short -= 1;
+        }
         if batch.rows.len() == rows {
             if batch.totals_rows.last() == Some(&n) {
                 batch.totals_rows.pop();
@@ -839,6 +874,16 @@ impl<'a> RowParser<'a> {
         // Without both keys the row belongs to no invoice: only the key problems are reported,
         // as the row's own.
         if key.is_some() {
+            if self.delimiter.is_some() {
+                if row.len() < self.mapped_width {
+                    let cells = u32::try_from(row.len()).unwrap_or(u32::MAX);
+                    let width = u32::try_from(self.headers.len()).unwrap_or(u32::MAX);
+                    batch.short_rows.push((batch.rows.len(), cells, width));
+                    batch.votes.widths.short += 1;
+                } else {
+                    batch.votes.widths.full += 1;
+                }
+            }
             self.parse_fields(row, batch, &mut parsed);
         }
         if continues != Continues::No {

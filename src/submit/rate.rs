@@ -499,7 +499,10 @@ mod tests {
             for (k, at) in starts.iter().enumerate() {
                 let due = slot * u32::try_from(k).unwrap();
                 // Within the timer's millisecond.
-                assert!(at.abs_diff(due) <= Duration::from_millis(1), "{rate}/s: {starts:?}");
+                assert!(
+                    at.abs_diff(due) <= Duration::from_millis(1),
+                    "{rate}/s: {starts:?}"
+                );
             }
         }
     }
@@ -539,7 +542,10 @@ mod tests {
         assert!(!window_overfull(&starts, 100, Duration::from_secs(1)));
         assert_eq!(l.peak_per_second(), Some(100));
         // One slot apart from the first: 10 ms.
-        assert_eq!(starts[399].duration_since(start), Duration::from_millis(3990));
+        assert_eq!(
+            starts[399].duration_since(start),
+            Duration::from_millis(3990)
+        );
 
         // A fractional rate: 2.5/s is 3 in any second; below 1/s, one per period; each one
         // period after the last. (Fewer requests than the governor's burst, whose clock is not
@@ -551,7 +557,10 @@ mod tests {
                 l.acquire().await;
                 let at = Duration::from_secs_f64(f64::from(k) / rate);
                 let took = Instant::now().duration_since(start);
-                assert!(took.abs_diff(at) <= Duration::from_millis(1), "{rate}/s, {k}: {took:?}");
+                assert!(
+                    took.abs_diff(at) <= Duration::from_millis(1),
+                    "{rate}/s, {k}: {took:?}"
+                );
             }
             assert_eq!(l.peak_per_second(), Some(most as u64), "{rate}/s");
         }

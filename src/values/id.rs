@@ -338,7 +338,11 @@ mod tests {
     /// Found by a review: `123.0` as a CSV's item or order id was sent as written.
     #[test]
     fn ids_a_program_wrote_as_decimals_are_refused() {
-        for (text, digits) in [("123.0", "123"), ("4501,00", "4501"), (" 0042.000 ", "0042")] {
+        for (text, digits) in [
+            ("123.0", "123"),
+            ("4501,00", "4501"),
+            (" 0042.000 ", "0042"),
+        ] {
             let e = id_from_cell(CellRef::Text(text)).unwrap_err();
             assert_eq!(
                 e,
@@ -347,10 +351,26 @@ mod tests {
                     digits: digits.to_string()
                 }
             );
-            assert!(e.to_string().contains(&format!("the id is {digits}")), "{e}");
+            assert!(
+                e.to_string().contains(&format!("the id is {digits}")),
+                "{e}"
+            );
         }
-        for fine in ["12.5", "1.250", "1.000", "A1.0", "1.0.0", ".0", "123.", "SKU-1,00A"] {
-            assert_eq!(id_from_cell(CellRef::Text(fine)), Ok(Some(fine.into())), "{fine}");
+        for fine in [
+            "12.5",
+            "1.250",
+            "1.000",
+            "A1.0",
+            "1.0.0",
+            ".0",
+            "123.",
+            "SKU-1,00A",
+        ] {
+            assert_eq!(
+                id_from_cell(CellRef::Text(fine)),
+                Ok(Some(fine.into())),
+                "{fine}"
+            );
         }
         // Invoice numbers keep their own message for it.
         assert!(matches!(

@@ -353,6 +353,10 @@ pub struct Mapping {
     /// The `--map`s this input has no column for, passed over because the run has other inputs
     /// that may ([`map_columns`]).
     pub passed_over: Vec<Override>,
+    /// Columns that feed no field and hold an amount an invoice's total takes in beside its
+    /// items and freight (a discount, IPI, insurance: [`names_an_adjustment`]), kept only when
+    /// the input has no invoice value column: the value computed then would leave them out.
+    pub adjustments: Vec<usize>,
 }
 
 impl Mapping {
@@ -546,6 +550,49 @@ pub fn names_a_line_total(header: &str) -> bool {
     ];
     let n = normalize_header(header);
     n.contains("total") || LINE_VALUES.contains(&n.as_str())
+}
+
+/// Whether a normalized header names an amount an invoice's total takes in beside its items
+/// and freight: a discount, an addition, a tax added on top (IPI, ICMS-ST, sales tax),
+/// insurance, other costs. Not a discount's code or name, and not ICMS alone, which Brazilian
+/// prices already hold.
+fn names_an_adjustment(normalized: &str) -> bool {
+    const PARTS: [&str; 16] = [
+        "desconto",
+        "discount",
+        "abatimento",
+        "acrescimo",
+        "surcharge",
+        "outrasdespesas",
+        "despesasacessorias",
+        "othercharges",
+        "othercosts",
+        "otherexpenses",
+        "seguro",
+        "insurance",
+        "icmsst",
+        "substituicaotributaria",
+        "salestax",
+        "taxamount",
+    ];
+    // Whole, once a "Valor do"/"Vlr."/"Total" before and a "Total"/"(R$)"/"BRL" after are off.
+    const WHOLE: [&str; 6] = ["ipi", "st", "icmsst", "tax", "taxes", "vat"];
+    const BEFORE: [&str; 9] = [
+        "valordo", "valorda", "valorde", "valor", "vlrdo", "vlr", "vl", "totalde", "total",
+    ];
+    const NOT: [&str; 6] = ["code", "codigo", "cupom", "coupon", "name", "nome"];
+    let mut core = normalized;
+    if let Some(rest) = BEFORE.iter().find_map(|p| core.strip_prefix(p)) {
+        core = rest;
+    }
+    if let Some(rest) = ["total", "brl", "rs", "r"]
+        .iter()
+        .find_map(|s| core.strip_suffix(s))
+    {
+        core = rest;
+    }
+    (PARTS.iter().any(|p| normalized.contains(p)) || WHOLE.contains(&core))
+        && !NOT.iter().any(|p| normalized.contains(p))
 }
 
 /// Whether a normalized header names a product's code without saying it is the SKU, as an
@@ -823,6 +870,13 @@ pub fn map_columns(
         .filter(|(_, used)| !**used)
         .map(|(h, _)| h.clone())
         .collect();
+    // Found by a review: a Desconto column was ignored, and the invoice computed without an
+    // invoice value column was sent at its items' total, above the file's own.
+    if !mapping.has(Field::InvoiceValue) {
+        mapping.adjustments = (0..headers.len())
+            .filter(|&c| !used[c] && names_an_adjustment(&normalized[c]))
+            .collect();
+    }
     Ok(mapping)
 }
 
@@ -832,6 +886,47 @@ mod tests {
 
     fn headers(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Found by a review: a Desconto column was ignored, and an invoice whose value was
+    /// computed went out above the file's own total.
+    #[test]
+    fn adjustment_columns_are_kept_only_when_the_value_is_computed() {
+        for yes in [
+            "Desconto",
+            "Vlr. Desconto",
+            "Desconto (R$)",
+            "Discount",
+            "IPI",
+            "Valor do IPI",
+            "ICMS ST",
+            "Seguro",
+            "Outras Despesas",
+            "Tax",
+            "Tax (R$)",
+            "Vlr IPI",
+            "Total Tax",
+            "Acréscimo",
+        ] {
+            assert!(names_an_adjustment(&normalize_header(yes)), "{yes}");
+        }
+        for no in [
+            "ICMS",
+            "Discount Code",
+            "Cupom de Desconto",
+            "Status",
+            "Estado",
+            "Stock",
+            "Taxa de Câmbio",
+            "Valor",
+            "Total",
+        ] {
+            assert!(!names_an_adjustment(&normalize_header(no)), "{no}");
+        }
+        let h = headers(&["Pedido", "NF", "SKU", "Qtde", "Preço", "Desconto", "Frete"]);
+        assert_eq!(map_headers(&h, &[], &[]).unwrap().adjustments, vec![5]);
+        let h = headers(&["Pedido", "NF", "SKU", "Desconto", "Valor da Nota"]);
+        assert!(map_headers(&h, &[], &[]).unwrap().adjustments.is_empty());
     }
 
     /// Found by a review: `Item` numbering a report's lines beside `Código` was taken as the

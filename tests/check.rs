@@ -2884,3 +2884,34 @@ fn an_id_written_with_decimals_is_refused_with_its_digits() {
     assert!(said.contains("the id is 123"), "{said}");
     assert_eq!(bad["errors"][0]["column"], "SKU", "{bad:#}");
 }
+
+/// Found by a review: a discount column was ignored when the invoice value was computed: the
+/// file's own columns gave 202,50 and the invoice was sent at 210,00. Without an invoice value
+/// column, a non-zero discount or charge holds its invoice back; zeros and dashes don't.
+#[test]
+fn a_discount_the_computed_value_would_leave_out_holds_the_invoice_back() {
+    let w = Workdir::new();
+    w.write(
+        "a.csv",
+        "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Desconto;Frete\n\
+         1001-01;5001;03/11/2026;S1;2;100,00;7,50;10,00\n\
+         1001-01;5001;03/11/2026;S2;1;0,00;0,00;10,00\n\
+         1002-01;5002;03/11/2026;S1;1;50,00;0,00;0,00\n\
+         1003-01;5003;03/11/2026;S1;1;50,00;R$ -;0,00\n",
+    );
+    let r = w.check_json("a.csv");
+    r.expect_code(1);
+    let report = r.json();
+    assert_eq!(report["valid_invoices"], 2, "{report:#}");
+    let bad = invalid_for(&report, "5001");
+    let said = messages(bad);
+    assert!(said.contains("column 'Desconto' holds 7,50"), "{said}");
+    assert_eq!(bad["errors"][0]["row"], 2, "{bad:#}");
+    // With the invoices' totals given, the value is checked against them instead.
+    w.write(
+        "b.csv",
+        "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Desconto;Frete;Valor da Nota\n\
+         1002-01;5002;03/11/2026;S1;1;50,00;7,50;0,00;50,00\n",
+    );
+    w.check_json("b.csv").expect_code(0);
+}

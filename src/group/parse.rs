@@ -980,6 +980,29 @@ impl<'a> RowParser<'a> {
         }
     }
 
+    /// A problem for each amount in an adjustment column ([`Mapping::adjustments`]) of `row`
+    /// that is not zero: a discount or charge the invoice's total takes in, which the value
+    /// computed from items and freight would leave out.
+    fn read_adjustments(&self, row: &Row<'_>, batch: &mut RowBatch) {
+        for &col in &self.mapping.adjustments {
+            let amount = match row.get(col) {
+                CellRef::Text(t) if t.bytes().any(|b| (b'1'..=b'9').contains(&b)) => t.trim(),
+                CellRef::Number(n) if n.0 != 0.0 => &n.to_text(),
+                _ => continue,
+            };
+            let message = format!(
+                "{} holds {} on this row, a discount or charge that an invoice's total takes \
+                 in, but the file has no invoice value column: the value would be computed from \
+                 the items and freight alone and sent wrong; add the invoices' totals as a \
+                 column (Invoice Value, Valor da Nota), or, if the unit prices already take it \
+                 in, remove this column",
+                self.column_name(col),
+                shown_cell(amount)
+            );
+            batch.problems.push(self.row_problem(row.number(), message));
+        }
+    }
+
     fn parse_fields(&self, row: &Row<'_>, batch: &mut RowBatch, parsed: &mut ParsedRow) {
         let (tz, fmt) = (self.tz, self.date_format);
         let date = |c| date::date_from_cell(c, tz, fmt);
@@ -1000,6 +1023,9 @@ impl<'a> RowParser<'a> {
             |r| &mut r.freight,
             money::money_from_cell,
         );
+        if !self.mapping.adjustments.is_empty() {
+            self.read_adjustments(row, batch);
+        }
         for (slot, field) in parsed.texts.iter_mut().zip(TEXT_FIELDS) {
             *slot = match field {
                 Field::InvoiceUrl | Field::TrackingUrl => {

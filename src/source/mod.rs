@@ -8,6 +8,7 @@
 //! so a million-row CSV is checked without holding its rows.
 
 mod csv;
+mod numfmt;
 mod sheet;
 
 pub use csv::{BlockText, RecordBlock, RecordFault, record_by_field};

@@ -5,7 +5,8 @@
 //! with one cell in A1 and one in XFD1048576 (the Excel Solver add-in writes cells out there)
 //! is two cells, where calamine's `worksheet_range` would allocate 17 billion and abort.
 //! XLSX and XLSB are read cell by cell for that; XLS (at most 65,536 × 256) and ODS come
-//! through calamine's range.
+//! through calamine's range, and their number formats, which calamine gives for XLSX only,
+//! from [`numfmt`] (a number shown zero-padded is kept as shown).
 //!
 //! calamine inflates and parses what it is given, so a hostile file is turned away first
 //! ([`guard`]): a zip whose parts would inflate past sane sizes (a decompression bomb), and an
@@ -21,6 +22,7 @@ use calamine::{
     open_workbook_auto,
 };
 
+use super::numfmt::{self, Padding};
 use super::{CellRef, Cells, ReadOptions, Row, SheetNumber, SourceError, SourceRef, is_blank};
 
 pub(super) struct SheetRows {
@@ -149,7 +151,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
                     sheets: names.join(", "),
                 })?
                 .clone();
-            let store = read_sheet(&mut workbook, &name, calculated_on_load)
+            let store = read_sheet(&mut workbook, path, &name, calculated_on_load)
                 .map_err(|e| workbook_err(format!("sheet '{name}': {e}")))?;
             (name, store)
         }
@@ -164,7 +166,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             let (visible, out_of_sight): (Vec<&String>, Vec<&String>) =
                 names.iter().partition(|n| !hidden.contains(n));
             for name in visible.into_iter().chain(out_of_sight) {
-                match read_sheet(&mut workbook, name, calculated_on_load) {
+                match read_sheet(&mut workbook, path, name, calculated_on_load) {
                     Ok(store) => match store.first_data_row(0) {
                         Some(h) if store.first_data_row(h + 1).is_some() => {
                             found = Some((name.clone(), store));
@@ -208,7 +210,7 @@ fn open_parsed(file: &Arc<str>, path: &Path, opts: &ReadOptions) -> Result<Opene
             .iter()
             .filter(|other| {
                 ours.is_some()
-                    && read_sheet(&mut workbook, other, calculated_on_load)
+                    && read_sheet(&mut workbook, path, other, calculated_on_load)
                         .is_ok_and(|s| layout(&s) == ours)
             })
             .cloned()
@@ -292,9 +294,11 @@ fn layout(store: &Store) -> Option<Vec<String>> {
     Some(texts)
 }
 
-/// The cells of sheet `name` that hold anything.
+/// The cells of sheet `name` that hold anything. `path` is the workbook's file, for the number
+/// formats calamine gives for XLSX only ([`numfmt`]).
 fn read_sheet<RS: Read + Seek>(
     workbook: &mut Sheets<RS>,
+    path: &Path,
     name: &str,
     calculated_on_load: bool,
 ) -> Result<Store, String> {
@@ -335,11 +339,20 @@ fn read_sheet<RS: Read + Seek>(
             // cell, so an uncalculated freight was no freight. calamine keeps an ODS sheet's
             // formulas with its values, so looking at them costs no second read.
             let formulas = ods.worksheet_formula(name).map_err(|e| e.to_string())?;
-            store.take_range(&mut range, Some(&formulas));
+            // Bug: a number shown zero-padded (`000123` under the format `000000`) lost its
+            // zeros, as calamine gives no ODS or XLS cell its format.
+            let padding = numfmt::ods_padding(path, name)
+                .map_err(|e| format!("its number formats could not be read ({e})"))?;
+            store.take_range(&mut range, Some(&formulas), &padding);
         }
         Sheets::Xls(_) => {
             let mut range = workbook.worksheet_range(name).map_err(|e| e.to_string())?;
-            store.take_range(&mut range, None);
+            let padding = match workbook.sheet_names().iter().position(|n| n == name) {
+                Some(index) => numfmt::xls_padding(path, index)
+                    .map_err(|e| format!("its number formats could not be read ({e})"))?,
+                None => Padding::default(),
+            };
+            store.take_range(&mut range, None, &padding);
         }
     }
     Ok(store.finish())
@@ -430,7 +443,7 @@ fn read_xlsx_cells<RS: Read + Seek>(
 /// The width a number format pads whole numbers to with leading zeros (`000000`: 6), when it
 /// does nothing else: its first section is only `0` and `#` placeholders, at least two of them
 /// zeros. Formats with decimals, separators, literals or colours are left to the number.
-fn zero_padding(code: &str) -> Option<usize> {
+pub(super) fn zero_padding(code: &str) -> Option<usize> {
     let positive = code.split(';').next()?.trim();
     let zeros = positive.bytes().filter(|&b| b == b'0').count();
     (zeros >= 2 && positive.bytes().all(|b| b == b'0' || b == b'#')).then_some(zeros)
@@ -572,17 +585,15 @@ impl StoreBuilder {
     fn push_padded(&mut self, cell: Cell<DataRef<'_>>, width: usize) {
         let whole = match *cell.get_value() {
             DataRef::Int(i) => Some(i),
-            // In range by the check, so the cast is exact.
-            #[allow(clippy::cast_possible_truncation)]
-            DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(f as i64),
+            DataRef::Float(f) => whole_number(f),
             _ => None,
         };
-        match whole {
-            Some(n) if (0..1_000_000_000_000_000).contains(&n) => {
+        match whole.and_then(|n| zero_padded(n, width)) {
+            Some(text) => {
                 let (row, col) = cell.get_position();
-                self.push(row, col, Data::String(format!("{n:0width$}")));
+                self.push(row, col, Data::String(text));
             }
-            _ => self.push_ref(cell),
+            None => self.push_ref(cell),
         }
     }
 
@@ -626,8 +637,14 @@ impl StoreBuilder {
 
     /// Moves a calamine range's non-empty cells in, and, given the sheet's `formulas`, its
     /// empty cells that hold a formula, as [`Data::Empty`]: formulas never calculated (read as
-    /// [`CellRef::Uncalculated`]).
-    fn take_range(&mut self, range: &mut Range<Data>, formulas: Option<&Range<String>>) {
+    /// [`CellRef::Uncalculated`]). A number its format pads with zeros (`padding`) is kept as
+    /// the text shown, as [`Self::push_padded`] does.
+    fn take_range(
+        &mut self,
+        range: &mut Range<Data>,
+        formulas: Option<&Range<String>>,
+        padding: &Padding,
+    ) {
         let Some((top, left)) = range.start() else {
             return;
         };
@@ -637,7 +654,15 @@ impl StoreBuilder {
                     continue;
                 };
                 let (row, col) = (top + r32, left + c32);
-                if !matches!(value, Data::Empty) {
+                let padded = match &*value {
+                    Data::Int(i) if !padding.is_empty() => Some(*i),
+                    Data::Float(f) if !padding.is_empty() => whole_number(*f),
+                    _ => None,
+                }
+                .and_then(|n| zero_padded(n, padding.width((row, col))?));
+                if let Some(text) = padded {
+                    self.push(row, col, Data::String(text));
+                } else if !matches!(value, Data::Empty) {
                     self.push(row, col, std::mem::take(value));
                 } else if formulas.is_some_and(|formulas| has_formula(formulas, (row, col))) {
                     self.push(row, col, Data::Empty);
@@ -665,6 +690,22 @@ impl StoreBuilder {
         }
         ordered.store
     }
+}
+
+/// A float that is a whole number below 10^15 in size, as an integer.
+fn whole_number(f: f64) -> Option<i64> {
+    // In range by the check, so the cast is exact.
+    #[allow(clippy::cast_possible_truncation)]
+    (f.fract() == 0.0 && f.abs() < 1e15).then_some(f as i64)
+}
+
+/// What a zero-padding format of `width` digits shows for `n`: only whole numbers from 0 to
+/// below 10^15 are padded; a longer one has lost digits already and stays a number, for the
+/// id rules to call it mangled.
+fn zero_padded(n: i64, width: usize) -> Option<String> {
+    (0..1_000_000_000_000_000)
+        .contains(&n)
+        .then(|| format!("{n:0width$}"))
 }
 
 /// Most bytes every part of a workbook together may inflate to. A million-row sheet of twenty
@@ -1131,11 +1172,48 @@ mod tests {
         range.set_value((3, 1), Data::Int(1));
         range.set_value((4, 2), Data::Int(2));
         let mut b = StoreBuilder::default();
-        b.take_range(&mut range, None);
+        b.take_range(&mut range, None, &Padding::default());
         let store = b.finish();
         assert_eq!(store.first_column, 1);
         assert_eq!(store.rows, [(3, 0), (4, 1)]);
         assert_eq!(store.columns, [1, 2]);
+    }
+
+    /// An XLS's or ODS's number shown zero-padded is kept as the text shown, as an XLSX's is
+    /// (`push_padded`): only whole numbers from 0 to below 10^15.
+    #[test]
+    fn a_range_keeps_the_numbers_its_formats_pad_as_shown() {
+        let mut range = Range::new((2, 1), (2, 7));
+        let values = [
+            Data::Float(123.0),
+            Data::Int(17),
+            Data::Float(12.5),
+            Data::Float(-4.0),
+            Data::Float(1e15),
+            Data::String("9".into()),
+            Data::Float(1234567.0),
+        ];
+        for (c, value) in (1..).zip(values) {
+            range.set_value((2, c), value);
+        }
+        let padding = Padding::from_cells((1..8).map(|c| (2, c, 6)).collect());
+        let mut b = StoreBuilder::default();
+        b.take_range(&mut range, None, &padding);
+        let store = b.finish();
+        let (_, row) = store.row(0).unwrap();
+        let cells: Vec<CellRef<'_>> = (0..7).map(|c| cell_ref(row.get(c).unwrap())).collect();
+        assert_eq!(
+            cells,
+            [
+                CellRef::Text("000123"),
+                CellRef::Text("000017"),
+                CellRef::Number(SheetNumber(12.5)),
+                CellRef::Number(SheetNumber(-4.0)),
+                CellRef::Number(SheetNumber(1e15)),
+                CellRef::Text("9"),
+                CellRef::Text("1234567"),
+            ]
+        );
     }
 
     #[test]

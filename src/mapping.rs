@@ -552,47 +552,90 @@ pub fn names_a_line_total(header: &str) -> bool {
     n.contains("total") || LINE_VALUES.contains(&n.as_str())
 }
 
-/// Whether a normalized header names an amount an invoice's total takes in beside its items
-/// and freight: a discount, an addition, a tax added on top (IPI, ICMS-ST, sales tax),
-/// insurance, other costs. Not a discount's code or name, and not ICMS alone, which Brazilian
-/// prices already hold.
-fn names_an_adjustment(normalized: &str) -> bool {
-    const PARTS: [&str; 16] = [
+/// Whether a header names an amount an invoice's total takes in beside its items and freight:
+/// a discount, an addition, a tax added on top (IPI, ICMS-ST, FCP-ST, sales tax), insurance,
+/// other costs. Not a discount's code, name or kind, not a rate (`%`, Alíquota) or a tax's
+/// base, not an amount withheld, not a price before the discount, and not ICMS alone, which
+/// Brazilian prices already hold.
+fn names_an_adjustment(header: &str, normalized: &str) -> bool {
+    const PARTS: [&str; 20] = [
         "desconto",
         "discount",
         "abatimento",
-        "acrescimo",
+        "acresc",
         "surcharge",
-        "outrasdespesas",
+        "outrasdesp",
         "despesasacessorias",
+        "despacessorias",
         "othercharges",
         "othercosts",
         "otherexpenses",
         "seguro",
         "insurance",
         "icmsst",
+        "fcpst",
         "substituicaotributaria",
         "salestax",
         "taxamount",
+        "vatamount",
+        "linetax",
     ];
-    // Whole, once a "Valor do"/"Vlr."/"Total" before and a "Total"/"(R$)"/"BRL" after are off.
-    const WHOLE: [&str; 6] = ["ipi", "st", "icmsst", "tax", "taxes", "vat"];
-    const BEFORE: [&str; 9] = [
-        "valordo", "valorda", "valorde", "valor", "vlrdo", "vlr", "vl", "totalde", "total",
+    // Whole, once words such as "Valor do", "Vlr.", "Total" before and "Total", "Amount",
+    // "(R$)" after are taken off.
+    const WHOLE: [&str; 8] = ["ipi", "st", "tax", "taxes", "vat", "desc", "desp", "acresc"];
+    const BEFORE: [&str; 16] = [
+        "valordo", "valorda", "valorde", "valor", "vlrdo", "vlr", "vl", "v", "totalde", "totaldo",
+        "total", "line", "item", "do", "da", "de",
     ];
-    const NOT: [&str; 6] = ["code", "codigo", "cupom", "coupon", "name", "nome"];
+    const AFTER: [&str; 8] = ["total", "amount", "value", "valor", "brl", "rs", "r", "s"];
+    const NOT: [&str; 22] = [
+        "code",
+        "codigo",
+        "name",
+        "nome",
+        "descricao",
+        "description",
+        "tipo",
+        "type",
+        "motivo",
+        "reason",
+        "base",
+        "aliquota",
+        "rate",
+        "percent",
+        "retido",
+        "withheld",
+        "semdesconto",
+        "withoutdiscount",
+        "beforediscount",
+        "antesdodesconto",
+        "apolice",
+        "policy",
+    ];
+    // A coupon's own column (its code): "Cupom de Desconto", "Discount Coupon".
+    let a_coupon = normalized.starts_with("cupom") || normalized.ends_with("coupon");
+    if header.contains('%') || a_coupon || NOT.iter().any(|p| normalized.contains(p)) {
+        return false;
+    }
+    if PARTS.iter().any(|p| normalized.contains(p)) {
+        return true;
+    }
     let mut core = normalized;
-    if let Some(rest) = BEFORE.iter().find_map(|p| core.strip_prefix(p)) {
-        core = rest;
+    for _ in 0..6 {
+        if WHOLE.contains(&core) {
+            return true;
+        }
+        let next = AFTER
+            .iter()
+            .find_map(|s| core.strip_suffix(s))
+            .or_else(|| BEFORE.iter().find_map(|p| core.strip_prefix(p)))
+            .filter(|rest| !rest.is_empty());
+        match next {
+            Some(rest) => core = rest,
+            None => break,
+        }
     }
-    if let Some(rest) = ["total", "brl", "rs", "r"]
-        .iter()
-        .find_map(|s| core.strip_suffix(s))
-    {
-        core = rest;
-    }
-    (PARTS.iter().any(|p| normalized.contains(p)) || WHOLE.contains(&core))
-        && !NOT.iter().any(|p| normalized.contains(p))
+    false
 }
 
 /// Whether a normalized header names a product's code without saying it is the SKU, as an
@@ -874,7 +917,7 @@ pub fn map_columns(
     // invoice value column was sent at its items' total, above the file's own.
     if !mapping.has(Field::InvoiceValue) {
         mapping.adjustments = (0..headers.len())
-            .filter(|&c| !used[c] && names_an_adjustment(&normalized[c]))
+            .filter(|&c| !used[c] && names_an_adjustment(&headers[c], &normalized[c]))
             .collect();
     }
     Ok(mapping)
@@ -907,8 +950,21 @@ mod tests {
             "Vlr IPI",
             "Total Tax",
             "Acréscimo",
+            // Found by a review of the first list.
+            "Desc.",
+            "Vlr. Desc.",
+            "Outras Desp.",
+            "Desp. Acessórias",
+            "Acresc.",
+            "Valor Total IPI",
+            "V.IPI",
+            "Valor FCP ST",
+            "VAT Amount",
+            "Line Tax",
+            "Desconto Cupom",
+            "Coupon Discount",
         ] {
-            assert!(names_an_adjustment(&normalize_header(yes)), "{yes}");
+            assert!(names_an_adjustment(yes, &normalize_header(yes)), "{yes}");
         }
         for no in [
             "ICMS",
@@ -920,8 +976,22 @@ mod tests {
             "Taxa de Câmbio",
             "Valor",
             "Total",
+            // Found by a review of the first list.
+            "Preço sem Desconto",
+            "Subtotal sem Desconto",
+            "Valor ICMS ST Retido",
+            "Descrição do Desconto",
+            "Apólice Seguro",
+            "Base ICMS ST",
+            "Alíquota ICMS ST",
+            "% IPI",
+            "Desconto (%)",
+            "Discount Coupon",
+            "Tipo de Desconto",
+            "Vendedor",
+            "Desconto Rate",
         ] {
-            assert!(!names_an_adjustment(&normalize_header(no)), "{no}");
+            assert!(!names_an_adjustment(no, &normalize_header(no)), "{no}");
         }
         let h = headers(&["Pedido", "NF", "SKU", "Qtde", "Preço", "Desconto", "Frete"]);
         assert_eq!(map_headers(&h, &[], &[]).unwrap().adjustments, vec![5]);

@@ -1796,13 +1796,28 @@ fn a_file_cut_off_in_its_last_row_holds_that_invoice_back() {
     for whole in [
         format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50;0,00;25,00"),
         format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50;0,00;25,00\r\n"),
-        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50\n"),
+        // Most rows short, each ended: a writer that leaves empty cells at a row's end out.
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50\nA3;N3;13/11/2026;S1;1;10,00\n"),
     ] {
         w.write("whole.csv", &whole);
         let run = w.run(&["check", "--format", "json", "whole.csv"]);
         run.expect_code(0);
-        assert_eq!(run.json()["total_cents"], 3500, "{whole}");
+        let cents = if whole.contains("A3") { 4500 } else { 3500 };
+        assert_eq!(run.json()["total_cents"], cents, "{whole}");
     }
+    // One short row beside one full one is a tie, and a tie counts as most rows full: the
+    // short row may have lost a cell in its middle (a review's finding).
+    w.write(
+        "tie.csv",
+        format!("{head}{first}A2;N2;13/11/2026;S1;2;12,50\n"),
+    );
+    let run = w.run(&["check", "--format", "json", "tie.csv"]);
+    run.expect_code(1);
+    let said = messages(invalid_for(&run.json(), "N2"));
+    assert!(
+        said.contains("6 cells where most rows of the file have 8"),
+        "{said}"
+    );
 }
 
 /// Found by a review: a quote never closed read every later line into its cell, and the run
@@ -2838,10 +2853,36 @@ fn a_csv_row_short_of_a_cell_is_a_fault_where_rows_hold_every_cell() {
     let bad = invalid_for(&report, "3");
     let said = messages(bad);
     assert!(
-        said.contains("this row has 7 cells but the header has 8"),
+        said.contains("this row has 7 cells where most rows of the file have 8"),
         "{said}"
     );
     assert_eq!(bad["errors"][0]["row"], 4, "{bad:#}");
+
+    // Found by the review of the fix: the row was measured against the last mapped column, so
+    // a column after it (Observação), or a delimiter ending every line, hid the lost cell; and
+    // one short row beside one full one was read as padded.
+    let full = "A-1,1,2026-11-03,S1,1,10.00,5.00,15.00";
+    let short = "A-3,3,2026-11-03,S1,1,10.00,15.00";
+    for (name, text) in [
+        (
+            "after.csv",
+            format!("{header},Obs\n{full},ok\n{full},ok\n{short},ok\n"),
+        ),
+        (
+            "ends.csv",
+            format!("{header}\n{full},\n{full},\n{short},\n"),
+        ),
+        ("tie.csv", format!("{header}\n{full}\n{short}\n")),
+    ] {
+        w.write(name, text);
+        let r = w.check_json(name);
+        r.expect_code(1);
+        let said = messages(invalid_for(&r.json(), "3"));
+        assert!(
+            said.contains("cells where most rows of the file have"),
+            "{name}: {said}"
+        );
+    }
 
     // Most rows short: the writer leaves empty cells out at a row's end.
     w.write(
@@ -2862,7 +2903,7 @@ fn a_csv_row_short_of_a_cell_is_a_fault_where_rows_hold_every_cell() {
     r.expect_code(1);
     let said = messages(invalid_for(&r.json(), "3"));
     assert!(said.contains("the file ends in this row"), "{said}");
-    assert!(!said.contains("cells but the header has"), "{said}");
+    assert!(!said.contains("cells where most rows"), "{said}");
 }
 
 /// Found by a review: `123.0` as an item id (a program read the column as numbers and wrote it
@@ -2881,7 +2922,7 @@ fn an_id_written_with_decimals_is_refused_with_its_digits() {
     assert_eq!(report["valid_invoices"], 1);
     let bad = invalid_for(&report, "1");
     let said = messages(bad);
-    assert!(said.contains("the id is 123"), "{said}");
+    assert!(said.contains("digits alone, 123,"), "{said}");
     assert_eq!(bad["errors"][0]["column"], "SKU", "{bad:#}");
 }
 

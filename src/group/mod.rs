@@ -1321,6 +1321,7 @@ fn parse_records(parser: &RowParser<'_>, records: &RecordBatch, batch: &mut RowB
     for (_, message) in errors {
         parser.unreadable(message.clone(), batch);
     }
+    parser.settle_widths(batch);
 }
 
 #[cfg(test)]

@@ -129,10 +129,10 @@ pub(super) struct RowBatch {
     /// alone ([`RowParser::is_footer_line`]): passed over if no row with a key comes after them
     /// in the file, else reported as rows of no invoice (`FileStore::add_rows`).
     pub footers: Vec<usize>,
-    /// The rows (by index in `rows`, in order) of a CSV with a key and fewer cells than the
-    /// mapped columns need: the cells they have, and the header's. A fault or not by the
-    /// file's [`RowWidths`], known at its end.
-    pub short_rows: Vec<(usize, u32, u32)>,
+    /// The rows (by index in `rows`, in order) of a CSV with a key that may be short of cells
+    /// ([`RowParser::settle_widths`]), and the cells they have. A fault or not by the file's
+    /// [`RowWidths`], known at its end.
+    pub short_rows: Vec<(usize, u32)>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -299,22 +299,65 @@ pub(super) struct Votes {
     pub widths: RowWidths,
 }
 
-/// A CSV's rows with a key, by whether they hold a cell for every mapped column: settles
-/// whether a short row is a fault ([`RowWidths::short_is_fault`]).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Widths past this are counted as this one: no invoice file has so many columns.
+const WIDEST_COUNTED: usize = 63;
+
+/// A CSV's rows with a key, counted by their number of cells: settles which rows are short
+/// ([`RowWidths::full_width`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct RowWidths {
-    pub short: u64,
-    pub full: u64,
+    counts: [u64; WIDEST_COUNTED + 1],
+}
+
+impl Default for RowWidths {
+    fn default() -> Self {
+        RowWidths {
+            counts: [0; WIDEST_COUNTED + 1],
+        }
+    }
 }
 
 impl RowWidths {
-    /// Whether the file's short rows are faults: when most of its rows hold every cell, its
-    /// writer writes them all, and a row short of some has lost one, maybe in the middle, the
-    /// cells after it moved over into the wrong columns (found by a review: a row one cell
-    /// short had its invoice value read as its freight). A file most of whose rows are short
-    /// was written by a program that leaves out a row's empty cells at its end.
-    pub fn short_is_fault(self) -> bool {
-        self.short > 0 && self.short < self.full
+    fn count(&mut self, cells: usize) {
+        if let Some(n) = self.counts.get_mut(cells.min(WIDEST_COUNTED)) {
+            *n += 1;
+        }
+    }
+
+    fn uncount(&mut self, cells: usize) {
+        if let Some(n) = self.counts.get_mut(cells.min(WIDEST_COUNTED)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn merge(&mut self, other: &RowWidths) {
+        for (n, m) in self.counts.iter_mut().zip(other.counts) {
+            *n += m;
+        }
+    }
+
+    /// The number of cells most rows have (the more, of two as common).
+    fn usual(&self) -> usize {
+        let mut usual = 0;
+        for (width, &n) in self.counts.iter().enumerate() {
+            if n > 0 && n >= self.counts.get(usual).copied().unwrap_or(0) {
+                usual = width;
+            }
+        }
+        usual
+    }
+
+    /// The width a row short of is a fault, when the file's rows settle one: a file whose rows
+    /// mostly (or half) have as many cells as its usual row was written by a program that
+    /// writes them all, and a row with fewer has lost one, maybe in the middle, the cells after
+    /// it moved over into the wrong columns (found by a review: a row one cell short had its
+    /// invoice value read as its freight). A file most of whose rows are short of its usual
+    /// width was written by a program that leaves a row's empty cells at its end out.
+    pub fn full_width(&self) -> Option<u32> {
+        let usual = self.usual();
+        let (short, full) = self.counts.split_at(usual);
+        let (short, full) = (short.iter().sum::<u64>(), full.iter().sum::<u64>());
+        (short > 0 && short <= full).then(|| u32::try_from(usual).unwrap_or(u32::MAX))
     }
 }
 
@@ -325,9 +368,22 @@ impl Votes {
         self.freight.merge(other.freight);
         self.issuance_date.merge(other.issuance_date);
         self.dispatched_date.merge(other.dispatched_date);
-        self.widths.short += other.widths.short;
-        self.widths.full += other.widths.full;
+        self.widths.merge(&other.widths);
     }
+}
+
+/// Whether `text` is an amount other than zero, as an adjustment column writes one
+/// (`7,50`, `R$ 7,50`, `-7.50`, `(7,50)`): words (a discount's name, "Black Friday 2026"),
+/// dates and zeros (`0,00`, `R$ -`) are not.
+fn is_nonzero_amount(text: &str) -> bool {
+    let t = text.trim();
+    let t = ["R$", "US$", "$", "BRL", "USD", "€"]
+        .iter()
+        .find_map(|c| t.strip_prefix(c))
+        .unwrap_or(t);
+    t.bytes()
+        .all(|b| b.is_ascii_digit() || b" .,-+()".contains(&b))
+        && t.bytes().any(|b| (b'1'..=b'9').contains(&b))
 }
 
 /// A cell's text as a message quotes it: trimmed, its first 40 characters, control
@@ -376,8 +432,7 @@ pub(super) struct RowParser<'a> {
     overrides: &'a [Override],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
-    /// The cells a row needs for every mapped column.
-    mapped_width: usize,
+
     /// The title rows above the header (their cells), each of which may come again where
     /// exports were joined end to end; only those with an order id or invoice number cell.
     titles: Vec<Vec<String>>,
@@ -401,7 +456,6 @@ impl<'a> RowParser<'a> {
             headers,
             overrides: &opts.overrides,
             delimiter: None,
-            mapped_width: mapping.fields().map(|(_, c)| c + 1).max().unwrap_or(0),
             titles: Vec::new(),
         }
     }
@@ -494,7 +548,7 @@ impl<'a> RowParser<'a> {
         // A row cut off by the file's end is said to be so, not also short.
         if fault == RecordFault::Unended && batch.short_rows.last().is_some_and(|s| s.0 == rows) {
             batch.short_rows.pop();
-            batch.votes.widths.short -= 1;
+            batch.votes.widths.uncount(row.len());
         }
         if batch.rows.len() == rows {
             if batch.totals_rows.last() == Some(&n) {
@@ -785,6 +839,17 @@ impl<'a> RowParser<'a> {
         });
     }
 
+    /// Ends a batch of CSV rows: of the rows that may be short, keeps those with fewer cells
+    /// than the header or than the batch's usual row, whichever has more (a file whose every
+    /// line ends in a delimiter has one more cell than its header); the file's usual row, known
+    /// at its end, settles which are.
+    pub fn settle_widths(&self, batch: &mut RowBatch) {
+        let most = self.headers.len().max(batch.votes.widths.usual());
+        batch
+            .short_rows
+            .retain(|&(_, cells)| (cells as usize) < most);
+    }
+
     /// Reads `row` into `batch`.
     pub fn parse(&self, row: &Row<'_>, batch: &mut RowBatch) {
         let n = row.number();
@@ -875,13 +940,10 @@ impl<'a> RowParser<'a> {
         // as the row's own.
         if key.is_some() {
             if self.delimiter.is_some() {
-                if row.len() < self.mapped_width {
+                batch.votes.widths.count(row.len());
+                if row.len() <= self.headers.len() {
                     let cells = u32::try_from(row.len()).unwrap_or(u32::MAX);
-                    let width = u32::try_from(self.headers.len()).unwrap_or(u32::MAX);
-                    batch.short_rows.push((batch.rows.len(), cells, width));
-                    batch.votes.widths.short += 1;
-                } else {
-                    batch.votes.widths.full += 1;
+                    batch.short_rows.push((batch.rows.len(), cells));
                 }
             }
             self.parse_fields(row, batch, &mut parsed);
@@ -986,8 +1048,9 @@ impl<'a> RowParser<'a> {
     fn read_adjustments(&self, row: &Row<'_>, batch: &mut RowBatch) {
         for &col in &self.mapping.adjustments {
             let amount = match row.get(col) {
-                CellRef::Text(t) if t.bytes().any(|b| (b'1'..=b'9').contains(&b)) => t.trim(),
-                CellRef::Number(n) if n.0 != 0.0 => &n.to_text(),
+                CellRef::Text(t) if is_nonzero_amount(t) => t.trim(),
+                // Not Excel's noise around a zero (5.55e-17, shown as 0,00).
+                CellRef::Number(n) if n.0.abs() >= 0.005 => &n.to_text(),
                 _ => continue,
             };
             let message = format!(
@@ -1170,6 +1233,51 @@ fn is_blank(cell: CellRef<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adjustment_amounts() {
+        for yes in [
+            "7,50", "R$ 7,50", " -7.50 ", "(7,50)", "1.234,56", "R$ 0,01", "US$ 3",
+        ] {
+            assert!(is_nonzero_amount(yes), "{yes}");
+        }
+        for no in [
+            "0,00",
+            "R$ -",
+            "-",
+            "",
+            "N/A",
+            "Black Friday 2026",
+            "04/11/2026",
+            "0%",
+        ] {
+            assert!(!is_nonzero_amount(no), "{no}");
+        }
+    }
+
+    /// Which rows are short is settled by the file's usual row, not by its header.
+    #[test]
+    fn a_file_s_usual_row_settles_which_rows_are_short() {
+        let widths = |rows: &[(usize, u64)]| {
+            let mut w = RowWidths::default();
+            for &(cells, n) in rows {
+                for _ in 0..n {
+                    w.count(cells);
+                }
+            }
+            w.full_width()
+        };
+        assert_eq!(widths(&[(9, 10), (8, 1)]), Some(9));
+        assert_eq!(widths(&[(9, 1), (8, 1)]), Some(9), "a tie is a fault");
+        assert_eq!(widths(&[(9, 4), (8, 2), (7, 3)]), None, "most rows short");
+        assert_eq!(widths(&[(9, 10)]), None, "no row short");
+        assert_eq!(
+            widths(&[(200, 5), (199, 1)]),
+            None,
+            "past the widest counted"
+        );
+        assert_eq!(widths(&[]), None);
+    }
 
     #[test]
     fn totals_labels() {

@@ -205,9 +205,9 @@ pub(super) struct FileStore {
     found: Vec<Option<usize>>,
     /// The index of the empty description, once there is one.
     empty_description: Option<u32>,
-    /// Rows short of cells ([`RowBatch::short_rows`]): (invoice, row, its cells, the header's),
-    /// by invoice once the file ends; faults or not by [`Conventions::short_rows_fault`].
-    short_rows: Vec<(u32, RowNo, u32, u32)>,
+    /// Rows that may be short of cells ([`RowBatch::short_rows`]): (invoice, row, its cells),
+    /// by invoice once the file ends; faults or not by [`Conventions::full_width`].
+    short_rows: Vec<(u32, RowNo, u32)>,
 }
 
 impl FileStore {
@@ -420,11 +420,11 @@ impl FileStore {
                     if !batch.short_rows.is_empty()
                         && let Ok(k) = batch
                             .short_rows
-                            .binary_search_by_key(&(first + j), |&(at, _, _)| at)
-                        && let Some(&(_, cells, width)) = batch.short_rows.get(k)
+                            .binary_search_by_key(&(first + j), |&(at, _)| at)
+                        && let Some(&(_, cells)) = batch.short_rows.get(k)
                     {
                         let n = self.row_no(row.number);
-                        self.short_rows.push((i as u32, n, cells, width));
+                        self.short_rows.push((i as u32, n, cells));
                     }
                     self.add(batch, row, i, own);
                 }
@@ -724,19 +724,20 @@ impl FileStore {
         if let Some(recorded) = self.problems.get(&id) {
             problems.extend_from_slice(recorded);
         }
-        if conv.short_rows_fault {
+        if let Some(width) = conv.full_width {
             let from = self.short_rows.partition_point(|s| s.0 < id);
             let to = self.short_rows.partition_point(|s| s.0 <= id);
-            for &(_, row, cells, width) in self.short_rows.get(from..to).unwrap_or_default() {
+            let rows = self.short_rows.get(from..to).unwrap_or_default();
+            for &(_, row, cells) in rows.iter().filter(|s| s.2 < width) {
                 problems.push(Problem {
                     source: self.source,
                     row: Some(u64::from(row)),
                     field: None,
                     message: format!(
-                        "this row has {cells} cells but the header has {width}, as most rows of \
-                         the file have: a cell is missing, maybe in the middle, and the cells \
-                         after it may have moved over into the wrong columns; check the row \
-                         against the header (a cell left empty still needs its separator)"
+                        "this row has {cells} cells where most rows of the file have {width}: a \
+                         cell is missing, maybe in the middle, and the cells after it may have \
+                         moved over into the wrong columns; check the row against the header (a \
+                         cell left empty still needs its separator)"
                     ),
                 });
             }
@@ -1032,9 +1033,9 @@ pub(super) struct Conventions {
     dispatched_order: OrderRule,
     /// Whether the file's money columns together settle on a decimal comma.
     pub decimal_comma: bool,
-    /// Whether a CSV row short of the mapped columns' cells is a fault
-    /// ([`super::parse::RowWidths::short_is_fault`]).
-    pub short_rows_fault: bool,
+    /// The cells a CSV row with fewer of is a fault, when its rows settle that
+    /// ([`super::parse::RowWidths::full_width`]).
+    pub full_width: Option<u32>,
     /// Date columns whose every date reads either way, read day first because the file writes
     /// its amounts with a decimal comma: no place that writes `1.234,56` writes month first.
     pub day_first_by_comma: Vec<Field>,
@@ -1116,7 +1117,7 @@ impl Conventions {
         Conventions {
             order_of_other,
             decimal_comma,
-            short_rows_fault: votes.widths.short_is_fault(),
+            full_width: votes.widths.full_width(),
             value_sep: sep(&votes.invoice_value),
             price_sep: sep(&votes.item_price),
             freight_sep: sep(&votes.freight),

@@ -28,21 +28,15 @@ const MAX_ID_CHARS: usize = 100;
 pub fn id_from_cell(cell: CellRef<'_>) -> Result<Option<Cow<'_, str>>, IdError> {
     let id = any_id_from_cell(cell)?;
     // Bug: `123.0` in a CSV (a program that read the id column as numbers wrote it back) was
-    // sent as the id `123.0`, another SKU or order than 123. Invoice numbers have their own
-    // message for it (`formatted_number`).
+    // sent as the id `123.0`, another SKU or order than 123; then (a review of the fix)
+    // `4.501,00` and `1.000`. Invoice numbers have their own message for it.
     if let Some(id) = &id
         && id.bytes().any(|b| b == b'.' || b == b',')
-        && let Some((int, zeros)) = id.rsplit_once(['.', ','])
-        && !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && !zeros.is_empty()
-        && zeros.bytes().all(|b| b == b'0')
-        // `1.000` may be a thousand as pt-BR writes it: no digits to name.
-        && !(int.len() <= 3 && zeros.len() == 3)
+        && let Some(digits) = formatted_number(id)
     {
         return Err(ValueError::DecimalId {
             value: id.to_string(),
-            digits: int.to_string(),
+            digits,
         });
     }
     Ok(id)
@@ -342,6 +336,9 @@ mod tests {
             ("123.0", "123"),
             ("4501,00", "4501"),
             (" 0042.000 ", "0042"),
+            ("4.501,00", "4501"),
+            ("1.000", "1000"),
+            ("123.000", "123000"),
         ] {
             let e = id_from_cell(CellRef::Text(text)).unwrap_err();
             assert_eq!(
@@ -352,20 +349,11 @@ mod tests {
                 }
             );
             assert!(
-                e.to_string().contains(&format!("the id is {digits}")),
+                e.to_string().contains(&format!("digits alone, {digits},")),
                 "{e}"
             );
         }
-        for fine in [
-            "12.5",
-            "1.250",
-            "1.000",
-            "A1.0",
-            "1.0.0",
-            ".0",
-            "123.",
-            "SKU-1,00A",
-        ] {
+        for fine in ["12.5", "1.25", "A1.0", "1.0.0", ".0", "123.", "SKU-1,00A"] {
             assert_eq!(
                 id_from_cell(CellRef::Text(fine)),
                 Ok(Some(fine.into())),

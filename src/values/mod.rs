@@ -55,8 +55,9 @@ pub enum ValueError {
     #[error("{0} is a number with decimals, not an id")]
     FractionalId(String),
     #[error(
-        "id '{value}' is written as a number with decimals, as a program that read the column \
-         as numbers writes it back: the id is {digits}; write it so, or VTEX gets another id"
+        "id '{value}' is written as a formatted number (a decimal part or thousands \
+         separators, as a program that read the column as numbers writes it back): write the \
+         digits alone, {digits}, or VTEX gets another id"
     )]
     DecimalId { value: String, digits: String },
     #[error("{0} is a negative number, not an id")]

@@ -354,8 +354,8 @@ pub struct Mapping {
     /// that may ([`map_columns`]).
     pub passed_over: Vec<Override>,
     /// Columns that feed no field and hold an amount an invoice's total takes in beside its
-    /// items and freight (a discount, IPI, insurance: [`names_an_adjustment`]), kept only when
-    /// the input has no invoice value column: the value computed then would leave them out.
+    /// items and freight (a discount, IPI, insurance: [`names_an_adjustment`]): a value
+    /// computed would leave them out.
     pub adjustments: Vec<usize>,
 }
 
@@ -914,12 +914,10 @@ pub fn map_columns(
         .map(|(h, _)| h.clone())
         .collect();
     // Found by a review: a Desconto column was ignored, and the invoice computed without an
-    // invoice value column was sent at its items' total, above the file's own.
-    if !mapping.has(Field::InvoiceValue) {
-        mapping.adjustments = (0..headers.len())
-            .filter(|&c| !used[c] && names_an_adjustment(&headers[c], &normalized[c]))
-            .collect();
-    }
+    // invoice value was sent at its items' total, above the file's own.
+    mapping.adjustments = (0..headers.len())
+        .filter(|&c| !used[c] && names_an_adjustment(&headers[c], &normalized[c]))
+        .collect();
     Ok(mapping)
 }
 
@@ -934,7 +932,7 @@ mod tests {
     /// Found by a review: a Desconto column was ignored, and an invoice whose value was
     /// computed went out above the file's own total.
     #[test]
-    fn adjustment_columns_are_kept_only_when_the_value_is_computed() {
+    fn adjustment_columns() {
         for yes in [
             "Desconto",
             "Vlr. Desconto",
@@ -996,7 +994,7 @@ mod tests {
         let h = headers(&["Pedido", "NF", "SKU", "Qtde", "Preço", "Desconto", "Frete"]);
         assert_eq!(map_headers(&h, &[], &[]).unwrap().adjustments, vec![5]);
         let h = headers(&["Pedido", "NF", "SKU", "Desconto", "Valor da Nota"]);
-        assert!(map_headers(&h, &[], &[]).unwrap().adjustments.is_empty());
+        assert_eq!(map_headers(&h, &[], &[]).unwrap().adjustments, vec![3]);
     }
 
     /// Found by a review: `Item` numbering a report's lines beside `Código` was taken as the

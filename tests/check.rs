@@ -2948,11 +2948,20 @@ fn a_discount_the_computed_value_would_leave_out_holds_the_invoice_back() {
     let said = messages(bad);
     assert!(said.contains("column 'Desconto' holds 7,50"), "{said}");
     assert_eq!(bad["errors"][0]["row"], 2, "{bad:#}");
-    // With the invoices' totals given, the value is checked against them instead.
+    // With the invoices' totals given, the value is checked against them instead; one whose
+    // total's cells are blank is held back (found by a review of the first fix).
     w.write(
         "b.csv",
         "Pedido;Nota Fiscal;Data de Emissão;SKU;Quantidade;Preço Unitário;Desconto;Frete;Valor da Nota\n\
-         1002-01;5002;03/11/2026;S1;1;50,00;7,50;0,00;50,00\n",
+         1002-01;5002;03/11/2026;S1;1;50,00;7,50;0,00;50,00\n\
+         1003-01;5003;03/11/2026;S1;1;50,00;7,50;0,00;\n\
+         1003-01;5003;03/11/2026;S2;1;10,00;2,00;0,00;\n",
     );
-    w.check_json("b.csv").expect_code(0);
+    let r = w.check_json("b.csv");
+    r.expect_code(1);
+    let report = r.json();
+    assert_eq!(report["valid_invoices"], 1, "{report:#}");
+    let said = messages(invalid_for(&report, "5003"));
+    assert!(said.contains("holds 7,50 on this row"), "{said}");
+    assert_eq!(said.matches("holds").count(), 1, "once an invoice: {said}");
 }

@@ -133,6 +133,9 @@ pub(super) struct RowBatch {
     /// ([`RowParser::settle_widths`]), and the cells they have. A fault or not by the file's
     /// [`RowWidths`], known at its end.
     pub short_rows: Vec<(usize, u32)>,
+    /// The rows (by index in `rows`, in order) with an amount in an adjustment column, and the
+    /// problem their invoice has if its value is computed.
+    pub adjusted: Vec<(usize, Problem)>,
     /// The last text read in the columns that repeat on every row of an invoice, and its
     /// reading: rows of one invoice mostly come together, and a date is costly to read.
     recent: Recent,
@@ -266,6 +269,7 @@ impl RowBatch {
         self.continued.clear();
         self.footers.clear();
         self.short_rows.clear();
+        self.adjusted.clear();
     }
 
     pub fn is_full(&self) -> bool {
@@ -1042,9 +1046,10 @@ impl<'a> RowParser<'a> {
         }
     }
 
-    /// A problem for each amount in an adjustment column ([`Mapping::adjustments`]) of `row`
-    /// that is not zero: a discount or charge the invoice's total takes in, which the value
-    /// computed from items and freight would leave out.
+    /// The first amount other than zero in an adjustment column ([`Mapping::adjustments`]) of
+    /// `row`, as a problem its invoice has if its value is computed ([`RowBatch::adjusted`]): a
+    /// discount or charge the invoice's total takes in, which the value computed from items and
+    /// freight would leave out.
     fn read_adjustments(&self, row: &Row<'_>, batch: &mut RowBatch) {
         for &col in &self.mapping.adjustments {
             let amount = match row.get(col) {
@@ -1055,14 +1060,15 @@ impl<'a> RowParser<'a> {
             };
             let message = format!(
                 "{} holds {} on this row, a discount or charge that an invoice's total takes \
-                 in, but the file has no invoice value column: the value would be computed from \
-                 the items and freight alone and sent wrong; add the invoices' totals as a \
-                 column (Invoice Value, Valor da Nota), or, if the unit prices already take it \
-                 in, remove this column",
+                 in, but this invoice's value is not given: it would be computed from the items \
+                 and freight alone and sent wrong; give the invoice's total (Invoice Value, \
+                 Valor da Nota), or, if the unit prices already take it in, remove this column",
                 self.column_name(col),
                 shown_cell(amount)
             );
-            batch.problems.push(self.row_problem(row.number(), message));
+            let problem = self.row_problem(row.number(), message);
+            batch.adjusted.push((batch.rows.len(), problem));
+            return;
         }
     }
 

@@ -208,6 +208,9 @@ pub(super) struct FileStore {
     /// Rows that may be short of cells ([`RowBatch::short_rows`]): (invoice, row, its cells),
     /// by invoice once the file ends; faults or not by [`Conventions::full_width`].
     short_rows: Vec<(u32, RowNo, u32)>,
+    /// By invoice, the first row's amount in an adjustment column ([`RowBatch::adjusted`]): a
+    /// problem if the invoice's value is computed.
+    adjusted: HashMap<u32, Problem>,
 }
 
 impl FileStore {
@@ -236,6 +239,7 @@ impl FileStore {
             found: Vec::new(),
             empty_description: None,
             short_rows: Vec::new(),
+            adjusted: HashMap::new(),
         }
     }
 
@@ -425,6 +429,14 @@ impl FileStore {
                     {
                         let n = self.row_no(row.number);
                         self.short_rows.push((i as u32, n, cells));
+                    }
+                    if !batch.adjusted.is_empty()
+                        && let Ok(k) = batch.adjusted.binary_search_by_key(&(first + j), |a| a.0)
+                        && let Some((_, problem)) = batch.adjusted.get(k)
+                    {
+                        self.adjusted
+                            .entry(i as u32)
+                            .or_insert_with(|| problem.clone());
                     }
                     self.add(batch, row, i, own);
                 }
@@ -745,6 +757,13 @@ impl FileStore {
         let others: &[Other] = self.others.get(&id).map_or(&[], Vec::as_slice);
 
         let (value, freight) = (p.value.get(), p.freight.get());
+        // Found by a review: a discount beside an invoice value computed (no invoice value
+        // column, or its cells blank for this invoice) was left out of it.
+        if value.is_none()
+            && let Some(adjusted) = self.adjusted.get(&id)
+        {
+            problems.push(adjusted.clone());
+        }
         let invoice_value = self.settle(
             value.as_ref(),
             others.iter().filter_map(|o| match o {

@@ -436,7 +436,6 @@ pub(super) struct RowParser<'a> {
     overrides: &'a [Override],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
-
     /// The title rows above the header (their cells), each of which may come again where
     /// exports were joined end to end; only those with an order id or invoice number cell.
     titles: Vec<Vec<String>>,

@@ -2441,3 +2441,77 @@ fn zero_padded_xlsx_id_cells_keep_the_zeros_the_sheet_shows() {
     // As a cell a spreadsheet keeps as text (`id_cell`).
     assert_eq!(rows[0][1], "=\"000089777\"");
 }
+
+/// Found by a review: the failed-rows file pads a row held back for a lost cell to the header's
+/// width, so fed back unfixed (after fixing another invoice in it) it read as whole and was sent
+/// with its cells still moved: 210,00 for 110,00. Its error cell's note now holds it back until
+/// the note is deleted.
+#[test]
+fn a_row_out_of_place_fed_back_unfixed_is_not_sent() {
+    let sim = Sim::start(sim::config());
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "Pedido;NF;Data;SKU;Quantidade;Preço Unitário;Frete;Valor da Nota\n\
+         A-1;N-1;04/11/2026;S1;1;100,00;10,00;110,00\n\
+         A-2;N-2;04/11/2026;S1;1;100,00;10,00;110,00\n\
+         A-3;N-3;04/11/2026;S1;1;100,00;110,00\n\
+         A-4;N-4;04/11/2026;S1;1;100,00;10,00;999,00\n",
+    );
+    let args = [
+        "submit",
+        "--rate",
+        "200",
+        "--ledger",
+        "l.db",
+        "--date-format",
+        "dd/mm/yyyy",
+    ];
+    sim.run(&w, &[&args[..], &["in.csv"]].concat())
+        .expect_code(1);
+    let failed = w.read("in.failed.csv");
+    let lines: Vec<&str> = failed.lines().collect();
+    let a3 = lines.iter().find(|l| l.starts_with("A-3;")).unwrap();
+    assert!(
+        a3.contains("[fix this row's cells, then delete this note]"),
+        "{failed}"
+    );
+    let a4 = lines.iter().find(|l| l.starts_with("A-4;")).unwrap();
+    assert!(!a4.contains("[fix this row"), "{failed}");
+    // The other invoice fixed, the short row left as the file has it: it is not sent.
+    w.write("in.failed.csv", failed.replace(";999,00;", ";110,00;"));
+    let again = sim.run(&w, &[&args[..], &["in.failed.csv"]].concat());
+    again.expect_code(1);
+    let state = sim.state();
+    assert!(
+        state.invoice("A-3", "N-3").is_none(),
+        "{:?}",
+        state.invoices
+    );
+    assert!(
+        state.invoice("A-4", "N-4").is_some(),
+        "{:?}",
+        state.invoices
+    );
+    let refailed = w.read("in.failed.failed.csv");
+    assert!(
+        refailed.contains("[fix this row's cells, then delete this note]"),
+        "{refailed}"
+    );
+    // Fixed, and its note deleted: it is sent at its own value.
+    let fixed: String = refailed
+        .lines()
+        .map(|l| match l.starts_with("A-3;") {
+            true => "A-3;N-3;04/11/2026;S1;1;100,00;10,00;110,00;".to_string(),
+            false => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    w.write("fixed.csv", fixed);
+    sim.run(&w, &[&args[..], &["fixed.csv"]].concat())
+        .expect_code(0);
+    assert_eq!(
+        sim.state().invoice("A-3", "N-3").map(|i| i.value),
+        Some(11000)
+    );
+}

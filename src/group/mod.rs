@@ -28,6 +28,12 @@ use crate::source::{self, ReadOptions, SourceRef, Table};
 use crate::values::date::{self, DateFormat};
 use crate::values::id::InvoiceType;
 use crate::values::money::DecimalSeparator;
+
+/// What a failed-rows file's error cell begins with for a row whose cells were out of place (a
+/// cell lost, or one split in two): padded or cut to the header there, the row would read as
+/// whole, so it is held back again while its error cell begins so (found by a review: fed back
+/// unfixed, such a row was sent with its cells still moved).
+pub const OUT_OF_PLACE_NOTE: &str = "[fix this row's cells, then delete this note]";
 use parse::{RowBatch, RowParser, Votes};
 use store::{Conventions, FileStore, ItemText};
 
@@ -128,6 +134,9 @@ pub struct SourceInfo {
     /// Whether the input's amounts are written with a decimal comma (`1.234,56`): its money
     /// columns' votes together resolve to a comma, or `--decimal-comma` says so.
     pub decimal_comma: bool,
+    /// The cells a CSV row with fewer of has lost one, when the input's rows settle that
+    /// (`RowWidths::full_width`): the failed-rows file marks such rows.
+    pub full_width: Option<u32>,
     /// What the user should be told about how it was read: a workbook's sheets not read, rows
     /// that repeat the header.
     pub notes: Vec<String>,
@@ -889,6 +898,7 @@ fn load_file(
         rows: rows.saturating_sub((store.repeated_headers.len() + store.totals_rows.len()) as u64),
         delimiter: table.delimiter(),
         decimal_comma: conventions.decimal_comma,
+        full_width: conventions.full_width,
         unsettled: conventions.unsettled(),
         repeated_headers: store.repeated_headers.clone(),
         keep: (path == "-").then_some(table),

@@ -436,6 +436,9 @@ pub(super) struct RowParser<'a> {
     overrides: &'a [Override],
     /// A CSV's delimiter, to name it when a cell holding one has split a row.
     delimiter: Option<u8>,
+    /// A failed-rows file's `error` column, whose note may hold a row back
+    /// ([`super::OUT_OF_PLACE_NOTE`]).
+    error_column: Option<usize>,
     /// The title rows above the header (their cells), each of which may come again where
     /// exports were joined end to end; only those with an order id or invoice number cell.
     titles: Vec<Vec<String>>,
@@ -459,6 +462,10 @@ impl<'a> RowParser<'a> {
             headers,
             overrides: &opts.overrides,
             delimiter: None,
+            error_column: headers
+                .last()
+                .filter(|h| h.trim().eq_ignore_ascii_case("error"))
+                .map(|_| headers.len() - 1),
             titles: Vec::new(),
         }
     }
@@ -942,6 +949,20 @@ impl<'a> RowParser<'a> {
         // Without both keys the row belongs to no invoice: only the key problems are reported,
         // as the row's own.
         if key.is_some() {
+            if let Some(c) = self.error_column
+                && row
+                    .text(c)
+                    .trim_start()
+                    .starts_with(super::OUT_OF_PLACE_NOTE)
+            {
+                let message = format!(
+                    "this row's error cell begins with \"{}\": a run before found its cells out \
+                     of place (a cell missing, or one split in two), and the row is not marked \
+                     fixed; put its cells in their columns, then delete that note",
+                    super::OUT_OF_PLACE_NOTE
+                );
+                batch.problems.push(self.row_problem(n, message));
+            }
             if self.delimiter.is_some() {
                 batch.votes.widths.count(row.len());
                 if row.len() <= self.headers.len() {

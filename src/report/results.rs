@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::group::{Batch, RowRef, SourceInfo};
+use crate::group::{Batch, OUT_OF_PLACE_NOTE, RowRef, SourceInfo};
 use crate::mapping::Field;
 use crate::source::ReadOptions;
 
@@ -567,12 +567,32 @@ pub fn write_failed_rows(
         .into_iter()
         .filter_map(|f| info.mapping.column(f))
         .collect();
+        let (header_cells, csv) = (table.headers().len(), table.is_csv());
         // Row `number`'s cells, read only when the row failed: most rows did not.
         let mut write_row = |number: u64, cells: &mut dyn Iterator<Item = String>| {
             let Some(message) = message_for(number) else {
                 return Ok(());
             };
-            let mut cells: Vec<String> = cells.take(width).collect();
+            let mut cells: Vec<String> = cells.collect();
+            // A row short of the input's usual cells, or split past its header, would read as
+            // whole once padded or cut here: its note holds it back until it is fixed, and
+            // stays on a row fed back with it.
+            let out_of_place = info
+                .full_width
+                .is_some_and(|full| cells.len() < full as usize)
+                || (csv
+                    && cells
+                        .iter()
+                        .skip(header_cells)
+                        .any(|c| !c.trim().is_empty()))
+                || cells
+                    .get(width)
+                    .is_some_and(|old| old.trim_start().starts_with(OUT_OF_PLACE_NOTE));
+            let message = match out_of_place {
+                true => std::borrow::Cow::Owned(format!("{OUT_OF_PLACE_NOTE} {message}")),
+                false => std::borrow::Cow::Borrowed(message),
+            };
+            cells.truncate(width);
             cells.resize(width, String::new());
             let written = cells.iter().enumerate().map(|(col, cell)| {
                 // As the run read it (`="000100"` is `000100`), written so it reads back so.
@@ -582,7 +602,7 @@ pub fn write_failed_rows(
                     false => escape_formula(cell),
                 }
             });
-            let record: Vec<_> = written.chain([escape_formula(message)]).collect();
+            let record: Vec<_> = written.chain([escape_formula(&message)]).collect();
             w.write_record(record.iter().map(|c| c.as_bytes()))
                 .map_err(|e| io_err(io::Error::other(e)))
         };

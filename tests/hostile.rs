@@ -1277,3 +1277,16 @@ mod fuzz {
         }
     }
 }
+
+/// Found by the workbook_read fuzz target (from the XLS seed added for zero-padded ids): an XLS
+/// whose OLE sector chain loops made calamine's reader grow one buffer past 24 GB. The
+/// container is checked first, and such a file is a damaged workbook, at once.
+#[test]
+fn an_xls_whose_sector_chain_loops_is_damaged_not_read_forever() {
+    let w = Workdir::new();
+    let looping = fixture("looping_fat.xls");
+    expect_file_error(&check(&w, &looping), "OLE container is damaged");
+    // The XLS the seed came from still reads.
+    let padded = repo().join("tests/data/readers/padded_ids.xls");
+    check(&w, &padded.display().to_string()).expect_code(1);
+}

@@ -781,6 +781,30 @@ fn guard(file: &Arc<str>, path: &Path) -> Result<(), SourceError> {
         })?;
     } else if head.starts_with(OLE_MAGIC) && holds_encrypted_package(path).map_err(io_err)? {
         return Err(SourceError::PasswordProtected(file.to_string()));
+    } else if head.starts_with(OLE_MAGIC) {
+        // Found by the workbook_read fuzz target: a sector chain that loops back on itself
+        // made calamine's OLE reader grow one buffer until the machine ran out of memory. The
+        // `cfb` crate follows chains with a check for loops: a container it can't open is
+        // damaged.
+        let opened = std::panic::catch_unwind(|| {
+            File::open(path).map(|f| cfb::CompoundFile::open(f).map(|_| ()))
+        });
+        match opened {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Err(e)) => return Err(io_err(e)),
+            Ok(Ok(Err(e))) => {
+                return Err(SourceError::Workbook {
+                    file: file.to_string(),
+                    message: format!("its OLE container is damaged ({e})"),
+                });
+            }
+            Err(_) => {
+                return Err(SourceError::Workbook {
+                    file: file.to_string(),
+                    message: String::from("its OLE container is damaged"),
+                });
+            }
+        }
     } else if !head.starts_with(OLE_MAGIC) && looks_like_text(&head) {
         // A CSV renamed .xlsx, or a web page saved as .xls: calamine would only say its zip
         // or OLE structure is broken.
